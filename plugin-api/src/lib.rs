@@ -1,0 +1,117 @@
+//! The stable plugin ABI of noot.
+//!
+//! This crate is the only thing a third-party plugin depends on. A plugin
+//! library (a `cdylib`) exports one root module, [`NootPluginLib`], through
+//! [`export_plugin_library!`]. The root module lists what the library
+//! provides ([`PluginInfo`]) and has one constructor per plugin kind. Each
+//! constructor receives the plugin's name, its configuration table as JSON
+//! text, and the [`HostPorts`] through which a plugin touches the outside
+//! world, and returns an FFI-safe trait object.
+//!
+//! Plugin authors implement the plain Rust traits [`ScrubberPlugin`],
+//! [`StrategyPlugin`], [`RunnerPlugin`] and [`ShimBackendPlugin`] and box
+//! them with [`scrubber_box`], [`strategy_box`], [`runner_box`] and
+//! [`shim_backend_box`]. The boxing wraps every method in [`guard`], so a
+//! panic inside a plugin becomes [`PluginError::Panicked`] instead of
+//! unwinding across the library boundary (which would abort the host).
+//!
+//! # Compatibility
+//!
+//! The host checks, on load, that the library was built against a
+//! compatible version of this crate (same `0.x` minor) and that the layout
+//! of every type reachable from the root module matches. New plugin kinds
+//! and trait methods are appended after the fields marked
+//! `#[sabi(last_prefix_field)]`, so libraries built against an older
+//! version of this crate keep loading: the host sees the missing
+//! constructors as absent.
+//!
+//! # A minimal plugin
+//!
+//! ```
+//! use noot_plugin_api::prelude::*;
+//!
+//! struct Upper;
+//! impl ScrubberPlugin for Upper {
+//!     fn rules(&self) -> Vec<RuleInfo> {
+//!         vec![RuleInfo::new("shout", "upper-cases nothing, finds nothing")]
+//!     }
+//!     fn scrub(&self, text: &str, _field: &str) -> Result<ScrubOutput, PluginError> {
+//!         Ok(ScrubOutput::unchanged(text))
+//!     }
+//! }
+//!
+//! extern "C" fn provides() -> RVec<PluginInfo> {
+//!     RVec::from(vec![PluginInfo::new(PluginKind::Scrubber, "upper", "0.1.0", "an example")])
+//! }
+//!
+//! extern "C" fn new_scrubber(
+//!     name: RStr<'_>,
+//!     _config_json: RStr<'_>,
+//!     _ports: HostPorts,
+//! ) -> RResult<ScrubberBox, PluginError> {
+//!     guard("new_scrubber", || match name.as_str() {
+//!         "upper" => Ok(scrubber_box(Upper)),
+//!         other => Err(PluginError::not_provided(PluginKind::Scrubber, other)),
+//!     })
+//! }
+//!
+//! pub fn root_module() -> NootPluginLib_Ref {
+//!     NootPluginLib {
+//!         provides,
+//!         new_runner: no_runner,
+//!         new_strategy: no_strategy,
+//!         new_shim_backend: no_shim_backend,
+//!         new_scrubber,
+//!     }
+//!     .leak_into_prefix()
+//! }
+//!
+//! // In the cdylib: noot_plugin_api::export_plugin_library!(root_module);
+//! # let lib = root_module();
+//! # assert_eq!(lib.provides()().len(), 1);
+//! ```
+
+// abi_stable's derive and sabi_trait macros generate items (vtables,
+// `_TO` constructors, prefix-field accessors) that carry no docs and
+// trip `missing_docs`, so that lint stays at its default (allow) here.
+// Everything written by hand in this crate is documented.
+//
+// `#[sabi_trait]` expands to impls inside a generated `const _: () = {…}`
+// block, which rustc's `non_local_definitions` lint flags. The lint is about
+// the macro's expansion, not our code, and is the only lint allowed here.
+#![allow(non_local_definitions)]
+
+pub use abi_stable;
+
+mod error;
+mod export;
+mod info;
+mod ports;
+mod root;
+mod runner;
+mod scrubber;
+mod shim;
+mod strategy;
+
+pub use error::{PluginError, guard};
+#[doc(hidden)]
+pub use export::ROOT_MODULE_SYMBOL;
+pub use info::{PluginInfo, PluginKind};
+pub use ports::*;
+pub use root::*;
+pub use runner::*;
+pub use scrubber::*;
+pub use shim::*;
+pub use strategy::*;
+
+/// The version of this crate, which is the plugin ABI version a library was built against.
+pub const API_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Everything a plugin author usually needs, in one import.
+pub mod prelude {
+    pub use crate::abi_stable::prefix_type::PrefixTypeTrait;
+    pub use crate::abi_stable::std_types::{
+        RBox, ROption, RResult, RSlice, RStr, RString, RVec, Tuple2,
+    };
+    pub use crate::*;
+}

@@ -1,0 +1,124 @@
+//! The `MutationRunner` kind: runs the selected tests of one mutant.
+
+use abi_stable::sabi_trait::prelude::TD_Opaque;
+use abi_stable::std_types::{RBox, ROption, RResult, RString, RVec, Tuple2};
+use abi_stable::{StableAbi, sabi_trait};
+
+use crate::{PluginError, guard};
+
+/// Everything a runner needs to know once per session.
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone, PartialEq, Eq, Default)]
+pub struct RunnerSession {
+    /// The user's project root.
+    pub project_dir: RString,
+    /// The tree holding the mutated copy (every mutant behind a switch).
+    pub mutants_dir: RString,
+    /// The test command's leading words (for example `python -m pytest`).
+    pub test_command: RVec<RString>,
+    /// Extra variables for every test process.
+    pub env: RVec<Tuple2<RString, RString>>,
+    /// How many mutants may run at once (one slot each).
+    pub slots: u32,
+    /// Runner-specific options as a JSON object.
+    pub options_json: RString,
+}
+
+/// One mutant to test.
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone, PartialEq, Eq, Default)]
+pub struct MutantJob {
+    /// The job slot (0-based, below [`RunnerSession::slots`]).
+    pub slot: u32,
+    /// The mutant's id, as the switch in the mutated tree knows it.
+    pub mutant_id: RString,
+    /// The tests to run, fastest first; stop at the first failure.
+    pub tests: RVec<RString>,
+    /// Wall-clock budget in milliseconds.
+    pub deadline_ms: u64,
+    /// CPU-time limit in seconds for the test process.
+    pub cpu_limit_secs: u64,
+    /// How much output to keep.
+    pub output_cap_bytes: u64,
+}
+
+/// The outcome of one mutant, as a runner reports it.
+#[repr(u8)]
+#[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MutantStatus {
+    /// A test failed: the mutant was detected.
+    Killed,
+    /// Every selected test passed: the mutant went unnoticed.
+    Survived,
+    /// The deadline passed.
+    Timeout,
+    /// The runner or the test harness failed; says nothing about the tests.
+    Error,
+    /// Not run, on purpose.
+    Skipped,
+}
+
+/// What [`MutationRunner::run_mutant`] returns.
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone, PartialEq, Eq)]
+pub struct MutantVerdict {
+    /// The outcome.
+    pub status: MutantStatus,
+    /// Wall-clock time of the run.
+    pub duration_ms: u64,
+    /// The test process's exit code, if it exited.
+    pub exit_code: ROption<i32>,
+    /// Captured output (capped), kept for survivors, timeouts and errors.
+    pub output: RString,
+    /// One line of detail (the failing test, the error, …).
+    pub detail: RString,
+}
+
+/// A mutation runner, as the host sees it. Implement [`RunnerPlugin`] instead.
+#[sabi_trait]
+pub trait MutationRunner: Send + Sync {
+    /// Prepares a session (start workers, warm caches).
+    fn prepare(&self, session: &RunnerSession) -> RResult<(), PluginError>;
+
+    /// Runs one mutant's tests. Called concurrently from up to
+    /// [`RunnerSession::slots`] threads, one per slot.
+    fn run_mutant(&self, job: &MutantJob) -> RResult<MutantVerdict, PluginError>;
+
+    /// Stops everything the runner started.
+    #[sabi(last_prefix_field)]
+    fn shutdown(&self) -> RResult<(), PluginError>;
+}
+
+/// Boxed [`MutationRunner`], as constructors return it.
+pub type RunnerBox = MutationRunner_TO<'static, RBox<()>>;
+
+/// The trait a runner author implements, in plain Rust types.
+pub trait RunnerPlugin: Send + Sync + 'static {
+    /// See [`MutationRunner::prepare`].
+    fn prepare(&self, session: &RunnerSession) -> Result<(), PluginError>;
+    /// See [`MutationRunner::run_mutant`].
+    fn run_mutant(&self, job: &MutantJob) -> Result<MutantVerdict, PluginError>;
+    /// See [`MutationRunner::shutdown`].
+    fn shutdown(&self) -> Result<(), PluginError>;
+}
+
+struct GuardedRunner<T>(T);
+
+impl<T: RunnerPlugin> MutationRunner for GuardedRunner<T> {
+    fn prepare(&self, session: &RunnerSession) -> RResult<(), PluginError> {
+        guard("MutationRunner::prepare", || self.0.prepare(session))
+    }
+
+    fn run_mutant(&self, job: &MutantJob) -> RResult<MutantVerdict, PluginError> {
+        guard("MutationRunner::run_mutant", || self.0.run_mutant(job))
+    }
+
+    fn shutdown(&self) -> RResult<(), PluginError> {
+        guard("MutationRunner::shutdown", || self.0.shutdown())
+    }
+}
+
+/// Boxes a [`RunnerPlugin`] with every method panic-guarded.
+pub fn runner_box(plugin: impl RunnerPlugin) -> RunnerBox {
+    MutationRunner_TO::from_value(GuardedRunner(plugin), TD_Opaque)
+}
