@@ -1,0 +1,24 @@
+//! The engine every subsystem shares.
+//!
+//! - [`ports`]: the outside world (time, environment, files, processes,
+//!   events, progress) behind traits, with real implementations here and
+//!   fakes for unit tests; [`abi_ports`] hands them to plugins.
+//! - [`events`] and [`render`]: structured events and their human and JSON
+//!   renderers, including the TTY-aware progress line.
+//! - [`store`]: atomic, schema-versioned JSON files and JSONL logs.
+//! - [`digest`]: content digests and staleness over a dependency graph.
+//! - [`scheduler`]: a DAG of jobs run deps-first, critical path first.
+//! - [`procs`]: child processes in their own process groups, with deadlines
+//!   and capped output.
+
+pub mod abi_ports;
+pub mod digest;
+pub mod events;
+pub mod ports;
+pub mod procs;
+pub mod render;
+pub mod scheduler;
+pub mod store;
+
+#[cfg(test)]
+pub mod fakes;

@@ -1,0 +1,319 @@
+//! Child processes, supervised.
+//!
+//! Every child starts in a process group of its own, so a deadline, an
+//! error or Ctrl-C kills the child *and everything it started* with one
+//! `killpg`. Output is read on background threads into buffers capped at a
+//! byte limit; the rest is read and dropped so a chatty child never blocks
+//! on a full pipe. A CPU-time rlimit is a second guard behind the
+//! wall-clock deadline.
+
+use std::collections::HashMap;
+use std::io::{self, Read, Write};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::engine::ports::Procs;
+
+/// What to start.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SpawnRequest {
+    /// The program (looked up on `PATH` if it has no slash).
+    pub program: String,
+    /// Its arguments.
+    pub args: Vec<String>,
+    /// Start from an empty environment.
+    pub clear_env: bool,
+    /// Variables to set.
+    pub env: Vec<(String, String)>,
+    /// Variables to remove.
+    pub env_remove: Vec<String>,
+    /// Working directory.
+    pub cwd: Option<PathBuf>,
+    /// Bytes for stdin (then closed); `None` gives `/dev/null`.
+    pub stdin: Option<Vec<u8>>,
+    /// Bytes of stdout and of stderr to keep, each.
+    pub output_cap_bytes: usize,
+    /// `RLIMIT_CPU` in seconds.
+    pub cpu_limit_secs: Option<u64>,
+}
+
+/// A started process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ProcHandle(pub u64);
+
+/// How a process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProcStatus {
+    /// Exited with this code.
+    Exited(i32),
+    /// Killed by this signal.
+    Signaled(i32),
+    /// Its deadline passed and its group was killed.
+    TimedOut,
+}
+
+/// What a finished process left.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcResult {
+    /// How it ended.
+    pub status: ProcStatus,
+    /// Captured stdout (capped).
+    pub stdout: Vec<u8>,
+    /// Captured stderr (capped).
+    pub stderr: Vec<u8>,
+    /// Whether stdout went past the cap.
+    pub stdout_truncated: bool,
+    /// Whether stderr went past the cap.
+    pub stderr_truncated: bool,
+    /// Wall-clock time from spawn to exit.
+    pub elapsed_ms: u64,
+}
+
+type Capture = (Vec<u8>, bool);
+
+struct Running {
+    child: Child,
+    pgid: i32,
+    started: Instant,
+    stdout: Option<JoinHandle<Capture>>,
+    stderr: Option<JoinHandle<Capture>>,
+}
+
+/// Real processes.
+#[derive(Default)]
+pub struct RealProcs {
+    next: AtomicU64,
+    running: Mutex<HashMap<u64, Running>>,
+}
+
+/// How long to wait for output readers after the group is dead: a
+/// grandchild that left the group may still hold a pipe open.
+const READER_GRACE: Duration = Duration::from_secs(2);
+
+fn read_capped(mut source: impl Read + Send + 'static, cap: usize) -> JoinHandle<Capture> {
+    std::thread::spawn(move || {
+        let mut kept = Vec::new();
+        let mut truncated = false;
+        let mut chunk = [0u8; 64 * 1024];
+        loop {
+            match source.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => {
+                    let room = cap.saturating_sub(kept.len());
+                    kept.extend_from_slice(&chunk[..n.min(room)]);
+                    truncated |= n > room;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => break,
+            }
+        }
+        (kept, truncated)
+    })
+}
+
+fn join_with_grace(handle: Option<JoinHandle<Capture>>, until: Instant) -> Capture {
+    let Some(handle) = handle else { return (Vec::new(), false) };
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(handle.join().unwrap_or_default());
+    });
+    rx.recv_timeout(until.saturating_duration_since(Instant::now())).unwrap_or((Vec::new(), true))
+}
+
+fn kill_process_group(pgid: i32) {
+    // SAFETY: killpg has no memory-safety preconditions; ESRCH (group gone)
+    // is the expected outcome when everything already exited.
+    unsafe {
+        libc::killpg(pgid, libc::SIGKILL);
+    }
+}
+
+impl RealProcs {
+    /// Kills every process group still running (Ctrl-C, fatal errors).
+    pub fn kill_all(&self) {
+        let running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        for proc in running.values() {
+            kill_process_group(proc.pgid);
+        }
+    }
+}
+
+impl Procs for RealProcs {
+    fn spawn(&self, request: &SpawnRequest) -> io::Result<ProcHandle> {
+        let mut command = Command::new(&request.program);
+        command.args(&request.args);
+        if request.clear_env {
+            command.env_clear();
+        }
+        command.envs(request.env.iter().map(|(k, v)| (k, v)));
+        for name in &request.env_remove {
+            command.env_remove(name);
+        }
+        if let Some(cwd) = &request.cwd {
+            command.current_dir(cwd);
+        }
+        command
+            .stdin(if request.stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0);
+        if let Some(secs) = request.cpu_limit_secs {
+            // SAFETY: the closure runs between fork and exec and only calls
+            // setrlimit, which is async-signal-safe.
+            unsafe {
+                command.pre_exec(move || {
+                    let limit = libc::rlimit { rlim_cur: secs, rlim_max: secs.saturating_add(1) };
+                    if libc::setrlimit(libc::RLIMIT_CPU, &limit) != 0 {
+                        return Err(io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
+        let mut child = command.spawn()?;
+        let pgid = i32::try_from(child.id()).map_err(|_| io::Error::other("pid out of range"))?;
+        if let (Some(bytes), Some(mut stdin)) = (request.stdin.clone(), child.stdin.take()) {
+            // A child that exits without reading its stdin is not an error.
+            std::thread::spawn(move || {
+                let _ = stdin.write_all(&bytes);
+            });
+        }
+        let cap = request.output_cap_bytes;
+        let stdout = child.stdout.take().map(|s| read_capped(s, cap));
+        let stderr = child.stderr.take().map(|s| read_capped(s, cap));
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let running = Running { child, pgid, started: Instant::now(), stdout, stderr };
+        self.running.lock().unwrap_or_else(|e| e.into_inner()).insert(id, running);
+        Ok(ProcHandle(id))
+    }
+
+    fn wait(&self, handle: ProcHandle, deadline_ms: Option<u64>) -> io::Result<ProcResult> {
+        let mut proc = self
+            .running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&handle.0)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no such process handle"))?;
+        let deadline = deadline_ms.map(|ms| proc.started + Duration::from_millis(ms));
+        let mut pause = Duration::from_millis(1);
+        let status = loop {
+            if let Some(exit) = proc.child.try_wait()? {
+                break match (exit.code(), exit.signal()) {
+                    (Some(code), _) => ProcStatus::Exited(code),
+                    (None, Some(signal)) => ProcStatus::Signaled(signal),
+                    (None, None) => ProcStatus::Exited(-1),
+                };
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                kill_process_group(proc.pgid);
+                proc.child.wait()?;
+                break ProcStatus::TimedOut;
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(20));
+        };
+        let elapsed_ms = proc.started.elapsed().as_millis() as u64;
+        // The leader is gone; anything it left in its group goes too.
+        kill_process_group(proc.pgid);
+        let grace = Instant::now() + READER_GRACE;
+        let (stdout, stdout_truncated) = join_with_grace(proc.stdout.take(), grace);
+        let (stderr, stderr_truncated) = join_with_grace(proc.stderr.take(), grace);
+        Ok(ProcResult { status, stdout, stderr, stdout_truncated, stderr_truncated, elapsed_ms })
+    }
+
+    fn kill_group(&self, handle: ProcHandle) -> io::Result<()> {
+        let running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        let proc = running
+            .get(&handle.0)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no such process handle"))?;
+        kill_process_group(proc.pgid);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sh(script: &str) -> SpawnRequest {
+        SpawnRequest {
+            program: "sh".into(),
+            args: vec!["-c".into(), script.into()],
+            output_cap_bytes: 1024,
+            ..SpawnRequest::default()
+        }
+    }
+
+    fn run(request: &SpawnRequest, deadline_ms: Option<u64>) -> ProcResult {
+        let procs = RealProcs::default();
+        let handle = procs.spawn(request).expect("spawns");
+        procs.wait(handle, deadline_ms).expect("waits")
+    }
+
+    #[test]
+    fn captures_output_and_exit_code() {
+        let mut request = sh("read line; echo \"got $line\"; echo err >&2; exit 3");
+        request.stdin = Some(b"hello\n".to_vec());
+        let result = run(&request, None);
+        assert_eq!(result.status, ProcStatus::Exited(3));
+        assert_eq!(result.stdout, b"got hello\n");
+        assert_eq!(result.stderr, b"err\n");
+    }
+
+    #[test]
+    fn output_is_capped_without_blocking_the_child() {
+        let result = run(&sh("head -c 5000000 /dev/zero; echo done >&2"), Some(20_000));
+        assert_eq!(result.status, ProcStatus::Exited(0));
+        assert_eq!(result.stdout.len(), 1024);
+        assert!(result.stdout_truncated);
+        assert_eq!(result.stderr, b"done\n");
+    }
+
+    #[test]
+    fn a_deadline_kills_the_whole_group_including_grandchildren() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pid_file = dir.path().join("grandchild.pid");
+        let script = format!("sleep 300 & echo $! > {}; wait", pid_file.display());
+        let result = run(&sh(&script), Some(300));
+        assert_eq!(result.status, ProcStatus::TimedOut);
+        let pid: i32 =
+            std::fs::read_to_string(&pid_file).expect("pid").trim().parse().expect("int");
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(!running(pid), "the grandchild sleeper must be dead");
+    }
+
+    /// Alive and not a zombie: a killed orphan may linger as a zombie until
+    /// some init reaps it, which is not a stray process.
+    fn running(pid: i32) -> bool {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|stat| stat.rsplit_once(") ").map(|(_, rest)| !rest.starts_with(['Z', 'X'])))
+            .unwrap_or(false)
+    }
+
+    #[test]
+    fn the_cpu_limit_stops_a_busy_loop() {
+        let mut request = sh("while :; do :; done");
+        request.cpu_limit_secs = Some(1);
+        let result = run(&request, Some(30_000));
+        assert_eq!(result.status, ProcStatus::Signaled(libc::SIGXCPU));
+    }
+
+    #[test]
+    fn environment_and_cwd_are_applied() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut request = sh("echo \"$NOOT_X:$(pwd)\"");
+        request.env = vec![("NOOT_X".into(), "42".into())];
+        request.cwd = Some(dir.path().to_path_buf());
+        let result = run(&request, None);
+        let out = String::from_utf8(result.stdout).expect("utf-8");
+        let cwd = dir.path().canonicalize().expect("canonical");
+        assert_eq!(out.trim(), format!("42:{}", cwd.display()));
+    }
+}
