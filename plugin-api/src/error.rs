@@ -2,8 +2,10 @@
 //! keeps panics from crossing it.
 
 use std::any::Any;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Once;
 
 use abi_stable::StableAbi;
 use abi_stable::std_types::{RResult, RString};
@@ -84,22 +86,60 @@ impl fmt::Display for PluginError {
 
 impl std::error::Error for PluginError {}
 
+thread_local! {
+    /// How many `guard`s this thread is inside.
+    static GUARD_DEPTH: Cell<u32> = const { Cell::new(0) };
+    /// Where the last guarded panic on this thread happened.
+    static PANIC_LOCATION: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+static QUIET_HOOK: Once = Once::new();
+
+/// Installs, once per copy of std, a panic hook that stays silent for
+/// panics `guard` will catch (they become errors with their location in the
+/// message) and hands every other panic to the hook that was there before.
+fn install_quiet_hook() {
+    QUIET_HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if GUARD_DEPTH.with(Cell::get) > 0 {
+                let location =
+                    info.location().map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()));
+                PANIC_LOCATION.with(|slot| *slot.borrow_mut() = location);
+            } else {
+                previous(info);
+            }
+        }));
+    });
+}
+
 /// Runs `body`, turning a panic into [`PluginError::Panicked`].
 ///
 /// Every function a plugin exports and every trait method it implements must
 /// run inside `guard`: a panic unwinding out of an `extern "C"` function
 /// aborts the whole host process. The boxing helpers ([`crate::scrubber_box`]
 /// and friends) already do this for trait methods; constructors call it
-/// themselves.
+/// themselves. A caught panic is not printed; its message and location go
+/// into the error instead.
 pub fn guard<T>(
     what: &str,
     body: impl FnOnce() -> Result<T, PluginError>,
 ) -> RResult<T, PluginError> {
-    match catch_unwind(AssertUnwindSafe(body)) {
+    install_quiet_hook();
+    GUARD_DEPTH.with(|depth| depth.set(depth.get() + 1));
+    let outcome = catch_unwind(AssertUnwindSafe(body));
+    GUARD_DEPTH.with(|depth| depth.set(depth.get() - 1));
+    match outcome {
         Ok(result) => result.into(),
-        Err(payload) => RResult::RErr(PluginError::Panicked(
-            format!("{what} panicked: {}", panic_message(payload.as_ref())).into(),
-        )),
+        Err(payload) => {
+            let at = PANIC_LOCATION
+                .with(|slot| slot.borrow_mut().take())
+                .map(|location| format!(" at {location}"))
+                .unwrap_or_default();
+            RResult::RErr(PluginError::Panicked(
+                format!("{what} panicked{at}: {}", panic_message(payload.as_ref())).into(),
+            ))
+        }
     }
 }
 
@@ -122,7 +162,8 @@ mod tests {
         let result: RResult<(), PluginError> = guard("scrub", || panic!("boom {}", 7));
         let err = result.into_result().expect_err("a panic must become an error");
         assert!(err.is_panic());
-        assert_eq!(err.message(), "scrub panicked: boom 7");
+        assert!(err.message().starts_with("scrub panicked at plugin-api/src/error.rs:"), "{err}");
+        assert!(err.message().ends_with(": boom 7"), "{err}");
     }
 
     #[test]

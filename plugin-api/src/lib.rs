@@ -82,6 +82,12 @@
 #![allow(non_local_definitions)]
 
 pub use abi_stable;
+/// Re-exported so a plugin can parse its JSON config table without a
+/// dependency of its own: `#[derive(noot_plugin_api::serde::Deserialize)]`
+/// with `#[serde(crate = "noot_plugin_api::serde")]`.
+pub use serde;
+/// Re-exported for [`parse_config`] and for plugins' own JSON.
+pub use serde_json;
 
 mod error;
 mod export;
@@ -103,6 +109,17 @@ pub use runner::*;
 pub use scrubber::*;
 pub use shim::*;
 pub use strategy::*;
+
+/// Parses a plugin's JSON config table (as handed to its constructor) into
+/// `T`, turning a parse error into [`PluginError::InvalidConfig`] that names
+/// the table. Use `#[serde(deny_unknown_fields)]` on `T` so typos are caught.
+pub fn parse_config<T: serde::de::DeserializeOwned>(
+    table: &str,
+    json: &str,
+) -> Result<T, PluginError> {
+    let json = if json.trim().is_empty() { "{}" } else { json };
+    serde_json::from_str(json).map_err(|e| PluginError::invalid_config(format!("{table}: {e}")))
+}
 
 /// The version of this crate, which is the plugin ABI version a library was built against.
 pub const API_VERSION: &str = env!("CARGO_PKG_VERSION");
