@@ -1,1 +1,10 @@
-//! placeholder
+//! End-to-end tests: the real `noot` and `cargo-noot` binaries against
+//! fixture projects, real plugin cdylibs built by cargo, and insta
+//! snapshots (in `snapshots/`) of every machine-readable output.
+
+mod cli;
+mod config;
+mod conformance;
+mod plugins;
+mod scrub;
+mod support;

@@ -1,1 +1,40 @@
-//! placeholder
+//! Regression tests: every bug fixed gets a test here first.
+
+use std::sync::Arc;
+
+use noot::engine::ports::{NoEvents, NoProgress, Ports};
+use noot::plugins::Registry;
+
+/// The default scrubber's rules use `\b`, which needs regex-automata's
+/// `unicode-word-boundary` feature. The scrubber crate's own tests passed
+/// without it because a dev-dependency switched it on through feature
+/// unification; inside noot every rule failed to compile.
+#[test]
+fn default_scrubber_compiles_inside_the_host() {
+    let ports = Ports::real(Arc::new(NoEvents), Arc::new(NoProgress));
+    let registry = Registry::with_builtins().expect("built-ins");
+    let scrubber = registry.new_scrubber("default", "{}", &ports).unwrap_or_else(|e| panic!("{e}"));
+    let out = scrubber.scrub("ghp_R2d2C3po4Bb8Ewok5Yoda6Luke7Leia8Han9".into(), "file".into());
+    assert_eq!(out.into_result().expect("scrubs").findings.len(), 1);
+}
+
+/// A rule whose pattern ends by consuming a terminator (`[\s"',;]|$`) never
+/// matched a secret at the end of a line: the search range stopped before
+/// the newline, and `$` means the end of the whole text, not of the range.
+/// The AWS secret then fell through to the generic rule.
+#[test]
+fn a_secret_at_the_end_of_a_line_is_found_by_its_own_rule() {
+    let ports = Ports::real(Arc::new(NoEvents), Arc::new(NoProgress));
+    let registry = Registry::with_builtins().expect("built-ins");
+    let scrubber = registry.new_scrubber("default", "{}", &ports).unwrap_or_else(|e| panic!("{e}"));
+    let text = "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\nnext line\n";
+    let out = scrubber.scrub(text.into(), "file".into()).into_result().expect("scrubs");
+    let rules: Vec<&str> = out.findings.iter().map(|f| f.rule.as_str()).collect();
+    assert_eq!(rules, ["aws-secret-access-key"]);
+    let key = "key=AIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q\nmore";
+    let out = scrubber.scrub(key.into(), "file".into()).into_result().expect("scrubs");
+    assert_eq!(
+        out.findings.iter().map(|f| f.rule.as_str()).collect::<Vec<_>>(),
+        ["google-api-key"]
+    );
+}

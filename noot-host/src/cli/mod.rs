@@ -49,6 +49,7 @@ As a cargo subcommand: cargo noot <COMMAND>.";
 #[derive(Debug, Parser)]
 #[command(
     name = "noot",
+    bin_name = "noot",
     version,
     about = "Test quality for Python and Rust projects: mutation testing, command doubles, experiments and secret scrubbing",
     after_long_help = EXAMPLES,

@@ -120,7 +120,7 @@ fn format_duration(ms: u64) -> String {
 
 /// The text of the progress line.
 pub fn progress_text(done: u64, total: u64, elapsed_ms: u64, message: &str) -> String {
-    let percent = if total == 0 { 100 } else { done.saturating_mul(100) / total };
+    let percent = done.saturating_mul(100).checked_div(total).unwrap_or(100);
     let eta = if done == 0 || done >= total {
         String::new()
     } else {

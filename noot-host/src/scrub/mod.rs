@@ -559,8 +559,7 @@ mod tests {
             [Skipped { path: "/p/d/a.bin".into(), reason: "binary file".into() }]
         );
         let err = run(&request(&["/p/d/b.txt", "/p/d/a.bin"], true), &pipeline, &ports)
-            .err()
-            .expect("binary");
+            .expect_err("binary");
         assert_eq!(
             err.to_string(),
             "/p/d/a.bin: binary file (a NUL byte or invalid UTF-8); noot scrubs text only"
@@ -571,7 +570,7 @@ mod tests {
     #[test]
     fn missing_inputs_and_stdin_in_place_are_refused() {
         let (ports, _, pipeline) = setup(&[]);
-        let err = run(&request(&["/p/nope"], false), &pipeline, &ports).err().expect("missing");
+        let err = run(&request(&["/p/nope"], false), &pipeline, &ports).expect_err("missing");
         assert_eq!(err.to_string(), "/p/nope: no such file or folder");
         let stdin =
             ScrubRequest { inputs: vec![Input::Stdin(b"x".to_vec())], in_place: true, jobs: 1 };

@@ -153,7 +153,10 @@ impl RuleEngine {
             Window::Line => {
                 let limit = (anchor + MAX_LINE_MATCH).min(bytes.len());
                 let from = hit_end.min(limit);
-                memchr::memchr(b'\n', &bytes[from..limit]).map_or(limit, |i| from + i)
+                // The newline is part of the window: a pattern may end by
+                // consuming a terminator, and `$` is the end of the text,
+                // not of the range.
+                memchr::memchr(b'\n', &bytes[from..limit]).map_or(limit, |i| from + i + 1)
             }
             Window::Forward(limit) => hit_end.saturating_add(limit).min(bytes.len()),
         };
