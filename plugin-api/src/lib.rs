@@ -8,7 +8,8 @@
 //! text, and the [`HostPorts`] through which a plugin touches the outside
 //! world, and returns an FFI-safe trait object.
 //!
-//! Plugin authors implement the plain Rust traits [`ScrubberPlugin`],
+//! [`plugin_library!`] writes that root module for you. Plugin authors
+//! implement the plain Rust traits [`ScrubberPlugin`],
 //! [`StrategyPlugin`], [`RunnerPlugin`] and [`ShimBackendPlugin`] and box
 //! them with [`scrubber_box`], [`strategy_box`], [`runner_box`] and
 //! [`shim_backend_box`]. The boxing wraps every method in [`guard`], so a
@@ -40,30 +41,15 @@
 //!     }
 //! }
 //!
-//! extern "C" fn provides() -> RVec<PluginInfo> {
-//!     RVec::from(vec![PluginInfo::new(PluginKind::Scrubber, "upper", "0.1.0", "an example")])
-//! }
-//!
-//! extern "C" fn new_scrubber(
-//!     name: RStr<'_>,
-//!     _config_json: RStr<'_>,
-//!     _ports: HostPorts,
-//! ) -> RResult<ScrubberBox, PluginError> {
-//!     guard("new_scrubber", || match name.as_str() {
-//!         "upper" => Ok(scrubber_box(Upper)),
-//!         other => Err(PluginError::not_provided(PluginKind::Scrubber, other)),
-//!     })
-//! }
-//!
-//! pub fn root_module() -> NootPluginLib_Ref {
-//!     NootPluginLib {
-//!         provides,
-//!         new_runner: no_runner,
-//!         new_strategy: no_strategy,
-//!         new_shim_backend: no_shim_backend,
-//!         new_scrubber,
-//!     }
-//!     .leak_into_prefix()
+//! // Generates `provides`, panic-guarded constructors and `root_module()`.
+//! noot_plugin_api::plugin_library! {
+//!     scrubbers: {
+//!         "upper" => {
+//!             version: "0.1.0",
+//!             summary: "an example",
+//!             new: |_config: &str, _ports: HostPorts| Ok(Upper),
+//!         },
+//!     },
 //! }
 //!
 //! // In the cdylib: noot_plugin_api::export_plugin_library!(root_module);

@@ -24,8 +24,6 @@ use std::collections::BTreeMap;
 use noot_plugin_api::prelude::*;
 use noot_plugin_api::serde::{Deserialize, Serialize};
 
-const NAME: &str = "epsilon-greedy";
-
 #[derive(Debug, Deserialize)]
 #[serde(crate = "noot_plugin_api::serde", deny_unknown_fields, default)]
 struct Settings {
@@ -136,36 +134,14 @@ impl StrategyPlugin for EpsilonGreedy {
     }
 }
 
-extern "C" fn provides() -> RVec<PluginInfo> {
-    RVec::from(vec![PluginInfo::new(
-        PluginKind::Strategy,
-        NAME,
-        env!("CARGO_PKG_VERSION"),
-        "runs one variant per call: the best mean score so far, or a random one with probability epsilon",
-    )])
-}
-
-extern "C" fn new_strategy(
-    name: RStr<'_>,
-    config_json: RStr<'_>,
-    _ports: HostPorts,
-) -> RResult<StrategyBox, PluginError> {
-    guard("new_strategy", || match name.as_str() {
-        NAME => Ok(strategy_box(EpsilonGreedy::new(config_json.as_str())?)),
-        other => Err(PluginError::not_provided(PluginKind::Strategy, other)),
-    })
-}
-
-/// The library's root module.
-pub fn root_module() -> NootPluginLib_Ref {
-    NootPluginLib {
-        provides,
-        new_runner: no_runner,
-        new_strategy,
-        new_shim_backend: no_shim_backend,
-        new_scrubber: no_scrubber,
-    }
-    .leak_into_prefix()
+noot_plugin_api::plugin_library! {
+    strategies: {
+        "epsilon-greedy" => {
+            version: env!("CARGO_PKG_VERSION"),
+            summary: "runs one variant per call: the best mean score so far, or a random one with probability epsilon",
+            new: |config: &str, _ports: HostPorts| EpsilonGreedy::new(config),
+        },
+    },
 }
 
 noot_plugin_api::export_plugin_library!(root_module);

@@ -17,7 +17,6 @@
 use noot_plugin_api::prelude::*;
 use noot_plugin_api::serde::Deserialize;
 
-const NAME: &str = "long-hex";
 const RULE: &str = "long-hex";
 
 #[derive(Debug, Deserialize)]
@@ -82,44 +81,26 @@ impl ScrubberPlugin for LongHex {
     }
 }
 
-extern "C" fn provides() -> RVec<PluginInfo> {
-    RVec::from(vec![PluginInfo::new(
-        PluginKind::Scrubber,
-        NAME,
-        env!("CARGO_PKG_VERSION"),
-        "redacts standalone hex strings (session ids, hex keys), keeping git object ids",
-    )])
-}
-
-extern "C" fn new_scrubber(
-    name: RStr<'_>,
-    config_json: RStr<'_>,
-    _ports: HostPorts,
-) -> RResult<ScrubberBox, PluginError> {
-    guard("new_scrubber", || match name.as_str() {
-        NAME => {
-            let settings: Settings = parse_config("[scrub.plugin.long-hex]", config_json.as_str())?;
-            if settings.min_len < 8 {
-                return Err(PluginError::invalid_config(
-                    "[scrub.plugin.long-hex] min_len must be at least 8",
-                ));
-            }
-            Ok(scrubber_box(LongHex(settings)))
+impl LongHex {
+    fn from_config(config_json: &str) -> Result<Self, PluginError> {
+        let settings: Settings = parse_config("[scrub.plugin.long-hex]", config_json)?;
+        if settings.min_len < 8 {
+            return Err(PluginError::invalid_config(
+                "[scrub.plugin.long-hex] min_len must be at least 8",
+            ));
         }
-        other => Err(PluginError::not_provided(PluginKind::Scrubber, other)),
-    })
+        Ok(Self(settings))
+    }
 }
 
-/// The library's root module.
-pub fn root_module() -> NootPluginLib_Ref {
-    NootPluginLib {
-        provides,
-        new_runner: no_runner,
-        new_strategy: no_strategy,
-        new_shim_backend: no_shim_backend,
-        new_scrubber,
-    }
-    .leak_into_prefix()
+noot_plugin_api::plugin_library! {
+    scrubbers: {
+        "long-hex" => {
+            version: env!("CARGO_PKG_VERSION"),
+            summary: "redacts standalone hex strings (session ids, hex keys), keeping git object ids",
+            new: |config: &str, _ports: HostPorts| LongHex::from_config(config),
+        },
+    },
 }
 
 noot_plugin_api::export_plugin_library!(root_module);
