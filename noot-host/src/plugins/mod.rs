@@ -120,18 +120,6 @@ pub enum RegistryError {
         /// What it said.
         error: PluginError,
     },
-    /// The library predates this kind of plugin.
-    #[error(
-        "{kind} plugin `{name}` ({origin}): the library was built before noot supported this kind; rebuild it"
-    )]
-    KindMissing {
-        /// Kind.
-        kind: PluginKind,
-        /// Name.
-        name: String,
-        /// Where it came from.
-        origin: PluginSource,
-    },
 }
 
 struct Library {
@@ -241,22 +229,19 @@ impl Registry {
         ports: &Ports,
         pick: impl FnOnce(
             &NootPluginLib_Ref,
-        ) -> Option<
-            extern "C" fn(
-                noot_plugin_api::abi_stable::std_types::RStr<'_>,
-                noot_plugin_api::abi_stable::std_types::RStr<'_>,
-                HostPorts,
-            ) -> RResult<T, PluginError>,
-        >,
+        ) -> extern "C" fn(
+            noot_plugin_api::abi_stable::std_types::RStr<'_>,
+            noot_plugin_api::abi_stable::std_types::RStr<'_>,
+            HostPorts,
+        ) -> RResult<T, PluginError>,
     ) -> Result<T, RegistryError> {
         let entry = self.find(kind, name)?;
         let library = &self.libraries[entry.library];
         let source = library.source.clone();
-        let constructor = pick(&library.root).ok_or_else(|| RegistryError::KindMissing {
-            kind,
-            name: name.to_string(),
-            origin: source.clone(),
-        })?;
+        // Every kind so far is in the ABI's first prefix. A kind appended
+        // later comes back as an `Option` and needs a "rebuild the plugin"
+        // error here.
+        let constructor = pick(&library.root);
         constructor(name.into(), config_json.into(), host_ports(ports)).into_result().map_err(
             |error| RegistryError::Construct {
                 kind,
@@ -274,9 +259,7 @@ impl Registry {
         config_json: &str,
         ports: &Ports,
     ) -> Result<ScrubberBox, RegistryError> {
-        self.construct(PluginKind::Scrubber, name, config_json, ports, |root| {
-            Some(root.new_scrubber())
-        })
+        self.construct(PluginKind::Scrubber, name, config_json, ports, |root| root.new_scrubber())
     }
 
     /// Builds strategy `name` with its JSON config table.
@@ -286,9 +269,7 @@ impl Registry {
         config_json: &str,
         ports: &Ports,
     ) -> Result<StrategyBox, RegistryError> {
-        self.construct(PluginKind::Strategy, name, config_json, ports, |root| {
-            Some(root.new_strategy())
-        })
+        self.construct(PluginKind::Strategy, name, config_json, ports, |root| root.new_strategy())
     }
 
     /// Builds runner `name` with its JSON config table.
@@ -298,7 +279,7 @@ impl Registry {
         config_json: &str,
         ports: &Ports,
     ) -> Result<RunnerBox, RegistryError> {
-        self.construct(PluginKind::Runner, name, config_json, ports, |root| Some(root.new_runner()))
+        self.construct(PluginKind::Runner, name, config_json, ports, |root| root.new_runner())
     }
 
     /// Builds shim backend `name` with its JSON config table.
@@ -309,7 +290,7 @@ impl Registry {
         ports: &Ports,
     ) -> Result<ShimBackendBox, RegistryError> {
         self.construct(PluginKind::ShimBackend, name, config_json, ports, |root| {
-            Some(root.new_shim_backend())
+            root.new_shim_backend()
         })
     }
 }

@@ -277,7 +277,7 @@ pub fn run(
     let first_error: Mutex<Option<(usize, ScrubError)>> = Mutex::new(None);
     let total = targets.len() as u64;
     let results = scheduler::run(&graph, request.jobs, &failed, |job| {
-        let outcome = scrub_one(&targets[job], pipeline, ports, !request.in_place);
+        let outcome = scrub_one(&targets[job], pipeline, ports, request.in_place);
         let finished = done.fetch_add(1, Ordering::SeqCst) + 1;
         ports.progress.progress(finished, total, &targets[job].display);
         match outcome {
@@ -320,7 +320,7 @@ pub fn run(
         }
     }
     if request.in_place {
-        write_back(&targets, &mut files, pipeline, ports)?;
+        write_back(&targets, &mut files, ports)?;
     }
     let summary = ScrubSummary {
         files: files.len(),
@@ -341,12 +341,11 @@ pub fn run(
     })
 }
 
-/// Writes every changed file back, atomically. Scrubbing is repeated from
-/// the file's bytes (kept from the first pass would double memory).
+/// Writes every changed file back, atomically, with the text scrubbed in
+/// the first pass (what the report describes).
 fn write_back(
     targets: &[Target],
     files: &mut [FileOutcome],
-    pipeline: &ScrubPipeline,
     ports: &Ports,
 ) -> Result<(), ScrubError> {
     for file in files.iter_mut().filter(|f| f.changed) {
@@ -355,25 +354,22 @@ fn write_back(
         else {
             continue;
         };
-        let text = read_text(path, ports)?.ok_or_else(|| ScrubError::Input {
-            path: file.path.clone(),
-            message: "changed to a binary file while noot was scrubbing it".into(),
-        })?;
-        let scrubbed = pipeline.scrub(&text, "file", &file.path)?;
-        ports.fs.replace_atomic(path, scrubbed.text.as_bytes()).map_err(|e| ScrubError::Input {
+        let Some(text) = file.scrubbed.take() else { continue };
+        ports.fs.replace_atomic(path, text.as_bytes()).map_err(|e| ScrubError::Input {
             path: file.path.clone(),
             message: format!("cannot write the scrubbed file: {e}"),
         })?;
-        file.scrubbed = None;
     }
     Ok(())
 }
 
+/// Reads and scrubs one input. In place, the scrubbed text is kept only for
+/// the files it changed (to be written back); otherwise it is the result.
 fn scrub_one(
     target: &Target,
     pipeline: &ScrubPipeline,
     ports: &Ports,
-    keep_text: bool,
+    in_place: bool,
 ) -> Result<Outcome, ScrubError> {
     let text = match &target.source {
         Source::Stdin(bytes) => decode(bytes),
@@ -398,7 +394,7 @@ fn scrub_one(
         path: target.display.clone(),
         changed,
         findings: scrubbed.findings,
-        scrubbed: keep_text.then_some(scrubbed.text),
+        scrubbed: (changed || !in_place).then_some(scrubbed.text),
     }))
 }
 
