@@ -301,9 +301,14 @@ pub fn run(
 
     let mut files = Vec::new();
     let mut skipped = Vec::new();
-    for outcome in results.into_iter().flatten().flatten() {
+    // Every input was scrubbed without error, so writing may start.
+    for (job, outcome) in results.into_iter().enumerate() {
+        let Some(Some(outcome)) = outcome else { continue };
         match outcome {
-            Outcome::Done(file) => {
+            Outcome::Done(mut file) => {
+                if request.in_place {
+                    write_back(&targets[job], &mut file, ports)?;
+                }
                 ports.events.emit(&Event::FileScrubbed {
                     path: file.path.clone(),
                     findings: file.findings.len(),
@@ -318,9 +323,6 @@ pub fn run(
                 skipped.push(skip);
             }
         }
-    }
-    if request.in_place {
-        write_back(&targets, &mut files, ports)?;
     }
     let summary = ScrubSummary {
         files: files.len(),
@@ -341,26 +343,16 @@ pub fn run(
     })
 }
 
-/// Writes every changed file back, atomically, with the text scrubbed in
-/// the first pass (what the report describes).
-fn write_back(
-    targets: &[Target],
-    files: &mut [FileOutcome],
-    ports: &Ports,
-) -> Result<(), ScrubError> {
-    for file in files.iter_mut().filter(|f| f.changed) {
-        let Some(Target { source: Source::File(path), .. }) =
-            targets.iter().find(|t| t.display == file.path)
-        else {
-            continue;
-        };
-        let Some(text) = file.scrubbed.take() else { continue };
-        ports.fs.replace_atomic(path, text.as_bytes()).map_err(|e| ScrubError::Input {
-            path: file.path.clone(),
-            message: format!("cannot write the scrubbed file: {e}"),
-        })?;
-    }
-    Ok(())
+/// Writes a changed file back, atomically, with the text scrubbed in the
+/// first pass (what the report describes).
+fn write_back(target: &Target, file: &mut FileOutcome, ports: &Ports) -> Result<(), ScrubError> {
+    let (Source::File(path), Some(text)) = (&target.source, file.scrubbed.take()) else {
+        return Ok(());
+    };
+    ports.fs.replace_atomic(path, text.as_bytes()).map_err(|e| ScrubError::Input {
+        path: file.path.clone(),
+        message: format!("cannot write the scrubbed file: {e}"),
+    })
 }
 
 /// Reads and scrubs one input. In place, the scrubbed text is kept only for
@@ -372,7 +364,7 @@ fn scrub_one(
     in_place: bool,
 ) -> Result<Outcome, ScrubError> {
     let text = match &target.source {
-        Source::Stdin(bytes) => decode(bytes),
+        Source::Stdin(bytes) => decode(bytes.clone()),
         Source::File(path) => read_text(path, ports)?,
     };
     let Some(text) = text else {
@@ -403,15 +395,15 @@ fn read_text(path: &Path, ports: &Ports) -> Result<Option<String>, ScrubError> {
         path: path.display().to_string(),
         message: format!("cannot read: {e}"),
     })?;
-    Ok(decode(&bytes))
+    Ok(decode(bytes))
 }
 
 /// The text of `bytes`, or `None` if they look binary.
-fn decode(bytes: &[u8]) -> Option<String> {
+fn decode(bytes: Vec<u8>) -> Option<String> {
     if memchr::memchr(0, &bytes[..bytes.len().min(BINARY_SNIFF_BYTES)]).is_some() {
         return None;
     }
-    String::from_utf8(bytes.to_vec()).ok()
+    String::from_utf8(bytes).ok()
 }
 
 /// Files to scrub: explicit files as given, folders walked in name order
