@@ -13,5 +13,6 @@
 pub mod cli;
 pub mod config;
 pub mod engine;
+pub mod mutate;
 pub mod plugins;
 pub mod scrub;

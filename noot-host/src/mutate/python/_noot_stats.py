@@ -1,0 +1,90 @@
+"""Written by noot: the pytest plugin of the stats run.
+
+Records, for every test, the mutated functions it reaches and how long it
+takes, plus the functions reached while collecting (at import time), and
+writes them as JSON to the file named by NOOT_STATS_FILE.
+"""
+
+import json
+import os
+import sys
+import time
+
+import pytest
+
+import _noot_runtime as rt
+
+
+class NootStats:
+    def __init__(self, out, invocation_dir):
+        self.out = out
+        self.invocation_dir = invocation_dir
+        self.tests = {}
+        self.order = []
+        self.failed = []
+        self.collection_hits = set()
+
+    def pytest_collection_finish(self, session):
+        self.collection_hits |= rt.HITS
+        rt.HITS.clear()
+        for item in session.items:
+            self.order.append(item.nodeid)
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_protocol(self, item, nextitem):
+        rt.HITS.clear()
+        start = time.perf_counter()
+        yield
+        elapsed = time.perf_counter() - start
+        file_part, sep, rest = item.nodeid.partition("::")
+        try:
+            path = os.path.relpath(str(item.path), self.invocation_dir)
+        except ValueError:
+            path = file_part
+        self.tests[item.nodeid] = {
+            "arg": path + sep + rest,
+            "file": path,
+            "duration_s": elapsed,
+            "hits": sorted(rt.HITS),
+        }
+        rt.HITS.clear()
+
+    def pytest_runtest_logreport(self, report):
+        if report.failed and report.nodeid not in self.failed:
+            self.failed.append(report.nodeid)
+
+    def pytest_collectreport(self, report):
+        if report.failed and report.nodeid not in self.failed:
+            self.failed.append(report.nodeid or "<collection>")
+
+    def pytest_sessionfinish(self, session, exitstatus):
+        project = os.environ.get("NOOT_PROJECT_DIR", "")
+        mutants = os.environ.get("NOOT_MUTANTS_DIR", "")
+        escaped = {}
+        for name, module in list(sys.modules.items()):
+            path = getattr(module, "__file__", None) or ""
+            if project and path.startswith(project + os.sep) and not (
+                mutants and path.startswith(mutants + os.sep)
+            ):
+                escaped[name] = path
+        document = {
+            "schema_version": 1,
+            "exit_status": int(exitstatus),
+            "order": self.order,
+            "tests": self.tests,
+            "failed": self.failed,
+            "collection_hits": sorted(self.collection_hits | rt.HITS),
+            "escaped_modules": escaped,
+        }
+        tmp = self.out + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(document, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.out)
+
+
+def pytest_configure(config):
+    out = os.environ.get("NOOT_STATS_FILE")
+    if out:
+        config.pluginmanager.register(NootStats(out, os.getcwd()), "noot-stats")
