@@ -12,14 +12,23 @@ use crate::{PluginError, guard};
 pub struct RunnerSession {
     /// The user's project root.
     pub project_dir: RString,
-    /// The tree holding the mutated copy (every mutant behind a switch).
+    /// The tree holding the mutated copy (every mutant behind a switch);
+    /// tests run with it as their working directory.
     pub mutants_dir: RString,
-    /// The test command's leading words (for example `python -m pytest`).
+    /// The test command's leading words (for example `python3 -m pytest`).
     pub test_command: RVec<RString>,
-    /// Extra variables for every test process.
+    /// Arguments every test run gets before the selected tests (for
+    /// example `-x -q -p no:cacheprovider` and the user's own).
+    pub test_args: RVec<RString>,
+    /// Arguments that select the whole suite (the configured test paths),
+    /// for runners that collect once.
+    pub suite_args: RVec<RString>,
+    /// Extra variables for every test process (`PYTHONPATH`, …).
     pub env: RVec<Tuple2<RString, RString>>,
     /// How many mutants may run at once (one slot each).
     pub slots: u32,
+    /// A folder the runner may write its own files into.
+    pub scratch_dir: RString,
     /// Runner-specific options as a JSON object.
     pub options_json: RString,
 }
@@ -40,6 +49,10 @@ pub struct MutantJob {
     pub cpu_limit_secs: u64,
     /// How much output to keep.
     pub output_cap_bytes: u64,
+    /// The mutant acts at import time (the stats run saw its function
+    /// reached while collecting): it needs a fresh test process, not a
+    /// worker that imported the project before the switch was set.
+    pub fresh_process: bool,
 }
 
 /// The outcome of one mutant, as a runner reports it.
@@ -84,6 +97,14 @@ pub trait MutationRunner: Send + Sync {
     /// [`RunnerSession::slots`] threads, one per slot.
     fn run_mutant(&self, job: &MutantJob) -> RResult<MutantVerdict, PluginError>;
 
+    /// A shell command that runs this mutant by hand (for `--debug`).
+    fn repro(&self, job: &MutantJob) -> RString;
+
+    /// Kills every test process now (Ctrl-C); called from another thread
+    /// while `run_mutant` calls may be blocked. They return soon after,
+    /// with any status: the host discards them.
+    fn cancel(&self);
+
     /// Stops everything the runner started.
     #[sabi(last_prefix_field)]
     fn shutdown(&self) -> RResult<(), PluginError>;
@@ -98,6 +119,10 @@ pub trait RunnerPlugin: Send + Sync + 'static {
     fn prepare(&self, session: &RunnerSession) -> Result<(), PluginError>;
     /// See [`MutationRunner::run_mutant`].
     fn run_mutant(&self, job: &MutantJob) -> Result<MutantVerdict, PluginError>;
+    /// See [`MutationRunner::repro`].
+    fn repro(&self, job: &MutantJob) -> String;
+    /// See [`MutationRunner::cancel`].
+    fn cancel(&self);
     /// See [`MutationRunner::shutdown`].
     fn shutdown(&self) -> Result<(), PluginError>;
 }
@@ -111,6 +136,20 @@ impl<T: RunnerPlugin> MutationRunner for GuardedRunner<T> {
 
     fn run_mutant(&self, job: &MutantJob) -> RResult<MutantVerdict, PluginError> {
         guard("MutationRunner::run_mutant", || self.0.run_mutant(job))
+    }
+
+    fn repro(&self, job: &MutantJob) -> RString {
+        guard("MutationRunner::repro", || Ok(self.0.repro(job)))
+            .into_result()
+            .unwrap_or_else(|e| format!("(no reproduction command: {e})"))
+            .into()
+    }
+
+    fn cancel(&self) {
+        let _ = guard("MutationRunner::cancel", || {
+            self.0.cancel();
+            Ok(())
+        });
     }
 
     fn shutdown(&self) -> RResult<(), PluginError> {

@@ -1,0 +1,389 @@
+//! The `inprocess` runner: a warm pytest worker per job slot, a fork per
+//! mutant.
+//!
+//! Where the time goes: a fresh interpreter with pytest costs ~300 ms or
+//! more per mutant, a fork of a warm worker ~2 ms. The worker
+//! (`_noot_worker.py`, written into the scratch folder) collects once; the
+//! child forked for a mutant runs the selected items in the live session.
+//! The host side here enforces the deadline by killing the child's process
+//! group, restarts a worker that died (its mutant becomes `error`), and
+//! hands mutants that act at import time to a fresh process instead,
+//! because the worker imported the project before any switch was set.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use std::os::unix::process::CommandExt;
+
+use noot_plugin_api::prelude::*;
+use noot_plugin_api::serde_json::{self, Value, json};
+
+use crate::pytest::{Ending, classify, tail};
+use crate::subprocess::SubprocessRunner;
+
+const WORKER_SCRIPT: &str = include_str!("_noot_worker.py");
+const WORKER_FILE: &str = "_noot_worker.py";
+/// How long a worker may take to import and collect.
+const STARTUP_BUDGET: Duration = Duration::from_secs(300);
+/// How long to wait for a worker's report once its child is dead.
+const REPORT_GRACE: Duration = Duration::from_secs(10);
+
+struct Worker {
+    child: Child,
+    stdin: ChildStdin,
+    lines: Receiver<String>,
+    /// The forked child running the current mutant (0: none).
+    current: Arc<AtomicI32>,
+}
+
+impl Worker {
+    fn kill(&mut self) {
+        kill_group(self.current.swap(0, Ordering::SeqCst));
+        if let Ok(pid) = i32::try_from(self.child.id()) {
+            kill_group(pid);
+        }
+        let _ = self.child.wait();
+    }
+}
+
+fn kill_group(pgid: i32) {
+    if pgid > 0 {
+        // SAFETY: killpg has no memory-safety preconditions; a group that
+        // is already gone gives ESRCH, which is fine.
+        unsafe {
+            libc::killpg(pgid, libc::SIGKILL);
+        }
+    }
+}
+
+/// See the module documentation.
+pub struct InprocessRunner {
+    fresh: SubprocessRunner,
+    session: Mutex<Option<RunnerSession>>,
+    slots: Mutex<Vec<Arc<Mutex<Option<Worker>>>>>,
+    currents: Mutex<Vec<Arc<AtomicI32>>>,
+    cancelled: AtomicBool,
+}
+
+impl InprocessRunner {
+    /// A runner; workers start on first use of their slot.
+    pub fn new(ports: HostPorts) -> Self {
+        Self {
+            fresh: SubprocessRunner::new(ports),
+            session: Mutex::new(None),
+            slots: Mutex::new(Vec::new()),
+            currents: Mutex::new(Vec::new()),
+            cancelled: AtomicBool::new(false),
+        }
+    }
+
+    fn session(&self) -> Result<RunnerSession, PluginError> {
+        self.session
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .ok_or_else(|| PluginError::Failed("run_mutant before prepare".into()))
+    }
+
+    fn slot(&self, index: u32) -> Arc<Mutex<Option<Worker>>> {
+        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        let index = index as usize;
+        while slots.len() <= index {
+            slots.push(Arc::new(Mutex::new(None)));
+        }
+        Arc::clone(&slots[index])
+    }
+
+    fn start_worker(&self, session: &RunnerSession, slot: u32) -> Result<Worker, PluginError> {
+        let scratch = Path::new(session.scratch_dir.as_str());
+        let script = scratch.join(WORKER_FILE);
+        let python = session
+            .test_command
+            .first()
+            .ok_or_else(|| PluginError::InvalidConfig("empty test command".into()))?;
+        let log_path = scratch.join(format!("worker-{slot}.log"));
+        let log = std::fs::File::create(&log_path)
+            .map_err(|e| PluginError::Io(format!("{}: {e}", log_path.display()).into()))?;
+        let mut command = Command::new(python.as_str());
+        command
+            .arg(&script)
+            .args(session.test_args.iter().map(|a| a.as_str()))
+            .args(session.suite_args.iter().map(|a| a.as_str()))
+            .current_dir(session.mutants_dir.as_str())
+            .envs(session.env.iter().map(|t| (t.0.as_str(), t.1.as_str())))
+            .env("MUTANT_UNDER_TEST", "")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log))
+            .process_group(0);
+        let mut child = command.spawn().map_err(|e| {
+            PluginError::Failed(format!("cannot start the worker `{python}`: {e}").into())
+        })?;
+        let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+            return Err(PluginError::Failed("worker pipes missing".into()));
+        };
+        let (sender, lines) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                match line {
+                    Ok(line) => {
+                        if sender.send(line).is_err() {
+                            break;
+                        }
+                    }
+                    Err(_) => break,
+                }
+            }
+        });
+        let current = self.current_for(slot);
+        let mut worker = Worker { child, stdin, lines, current };
+        let deadline = Instant::now() + STARTUP_BUDGET;
+        loop {
+            let message = match recv_until(&worker.lines, deadline) {
+                Ok(message) => message,
+                Err(why) => {
+                    worker.kill();
+                    let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+                    return Err(PluginError::Failed(
+                        format!("the worker did not start ({why}); its log:\n{}", tail(&log, 4000))
+                            .into(),
+                    ));
+                }
+            };
+            if message.get("ready").is_some() {
+                return Ok(worker);
+            }
+            if let Some(fatal) = message.get("fatal") {
+                worker.kill();
+                let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+                return Err(PluginError::Failed(format!("{fatal}:\n{}", tail(&log, 4000)).into()));
+            }
+        }
+    }
+
+    fn current_for(&self, slot: u32) -> Arc<AtomicI32> {
+        let mut currents = self.currents.lock().unwrap_or_else(|e| e.into_inner());
+        while currents.len() <= slot as usize {
+            currents.push(Arc::new(AtomicI32::new(0)));
+        }
+        Arc::clone(&currents[slot as usize])
+    }
+
+    fn out_path(session: &RunnerSession, slot: u32) -> PathBuf {
+        Path::new(session.scratch_dir.as_str()).join(format!("slot-{slot}.out"))
+    }
+
+    fn run_in_worker(
+        &self,
+        worker: &mut Worker,
+        session: &RunnerSession,
+        job: &MutantJob,
+    ) -> Outcome {
+        let out_path = Self::out_path(session, job.slot);
+        let request = json!({
+            "id": job.mutant_id.as_str(),
+            "tests": job.tests.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
+            "cpu": job.cpu_limit_secs,
+            "out": out_path.to_string_lossy(),
+        });
+        let started = Instant::now();
+        if writeln!(worker.stdin, "{request}").and_then(|()| worker.stdin.flush()).is_err() {
+            return Outcome::WorkerDied("the worker's stdin is closed".into());
+        }
+        let deadline = started + Duration::from_millis(job.deadline_ms);
+        let mut timed_out = false;
+        let mut kill_at = deadline;
+        loop {
+            match recv_until(&worker.lines, kill_at) {
+                Ok(message) => {
+                    if let Some(pid) = message.get("started").and_then(Value::as_i64) {
+                        worker.current.store(i32::try_from(pid).unwrap_or(0), Ordering::SeqCst);
+                        continue;
+                    }
+                    if let Some(done) = message.get("done") {
+                        worker.current.store(0, Ordering::SeqCst);
+                        let output = std::fs::read_to_string(&out_path).unwrap_or_default();
+                        return Outcome::Done {
+                            done: done.clone(),
+                            timed_out,
+                            elapsed: started.elapsed(),
+                            output,
+                        };
+                    }
+                }
+                Err(RecvError::Timeout) if !timed_out => {
+                    // The deadline: kill the child's group; the worker
+                    // reports it dead.
+                    timed_out = true;
+                    kill_group(worker.current.load(Ordering::SeqCst));
+                    kill_at = Instant::now() + REPORT_GRACE;
+                }
+                Err(RecvError::Timeout) => {
+                    return Outcome::WorkerDied(
+                        "the worker did not report after the deadline".into(),
+                    );
+                }
+                Err(RecvError::Closed) => return Outcome::WorkerDied("the worker died".into()),
+            }
+        }
+    }
+}
+
+enum Outcome {
+    Done { done: Value, timed_out: bool, elapsed: Duration, output: String },
+    WorkerDied(String),
+}
+
+enum RecvError {
+    Timeout,
+    Closed,
+}
+
+impl std::fmt::Display for RecvError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Timeout => "timed out",
+            Self::Closed => "it exited",
+        })
+    }
+}
+
+/// The next JSON message, skipping lines that are not JSON objects.
+fn recv_until(lines: &Receiver<String>, deadline: Instant) -> Result<Value, RecvError> {
+    loop {
+        let wait = deadline.saturating_duration_since(Instant::now());
+        match lines.recv_timeout(wait) {
+            Ok(line) => {
+                if let Ok(value @ Value::Object(_)) = serde_json::from_str::<Value>(&line) {
+                    return Ok(value);
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => return Err(RecvError::Timeout),
+            Err(RecvTimeoutError::Disconnected) => return Err(RecvError::Closed),
+        }
+    }
+}
+
+fn verdict(
+    done: &Value,
+    timed_out: bool,
+    elapsed: Duration,
+    output: &str,
+    cap: usize,
+) -> MutantVerdict {
+    let exit = done.get("exit").and_then(Value::as_i64).and_then(|c| i32::try_from(c).ok());
+    let signal = done.get("signal").and_then(Value::as_i64).and_then(|c| i32::try_from(c).ok());
+    let (status, detail) = if timed_out {
+        (MutantStatus::Timeout, "deadline passed; the child's process group was killed".to_owned())
+    } else if let Some(error) = done.get("error").and_then(Value::as_str) {
+        (MutantStatus::Error, error.to_owned())
+    } else if let Some(failed) = done.get("failed").and_then(Value::as_str) {
+        (MutantStatus::Killed, failed.to_owned())
+    } else if done.get("failed").is_some_and(Value::is_null) && exit == Some(0) {
+        (MutantStatus::Survived, "every selected test passed".to_owned())
+    } else if let Some(signal) = signal {
+        classify(Ending::Signaled(signal), output)
+    } else if exit == Some(0) {
+        // Exited cleanly without reporting: a test ended the process early.
+        (MutantStatus::Error, "the test process exited with 0 before the tests finished".to_owned())
+    } else {
+        let code = exit.unwrap_or(-1);
+        (MutantStatus::Killed, format!("the test process exited with {code}"))
+    };
+    let output = if status == MutantStatus::Killed { String::new() } else { tail(output, cap) };
+    MutantVerdict {
+        status,
+        duration_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+        exit_code: exit.map_or(ROption::RNone, ROption::RSome),
+        output: output.into(),
+        detail: detail.into(),
+    }
+}
+
+impl RunnerPlugin for InprocessRunner {
+    fn prepare(&self, session: &RunnerSession) -> Result<(), PluginError> {
+        self.fresh.prepare(session)?;
+        let scratch = Path::new(session.scratch_dir.as_str());
+        std::fs::create_dir_all(scratch)
+            .and_then(|()| std::fs::write(scratch.join(WORKER_FILE), WORKER_SCRIPT))
+            .map_err(|e| PluginError::Io(format!("{}: {e}", scratch.display()).into()))?;
+        *self.session.lock().unwrap_or_else(|e| e.into_inner()) = Some(session.clone());
+        Ok(())
+    }
+
+    fn run_mutant(&self, job: &MutantJob) -> Result<MutantVerdict, PluginError> {
+        if self.cancelled.load(Ordering::SeqCst) {
+            return Err(PluginError::Failed("cancelled".into()));
+        }
+        if job.fresh_process {
+            return self.fresh.run_mutant(job);
+        }
+        let session = self.session()?;
+        let slot = self.slot(job.slot);
+        let mut guard = slot.lock().unwrap_or_else(|e| e.into_inner());
+        if guard.is_none() {
+            *guard = Some(self.start_worker(&session, job.slot)?);
+        }
+        let Some(worker) = guard.as_mut() else {
+            return Err(PluginError::Failed("no worker".into()));
+        };
+        let cap = usize::try_from(job.output_cap_bytes).unwrap_or(usize::MAX);
+        match self.run_in_worker(worker, &session, job) {
+            Outcome::Done { done, timed_out, elapsed, output } => {
+                Ok(verdict(&done, timed_out, elapsed, &output, cap))
+            }
+            Outcome::WorkerDied(why) => {
+                // Restarted on the slot's next mutant; this one is an error,
+                // never lost.
+                if let Some(mut dead) = guard.take() {
+                    dead.kill();
+                }
+                let output =
+                    std::fs::read_to_string(Self::out_path(&session, job.slot)).unwrap_or_default();
+                Ok(MutantVerdict {
+                    status: MutantStatus::Error,
+                    duration_ms: 0,
+                    exit_code: ROption::RNone,
+                    output: tail(&output, cap).into(),
+                    detail: format!("{why}; the worker was restarted").into(),
+                })
+            }
+        }
+    }
+
+    fn repro(&self, job: &MutantJob) -> String {
+        // A fresh process shows the same verdict and is what a person can run.
+        self.fresh.repro(job)
+    }
+
+    fn cancel(&self) {
+        self.cancelled.store(true, Ordering::SeqCst);
+        self.fresh.cancel();
+        for current in self.currents.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            kill_group(current.swap(0, Ordering::SeqCst));
+        }
+        // Workers whose slot is busy are killed by pid without the lock.
+        for slot in self.slots.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            if let Ok(mut guard) = slot.try_lock() {
+                if let Some(mut worker) = guard.take() {
+                    worker.kill();
+                }
+            }
+        }
+    }
+
+    fn shutdown(&self) -> Result<(), PluginError> {
+        for slot in self.slots.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            let mut guard = slot.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(mut worker) = guard.take() {
+                worker.kill();
+            }
+        }
+        self.fresh.shutdown()
+    }
+}

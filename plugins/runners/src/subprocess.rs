@@ -1,0 +1,155 @@
+//! The `subprocess` runner: one fresh `python -m pytest -x …` per mutant.
+//!
+//! Slow to start (an interpreter and pytest per mutant, ~300 ms) but with
+//! nothing shared between mutants, so it is the default and the fallback
+//! the `inprocess` runner uses for mutants that act at import time.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use noot_plugin_api::prelude::*;
+
+use crate::pytest::{Ending, classify, shell_quote, tail};
+
+/// See the module documentation.
+pub struct SubprocessRunner {
+    ports: HostPorts,
+    session: Mutex<Option<RunnerSession>>,
+    running: Mutex<HashMap<u32, ProcId>>,
+    cancelled: AtomicBool,
+}
+
+impl SubprocessRunner {
+    /// A runner that starts processes through the host's ports.
+    pub fn new(ports: HostPorts) -> Self {
+        Self {
+            ports,
+            session: Mutex::new(None),
+            running: Mutex::new(HashMap::new()),
+            cancelled: AtomicBool::new(false),
+        }
+    }
+
+    fn session(&self) -> Result<RunnerSession, PluginError> {
+        self.session
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .ok_or_else(|| PluginError::Failed("run_mutant before prepare".into()))
+    }
+
+    /// The program and arguments that test `job`.
+    fn command(
+        session: &RunnerSession,
+        job: &MutantJob,
+    ) -> Result<(String, Vec<String>), PluginError> {
+        let mut words = session.test_command.iter().map(|w| w.to_string());
+        let program =
+            words.next().ok_or_else(|| PluginError::InvalidConfig("empty test command".into()))?;
+        let mut args: Vec<String> = words.collect();
+        args.extend(session.test_args.iter().map(|a| a.to_string()));
+        args.push("--".into());
+        args.extend(job.tests.iter().map(|t| t.to_string()));
+        Ok((program, args))
+    }
+
+    fn env(session: &RunnerSession, job: &MutantJob) -> Vec<(String, String)> {
+        let mut env: Vec<(String, String)> =
+            session.env.iter().map(|t| (t.0.to_string(), t.1.to_string())).collect();
+        env.push(("MUTANT_UNDER_TEST".into(), job.mutant_id.to_string()));
+        env
+    }
+}
+
+impl RunnerPlugin for SubprocessRunner {
+    fn prepare(&self, session: &RunnerSession) -> Result<(), PluginError> {
+        if session.test_command.is_empty() {
+            return Err(PluginError::InvalidConfig("empty test command".into()));
+        }
+        *self.session.lock().unwrap_or_else(|e| e.into_inner()) = Some(session.clone());
+        Ok(())
+    }
+
+    fn run_mutant(&self, job: &MutantJob) -> Result<MutantVerdict, PluginError> {
+        if self.cancelled.load(Ordering::SeqCst) {
+            return Err(PluginError::Failed("cancelled".into()));
+        }
+        let session = self.session()?;
+        let (program, args) = Self::command(&session, job)?;
+        let spec = SpawnSpec {
+            program: program.into(),
+            args: args.into_iter().map(RString::from).collect(),
+            env: Self::env(&session, job)
+                .into_iter()
+                .map(|(k, v)| Tuple2(k.into(), v.into()))
+                .collect(),
+            cwd: ROption::RSome(session.mutants_dir.clone()),
+            output_cap_bytes: job.output_cap_bytes,
+            cpu_limit_secs: if job.cpu_limit_secs > 0 {
+                ROption::RSome(job.cpu_limit_secs)
+            } else {
+                ROption::RNone
+            },
+            ..SpawnSpec::default()
+        };
+        let id = self.ports.procs.spawn(&spec).into_result()?;
+        self.running.lock().unwrap_or_else(|e| e.into_inner()).insert(job.slot, id);
+        let exit = self.ports.procs.wait(id, ROption::RSome(job.deadline_ms)).into_result();
+        self.running.lock().unwrap_or_else(|e| e.into_inner()).remove(&job.slot);
+        let exit = exit?;
+        let ending = match exit.kind {
+            ExitKind::Exited => Ending::Exited(exit.code),
+            ExitKind::Signaled => Ending::Signaled(exit.code),
+            ExitKind::TimedOut => Ending::TimedOut,
+        };
+        let mut output = String::from_utf8_lossy(&exit.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&exit.stderr);
+        if !stderr.is_empty() {
+            output.push_str("\n--- stderr ---\n");
+            output.push_str(&stderr);
+        }
+        if exit.stdout_truncated || exit.stderr_truncated {
+            output.push_str("\n[output capped]");
+        }
+        let (status, detail) = classify(ending, &output);
+        let cap = usize::try_from(job.output_cap_bytes).unwrap_or(usize::MAX);
+        let output =
+            if status == MutantStatus::Killed { String::new() } else { tail(&output, cap) };
+        Ok(MutantVerdict {
+            status,
+            duration_ms: exit.elapsed_ms,
+            exit_code: match exit.kind {
+                ExitKind::Exited => ROption::RSome(exit.code),
+                _ => ROption::RNone,
+            },
+            output: output.into(),
+            detail: detail.into(),
+        })
+    }
+
+    fn repro(&self, job: &MutantJob) -> String {
+        let Ok(session) = self.session() else { return "(runner not prepared)".into() };
+        let Ok((program, args)) = Self::command(&session, job) else { return String::new() };
+        let mut words = vec![format!("cd {} &&", shell_quote(&session.mutants_dir))];
+        words.push("env".into());
+        for (key, value) in Self::env(&session, job) {
+            words.push(shell_quote(&format!("{key}={value}")));
+        }
+        words.push(shell_quote(&program));
+        words.extend(args.iter().map(|a| shell_quote(a)));
+        words.join(" ")
+    }
+
+    fn cancel(&self) {
+        self.cancelled.store(true, Ordering::SeqCst);
+        for id in self.running.lock().unwrap_or_else(|e| e.into_inner()).values() {
+            let _ = self.ports.procs.kill_group(*id);
+        }
+    }
+
+    fn shutdown(&self) -> Result<(), PluginError> {
+        self.cancel();
+        Ok(())
+    }
+}
