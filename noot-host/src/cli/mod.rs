@@ -8,7 +8,10 @@
 //! plugin errors.
 
 mod config_cmd;
+pub mod interrupt;
 mod plugins_cmd;
+mod results_cmd;
+mod run_cmd;
 mod scrub_cmd;
 
 use std::ffi::OsString;
@@ -95,6 +98,15 @@ pub enum Format {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Mutation-test a Python project: which changes to the code do the tests miss?
+    #[command(after_long_help = run_cmd::EXAMPLES)]
+    Run(run_cmd::RunArgs),
+    /// List the stored results of the last `noot run`.
+    Results(results_cmd::ResultsArgs),
+    /// Show one mutant as a unified diff.
+    Show(results_cmd::ShowArgs),
+    /// Export the results (Stryker JSON and an HTML view).
+    Report(results_cmd::ReportArgs),
     /// Redact secrets from files, folders or stdin.
     #[command(after_long_help = scrub_cmd::EXAMPLES)]
     Scrub(scrub_cmd::ScrubArgs),
@@ -223,6 +235,10 @@ where
         stderr,
     };
     let result = match cli.command {
+        Command::Run(args) => run_cmd::run(&context, args),
+        Command::Results(args) => results_cmd::results(&context, args),
+        Command::Show(args) => results_cmd::show(&context, args),
+        Command::Report(args) => results_cmd::report_files(&context, args),
         Command::Scrub(args) => scrub_cmd::run(&context, args),
         Command::Plugins { command } => plugins_cmd::run(&context, command),
         Command::Config { command } => config_cmd::run(&context, command),

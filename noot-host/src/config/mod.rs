@@ -8,6 +8,7 @@
 //! file over defaults, and the origin of each is kept for `noot config show`.
 
 pub mod error;
+pub mod mutate;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -35,6 +36,8 @@ struct FileConfig {
     plugins: PluginsTable,
     #[serde(default)]
     scrub: ScrubTable,
+    #[serde(default)]
+    mutate: mutate::MutateTable,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -88,6 +91,8 @@ pub struct Config {
     pub plugins: PluginSettings,
     /// Scrubbing.
     pub scrub: ScrubSettings,
+    /// `[mutate]`.
+    pub mutate: mutate::MutateSettings,
     /// Where each setting came from: `default`, `FILE:LINE:COL`, `env NAME`, `cli --opt`.
     pub origins: BTreeMap<String, String>,
 }
@@ -249,7 +254,9 @@ pub fn load(fs: &dyn Fs, env: &dyn Env, cli: &CliOverrides) -> Result<Config, Co
         scrub.plugin.insert(name.clone(), json);
     }
 
-    Ok(Config { file: source.map(|s| s.path), root, jobs, plugins, scrub, origins })
+    let mutate = file.mutate.resolve(&at, &mut origins)?;
+
+    Ok(Config { file: source.map(|s| s.path), root, jobs, plugins, scrub, mutate, origins })
 }
 
 fn positive(value: i64, location: &Location) -> Result<usize, ConfigError> {

@@ -43,6 +43,15 @@ pub enum Event {
         /// What.
         message: String,
     },
+    /// A mutant's verdict arrived.
+    MutantFinished {
+        /// Its id.
+        id: String,
+        /// Its status.
+        status: String,
+        /// How long its tests ran.
+        duration_ms: u64,
+    },
     /// A command finished.
     SessionFinished {
         /// The command.
@@ -61,6 +70,7 @@ impl Event {
             Self::FileSkipped { .. } => "file_skipped",
             Self::Plugin { .. } => "plugin",
             Self::Warning { .. } => "warning",
+            Self::MutantFinished { .. } => "mutant_finished",
             Self::SessionFinished { .. } => "session_finished",
         }
     }

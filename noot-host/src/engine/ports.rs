@@ -69,6 +69,8 @@ pub trait Procs: Send + Sync {
     fn wait(&self, handle: ProcHandle, deadline_ms: Option<u64>) -> io::Result<ProcResult>;
     /// Kills its process group now.
     fn kill_group(&self, handle: ProcHandle) -> io::Result<()>;
+    /// Kills every process group still running (Ctrl-C, fatal errors).
+    fn kill_all(&self) {}
 }
 
 /// Where structured events go.

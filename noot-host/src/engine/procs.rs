@@ -90,6 +90,9 @@ struct Running {
 pub struct RealProcs {
     next: AtomicU64,
     running: Mutex<HashMap<u64, Running>>,
+    /// Process groups alive, including those being waited for (which have
+    /// left `running`): what `kill_group` and `kill_all` reach.
+    groups: Mutex<HashMap<u64, i32>>,
 }
 
 /// How long to wait for output readers after the group is dead: a
@@ -131,16 +134,6 @@ fn kill_process_group(pgid: i32) {
     // is the expected outcome when everything already exited.
     unsafe {
         libc::killpg(pgid, libc::SIGKILL);
-    }
-}
-
-impl RealProcs {
-    /// Kills every process group still running (Ctrl-C, fatal errors).
-    pub fn kill_all(&self) {
-        let running = self.running.lock().unwrap_or_else(|e| e.into_inner());
-        for proc in running.values() {
-            kill_process_group(proc.pgid);
-        }
     }
 }
 
@@ -189,6 +182,7 @@ impl Procs for RealProcs {
         let stderr = child.stderr.take().map(|s| read_capped(s, cap));
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let running = Running { child, pgid, started: Instant::now(), stdout, stderr };
+        self.groups.lock().unwrap_or_else(|e| e.into_inner()).insert(id, pgid);
         self.running.lock().unwrap_or_else(|e| e.into_inner()).insert(id, running);
         Ok(ProcHandle(id))
     }
@@ -216,11 +210,12 @@ impl Procs for RealProcs {
                 break ProcStatus::TimedOut;
             }
             std::thread::sleep(pause);
-            pause = (pause * 2).min(Duration::from_millis(20));
+            pause = (pause * 2).min(Duration::from_millis(5));
         };
         let elapsed_ms = proc.started.elapsed().as_millis() as u64;
         // The leader is gone; anything it left in its group goes too.
         kill_process_group(proc.pgid);
+        self.groups.lock().unwrap_or_else(|e| e.into_inner()).remove(&handle.0);
         let grace = Instant::now() + READER_GRACE;
         let (stdout, stdout_truncated) = join_with_grace(proc.stdout.take(), grace);
         let (stderr, stderr_truncated) = join_with_grace(proc.stderr.take(), grace);
@@ -228,12 +223,19 @@ impl Procs for RealProcs {
     }
 
     fn kill_group(&self, handle: ProcHandle) -> io::Result<()> {
-        let running = self.running.lock().unwrap_or_else(|e| e.into_inner());
-        let proc = running
+        let groups = self.groups.lock().unwrap_or_else(|e| e.into_inner());
+        let pgid = groups
             .get(&handle.0)
             .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no such process handle"))?;
-        kill_process_group(proc.pgid);
+        kill_process_group(*pgid);
         Ok(())
+    }
+
+    fn kill_all(&self) {
+        let groups = self.groups.lock().unwrap_or_else(|e| e.into_inner());
+        for pgid in groups.values() {
+            kill_process_group(*pgid);
+        }
     }
 }
 
@@ -295,6 +297,19 @@ mod tests {
             .ok()
             .and_then(|stat| stat.rsplit_once(") ").map(|(_, rest)| !rest.starts_with(['Z', 'X'])))
             .unwrap_or(false)
+    }
+
+    #[test]
+    fn kill_all_reaches_a_process_that_is_being_waited_for() {
+        let procs = std::sync::Arc::new(RealProcs::default());
+        let handle = procs.spawn(&sh("sleep 30")).expect("spawns");
+        let killer = std::sync::Arc::clone(&procs);
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(200));
+            killer.kill_all();
+        });
+        let result = procs.wait(handle, Some(20_000)).expect("waits");
+        assert_eq!(result.status, ProcStatus::Signaled(libc::SIGKILL));
     }
 
     #[test]

@@ -3,4 +3,12 @@
 //! run), run each mutant against only those tests through a runner plugin,
 //! persist every result as it arrives, and report.
 
+pub mod catalog;
+pub mod project;
 pub mod python;
+pub mod report;
+pub mod results;
+pub mod session;
+pub mod stats;
+pub mod stryker;
+pub mod tree;

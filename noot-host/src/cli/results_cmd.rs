@@ -1,0 +1,232 @@
+//! `noot results`, `noot show ID` and `noot report`: read what the last
+//! `noot run` stored, without running anything.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+
+use crate::cli::{CliError, Context, Format, Outcome};
+use crate::config::Config;
+use crate::engine::store::{Store, write_atomic};
+use crate::mutate::report::{self, RunReport, SessionFile};
+use crate::mutate::results::{ResultStore, Status};
+use crate::mutate::session::STATE_DIR;
+use crate::mutate::stryker;
+
+/// A status, as `--status` takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusArg {
+    /// A test failed.
+    Killed,
+    /// Every selected test passed.
+    Survived,
+    /// No test reaches it.
+    NoTests,
+    /// Deadline passed.
+    Timeout,
+    /// Runner or harness failure.
+    Error,
+    /// Not run.
+    Skipped,
+}
+
+impl StatusArg {
+    fn status(self) -> Status {
+        match self {
+            Self::Killed => Status::Killed,
+            Self::Survived => Status::Survived,
+            Self::NoTests => Status::NoTests,
+            Self::Timeout => Status::Timeout,
+            Self::Error => Status::Error,
+            Self::Skipped => Status::Skipped,
+        }
+    }
+}
+
+/// Arguments of `noot results`.
+#[derive(Debug, Args)]
+pub struct ResultsArgs {
+    /// Only mutants with this status (repeatable).
+    #[arg(long, value_enum, value_name = "STATUS")]
+    status: Vec<StatusArg>,
+}
+
+/// Arguments of `noot show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The mutant's id, as `noot results` lists it.
+    #[arg(value_name = "ID")]
+    id: String,
+}
+
+/// Arguments of `noot report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Write a Stryker mutation-testing-report-schema JSON file here, and an HTML view next to it.
+    #[arg(long, value_name = "FILE")]
+    stryker: PathBuf,
+}
+
+fn load(context: &Context) -> Result<(Config, RunReport), CliError> {
+    let config = context.config()?;
+    let state = config.root.join(STATE_DIR);
+    let session: SessionFile = Store::new(context.ports.fs.as_ref())
+        .load(&state.join("session.json"))
+        .map_err(|e| CliError::Usage(e.to_string()))?
+        .ok_or_else(|| {
+            CliError::Usage(format!(
+                "no mutation results in {}: run `noot run` first",
+                state.display()
+            ))
+        })?;
+    let stored = ResultStore::new(context.ports.fs.as_ref(), &state)
+        .load()
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    let report = report::build(
+        &session.runner,
+        &session.mutants,
+        &stored.results,
+        &BTreeSet::new(),
+        session.skipped_functions,
+    );
+    Ok((config, report))
+}
+
+pub(crate) fn results(context: &Context, args: ResultsArgs) -> Result<Outcome, CliError> {
+    let (_, mut report) = load(context)?;
+    if !args.status.is_empty() {
+        let wanted: Vec<Status> = args.status.iter().map(|s| s.status()).collect();
+        report.mutants.retain(|m| wanted.contains(&m.status));
+    }
+    match context.format {
+        Format::Json => context.out_json(&report),
+        Format::Human => {
+            let mut out = String::new();
+            for m in &report.mutants {
+                out.push_str(&format!(
+                    "{:<9} {}  {}:{}  {}\n",
+                    m.status.name(),
+                    m.id,
+                    m.file,
+                    m.line,
+                    m.operator
+                ));
+            }
+            if report.mutants.is_empty() {
+                out.push_str("no mutants match\n");
+            }
+            context.out(&out);
+        }
+    }
+    Ok(Outcome { code: 0 })
+}
+
+pub(crate) fn show(context: &Context, args: ShowArgs) -> Result<Outcome, CliError> {
+    let (config, report) = load(context)?;
+    let Some(mutant) = report.mutants.iter().find(|m| m.id == args.id) else {
+        let ids: Vec<&str> = report.mutants.iter().map(|m| m.id.as_str()).collect();
+        let hint = crate::config::error::closest(&args.id, &ids)
+            .map(|c| format!(" (did you mean `{c}`?)"))
+            .unwrap_or_default();
+        return Err(CliError::Usage(format!(
+            "no mutant `{}` in the last run{hint}; `noot results` lists them",
+            args.id
+        )));
+    };
+    let path = config.root.join(&mutant.file);
+    let source = std::fs::read_to_string(&path)
+        .map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?;
+    let start = offset_of(&source, mutant.line, mutant.column)
+        .filter(|&start| source[start..].starts_with(&mutant.original))
+        .ok_or_else(|| {
+            CliError::Usage(format!(
+                "{} changed since the last `noot run`; run it again to see this mutant",
+                mutant.file
+            ))
+        })?;
+    let mutated = format!(
+        "{}{}{}",
+        &source[..start],
+        mutant.replacement,
+        &source[start + mutant.original.len()..]
+    );
+    let diff = similar::TextDiff::from_lines(&source, &mutated);
+    let unified = diff
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("a/{}", mutant.file), &format!("b/{}", mutant.file))
+        .to_string();
+    match context.format {
+        Format::Json => context.out_json(&serde_json::json!({
+            "schema_version": report::REPORT_SCHEMA_VERSION,
+            "mutant": mutant,
+            "diff": unified,
+        })),
+        Format::Human => {
+            context.out(&format!(
+                "{}  {}  ({}: {})\n{unified}",
+                mutant.id,
+                mutant.operator,
+                mutant.status.name(),
+                mutant.detail
+            ));
+            if !mutant.tests_run.is_empty() {
+                context.out(&format!("tests: {}\n", mutant.tests_run.join(" ")));
+            }
+            context.err(&format!("reproduce: noot run --debug {}", mutant.id));
+        }
+    }
+    Ok(Outcome { code: 0 })
+}
+
+/// Byte offset of a 1-based line and (byte) column.
+fn offset_of(source: &str, line: usize, column: usize) -> Option<usize> {
+    let mut offset = 0;
+    for _ in 1..line {
+        offset += source[offset..].find('\n')? + 1;
+    }
+    let at = offset + column.checked_sub(1)?;
+    (at <= source.len() && source.is_char_boundary(at)).then_some(at)
+}
+
+pub(crate) fn report_files(context: &Context, args: ReportArgs) -> Result<Outcome, CliError> {
+    let (config, report) = load(context)?;
+    let document = stryker::document(&report, &config.root);
+    let json_path = &args.stryker;
+    let html_path = html_path_for(json_path);
+    let write = |path: &Path, data: &[u8]| {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| CliError::Usage(format!("{}: {e}", parent.display())))?;
+        }
+        write_atomic(path, data).map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))
+    };
+    let text =
+        serde_json::to_string_pretty(&document).map_err(|e| CliError::Usage(e.to_string()))?;
+    write(json_path, text.as_bytes())?;
+    write(&html_path, stryker::html(&document).as_bytes())?;
+    match context.format {
+        Format::Json => context.out_json(&serde_json::json!({
+            "schema_version": report::REPORT_SCHEMA_VERSION,
+            "stryker": json_path.display().to_string(),
+            "html": html_path.display().to_string(),
+            "mutants": report.mutants.len(),
+        })),
+        Format::Human => context.out(&format!(
+            "wrote {} ({} mutants) and {}\n",
+            json_path.display(),
+            report.mutants.len(),
+            html_path.display()
+        )),
+    }
+    Ok(Outcome { code: 0 })
+}
+
+fn html_path_for(json: &Path) -> PathBuf {
+    if json.extension().is_some_and(|e| e == "html") {
+        json.with_extension("report.html")
+    } else {
+        json.with_extension("html")
+    }
+}

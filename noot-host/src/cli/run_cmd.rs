@@ -1,0 +1,190 @@
+//! `noot run`: mutation testing of a Python project.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+
+use clap::Args;
+
+use crate::cli::{CliError, Context, Format, Outcome, interrupt};
+use crate::config::ConfigError;
+use crate::mutate::report::RunReport;
+use crate::mutate::results::Status;
+use crate::mutate::session::{self, RunError, RunRequest};
+
+pub(crate) const EXAMPLES: &str = "\
+Examples:
+  noot run                          mutate the package, test each mutant with the tests that reach it
+  noot run --runner inprocess       warm pytest workers, one fork per mutant (fastest)
+  noot run --fail-under 80          exit 1 if the score is below 80 %
+  noot run calc.core.add            only the mutants of one function (id prefix or glob)
+  noot run --debug calc.core.add__noot_3   print the command that reproduces a mutant
+  noot run --force                  re-test everything, ignoring stored results
+
+Results are stored in .noot/mutate/ as they arrive: Ctrl-C and run again to
+resume; after an edit only mutants whose function, imported modules or
+tests changed run again. Then: noot results, noot show ID, noot report.
+Score = (killed + timeout) / (killed + timeout + survived + no_tests).
+Exit 0 done (and score >= --fail-under), 1 score below --fail-under,
+2 configuration or baseline problems, 130 interrupted.";
+
+/// Arguments of `noot run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Only these mutants: an id, an id prefix (a module or function), or a glob.
+    #[arg(value_name = "MUTANT")]
+    filters: Vec<String>,
+
+    /// The runner plugin [default: [mutate] runner, else subprocess].
+    #[arg(long, value_name = "NAME")]
+    runner: Option<String>,
+
+    /// Re-test every mutant and re-run the stats, reusing nothing.
+    #[arg(long)]
+    force: bool,
+
+    /// Exit 1 if the score (0-100) is below this.
+    #[arg(long, value_name = "SCORE")]
+    fail_under: Option<f64>,
+
+    /// Print each mutant's reproduction command (stderr) before running it.
+    #[arg(long)]
+    debug: bool,
+}
+
+/// `RunError` → the CLI's error, keeping location and help.
+pub(crate) fn cli_error(error: RunError) -> CliError {
+    match error {
+        RunError::Setup { location, message, help } => {
+            CliError::Config(ConfigError { location, message, help })
+        }
+        RunError::Registry(e) => CliError::Registry(e),
+        other => CliError::Usage(other.to_string()),
+    }
+}
+
+pub(crate) fn run(context: &Context, args: RunArgs) -> Result<Outcome, CliError> {
+    if let Some(score) = args.fail_under {
+        if !(0.0..=100.0).contains(&score) {
+            return Err(CliError::Usage(format!(
+                "--fail-under {score}: a score is between 0 and 100"
+            )));
+        }
+    }
+    let config = context.config()?;
+    let registry = context.registry(&config)?;
+    let jobs = if context.overrides.jobs.is_some() || context.ports.env.var("NOOT_JOBS").is_some() {
+        config.jobs
+    } else {
+        config.mutate.jobs.unwrap_or(config.jobs)
+    };
+    let request = RunRequest {
+        force: args.force,
+        runner: args.runner.clone(),
+        jobs,
+        filters: args.filters.clone(),
+        debug: args.debug,
+    };
+    let stop = interrupt::install();
+    let report =
+        session::run(&config, &registry, &context.ports, &request, stop).map_err(cli_error)?;
+    match context.format {
+        Format::Json => context.out_json(&report),
+        Format::Human => context.out(&render_summary(&report, "noot run")),
+    }
+    if stop.load(Ordering::SeqCst) {
+        context.err("interrupted: finished results are saved; run `noot run` again to resume");
+        return Ok(Outcome { code: 130 });
+    }
+    let below = match (args.fail_under, report.summary.score) {
+        (Some(threshold), Some(score)) => score < threshold,
+        (Some(_), None) => false,
+        (None, _) => false,
+    };
+    if below {
+        context.err(&format!(
+            "score {:.1}% is below --fail-under {}",
+            report.summary.score.unwrap_or(0.0),
+            args.fail_under.unwrap_or(0.0)
+        ));
+    }
+    Ok(Outcome { code: u8::from(below) })
+}
+
+/// The human summary: counts, score, and the survivors by file.
+pub(crate) fn render_summary(report: &RunReport, title: &str) -> String {
+    let s = &report.summary;
+    let mut out = String::new();
+    out.push_str(&format!(
+        "{title} · runner {} · {} mutants ({} tested, {} reused) in {:.1} s\n\n",
+        report.runner,
+        s.total,
+        s.tested,
+        s.reused,
+        s.duration_ms as f64 / 1000.0
+    ));
+    for (label, count) in [
+        ("killed", s.killed),
+        ("survived", s.survived),
+        ("no tests", s.no_tests),
+        ("timeout", s.timeout),
+        ("error", s.error),
+        ("skipped", s.skipped),
+    ] {
+        out.push_str(&format!("  {label:<9}{count:>6}\n"));
+    }
+    match s.score {
+        Some(score) => out.push_str(&format!(
+            "  score    {score:>5.1}%  (killed + timeout) / (killed + timeout + survived + no tests)\n"
+        )),
+        None => out.push_str("  score        -   (nothing to score)\n"),
+    }
+    for (status, heading) in [
+        (Status::Survived, "Survived"),
+        (Status::NoTests, "Not reached by any test"),
+        (Status::Timeout, "Timed out"),
+        (Status::Error, "Errors"),
+    ] {
+        let mut by_file: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        for m in report.mutants.iter().filter(|m| m.status == status) {
+            let mut line = format!(
+                "    {}:{}  {}  {}  `{}` → `{}`",
+                m.line,
+                m.column,
+                m.id,
+                m.operator,
+                one_line(&m.original),
+                one_line(&m.replacement)
+            );
+            if status == Status::Error {
+                line.push_str(&format!("  ({})", one_line(&m.detail)));
+            }
+            by_file.entry(&m.file).or_default().push(line);
+        }
+        if by_file.is_empty() {
+            continue;
+        }
+        let count: usize = by_file.values().map(Vec::len).sum();
+        out.push_str(&format!("\n{heading} ({count}):\n"));
+        for (file, lines) in by_file {
+            out.push_str(&format!("  {file}\n"));
+            for line in lines {
+                out.push_str(&line);
+                out.push('\n');
+            }
+        }
+    }
+    if s.survived + s.no_tests > 0 {
+        out.push_str("\nSee a mutant: noot show ID · list them: noot results --status survived\n");
+    }
+    out
+}
+
+/// The first line of a snippet, shortened.
+fn one_line(text: &str) -> String {
+    let first = text.lines().next().unwrap_or("");
+    let mut shown: String = first.chars().take(60).collect();
+    if shown.len() < first.len() || text.contains('\n') {
+        shown.push('…');
+    }
+    shown
+}
