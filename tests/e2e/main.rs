@@ -5,6 +5,7 @@
 mod cli;
 mod config;
 mod conformance;
+mod mutate;
 mod plugins;
 mod scrub;
 mod support;

@@ -38,6 +38,11 @@ pub enum Event {
         /// Its fields.
         payload: Value,
     },
+    /// Information the user asked for (`--debug`).
+    Note {
+        /// What.
+        message: String,
+    },
     /// Something the user should know that does not stop the command.
     Warning {
         /// What.
@@ -71,6 +76,7 @@ impl Event {
             Self::Plugin { .. } => "plugin",
             Self::Warning { .. } => "warning",
             Self::MutantFinished { .. } => "mutant_finished",
+            Self::Note { .. } => "note",
             Self::SessionFinished { .. } => "session_finished",
         }
     }

@@ -40,6 +40,7 @@ impl EventSink for HumanEvents {
     fn emit(&self, event: &Event) {
         let line = match event {
             Event::Warning { message } => Some(format!("warning: {message}")),
+            Event::Note { message } => Some(message.clone()),
             Event::FileSkipped { path, reason } if self.verbose => {
                 Some(format!("skipped {path}: {reason}"))
             }

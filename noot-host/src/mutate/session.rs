@@ -592,7 +592,7 @@ fn run_mutants(
                 fresh_process: selected.fresh,
             };
             if request.debug {
-                ports.events.emit(&Event::Warning {
+                ports.events.emit(&Event::Note {
                     message: format!("debug: {}: {}", mutant.id, runner.repro(&mutant_job)),
                 });
             }

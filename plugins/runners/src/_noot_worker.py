@@ -17,7 +17,9 @@ import select
 import signal
 import sys
 
+# Private copies of the protocol pipes: pytest captures fds 0-2 itself.
 PROTOCOL = os.fdopen(os.dup(1), "w", buffering=1)
+REQUESTS = os.fdopen(os.dup(0), "r")
 os.dup2(2, 1)
 
 import pytest  # noqa: E402
@@ -133,7 +135,7 @@ class NootWorker:
             items[item.nodeid] = item
             items[item_arg(item, self.invocation_dir)] = item
         send({"ready": len(session.items)})
-        for line in sys.stdin:
+        for line in REQUESTS:
             if not line.strip():
                 continue
             request = json.loads(line)

@@ -48,6 +48,8 @@ impl SubprocessRunner {
         let program =
             words.next().ok_or_else(|| PluginError::InvalidConfig("empty test command".into()))?;
         let mut args: Vec<String> = words.collect();
+        // The runtime doubles as a plugin that marks a normal session end.
+        args.extend(["-p".to_owned(), "_noot_runtime".to_owned()]);
         args.extend(session.test_args.iter().map(|a| a.to_string()));
         args.push("--".into());
         args.extend(job.tests.iter().map(|t| t.to_string()));
@@ -58,7 +60,13 @@ impl SubprocessRunner {
         let mut env: Vec<(String, String)> =
             session.env.iter().map(|t| (t.0.to_string(), t.1.to_string())).collect();
         env.push(("MUTANT_UNDER_TEST".into(), job.mutant_id.to_string()));
+        env.push(("NOOT_SESSION_MARK".into(), Self::mark_path(session, job.slot)));
         env
+    }
+
+    /// The file the runtime plugin writes when the pytest session ends.
+    fn mark_path(session: &RunnerSession, slot: u32) -> String {
+        format!("{}/slot-{slot}.done", session.scratch_dir)
     }
 }
 
@@ -93,6 +101,8 @@ impl RunnerPlugin for SubprocessRunner {
             },
             ..SpawnSpec::default()
         };
+        let mark = Self::mark_path(&session, job.slot);
+        let _ = std::fs::remove_file(&mark);
         let id = self.ports.procs.spawn(&spec).into_result()?;
         self.running.lock().unwrap_or_else(|e| e.into_inner()).insert(job.slot, id);
         let exit = self.ports.procs.wait(id, ROption::RSome(job.deadline_ms)).into_result();
@@ -112,7 +122,12 @@ impl RunnerPlugin for SubprocessRunner {
         if exit.stdout_truncated || exit.stderr_truncated {
             output.push_str("\n[output capped]");
         }
-        let (status, detail) = classify(ending, &output);
+        let (mut status, mut detail) = classify(ending, &output);
+        if status == MutantStatus::Survived && !std::path::Path::new(&mark).exists() {
+            // Exit 0 without pytest's session end: a test ended the process.
+            status = MutantStatus::Error;
+            detail = "the test process exited with 0 before the pytest session finished".into();
+        }
         let cap = usize::try_from(job.output_cap_bytes).unwrap_or(usize::MAX);
         let output =
             if status == MutantStatus::Killed { String::new() } else { tail(&output, cap) };

@@ -28,3 +28,13 @@ def activate(mutant_id):
 
 
 activate(os.environ.get("MUTANT_UNDER_TEST", ""))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Loaded as a pytest plugin by the subprocess runner: leave a mark that
+    the session ended normally, so a test process that exits early with
+    status 0 (os._exit) is not mistaken for a pass."""
+    mark = os.environ.get("NOOT_SESSION_MARK")
+    if mark:
+        with open(mark, "w", encoding="utf-8") as f:
+            f.write(str(int(exitstatus)))

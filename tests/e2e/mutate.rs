@@ -1,0 +1,394 @@
+//! `noot run`, `results`, `show` and `report` on fixture projects, with
+//! real pytest and both runners: verdicts, ids, the JSON document, resume
+//! after Ctrl-C, incremental re-runs, hostile mutants and bad input.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::snapshot;
+use crate::support::{fixture, noot, noot_env};
+
+/// A private copy of a fixture project (tests never write into the repo).
+fn copy_fixture(name: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_tree(&fixture(&format!("mutate/{name}")), dir.path());
+    dir
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read fixture") {
+        let entry = entry.expect("entry");
+        let name = entry.file_name();
+        if name == "mutants" || name == ".noot" || name == "__pycache__" {
+            continue;
+        }
+        let target = to.join(&name);
+        if entry.path().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+fn json(stdout: &str) -> Value {
+    serde_json::from_str(stdout).unwrap_or_else(|e| panic!("one JSON document ({e}):\n{stdout}"))
+}
+
+fn statuses(report: &Value) -> BTreeMap<String, String> {
+    report["mutants"]
+        .as_array()
+        .expect("mutants")
+        .iter()
+        .map(|m| {
+            (
+                m["id"].as_str().expect("id").to_owned(),
+                m["status"].as_str().expect("status").to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// The calc fixture's verdicts, the same whatever the runner.
+fn calc_expected() -> BTreeMap<String, String> {
+    let survived = [
+        "calc.core.is_adult__noot_1",
+        "calc.core.is_adult__noot_2",
+        "calc.core.clamp__noot_1",
+        "calc.core.clamp__noot_2",
+        "calc.core.greet__noot_2",
+        "calc.core.greet__noot_3",
+        "calc.core.greet__noot_4",
+    ];
+    let killed = [
+        "calc.core.add__noot_1",
+        "calc.core.greet__noot_1",
+        "calc.core.Counter.__init____noot_1",
+        "calc.core.Counter.increment__noot_1",
+        "calc.core.Counter.increment__noot_2",
+        "calc.core.Counter.doubled__noot_1",
+        "calc.core.Counter.doubled__noot_2",
+        "calc.text.shout__noot_1",
+        "calc.text.shout__noot_2",
+        "calc.text.shout__noot_3",
+    ];
+    let no_tests = ["calc.core.untested__noot_1", "calc.core.untested__noot_2"];
+    let mut expected = BTreeMap::new();
+    for (ids, status) in
+        [(&survived[..], "survived"), (&killed[..], "killed"), (&no_tests[..], "no_tests")]
+    {
+        for id in ids {
+            expected.insert((*id).to_owned(), status.to_owned());
+        }
+    }
+    expected
+}
+
+/// Zeroes what differs between machines: durations.
+fn stable(mut report: Value) -> Value {
+    report["summary"]["duration_ms"] = Value::from(0);
+    for m in report["mutants"].as_array_mut().expect("mutants") {
+        m["duration_ms"] = Value::from(0);
+    }
+    report
+}
+
+#[test]
+fn calc_verdicts_ids_and_json_with_the_subprocess_runner() {
+    let project = copy_fixture("calc");
+    let run = noot(project.path(), &["run", "--format", "json", "-j", "2"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report = json(&run.stdout);
+    assert_eq!(statuses(&report), calc_expected());
+    assert_eq!(report["summary"]["score"].as_f64().map(|s| (s * 10.0).round() / 10.0), Some(52.6));
+    let pragma_line_mutated = report["mutants"]
+        .as_array()
+        .expect("mutants")
+        .iter()
+        .any(|m| m["function"] == "calc.core.skipped");
+    assert!(!pragma_line_mutated, "`# pragma: no mutate` is honoured");
+    // The user's files are never written; the mutated copy is in mutants/.
+    let original = std::fs::read_to_string(project.path().join("src/calc/core.py")).expect("read");
+    assert!(!original.contains("_noot_rt"));
+    let copy =
+        std::fs::read_to_string(project.path().join("mutants/src/calc/core.py")).expect("read");
+    assert!(copy.contains("def _noot_add__1(a, b):"));
+    snapshot!("run_json_calc", serde_json::to_string_pretty(&stable(report)).expect("json"));
+}
+
+#[test]
+fn calc_verdicts_are_the_same_with_the_inprocess_runner() {
+    let project = copy_fixture("calc");
+    let run =
+        noot(project.path(), &["run", "--runner", "inprocess", "--format", "json", "-j", "2"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report = json(&run.stdout);
+    assert_eq!(report["runner"], "inprocess");
+    assert_eq!(statuses(&report), calc_expected());
+}
+
+#[test]
+fn a_rerun_reuses_results_and_an_edit_reruns_only_what_it_reaches() {
+    let project = copy_fixture("calc");
+    let first = noot(project.path(), &["run", "--format", "json"]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let second = json(&noot(project.path(), &["run", "--format", "json"]).stdout);
+    assert_eq!(second["summary"]["tested"], 0);
+    assert_eq!(second["summary"]["reused"], 19);
+
+    // Change text.py: its mutants run again, core.py's are reused.
+    let text = project.path().join("src/calc/text.py");
+    let source = std::fs::read_to_string(&text).expect("read");
+    std::fs::write(
+        &text,
+        source.replace("return text.upper() + \"!\"", "return text.upper() + \"!\"  # edited"),
+    )
+    .expect("write");
+    let third = json(&noot(project.path(), &["run", "--format", "json"]).stdout);
+    assert_eq!(third["summary"]["tested"], 3, "{third}");
+    assert_eq!(statuses(&third), calc_expected());
+    let rerun: Vec<&str> = third["mutants"]
+        .as_array()
+        .expect("mutants")
+        .iter()
+        .filter(|m| m["reused"] == false)
+        .map(|m| m["id"].as_str().expect("id"))
+        .collect();
+    assert!(rerun.iter().all(|id| id.starts_with("calc.text.")), "{rerun:?}");
+
+    // --force re-tests everything.
+    let forced = json(&noot(project.path(), &["run", "--force", "--format", "json"]).stdout);
+    assert_eq!(forced["summary"]["reused"], 0);
+}
+
+#[test]
+fn ctrl_c_stops_cleanly_and_the_next_run_resumes() {
+    let project = copy_fixture("calc");
+    let journal = project.path().join(".noot/mutate/results.jsonl");
+    let child = Command::new(env!("CARGO_BIN_EXE_noot"))
+        .args(["run", "-j", "1", "--format", "json"])
+        .current_dir(project.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    // Wait for a few results (two no_tests come first, then tested ones).
+    while std::fs::read_to_string(&journal).map_or(0, |t| t.lines().count()) < 4 {
+        assert!(Instant::now() < deadline, "no results arrived");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let pid = i32::try_from(child.id()).expect("pid");
+    // SAFETY: sending SIGINT to our own child.
+    unsafe {
+        libc::kill(pid, libc::SIGINT);
+    }
+    let out = child.wait_with_output().expect("finishes");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    let partial = json(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(partial["summary"]["interrupted"], true);
+    let stored: Value = serde_json::from_str(
+        &std::fs::read_to_string(project.path().join(".noot/mutate/results.json"))
+            .expect("snapshot"),
+    )
+    .expect("json");
+    let kept = stored["results"].as_object().expect("results").len();
+    assert!((4..19).contains(&kept), "kept {kept}");
+    assert!(no_python_left_in(project.path()), "no test process outlives the interrupt");
+
+    let resumed = json(&noot(project.path(), &["run", "--format", "json"]).stdout);
+    assert_eq!(resumed["summary"]["reused"].as_u64(), Some(kept as u64));
+    assert_eq!(statuses(&resumed), calc_expected());
+}
+
+/// Whether any process still runs with its working directory in `dir`.
+fn no_python_left_in(dir: &Path) -> bool {
+    let canonical = dir.canonicalize().expect("canonical");
+    std::thread::sleep(Duration::from_millis(100));
+    let Ok(entries) = std::fs::read_dir("/proc") else { return true };
+    for entry in entries.filter_map(Result::ok) {
+        let path = entry.path();
+        if let Ok(cwd) = std::fs::read_link(path.join("cwd")) {
+            let alive = std::fs::read_to_string(path.join("stat"))
+                .ok()
+                .and_then(|s| s.rsplit_once(") ").map(|(_, rest)| !rest.starts_with(['Z', 'X'])))
+                .unwrap_or(false);
+            if alive && cwd.starts_with(&canonical) {
+                return false;
+            }
+        }
+    }
+    true
+}
+
+fn running(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| stat.rsplit_once(") ").map(|(_, rest)| !rest.starts_with(['Z', 'X'])))
+        .unwrap_or(false)
+}
+
+fn hostile(runner: &str) {
+    let project = copy_fixture("hostile");
+    let pidfile: PathBuf = project.path().join("sleepers.pid");
+    let run = noot_env(
+        project.path(),
+        &["run", "--runner", runner, "--format", "json", "-j", "2"],
+        &[("NOOT_TEST_PIDFILE", pidfile.to_str().expect("utf-8"))],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report = json(&run.stdout);
+    let statuses = statuses(&report);
+    let expect = |id: &str, status: &str| {
+        assert_eq!(statuses.get(id).map(String::as_str), Some(status), "{id} with {runner}");
+    };
+    expect("hostile.core.count_up__noot_4", "timeout");
+    expect("hostile.core.count_up__noot_5", "timeout");
+    expect("hostile.core.guard_exit__noot_1", "error");
+    expect("hostile.core.guard_kill__noot_1", "killed");
+    expect("hostile.core.chatty__noot_1", "survived");
+    expect("hostile.core.helper__noot_1", "survived");
+    // The megabytes were capped in what is stored.
+    let stored: Value = serde_json::from_str(
+        &std::fs::read_to_string(project.path().join(".noot/mutate/results.json"))
+            .expect("results"),
+    )
+    .expect("json");
+    let output = stored["results"]["hostile.core.chatty__noot_1"]["output"].as_str().unwrap_or("");
+    assert!(output.len() > 1000 && output.len() < 70 * 1024, "kept {} bytes", output.len());
+    // The sleeper died with its test's process group.
+    let pids = std::fs::read_to_string(&pidfile).expect("the sleeper mutant ran");
+    for pid in pids.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
+        assert!(!running(pid), "sleeper {pid} outlived its mutant");
+    }
+    assert!(no_python_left_in(project.path()));
+}
+
+#[test]
+fn hostile_mutants_get_verdicts_with_the_subprocess_runner() {
+    hostile("subprocess");
+}
+
+#[test]
+fn hostile_mutants_get_verdicts_with_the_inprocess_runner() {
+    hostile("inprocess");
+}
+
+#[test]
+fn results_show_and_report_read_the_last_run() {
+    let project = copy_fixture("calc");
+    assert_eq!(noot(project.path(), &["run"]).code, 0);
+
+    let survived = noot(project.path(), &["results", "--status", "survived", "--format", "json"]);
+    assert_eq!(survived.code, 0, "{}", survived.stderr);
+    let report = json(&survived.stdout);
+    assert_eq!(report["mutants"].as_array().expect("mutants").len(), 7);
+
+    let show = noot(project.path(), &["show", "calc.core.is_adult__noot_1"]);
+    assert_eq!(show.code, 0, "{}", show.stderr);
+    assert!(
+        show.stdout.contains("--- a/src/calc/core.py\n+++ b/src/calc/core.py\n"),
+        "{}",
+        show.stdout
+    );
+    assert!(
+        show.stdout.contains("-    return age >= 18\n+    return age > 18\n"),
+        "{}",
+        show.stdout
+    );
+
+    let unknown = noot(project.path(), &["show", "calc.core.is_adult__noot_9"]);
+    assert_eq!(unknown.code, 2);
+    assert!(unknown.stderr.contains("did you mean"), "{}", unknown.stderr);
+
+    let report = noot(project.path(), &["report", "--stryker", "out/mutation.json"]);
+    assert_eq!(report.code, 0, "{}", report.stderr);
+    let stryker =
+        json(&std::fs::read_to_string(project.path().join("out/mutation.json")).expect("json"));
+    assert_eq!(stryker["schemaVersion"], "2");
+    let mutants = stryker["files"]["src/calc/core.py"]["mutants"].as_array().expect("mutants");
+    assert!(mutants.iter().any(|m| m["status"] == "Survived"));
+    assert!(mutants.iter().any(|m| m["status"] == "NoCoverage"));
+    let html = std::fs::read_to_string(project.path().join("out/mutation.html")).expect("html");
+    assert!(html.contains("<mutation-test-report-app"));
+    assert!(html.contains("calc.core.is_adult__noot_1"));
+}
+
+#[test]
+fn fail_under_gates_on_the_score() {
+    let project = copy_fixture("calc");
+    let run = noot(project.path(), &["run", "--fail-under", "90"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("below --fail-under 90"), "{}", run.stderr);
+    assert!(run.stdout.contains("Survived (7):"), "{}", run.stdout);
+    let pass = noot(project.path(), &["run", "--fail-under", "50"]);
+    assert_eq!(pass.code, 0, "{}", pass.stderr);
+}
+
+#[test]
+fn a_failing_baseline_stops_with_the_failing_test() {
+    let project = copy_fixture("calc");
+    let test = project.path().join("tests/test_text.py");
+    std::fs::write(
+        &test,
+        "from calc.text import shout\n\n\ndef test_shout():\n    assert shout('hi') == 'nope'\n",
+    )
+    .expect("write");
+    let run = noot(project.path(), &["run"]);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(run.stderr.contains("the test suite fails without any mutant"), "{}", run.stderr);
+    assert!(run.stderr.contains("tests/test_text.py::test_shout"), "{}", run.stderr);
+}
+
+#[test]
+fn tests_that_import_the_original_package_are_explained() {
+    let project = copy_fixture("calc");
+    let src = project.path().join("src").canonicalize().expect("src");
+    std::fs::write(
+        project.path().join("tests/conftest.py"),
+        format!("import sys\nsys.path.insert(0, {:?})\n", src.display().to_string()),
+    )
+    .expect("conftest");
+    let run = noot(project.path(), &["run"]);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(run.stderr.contains("no test reached any mutated function"), "{}", run.stderr);
+    assert!(run.stderr.contains("calc.core was imported from"), "{}", run.stderr);
+}
+
+#[test]
+fn an_unknown_runner_names_its_line_and_the_closest_name() {
+    let project = copy_fixture("calc");
+    std::fs::write(project.path().join("noot.toml"), "[mutate]\nrunner = \"subproces\"\n")
+        .expect("write");
+    let run = noot(project.path(), &["run"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("noot.toml:2"), "{}", run.stderr);
+    assert!(run.stderr.contains("did you mean `subprocess`"), "{}", run.stderr);
+    let cli = noot(project.path(), &["run", "--runner", "nope"]);
+    assert_eq!(cli.code, 2);
+    assert!(cli.stderr.contains("unknown runner `nope`"), "{}", cli.stderr);
+}
+
+#[test]
+fn debug_prints_a_command_that_reproduces_the_mutant() {
+    let project = copy_fixture("calc");
+    let run = noot(project.path(), &["run", "--debug", "calc.core.is_adult__noot_1"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let line = run
+        .stderr
+        .lines()
+        .find(|l| l.contains("debug: calc.core.is_adult__noot_1:"))
+        .unwrap_or_else(|| panic!("{}", run.stderr));
+    let command = line.split_once("calc.core.is_adult__noot_1: ").map(|(_, c)| c).expect("command");
+    assert!(command.contains("MUTANT_UNDER_TEST=calc.core.is_adult__noot_1"), "{command}");
+    // Run it by hand: the mutant survives, so pytest passes.
+    let status = Command::new("sh").args(["-c", command]).output().expect("sh");
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stdout));
+}
