@@ -52,7 +52,13 @@ fn two_third_party_libraries_load_from_noot_toml_and_stay_distinct() {
         .collect();
     assert_eq!(
         names,
-        [("scrubber", "default"), ("strategy", "epsilon-greedy"), ("scrubber", "long-hex")]
+        [
+            ("scrubber", "default"),
+            ("runner", "subprocess"),
+            ("runner", "inprocess"),
+            ("strategy", "epsilon-greedy"),
+            ("scrubber", "long-hex")
+        ]
     );
 
     // Both are callable, each with its own behaviour: the second library is

@@ -48,6 +48,7 @@ pub struct MutateSettings {
     /// Deadline = max(floor, multiplier × baseline time of the selected tests).
     pub timeout_multiplier: f64,
     /// The deadline's floor, in seconds.
+    #[serde(rename = "timeout_floor")]
     pub timeout_floor_secs: f64,
     /// Where the mutated tree is written, relative to the project root.
     pub mutants_dir: String,

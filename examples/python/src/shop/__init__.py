@@ -1,0 +1,1 @@
+"""A small shop: prices, discounts and a cart (an example for `noot run`)."""
