@@ -38,3 +38,30 @@ fn a_secret_at_the_end_of_a_line_is_found_by_its_own_rule() {
         ["google-api-key"]
     );
 }
+
+/// `RealProcs::wait` took its process out of the table it kept, so
+/// `kill_all` (Ctrl-C) and `kill_group` could not reach a process that a
+/// runner thread was waiting for: an interrupted `noot run` left its test
+/// processes running until they finished.
+#[test]
+fn kill_all_reaches_a_process_that_is_being_waited_for() {
+    use noot::engine::ports::Procs;
+    use noot::engine::procs::{ProcStatus, RealProcs, SpawnRequest};
+    let procs = Arc::new(RealProcs::default());
+    let request = SpawnRequest {
+        program: "sleep".into(),
+        args: vec!["30".into()],
+        output_cap_bytes: 1024,
+        ..SpawnRequest::default()
+    };
+    let handle = procs.spawn(&request).expect("spawns");
+    let killer = Arc::clone(&procs);
+    let started = std::time::Instant::now();
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        killer.kill_all();
+    });
+    let result = procs.wait(handle, Some(20_000)).expect("waits");
+    assert_eq!(result.status, ProcStatus::Signaled(libc::SIGKILL));
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}
