@@ -19,6 +19,7 @@ Examples:
   noot run calc.core.add            only the mutants of one function (id prefix or glob)
   noot run --debug calc.core.add__noot_3   print the command that reproduces a mutant
   noot run --force                  re-test everything, ignoring stored results
+  noot run --list                   generate the mutants (and mutants/), list them, run nothing
 
 Results are stored in .noot/mutate/ as they arrive: Ctrl-C and run again to
 resume; after an edit only mutants whose function, imported modules or
@@ -49,6 +50,10 @@ pub struct RunArgs {
     /// Print each mutant's reproduction command (stderr) before running it.
     #[arg(long)]
     debug: bool,
+
+    /// Generate the mutants and write mutants/, list them, run nothing.
+    #[arg(long)]
+    list: bool,
 }
 
 /// `RunError` → the CLI's error, keeping location and help.
@@ -84,6 +89,41 @@ pub(crate) fn run(context: &Context, args: RunArgs) -> Result<Outcome, CliError>
         filters: args.filters.clone(),
         debug: args.debug,
     };
+    if args.list {
+        let listed = session::list(&config, &request, &context.ports).map_err(cli_error)?;
+        match context.format {
+            Format::Json => context.out_json(&listed),
+            Format::Human => {
+                let mut out = String::new();
+                for m in &listed.mutants {
+                    out.push_str(&format!(
+                        "{}  {}:{}  {}  `{}` → `{}`\n",
+                        m.id,
+                        m.file,
+                        m.line,
+                        m.operator,
+                        one_line(&m.original),
+                        one_line(&m.replacement)
+                    ));
+                }
+                for f in &listed.skipped_functions {
+                    out.push_str(&format!(
+                        "skipped {}  {}:{}  {}\n",
+                        f.function, f.file, f.line, f.reason
+                    ));
+                }
+                out.push_str(&format!(
+                    "{} mutants in {} files ({} lines), generated in {} ms\n",
+                    listed.mutants.len(),
+                    listed.files,
+                    listed.lines,
+                    listed.elapsed_ms
+                ));
+                context.out(&out);
+            }
+        }
+        return Ok(Outcome { code: 0 });
+    }
     let stop = interrupt::install();
     let report =
         session::run(&config, &registry, &context.ports, &request, stop).map_err(cli_error)?;

@@ -255,6 +255,53 @@ pub fn run(
     Ok(report)
 }
 
+/// What `noot run --list` returns: the mutants, generated and written,
+/// with nothing run.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ListReport {
+    /// [`report::REPORT_SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// Source files analysed.
+    pub files: usize,
+    /// Lines in them.
+    pub lines: usize,
+    /// Time to discover, parse, generate and write the mutated tree.
+    pub elapsed_ms: u64,
+    /// Every mutant.
+    pub mutants: Vec<Mutant>,
+    /// Functions not mutated and why.
+    pub skipped_functions: Vec<super::catalog::SkippedFunction>,
+}
+
+/// Generates every mutant and writes the mutated tree, running nothing.
+pub fn list(config: &Config, request: &RunRequest, ports: &Ports) -> Result<ListReport, RunError> {
+    let started = Instant::now();
+    let plan = prepare(config, request, ports)?;
+    let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let lines = plan
+        .catalog
+        .modules
+        .iter()
+        .filter_map(|m| std::fs::read(plan.root.join(&m.source.rel)).ok())
+        .map(|b| b.iter().filter(|c| **c == b'\n').count())
+        .sum();
+    let filters = compile_filters(&request.filters)?;
+    let mutants = plan
+        .catalog
+        .mutants
+        .into_iter()
+        .filter(|m| filters.is_empty() || filters.iter().any(|f| f.is_match(&m.id)))
+        .collect();
+    Ok(ListReport {
+        schema_version: report::REPORT_SCHEMA_VERSION,
+        files: plan.catalog.modules.len(),
+        lines,
+        elapsed_ms,
+        mutants,
+        skipped_functions: plan.catalog.skipped,
+    })
+}
+
 /// Discovery, analysis and the mutated tree.
 fn prepare(config: &Config, request: &RunRequest, ports: &Ports) -> Result<Plan, RunError> {
     let settings = &config.mutate;
