@@ -392,3 +392,22 @@ fn debug_prints_a_command_that_reproduces_the_mutant() {
     let status = Command::new("sh").args(["-c", command]).output().expect("sh");
     assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stdout));
 }
+
+/// Methods, classmethods, staticmethods, properties, `super()`, decorated
+/// functions, generators, coroutines, async generators, positional-only
+/// and keyword-only parameters and nested functions: every mutant is
+/// killed, so every variant was really reached through its trampoline.
+#[test]
+fn every_kind_of_function_dispatches_to_its_variants() {
+    for runner in ["subprocess", "inprocess"] {
+        let project = copy_fixture("kinds");
+        let run = noot(project.path(), &["run", "--runner", runner, "--format", "json", "-j", "2"]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let report = json(&run.stdout);
+        let not_killed: Vec<(String, String)> =
+            statuses(&report).into_iter().filter(|(_, status)| status != "killed").collect();
+        assert!(not_killed.is_empty(), "{runner}: {not_killed:?}");
+        assert_eq!(report["summary"]["killed"], 33, "{runner}");
+        assert!(report["skipped_functions"].as_array().expect("skipped").is_empty());
+    }
+}
