@@ -345,6 +345,10 @@ fn prepare(config: &Config, request: &RunRequest, ports: &Ports) -> Result<Plan,
     let env = vec![
         ("PYTHONPATH".to_owned(), python_path.join(":")),
         ("PYTHONDONTWRITEBYTECODE".to_owned(), "1".to_owned()),
+        // pytest cuts its "FAILED test - reason" lines to the terminal's
+        // width; a fixed, wide one keeps the reason whole and the same on
+        // every machine.
+        ("COLUMNS".to_owned(), "400".to_owned()),
         ("NOOT_TREE_DIGEST".to_owned(), written.digest.clone()),
     ];
     let test_paths = if settings.tests.is_empty() {
