@@ -215,12 +215,9 @@ fn no_python_left_in(dir: &Path) -> bool {
     let Ok(entries) = std::fs::read_dir("/proc") else { return true };
     for entry in entries.filter_map(Result::ok) {
         let path = entry.path();
-        if let Ok(cwd) = std::fs::read_link(path.join("cwd")) {
-            let alive = std::fs::read_to_string(path.join("stat"))
-                .ok()
-                .and_then(|s| s.rsplit_once(") ").map(|(_, rest)| !rest.starts_with(['Z', 'X'])))
-                .unwrap_or(false);
-            if alive && cwd.starts_with(&canonical) {
+        let pid = entry.file_name().to_string_lossy().parse::<i32>().ok();
+        if let (Some(pid), Ok(cwd)) = (pid, std::fs::read_link(path.join("cwd"))) {
+            if running(pid) && cwd.starts_with(&canonical) {
                 return false;
             }
         }

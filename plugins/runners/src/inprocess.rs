@@ -63,8 +63,8 @@ fn kill_group(pgid: i32) {
 
 /// See the module documentation.
 pub struct InprocessRunner {
+    /// Runs import-time mutants, and keeps the session for both.
     fresh: SubprocessRunner,
-    session: Mutex<Option<RunnerSession>>,
     slots: Mutex<Vec<Arc<Mutex<Option<Worker>>>>>,
     currents: Mutex<Vec<Arc<AtomicI32>>>,
     cancelled: AtomicBool,
@@ -75,19 +75,10 @@ impl InprocessRunner {
     pub fn new(ports: HostPorts) -> Self {
         Self {
             fresh: SubprocessRunner::new(ports),
-            session: Mutex::new(None),
             slots: Mutex::new(Vec::new()),
             currents: Mutex::new(Vec::new()),
             cancelled: AtomicBool::new(false),
         }
-    }
-
-    fn session(&self) -> Result<RunnerSession, PluginError> {
-        self.session
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-            .ok_or_else(|| PluginError::Failed("run_mutant before prepare".into()))
     }
 
     fn slot(&self, index: u32) -> Arc<Mutex<Option<Worker>>> {
@@ -312,7 +303,6 @@ impl RunnerPlugin for InprocessRunner {
         std::fs::create_dir_all(scratch)
             .and_then(|()| std::fs::write(scratch.join(WORKER_FILE), WORKER_SCRIPT))
             .map_err(|e| PluginError::Io(format!("{}: {e}", scratch.display()).into()))?;
-        *self.session.lock().unwrap_or_else(|e| e.into_inner()) = Some(session.clone());
         Ok(())
     }
 
@@ -323,7 +313,7 @@ impl RunnerPlugin for InprocessRunner {
         if job.fresh_process {
             return self.fresh.run_mutant(job);
         }
-        let session = self.session()?;
+        let session = self.fresh.session()?;
         let slot = self.slot(job.slot);
         let mut guard = slot.lock().unwrap_or_else(|e| e.into_inner());
         if guard.is_none() {

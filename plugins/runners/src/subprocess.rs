@@ -31,7 +31,8 @@ impl SubprocessRunner {
         }
     }
 
-    fn session(&self) -> Result<RunnerSession, PluginError> {
+    /// The session `prepare` stored.
+    pub(crate) fn session(&self) -> Result<RunnerSession, PluginError> {
         self.session
             .lock()
             .unwrap_or_else(|e| e.into_inner())
