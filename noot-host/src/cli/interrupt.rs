@@ -32,8 +32,3 @@ pub fn install() -> &'static AtomicBool {
     }
     &INTERRUPTED
 }
-
-/// The flag, without installing anything.
-pub fn flag() -> &'static AtomicBool {
-    &INTERRUPTED
-}

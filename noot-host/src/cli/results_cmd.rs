@@ -4,7 +4,8 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use clap::{Args, ValueEnum};
+use clap::Args;
+use clap::builder::TypedValueParser as _;
 
 use crate::cli::{CliError, Context, Format, Outcome};
 use crate::config::Config;
@@ -14,42 +15,12 @@ use crate::mutate::results::{ResultStore, Status};
 use crate::mutate::session::STATE_DIR;
 use crate::mutate::stryker;
 
-/// A status, as `--status` takes it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum StatusArg {
-    /// A test failed.
-    Killed,
-    /// Every selected test passed.
-    Survived,
-    /// No test reaches it.
-    NoTests,
-    /// Deadline passed.
-    Timeout,
-    /// Runner or harness failure.
-    Error,
-    /// Not run.
-    Skipped,
-}
-
-impl StatusArg {
-    fn status(self) -> Status {
-        match self {
-            Self::Killed => Status::Killed,
-            Self::Survived => Status::Survived,
-            Self::NoTests => Status::NoTests,
-            Self::Timeout => Status::Timeout,
-            Self::Error => Status::Error,
-            Self::Skipped => Status::Skipped,
-        }
-    }
-}
-
 /// Arguments of `noot results`.
 #[derive(Debug, Args)]
 pub struct ResultsArgs {
     /// Only mutants with this status (repeatable).
-    #[arg(long, value_enum, value_name = "STATUS")]
-    status: Vec<StatusArg>,
+    #[arg(long, value_name = "STATUS", value_parser = status_parser())]
+    status: Vec<Status>,
 }
 
 /// Arguments of `noot show`.
@@ -66,6 +37,11 @@ pub struct ReportArgs {
     /// Write a Stryker mutation-testing-report-schema JSON file here, and an HTML view next to it.
     #[arg(long, value_name = "FILE")]
     stryker: PathBuf,
+}
+
+/// `--status` takes the names the JSON uses, and `--help` lists them.
+fn status_parser() -> impl clap::builder::TypedValueParser<Value = Status> {
+    clap::builder::PossibleValuesParser::new(Status::NAMES).try_map(|name| name.parse::<Status>())
 }
 
 fn load(context: &Context) -> Result<(Config, RunReport), CliError> {
@@ -96,8 +72,7 @@ fn load(context: &Context) -> Result<(Config, RunReport), CliError> {
 pub(crate) fn results(context: &Context, args: ResultsArgs) -> Result<Outcome, CliError> {
     let (_, mut report) = load(context)?;
     if !args.status.is_empty() {
-        let wanted: Vec<Status> = args.status.iter().map(|s| s.status()).collect();
-        report.mutants.retain(|m| wanted.contains(&m.status));
+        report.mutants.retain(|m| args.status.contains(&m.status));
     }
     match context.format {
         Format::Json => context.out_json(&report),

@@ -99,12 +99,11 @@ impl MutateTable {
         }
         if let Some(v) = &self.exclude {
             note("exclude", v.span().start, &mut settings);
-            for pattern in v.get_ref() {
-                check_pattern(pattern).map_err(|why| {
-                    ConfigError::at(at(v.span().start), format!("exclude pattern `{pattern}`: {why}"))
-                        .with_help("use a glob such as \"src/pkg/generated/*\" or \"pkg.cli.*\", or \"re:<regex>\"")
-                })?;
-            }
+            // The same code that compiles the patterns for a session checks them.
+            crate::mutate::project::Excludes::new(v.get_ref()).map_err(|why| {
+                ConfigError::at(at(v.span().start), why.to_string())
+                    .with_help("use a glob such as \"src/pkg/generated/*\" or \"pkg.cli.*\", or \"re:<regex>\"")
+            })?;
             settings.exclude = v.get_ref().clone();
         }
         if let Some(v) = &self.tests {
@@ -183,13 +182,5 @@ impl MutateTable {
             settings.runner_options.insert(name.clone(), json);
         }
         Ok(settings)
-    }
-}
-
-/// Checks an exclude pattern compiles.
-fn check_pattern(pattern: &str) -> Result<(), String> {
-    match pattern.strip_prefix("re:") {
-        Some(re) => regex::Regex::new(re).map(|_| ()).map_err(|e| e.to_string()),
-        None => globset::Glob::new(pattern).map(|_| ()).map_err(|e| e.to_string()),
     }
 }

@@ -57,6 +57,8 @@ pub struct ModuleEntry {
     pub source: SourceFile,
     /// Digest of its text.
     pub digest: Digest,
+    /// How many lines it has.
+    pub lines: usize,
     /// Modules it imports.
     pub imports: Vec<String>,
     /// Its trampolined text, if anything in it is mutated.
@@ -170,6 +172,7 @@ fn analyse_file(root: &Path, file: &SourceFile, excludes: &Excludes) -> FileOutc
         module: ModuleEntry {
             source: file.clone(),
             digest: Digest::of(source.as_bytes()),
+            lines: source.lines().count(),
             imports: analysed.imports,
             mutated,
         },

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::engine::ports::Fs;
-use crate::engine::store::{Store, StoreError, Versioned, append_synced, to_versioned_json};
+use crate::engine::store::{Store, StoreError, Versioned, append_synced};
 
 /// A mutant's outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -36,16 +36,24 @@ impl Status {
     pub const ALL: [Status; 6] =
         [Self::Killed, Self::Survived, Self::NoTests, Self::Timeout, Self::Error, Self::Skipped];
 
+    /// The names, in [`Status::ALL`] order.
+    pub const NAMES: [&'static str; 6] =
+        ["killed", "survived", "no_tests", "timeout", "error", "skipped"];
+
     /// The name used in JSON and on the command line.
     pub fn name(self) -> &'static str {
-        match self {
-            Self::Killed => "killed",
-            Self::Survived => "survived",
-            Self::NoTests => "no_tests",
-            Self::Timeout => "timeout",
-            Self::Error => "error",
-            Self::Skipped => "skipped",
-        }
+        Self::NAMES[self as usize]
+    }
+}
+
+impl std::str::FromStr for Status {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.name() == text)
+            .ok_or_else(|| format!("unknown status `{text}` (one of {})", Self::NAMES.join(", ")))
     }
 }
 
@@ -145,11 +153,6 @@ impl<'a> ResultStore<'a> {
             Err(source) => Err(StoreError::Io { path: self.journal.clone(), source }),
         }
     }
-}
-
-/// Serialises for tests and reports.
-pub fn snapshot_bytes(file: &ResultsFile) -> Result<Vec<u8>, String> {
-    to_versioned_json(file)
 }
 
 #[cfg(test)]

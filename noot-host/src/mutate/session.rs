@@ -90,6 +90,8 @@ struct Plan {
     catalog: Catalog,
     env: Vec<(String, String)>,
     test_paths: Vec<String>,
+    /// Digest of every file copied into the mutated tree.
+    tree_digest: String,
 }
 
 /// Runs a session. `stop` is the Ctrl-C flag.
@@ -197,7 +199,7 @@ pub fn run(
             "pytest".into(),
         ]),
         test_args: base_test_args(settings).into_iter().map(RString::from).collect(),
-        suite_args: pytest_args_suite(&plan).into_iter().map(RString::from).collect(),
+        suite_args: plan.test_paths.iter().map(|p| RString::from(p.as_str())).collect(),
         env: plan
             .env
             .iter()
@@ -278,13 +280,7 @@ pub fn list(config: &Config, request: &RunRequest, ports: &Ports) -> Result<List
     let started = Instant::now();
     let plan = prepare(config, request, ports)?;
     let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    let lines = plan
-        .catalog
-        .modules
-        .iter()
-        .filter_map(|m| std::fs::read(plan.root.join(&m.source.rel)).ok())
-        .map(|b| b.iter().filter(|c| **c == b'\n').count())
-        .sum();
+    let lines = plan.catalog.modules.iter().map(|m| m.lines).sum();
     let filters = compile_filters(&request.filters)?;
     let mutants = plan
         .catalog
@@ -349,7 +345,6 @@ fn prepare(config: &Config, request: &RunRequest, ports: &Ports) -> Result<Plan,
         // width; a fixed, wide one keeps the reason whole and the same on
         // every machine.
         ("COLUMNS".to_owned(), "400".to_owned()),
-        ("NOOT_TREE_DIGEST".to_owned(), written.digest.clone()),
     ];
     let test_paths = if settings.tests.is_empty() {
         project::default_tests(&root)
@@ -357,7 +352,16 @@ fn prepare(config: &Config, request: &RunRequest, ports: &Ports) -> Result<Plan,
         settings.tests.clone()
     };
     let runner = request.runner.clone().unwrap_or_else(|| settings.runner.clone());
-    Ok(Plan { root, mutants_dir, state_dir, runner, catalog, env, test_paths })
+    Ok(Plan {
+        root,
+        mutants_dir,
+        state_dir,
+        runner,
+        catalog,
+        env,
+        test_paths,
+        tree_digest: written.digest,
+    })
 }
 
 /// Stats from the last session if nothing they depend on changed, else a
@@ -369,14 +373,9 @@ fn stats_for(
     pytest_args: &[String],
     force: bool,
 ) -> Result<Stats, RunError> {
-    let tree_digest = plan
-        .env
-        .iter()
-        .find(|(k, _)| k == "NOOT_TREE_DIGEST")
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default();
     let inputs = Digest::of(
-        format!("{tree_digest}\0{}\0{}", config.mutate.python, pytest_args.join("\0")).as_bytes(),
+        format!("{}\0{}\0{}", plan.tree_digest, config.mutate.python, pytest_args.join("\0"))
+            .as_bytes(),
     )
     .to_string();
     let path = plan.state_dir.join("stats.json");
@@ -388,15 +387,13 @@ fn stats_for(
             }
         }
     }
-    let env: Vec<(String, String)> =
-        plan.env.iter().filter(|(k, _)| k != "NOOT_TREE_DIGEST").cloned().collect();
     let report_path = plan.state_dir.join("stats-raw.json");
     let run = StatsRun {
         python: &config.mutate.python,
         mutants_dir: &plan.mutants_dir,
         root: &plan.root,
         args: pytest_args.to_vec(),
-        env,
+        env: plan.env.clone(),
         report_path: &report_path,
         inputs,
         mutated_modules: plan
@@ -576,10 +573,6 @@ fn base_test_args(settings: &crate::config::mutate::MutateSettings) -> Vec<Strin
         ["-x", "-q", "-p", "no:cacheprovider"].iter().map(|s| (*s).to_owned()).collect();
     args.extend(settings.pytest_args.iter().cloned());
     args
-}
-
-fn pytest_args_suite(plan: &Plan) -> Vec<String> {
-    plan.test_paths.clone()
 }
 
 /// Interpreter and pytest start-up, as the stats run measured it.

@@ -29,7 +29,6 @@ fn stryker_status(status: Status) -> &'static str {
 /// cannot be read is reported with an empty source.
 pub fn document(report: &RunReport, root: &Path) -> Value {
     let mut files: BTreeMap<String, Vec<Value>> = BTreeMap::new();
-    let mut ends: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
     for mutant in &report.mutants {
         let lines: Vec<&str> = mutant.original.split('\n').collect();
         let end_line = mutant.line + lines.len() - 1;
@@ -38,7 +37,6 @@ pub fn document(report: &RunReport, root: &Path) -> Value {
         } else {
             lines.last().map_or(1, |l| l.len() + 1)
         };
-        ends.insert(&mutant.id, (end_line, end_column));
         let mut entry = json!({
             "id": mutant.id,
             "mutatorName": mutant.operator,
