@@ -1,15 +1,18 @@
 #!/usr/bin/env python3
-"""noot's mutation testing against mutmut 3, in the same run, on the same
-generated pytest project; and noot's mutant generation on a 100k-line one.
+"""noot's mutation testing against mutmut 3, in the same run, on a real
+project from PyPI (toolz 1.0.0 and its own test suite); and noot's mutant
+generation on a generated 100k-line project.
 
     cargo build --release -p noot
-    python3 -m pip install pytest mutmut==3.3.1
-    python3 benches/mutate_vs_mutmut.py [--modules 12] [--jobs 2]
+    python3 -m pip install pytest mutmut==3.8.1
+    python3 benches/mutate_vs_mutmut.py [--jobs 2] [--projects toolz,generated]
 
 Prints, per tool: wall time, mutants, mutants per second, and the verdict
-counts; then how many functions got the same verdicts from both tools
-(compared per function as counts of killed / survived / no-tests, since the
-two tools number mutants differently); then the generation timing.
+counts; then, for the functions both tools mutate, how many got the same
+verdict counts (detected = killed or timeout, survived, no tests). Mutants
+are compared per function because the two tools number them differently.
+`--projects generated` runs the comparison on a generated project instead
+(no import-time work, no infinite loops: the per-mutant cost alone).
 """
 
 import argparse
@@ -102,31 +105,87 @@ def generate(root, modules, per_module, with_tests=True):
         )
 
 
+PROJECT = "toolz==1.0.0"
+# Both tools get the same tests. These two check that the package's
+# namespaces hold nothing unexpected, and mutmut's trampolines add public
+# names (MutantDict, _mutmut_mutated) to every mutated module, so under
+# mutmut they fail before a single mutant runs; noot's names are private.
+DESELECT = [
+    "toolz/tests/test_curried.py::test_curried_namespace",
+    "toolz/tests/test_curried.py::test_curried_operator",
+]
+NOT_MUTATED = ["toolz/tests/*", "toolz/_version.py", "toolz/sandbox/tests/*"]
+
+
+def fetch_project(into):
+    """Downloads the pinned sdist from PyPI and unpacks it; returns its root."""
+    out = subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--no-binary", ":all:", "--no-deps",
+         "--quiet", "-d", into, PROJECT],
+        capture_output=True, text=True,
+    )
+    if out.returncode != 0:
+        sys.exit(f"cannot download {PROJECT}:\n{out.stderr[-2000:]}")
+    archive = next(os.path.join(into, f) for f in os.listdir(into) if f.endswith(".tar.gz"))
+    shutil.unpack_archive(archive, into)
+    return archive[: -len(".tar.gz")]
+
+
+def configure_real(root):
+    deselect = [f"--deselect={t}" for t in DESELECT]
+    with open(os.path.join(root, "noot.toml"), "w") as f:
+        f.write("[mutate]\npaths = [\"toolz\"]\ntests = [\"toolz/tests\"]\n")
+        f.write("exclude = [%s]\n" % ", ".join(json.dumps(p.replace("*", "**")) for p in NOT_MUTATED))
+        f.write("pytest_args = [%s]\n" % ", ".join(json.dumps(a) for a in deselect))
+    with open(os.path.join(root, "setup.cfg"), "a") as f:
+        f.write("\n[mutmut]\npaths_to_mutate = toolz/\ntests_dir = toolz/tests/\n")
+        f.write("also_copy = tlz/\n")
+        f.write("do_not_mutate =\n" + "".join(f"    {p}\n" for p in NOT_MUTATED))
+        f.write("pytest_add_cli_args =\n" + "".join(f"    {a}\n" for a in deselect))
+
+
+def tool_env():
+    # A user's shell usually writes bytecode; some CI images switch it off.
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def verdict(status):
+    return "detected" if status in ("killed", "timeout") else status
+
+
 def run_noot(project, runner, jobs):
     start = time.perf_counter()
     out = subprocess.run(
         [NOOT, "run", "--runner", runner, "--force", "--jobs", str(jobs), "--format", "json"],
-        cwd=project, capture_output=True, text=True,
+        cwd=project, capture_output=True, text=True, env=tool_env(),
     )
     elapsed = time.perf_counter() - start
     if out.returncode not in (0, 1):
         sys.exit(f"noot failed ({out.returncode}):\n{out.stderr[-3000:]}")
     report = json.loads(out.stdout)
+    counts = collections.Counter(m["status"] for m in report["mutants"])
     per_function = collections.defaultdict(collections.Counter)
     for m in report["mutants"]:
-        function = m["function"].rsplit(".", 1)[1]
-        module = m["function"].rsplit(".", 2)[1]
-        per_function[(module, function)][m["status"]] += 1
-    return elapsed, report["summary"], per_function
+        module = m["file"][: -len(".py")].replace("/", ".").removesuffix(".__init__")
+        module = module.removeprefix("src.")
+        qualname = m["function"][len(module) + 1:]
+        per_function[(module, qualname)][verdict(m["status"])] += 1
+    return elapsed, len(report["mutants"]), counts, per_function
+
+
+MUTMUT_NAMES = {"killed": "killed", "survived": "survived", "no tests": "no_tests",
+                "timeout": "timeout", "suspicious": "timeout", "segfault": "killed",
+                "skipped": "skipped", "check was interrupted by user": "error"}
 
 
 def run_mutmut(project, jobs):
-    for leftover in ("mutants",):
-        shutil.rmtree(os.path.join(project, leftover), ignore_errors=True)
+    shutil.rmtree(os.path.join(project, "mutants"), ignore_errors=True)
     start = time.perf_counter()
     out = subprocess.run(
         [sys.executable, "-m", "mutmut", "run", "--max-children", str(jobs)],
-        cwd=project, capture_output=True, text=True,
+        cwd=project, capture_output=True, text=True, env=tool_env(),
     )
     elapsed = time.perf_counter() - start
     if out.returncode != 0:
@@ -137,55 +196,70 @@ def run_mutmut(project, jobs):
     ).stdout
     counts = collections.Counter()
     per_function = collections.defaultdict(collections.Counter)
-    names = {"killed": "killed", "survived": "survived", "no tests": "no_tests",
-             "timeout": "timeout", "suspicious": "timeout", "segfault": "killed",
-             "skipped": "skipped", "check was interrupted by user": "error"}
     for line in results.splitlines():
-        match = re.match(r"\s*bench\.(\w+)\.x_(\w+)__mutmut_\d+: (.+)$", line.strip())
+        # pkg.mod.x_func__mutmut_3 or pkg.mod.xǁClassǁmethod__mutmut_3
+        match = re.match(r"([\w.]+?)\.x(?:_(\w+?)|ǁ(\w+)ǁ(\w+?))__mutmut_\d+: (.+)$", line.strip())
         if not match:
             continue
-        status = names.get(match.group(3).strip(), match.group(3).strip())
+        module, function, cls, method, raw = match.groups()
+        qualname = function if function else f"{cls}.{method}"
+        status = MUTMUT_NAMES.get(raw.strip(), raw.strip())
         counts[status] += 1
-        per_function[(match.group(1), match.group(2))][status] += 1
-    return elapsed, counts, per_function
+        per_function[(module, qualname)][verdict(status)] += 1
+    return elapsed, sum(counts.values()), counts, per_function
+
+
+def compare(project, jobs, label):
+    print(f"== {label}: --jobs {jobs} ==")
+    rows = []
+    mm_time, mm_total, mm_counts, mm_functions = run_mutmut(project, jobs)
+    rows.append((f"mutmut 3 --max-children {jobs}", mm_time, mm_total, mm_counts))
+    functions = {}
+    for runner in ("subprocess", "inprocess"):
+        elapsed, total, counts, per_function = run_noot(project, runner, jobs)
+        functions[runner] = per_function
+        rows.append((f"noot run --runner {runner} --jobs {jobs}", elapsed, total, counts))
+    print(f"{'tool':<40} {'time':>8} {'mutants':>8} {'mutants/s':>10}  verdicts")
+    for name, elapsed, total, counts in rows:
+        shown = {k: v for k, v in sorted(counts.items()) if v}
+        print(f"{name:<40} {elapsed:>7.1f}s {total:>8} {total / elapsed:>10.1f}  {shown}")
+    base = mm_total / mm_time
+    for name, elapsed, total, _ in rows[1:]:
+        print(f"{name}: {total / elapsed / base:.2f}x mutmut's mutants per second")
+    for runner, per_function in functions.items():
+        both = sorted(set(per_function) & set(mm_functions))
+        same_size = [k for k in both if sum(per_function[k].values()) == sum(mm_functions[k].values())]
+        same = [k for k in same_size if per_function[k] == mm_functions[k]]
+        print(f"{runner} vs mutmut: {len(both)} functions mutated by both, {len(same_size)} with "
+              f"the same number of mutants, {len(same)} of those with the same verdict counts")
+        for k in same_size:
+            if per_function[k] != mm_functions[k]:
+                print(f"  {'.'.join(k)}: noot {dict(per_function[k])} mutmut {dict(mm_functions[k])}")
 
 
 def main():
     parser = argparse.ArgumentParser()
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--projects", default="toolz",
+                        help="comma-separated: toolz (the real project), generated")
     parser.add_argument("--modules", type=int, default=12)
     parser.add_argument("--per-module", type=int, default=3)
-    parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--gen-lines", type=int, default=100_000)
     args = parser.parse_args()
     if not os.path.exists(NOOT):
         sys.exit("build noot first: cargo build --release -p noot")
 
     with tempfile.TemporaryDirectory() as tmp:
-        project = os.path.join(tmp, "bench")
-        generate(project, args.modules, args.per_module)
-        rows = []
-        mm_time, mm_counts, mm_functions = run_mutmut(project, args.jobs)
-        mm_total = sum(mm_counts.values())
-        rows.append(("mutmut 3 (--max-children %d)" % args.jobs, mm_time, mm_total, dict(mm_counts)))
-        results = {}
-        for runner in ("subprocess", "inprocess"):
-            elapsed, summary, functions = run_noot(project, runner, args.jobs)
-            results[runner] = functions
-            counts = {k: summary[k] for k in ("killed", "survived", "no_tests", "timeout", "error") if summary[k]}
-            rows.append((f"noot run --runner {runner} -j {args.jobs}", elapsed, summary["total"], counts))
-        print(f"{'tool':<40} {'time':>8} {'mutants':>8} {'mutants/s':>10}  verdicts")
-        for name, elapsed, total, counts in rows:
-            print(f"{name:<40} {elapsed:>7.1f}s {total:>8} {total / elapsed:>10.1f}  {counts}")
-        base = mm_total / mm_time
-        for name, elapsed, total, _ in rows[1:]:
-            print(f"{name}: {total / elapsed / base:.1f}x mutmut's mutants per second")
-        for runner, functions in results.items():
-            keys = set(functions) | set(mm_functions)
-            same = sum(1 for k in keys if functions.get(k) == mm_functions.get(k))
-            print(f"functions with the same verdict counts ({runner} vs mutmut): {same}/{len(keys)}")
-            for k in sorted(keys):
-                if functions.get(k) != mm_functions.get(k):
-                    print(f"  {k}: noot {dict(functions.get(k, {}))} mutmut {dict(mm_functions.get(k, {}))}")
+        projects = args.projects.split(",")
+        if "toolz" in projects:
+            real = fetch_project(os.path.join(tmp, "real"))
+            configure_real(real)
+            compare(real, args.jobs, PROJECT)
+
+        if "generated" in projects:
+            project = os.path.join(tmp, "bench")
+            generate(project, args.modules, args.per_module)
+            compare(project, args.jobs, "generated project")
 
         # Generation on a big project: parse, generate, write mutants/.
         big = os.path.join(tmp, "big")
@@ -193,7 +267,7 @@ def main():
         modules = max(1, args.gen_lines // lines_per_module)
         generate(big, modules, 20, with_tests=False)
         timings = []
-        for attempt in range(3):
+        for _ in range(3):
             shutil.rmtree(os.path.join(big, "mutants"), ignore_errors=True)
             start = time.perf_counter()
             out = subprocess.run([NOOT, "run", "--list", "--format", "json"], cwd=big,

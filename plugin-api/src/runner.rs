@@ -43,8 +43,12 @@ pub struct MutantJob {
     pub mutant_id: RString,
     /// The tests to run, fastest first; stop at the first failure.
     pub tests: RVec<RString>,
-    /// Wall-clock budget in milliseconds.
+    /// Wall-clock budget for the tests themselves, in milliseconds.
     pub deadline_ms: u64,
+    /// What starting a fresh test process took in the stats run
+    /// (interpreter, pytest, collection), in milliseconds: a runner that
+    /// starts one adds it to `deadline_ms`; a warm worker does not.
+    pub startup_ms: u64,
     /// CPU-time limit in seconds for the test process.
     pub cpu_limit_secs: u64,
     /// How much output to keep.
@@ -53,6 +57,13 @@ pub struct MutantJob {
     /// reached while collecting): it needs a fresh test process, not a
     /// worker that imported the project before the switch was set.
     pub fresh_process: bool,
+    /// With `fresh_process`: how many of the leading `tests` call the
+    /// mutated function while they run (the rest were selected only because
+    /// the function also runs at import time). A runner that keeps a warm
+    /// process may try these there first and report a kill or timeout found
+    /// that way without starting a fresh process; a survivor still needs the
+    /// fresh one, which sees the import-time effects too.
+    pub call_time_tests: u32,
 }
 
 /// The outcome of one mutant, as a runner reports it.

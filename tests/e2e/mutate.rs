@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::snapshot;
-use crate::support::{fixture, noot, noot_env};
+use crate::support::{build_cdylib, fixture, noot, noot_env};
 
 /// A private copy of a fixture project (tests never write into the repo).
 fn copy_fixture(name: &str) -> tempfile::TempDir {
@@ -130,6 +130,88 @@ fn calc_verdicts_are_the_same_with_the_inprocess_runner() {
     let report = json(&run.stdout);
     assert_eq!(report["runner"], "inprocess");
     assert_eq!(statuses(&report), calc_expected());
+}
+
+/// Functions that also run while the project is imported: their mutants
+/// change module state before any test runs. Both runners must see that:
+/// `subprocess` by importing afresh, `inprocess` by trying the calling tests
+/// in its warm worker and giving the rest a session in a zygote's child.
+#[test]
+fn import_time_mutants_get_a_fresh_import_with_both_runners() {
+    let expected: BTreeMap<String, String> = [
+        ("make_table__noot_1", "killed"),
+        ("make_table__noot_2", "killed"),
+        ("scale__noot_1", "killed"), // seen only in the state built at import
+        ("tag__noot_1", "survived"),
+        ("limit__noot_1", "killed"),
+        ("limit__noot_2", "killed"),
+        ("limit__noot_3", "killed"),
+        ("limit__noot_4", "killed"),
+        ("limit__noot_5", "survived"),
+        ("ratio__noot_1", "survived"),
+        ("ratio__noot_2", "killed"),
+        ("ratio__noot_3", "killed"),
+        ("ratio__noot_4", "killed"), // the import itself fails
+    ]
+    .into_iter()
+    .map(|(id, status)| (format!("imptime.table.{id}"), status.to_owned()))
+    .collect();
+    for runner in ["subprocess", "inprocess"] {
+        let project = copy_fixture("imptime");
+        let run = noot(project.path(), &["run", "--runner", runner, "--format", "json", "-j", "2"]);
+        assert_eq!(run.code, 0, "{runner}: {}", run.stderr);
+        let report = json(&run.stdout);
+        assert_eq!(statuses(&report), expected, "{runner}");
+        let broken_import = report["mutants"]
+            .as_array()
+            .expect("mutants")
+            .iter()
+            .find(|m| m["id"] == "imptime.table.ratio__noot_4")
+            .expect("ratio__noot_4");
+        let detail = broken_import["detail"].as_str().unwrap_or_default();
+        assert!(detail.starts_with("collection failed: "), "{runner}: {detail}");
+        assert!(detail.contains("ZeroDivisionError"), "{runner}: {detail}");
+    }
+}
+
+#[test]
+fn a_third_party_runner_from_plugins_paths_gives_the_same_verdicts() {
+    // The example `command` runner: a cdylib built against the plugin API
+    // alone, named in noot.toml, running pytest as a plain command.
+    let library = build_cdylib("noot-example-command-runner", &[]);
+    let project = copy_fixture("calc");
+    std::fs::write(
+        project.path().join("noot.toml"),
+        format!(
+            "[plugins]\npaths = [{:?}]\n\n[mutate]\nrunner = \"command\"\n\n\
+             [mutate.runner_options.command]\n\
+             argv = [\"python3\", \"-m\", \"pytest\", \"-x\", \"-q\", \"-p\", \"no:cacheprovider\"]\n",
+            library.display().to_string()
+        ),
+    )
+    .expect("write noot.toml");
+    let listed = noot(project.path(), &["plugins", "list"]);
+    assert!(listed.stdout.contains("command"), "{}", listed.stdout);
+    let run = noot(project.path(), &["run", "--format", "json", "-j", "2"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report = json(&run.stdout);
+    assert_eq!(report["runner"], "command");
+    assert_eq!(statuses(&report), calc_expected());
+
+    // Its configuration errors reach the user, with the fix, as exit 2.
+    std::fs::write(
+        project.path().join("noot.toml"),
+        format!(
+            "[plugins]\npaths = [{:?}]\n\n[mutate]\nrunner = \"command\"\n\n\
+             [mutate.runner_options.command]\nargv = []\n",
+            library.display().to_string()
+        ),
+    )
+    .expect("write noot.toml");
+    let bad = noot(project.path(), &["run"]);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(bad.stderr.contains("`argv` is empty"), "{}", bad.stderr);
+    assert!(bad.stderr.contains("noot.toml:7:1"), "points at the table: {}", bad.stderr);
 }
 
 #[test]

@@ -65,3 +65,30 @@ fn kill_all_reaches_a_process_that_is_being_waited_for() {
     assert_eq!(result.status, ProcStatus::Signaled(libc::SIGKILL));
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
 }
+
+/// toolz: a mutant that breaks `import toolz` makes pytest fail collection;
+/// given node ids, pytest then exits 4 ("found no collectors"), which was
+/// reported as a usage `error` instead of a kill.
+#[test]
+fn a_collection_failure_under_node_ids_is_a_kill() {
+    use noot_plugin_api::MutantStatus;
+    use noot_plugin_runners::pytest::{Ending, classify};
+    let output = "\
+==================================== ERRORS ====================================
+________________ ERROR collecting toolz/tests/test_itertoolz.py ________________
+E   TypeError: 'NoneType' object is not iterable
+=========================== short test summary info ============================
+ERROR toolz/tests/test_itertoolz.py - TypeError: 'NoneType' object is not ite...
+1 error in 0.38s
+ERROR: found no collectors for /tmp/p/mutants/toolz/tests/test_itertoolz.py::test_rest
+";
+    let (status, detail) = classify(Ending::Exited(4), output);
+    assert_eq!(status, MutantStatus::Killed);
+    assert_eq!(
+        detail,
+        "collection failed: toolz/tests/test_itertoolz.py - TypeError: 'NoneType' object is not ite..."
+    );
+    // A usage error that is not a collection failure stays an error.
+    let (status, _) = classify(Ending::Exited(4), "ERROR: unrecognized arguments: --bogus\n");
+    assert_eq!(status, MutantStatus::Error);
+}

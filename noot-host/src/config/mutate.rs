@@ -25,7 +25,7 @@ pub(super) struct MutateTable {
     mutants_dir: Option<Spanned<String>>,
     python: Option<Spanned<String>>,
     #[serde(default)]
-    runner_options: BTreeMap<String, toml::Table>,
+    runner_options: BTreeMap<String, Spanned<toml::Table>>,
 }
 
 /// The effective `[mutate]` settings.
@@ -172,7 +172,8 @@ impl MutateTable {
             settings.python = v.get_ref().clone();
         }
         for (name, table) in &self.runner_options {
-            let json = serde_json::to_value(table).map_err(|e| ConfigError {
+            note(&format!("runner_options.{name}"), table.span().start, &mut settings);
+            let json = serde_json::to_value(table.get_ref()).map_err(|e| ConfigError {
                 location: None,
                 message: format!(
                     "[mutate.runner_options.{name}] cannot be passed to the runner: {e}"

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use noot_plugin_api::abi_stable::std_types::{RString, RVec, Tuple2};
-use noot_plugin_api::{MutantJob, MutantStatus, RunnerBox, RunnerSession};
+use noot_plugin_api::{MutantJob, MutantStatus, PluginError, RunnerBox, RunnerSession};
 
 use super::catalog::{self, Catalog, Mutant};
 use super::project::{self, Excludes};
@@ -127,6 +127,16 @@ pub fn run(
                     .unwrap_or_default()
             )),
         },
+        // The runner refused its options: point at the table it was given.
+        RegistryError::Construct { error: PluginError::InvalidConfig(message), name, .. } => {
+            RunError::Setup {
+                location: settings.locations.get(&format!("runner_options.{name}")).cloned(),
+                message: format!("runner `{name}`: {message}"),
+                help: Some(format!(
+                    "fix the [mutate.runner_options.{name}] table; the runner's documentation lists its keys"
+                )),
+            }
+        }
         other => RunError::Registry(other),
     })?;
 
@@ -340,7 +350,10 @@ fn prepare(config: &Config, request: &RunRequest, ports: &Ports) -> Result<Plan,
     }
     let env = vec![
         ("PYTHONPATH".to_owned(), python_path.join(":")),
-        ("PYTHONDONTWRITEBYTECODE".to_owned(), "1".to_owned()),
+        // Bytecode caches in the tree are kept (noot drops a module's cache
+        // when it rewrites the module): an empty value switches off a
+        // PYTHONDONTWRITEBYTECODE the user's shell may set.
+        ("PYTHONDONTWRITEBYTECODE".to_owned(), String::new()),
         // pytest cuts its "FAILED test - reason" lines to the terminal's
         // width; a fixed, wide one keeps the reason whole and the same on
         // every machine.
@@ -423,6 +436,8 @@ struct Selected {
     baseline_ms: u64,
     /// Reached at import time: needs a fresh process.
     fresh: bool,
+    /// How many leading tests call the function while they run.
+    call_time_tests: u32,
 }
 
 fn select_tests(mutants: &[Mutant], stats: &Stats) -> HashMap<String, Selected> {
@@ -447,13 +462,25 @@ fn select_tests(mutants: &[Mutant], stats: &Stats) -> HashMap<String, Selected> 
                 } else {
                     by_function.get(function).cloned().unwrap_or_default()
                 };
-                tests.sort_by(|a, b| a.1.duration_s.total_cmp(&b.1.duration_s).then(a.0.cmp(b.0)));
+                // Fastest first; for a fresh process, the tests that call the
+                // function go first of all: they are the likeliest to fail,
+                // and `-x` then spares the rest of the suite.
+                tests.sort_by(|a, b| {
+                    let misses = |t: &stats::TestStats| !t.hits.iter().any(|h| h == function);
+                    misses(a.1)
+                        .cmp(&misses(b.1))
+                        .then(a.1.duration_s.total_cmp(&b.1.duration_s))
+                        .then(a.0.cmp(b.0))
+                });
                 let baseline_s: f64 = tests.iter().map(|(_, t)| t.duration_s).sum();
+                let call_time_tests =
+                    tests.iter().take_while(|(_, t)| t.hits.iter().any(|h| h == function)).count();
                 Selected {
                     tests: tests.iter().map(|(_, t)| t.arg.clone()).collect(),
                     node_ids: tests.iter().map(|(id, _)| (*id).clone()).collect(),
                     baseline_ms: (baseline_s * 1000.0).ceil() as u64,
                     fresh,
+                    call_time_tests: u32::try_from(call_time_tests).unwrap_or(u32::MAX),
                 }
             })
             .clone();
@@ -624,16 +651,17 @@ fn run_mutants(
             let mutant = to_run[job];
             let selected = selection.get(&mutant.id).cloned().unwrap_or_default();
             let slot = slots.lock().unwrap_or_else(|e| e.into_inner()).pop().unwrap_or(0);
-            let deadline_ms =
-                deadline_ms(selected.baseline_ms, multiplier, floor_secs, overhead_ms);
+            let deadline_ms = deadline_ms(selected.baseline_ms, multiplier, floor_secs);
             let mutant_job = MutantJob {
                 slot,
                 mutant_id: mutant.id.as_str().into(),
                 tests: selected.tests.iter().map(|t| RString::from(t.as_str())).collect(),
                 deadline_ms,
-                cpu_limit_secs: deadline_ms.div_ceil(1000) * 2 + 1,
+                startup_ms: overhead_ms,
+                cpu_limit_secs: (deadline_ms + overhead_ms).div_ceil(1000) * 2 + 1,
                 output_cap_bytes: OUTPUT_CAP,
                 fresh_process: selected.fresh,
+                call_time_tests: selected.call_time_tests,
             };
             if request.debug {
                 ports.events.emit(&Event::Note {
@@ -695,10 +723,10 @@ fn run_mutants(
     })
 }
 
-/// max(floor, multiplier × baseline) plus the measured start-up time.
-fn deadline_ms(baseline_ms: u64, multiplier: f64, floor_secs: f64, overhead_ms: u64) -> u64 {
-    let scaled = (baseline_ms as f64 * multiplier).max(floor_secs * 1000.0);
-    scaled.ceil() as u64 + overhead_ms
+/// max(floor, multiplier × baseline): the budget of the tests themselves
+/// (a runner that starts a fresh process adds the measured start-up).
+fn deadline_ms(baseline_ms: u64, multiplier: f64, floor_secs: f64) -> u64 {
+    (baseline_ms as f64 * multiplier).max(floor_secs * 1000.0).ceil() as u64
 }
 
 fn status_of(status: MutantStatus) -> Status {
@@ -717,7 +745,7 @@ mod tests {
 
     #[test]
     fn deadlines_take_the_floor_the_multiple_and_start_up() {
-        assert_eq!(deadline_ms(100, 10.0, 5.0, 500), 5_500);
-        assert_eq!(deadline_ms(2_000, 10.0, 5.0, 500), 20_500);
+        assert_eq!(deadline_ms(100, 10.0, 5.0), 5_000);
+        assert_eq!(deadline_ms(2_000, 10.0, 5.0), 20_000);
     }
 }

@@ -53,8 +53,33 @@ fn write_if_changed(path: &Path, data: &[u8], stats: &mut TreeStats) -> Result<(
         std::fs::create_dir_all(parent).map_err(fail(parent))?;
     }
     write_atomic(path, data).map_err(fail(path))?;
+    forget_bytecode(path);
     stats.written += 1;
     Ok(())
+}
+
+/// Drops the cached bytecode of a module noot just rewrote or removed.
+///
+/// Test processes write bytecode into the tree (it halves a fresh pytest
+/// start on a real project), and Python trusts a cache whose recorded
+/// source mtime (in whole seconds) and size match: a rewrite of the same
+/// size within the same second would otherwise run the old code.
+fn forget_bytecode(path: &Path) {
+    let (Some(dir), Some(stem)) = (path.parent(), path.file_stem().and_then(|s| s.to_str())) else {
+        return;
+    };
+    if path.extension().is_none_or(|ext| ext != "py") {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir.join("__pycache__")) else { return };
+    let prefix = format!("{stem}.");
+    for entry in entries.filter_map(Result::ok) {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(&prefix) && name.ends_with(".pyc") {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Writes `mutants_dir` from `root`: every file in `files`, with mutated
@@ -132,8 +157,40 @@ fn remove_stale(
             }
         } else if !expected.contains(&path) {
             std::fs::remove_file(&path).map_err(fail(&path))?;
+            forget_bytecode(&path);
             stats.removed += 1;
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rewritten_module_loses_its_bytecode_and_an_unchanged_one_keeps_it() {
+        let dir = tempfile::tempdir().expect("test setup");
+        let module = dir.path().join("pkg").join("calc.py");
+        let other = dir.path().join("pkg").join("other.py");
+        let mut stats = TreeStats::default();
+        write_if_changed(&module, b"x = 1\n", &mut stats).expect("test setup");
+        write_if_changed(&other, b"y = 1\n", &mut stats).expect("test setup");
+        let cache = dir.path().join("pkg").join("__pycache__");
+        std::fs::create_dir_all(&cache).expect("test setup");
+        for name in
+            ["calc.cpython-311.pyc", "calc.cpython-311-pytest-9.2.0.pyc", "other.cpython-311.pyc"]
+        {
+            std::fs::write(cache.join(name), b"stale").expect("test setup");
+        }
+        // Same size, same second: only the dropped cache keeps Python honest.
+        write_if_changed(&module, b"x = 2\n", &mut stats).expect("test setup");
+        write_if_changed(&other, b"y = 1\n", &mut stats).expect("test setup");
+        let mut left: Vec<String> = std::fs::read_dir(&cache)
+            .expect("test setup")
+            .map(|e| e.expect("test setup").file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["other.cpython-311.pyc"]);
+    }
 }

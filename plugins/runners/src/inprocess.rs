@@ -2,13 +2,18 @@
 //! mutant.
 //!
 //! Where the time goes: a fresh interpreter with pytest costs ~300 ms or
-//! more per mutant, a fork of a warm worker ~2 ms. The worker
+//! more per mutant, a fork of a warm worker a few ms. The worker
 //! (`_noot_worker.py`, written into the scratch folder) collects once; the
 //! child forked for a mutant runs the selected items in the live session.
 //! The host side here enforces the deadline by killing the child's process
-//! group, restarts a worker that died (its mutant becomes `error`), and
-//! hands mutants that act at import time to a fresh process instead,
-//! because the worker imported the project before any switch was set.
+//! group and restarts a worker that died (its mutant becomes `error`).
+//!
+//! A mutant whose function also runs at import time cannot be judged by a
+//! worker that imported the project before the switch was set. Its calling
+//! tests still try it in the warm worker first (a kill there is a kill);
+//! a survivor then runs a whole pytest session in a child of the slot's
+//! *zygote*, the same script started with `--zygote`, which imported pytest
+//! but never the project: a fresh import without a fresh interpreter.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -65,7 +70,10 @@ fn kill_group(pgid: i32) {
 pub struct InprocessRunner {
     /// Runs import-time mutants, and keeps the session for both.
     fresh: SubprocessRunner,
+    /// Per slot, the worker that collected the suite.
     slots: Mutex<Vec<Arc<Mutex<Option<Worker>>>>>,
+    /// Per slot, the zygote that runs import-time mutants' whole sessions.
+    zygotes: Mutex<Vec<Arc<Mutex<Option<Worker>>>>>,
     currents: Mutex<Vec<Arc<AtomicI32>>>,
     cancelled: AtomicBool,
 }
@@ -76,35 +84,121 @@ impl InprocessRunner {
         Self {
             fresh: SubprocessRunner::new(ports),
             slots: Mutex::new(Vec::new()),
+            zygotes: Mutex::new(Vec::new()),
             currents: Mutex::new(Vec::new()),
             cancelled: AtomicBool::new(false),
         }
     }
 
-    fn slot(&self, index: u32) -> Arc<Mutex<Option<Worker>>> {
-        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
-        let index = index as usize;
-        while slots.len() <= index {
-            slots.push(Arc::new(Mutex::new(None)));
-        }
-        Arc::clone(&slots[index])
+    /// Runs the job's tests in a child forked from the slot's warm worker.
+    fn run_warm(&self, job: &MutantJob) -> Result<MutantVerdict, PluginError> {
+        let session = self.fresh.session()?;
+        let request = json!({
+            "id": job.mutant_id.as_str(),
+            "tests": job.tests.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
+            "cpu": job.cpu_limit_secs,
+            "out": Self::out_path(&session, job.slot).to_string_lossy(),
+        });
+        let budget = Duration::from_millis(job.deadline_ms);
+        self.run_on(Kind::Warm, &session, job, &request, budget)
     }
 
-    fn start_worker(&self, session: &RunnerSession, slot: u32) -> Result<Worker, PluginError> {
+    /// Runs a whole pytest session over the job's tests in a child forked
+    /// from the slot's zygote: a fresh import of the project, without a
+    /// fresh interpreter.
+    fn run_fresh(&self, job: &MutantJob) -> Result<MutantVerdict, PluginError> {
+        let session = self.fresh.session()?;
+        let request = json!({
+            "id": job.mutant_id.as_str(),
+            "argv": SubprocessRunner::pytest_args(&session, &job.tests),
+            "cpu": job.cpu_limit_secs,
+            "out": Self::out_path(&session, job.slot).to_string_lossy(),
+        });
+        let budget = Duration::from_millis(job.deadline_ms.saturating_add(job.startup_ms));
+        self.run_on(Kind::Zygote, &session, job, &request, budget)
+    }
+
+    fn run_on(
+        &self,
+        kind: Kind,
+        session: &RunnerSession,
+        job: &MutantJob,
+        request: &Value,
+        budget: Duration,
+    ) -> Result<MutantVerdict, PluginError> {
+        let cell = self.cell(kind, job.slot);
+        let mut guard = cell.lock().unwrap_or_else(|e| e.into_inner());
+        if guard.is_none() {
+            *guard = Some(self.start_worker(session, job.slot, kind)?);
+        }
+        let Some(worker) = guard.as_mut() else {
+            return Err(PluginError::Failed("no worker".into()));
+        };
+        let cap = usize::try_from(job.output_cap_bytes).unwrap_or(usize::MAX);
+        let out_path = Self::out_path(session, job.slot);
+        match Self::run_in_worker(worker, &out_path, request, budget) {
+            Outcome::Done { done, timed_out, elapsed, output } => {
+                Ok(verdict(&done, timed_out, elapsed, &output, cap))
+            }
+            Outcome::WorkerDied(why) => {
+                // Restarted on the slot's next mutant; this one is an error,
+                // never lost.
+                if let Some(mut dead) = guard.take() {
+                    dead.kill();
+                }
+                let output = std::fs::read_to_string(&out_path).unwrap_or_default();
+                Ok(MutantVerdict {
+                    status: MutantStatus::Error,
+                    duration_ms: 0,
+                    exit_code: ROption::RNone,
+                    output: tail(&output, cap).into(),
+                    detail: format!("{why}; the {kind} was restarted").into(),
+                })
+            }
+        }
+    }
+
+    fn cell(&self, kind: Kind, index: u32) -> Arc<Mutex<Option<Worker>>> {
+        let cells = match kind {
+            Kind::Warm => &self.slots,
+            Kind::Zygote => &self.zygotes,
+        };
+        let mut cells = cells.lock().unwrap_or_else(|e| e.into_inner());
+        let index = index as usize;
+        while cells.len() <= index {
+            cells.push(Arc::new(Mutex::new(None)));
+        }
+        Arc::clone(&cells[index])
+    }
+
+    fn start_worker(
+        &self,
+        session: &RunnerSession,
+        slot: u32,
+        kind: Kind,
+    ) -> Result<Worker, PluginError> {
         let scratch = Path::new(session.scratch_dir.as_str());
         let script = scratch.join(WORKER_FILE);
         let python = session
             .test_command
             .first()
             .ok_or_else(|| PluginError::InvalidConfig("empty test command".into()))?;
-        let log_path = scratch.join(format!("worker-{slot}.log"));
+        let log_path = scratch.join(format!("{kind}-{slot}.log"));
         let log = std::fs::File::create(&log_path)
             .map_err(|e| PluginError::Io(format!("{}: {e}", log_path.display()).into()))?;
         let mut command = Command::new(python.as_str());
+        command.arg(&script);
+        match kind {
+            Kind::Warm => {
+                command
+                    .args(session.test_args.iter().map(|a| a.as_str()))
+                    .args(session.suite_args.iter().map(|a| a.as_str()));
+            }
+            Kind::Zygote => {
+                command.arg("--zygote");
+            }
+        }
         command
-            .arg(&script)
-            .args(session.test_args.iter().map(|a| a.as_str()))
-            .args(session.suite_args.iter().map(|a| a.as_str()))
             .current_dir(session.mutants_dir.as_str())
             .envs(session.env.iter().map(|t| (t.0.as_str(), t.1.as_str())))
             .env("MUTANT_UNDER_TEST", "")
@@ -141,7 +235,7 @@ impl InprocessRunner {
                     worker.kill();
                     let log = std::fs::read_to_string(&log_path).unwrap_or_default();
                     return Err(PluginError::Failed(
-                        format!("the worker did not start ({why}); its log:\n{}", tail(&log, 4000))
+                        format!("the {kind} did not start ({why}); its log:\n{}", tail(&log, 4000))
                             .into(),
                     ));
                 }
@@ -170,23 +264,16 @@ impl InprocessRunner {
     }
 
     fn run_in_worker(
-        &self,
         worker: &mut Worker,
-        session: &RunnerSession,
-        job: &MutantJob,
+        out_path: &Path,
+        request: &Value,
+        budget: Duration,
     ) -> Outcome {
-        let out_path = Self::out_path(session, job.slot);
-        let request = json!({
-            "id": job.mutant_id.as_str(),
-            "tests": job.tests.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
-            "cpu": job.cpu_limit_secs,
-            "out": out_path.to_string_lossy(),
-        });
         let started = Instant::now();
         if writeln!(worker.stdin, "{request}").and_then(|()| worker.stdin.flush()).is_err() {
             return Outcome::WorkerDied("the worker's stdin is closed".into());
         }
-        let deadline = started + Duration::from_millis(job.deadline_ms);
+        let deadline = started + budget;
         let mut timed_out = false;
         let mut kill_at = deadline;
         loop {
@@ -198,7 +285,7 @@ impl InprocessRunner {
                     }
                     if let Some(done) = message.get("done") {
                         worker.current.store(0, Ordering::SeqCst);
-                        let output = std::fs::read_to_string(&out_path).unwrap_or_default();
+                        let output = std::fs::read_to_string(out_path).unwrap_or_default();
                         return Outcome::Done {
                             done: done.clone(),
                             timed_out,
@@ -222,6 +309,24 @@ impl InprocessRunner {
                 Err(RecvError::Closed) => return Outcome::WorkerDied("the worker died".into()),
             }
         }
+    }
+}
+
+/// The two kinds of long-lived process a slot keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Collected the suite; its children run selected items.
+    Warm,
+    /// Imported pytest only; its children run whole sessions.
+    Zygote,
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Warm => "worker",
+            Self::Zygote => "zygote",
+        })
     }
 }
 
@@ -273,6 +378,10 @@ fn verdict(
         (MutantStatus::Timeout, "deadline passed; the child's process group was killed".to_owned())
     } else if let Some(error) = done.get("error").and_then(Value::as_str) {
         (MutantStatus::Error, error.to_owned())
+    } else if let Some(code) =
+        done.get("pytest_exit").and_then(Value::as_i64).and_then(|c| i32::try_from(c).ok())
+    {
+        classify(Ending::Exited(code), output)
     } else if let Some(failed) = done.get("failed").and_then(Value::as_str) {
         (MutantStatus::Killed, failed.to_owned())
     } else if done.get("failed").is_some_and(Value::is_null) && exit == Some(0) {
@@ -310,40 +419,31 @@ impl RunnerPlugin for InprocessRunner {
         if self.cancelled.load(Ordering::SeqCst) {
             return Err(PluginError::Failed("cancelled".into()));
         }
-        if job.fresh_process {
-            return self.fresh.run_mutant(job);
+        if !job.fresh_process {
+            return self.run_warm(job);
         }
-        let session = self.fresh.session()?;
-        let slot = self.slot(job.slot);
-        let mut guard = slot.lock().unwrap_or_else(|e| e.into_inner());
-        if guard.is_none() {
-            *guard = Some(self.start_worker(&session, job.slot)?);
+        // An import-time mutant: the tests that call the function try it in
+        // the warm worker first (milliseconds, and mutmut's whole verdict for
+        // such a mutant). Only a survivor pays for the fresh process that
+        // also sees what the function did while the project was imported.
+        let call_time =
+            usize::try_from(job.call_time_tests).unwrap_or(usize::MAX).min(job.tests.len());
+        if call_time == 0 {
+            return self.run_fresh(job);
         }
-        let Some(worker) = guard.as_mut() else {
-            return Err(PluginError::Failed("no worker".into()));
+        let warm_job = MutantJob {
+            tests: job.tests[..call_time].iter().cloned().collect(),
+            fresh_process: false,
+            call_time_tests: 0,
+            ..job.clone()
         };
-        let cap = usize::try_from(job.output_cap_bytes).unwrap_or(usize::MAX);
-        match self.run_in_worker(worker, &session, job) {
-            Outcome::Done { done, timed_out, elapsed, output } => {
-                Ok(verdict(&done, timed_out, elapsed, &output, cap))
-            }
-            Outcome::WorkerDied(why) => {
-                // Restarted on the slot's next mutant; this one is an error,
-                // never lost.
-                if let Some(mut dead) = guard.take() {
-                    dead.kill();
-                }
-                let output =
-                    std::fs::read_to_string(Self::out_path(&session, job.slot)).unwrap_or_default();
-                Ok(MutantVerdict {
-                    status: MutantStatus::Error,
-                    duration_ms: 0,
-                    exit_code: ROption::RNone,
-                    output: tail(&output, cap).into(),
-                    detail: format!("{why}; the worker was restarted").into(),
-                })
-            }
+        let warm = self.run_warm(&warm_job)?;
+        if matches!(warm.status, MutantStatus::Killed | MutantStatus::Timeout) {
+            return Ok(warm);
         }
+        let mut fresh = self.run_fresh(job)?;
+        fresh.duration_ms += warm.duration_ms;
+        Ok(fresh)
     }
 
     fn repro(&self, job: &MutantJob) -> String {
@@ -358,20 +458,24 @@ impl RunnerPlugin for InprocessRunner {
             kill_group(current.swap(0, Ordering::SeqCst));
         }
         // Workers whose slot is busy are killed by pid without the lock.
-        for slot in self.slots.lock().unwrap_or_else(|e| e.into_inner()).iter() {
-            if let Ok(mut guard) = slot.try_lock() {
-                if let Some(mut worker) = guard.take() {
-                    worker.kill();
+        for cells in [&self.slots, &self.zygotes] {
+            for cell in cells.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+                if let Ok(mut guard) = cell.try_lock() {
+                    if let Some(mut worker) = guard.take() {
+                        worker.kill();
+                    }
                 }
             }
         }
     }
 
     fn shutdown(&self) -> Result<(), PluginError> {
-        for slot in self.slots.lock().unwrap_or_else(|e| e.into_inner()).iter() {
-            let mut guard = slot.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(mut worker) = guard.take() {
-                worker.kill();
+        for cells in [&self.slots, &self.zygotes] {
+            for cell in cells.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+                let mut guard = cell.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(mut worker) = guard.take() {
+                    worker.kill();
+                }
             }
         }
         self.fresh.shutdown()

@@ -37,12 +37,30 @@ pub fn classify(ending: Ending, output: &str) -> (MutantStatus, String) {
                 .unwrap_or_else(|| "pytest was interrupted (collection error)".into()),
         ),
         Ending::Exited(3) => (MutantStatus::Error, "pytest internal error".into()),
+        // Given node ids, a file that no longer imports makes pytest exit 4
+        // ("found no collectors"), not 2. The baseline collected those ids,
+        // so the mutant broke the import: a kill.
+        Ending::Exited(4) if collection_failed(output) => (
+            MutantStatus::Killed,
+            format!(
+                "collection failed: {}",
+                first_failure(output).unwrap_or_else(|| "a test module did not import".into())
+            ),
+        ),
         Ending::Exited(4) => (MutantStatus::Error, "pytest usage error".into()),
         Ending::Exited(5) => (MutantStatus::Error, "pytest collected no tests".into()),
         Ending::Exited(code) => {
             (MutantStatus::Killed, format!("the test process exited with {code}"))
         }
     }
+}
+
+/// Whether pytest reported a test module it could not collect.
+fn collection_failed(output: &str) -> bool {
+    output.lines().any(|line| {
+        line.trim_start_matches('_').trim_start().starts_with("ERROR collecting ")
+            || line.starts_with("ERROR: found no collectors for ")
+    })
 }
 
 /// `FAILED tests/test_x.py::test_y - AssertionError` → the test and reason.

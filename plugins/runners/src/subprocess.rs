@@ -49,12 +49,18 @@ impl SubprocessRunner {
         let program =
             words.next().ok_or_else(|| PluginError::InvalidConfig("empty test command".into()))?;
         let mut args: Vec<String> = words.collect();
+        args.extend(Self::pytest_args(session, &job.tests));
+        Ok((program, args))
+    }
+
+    /// pytest's own arguments for a run of `tests`.
+    pub(crate) fn pytest_args(session: &RunnerSession, tests: &[RString]) -> Vec<String> {
         // The runtime doubles as a plugin that marks a normal session end.
-        args.extend(["-p".to_owned(), "_noot_runtime".to_owned()]);
+        let mut args = vec!["-p".to_owned(), "_noot_runtime".to_owned()];
         args.extend(session.test_args.iter().map(|a| a.to_string()));
         args.push("--".into());
-        args.extend(job.tests.iter().map(|t| t.to_string()));
-        Ok((program, args))
+        args.extend(tests.iter().map(|t| t.to_string()));
+        args
     }
 
     fn env(session: &RunnerSession, job: &MutantJob) -> Vec<(String, String)> {
@@ -106,7 +112,11 @@ impl RunnerPlugin for SubprocessRunner {
         let _ = std::fs::remove_file(&mark);
         let id = self.ports.procs.spawn(&spec).into_result()?;
         self.running.lock().unwrap_or_else(|e| e.into_inner()).insert(job.slot, id);
-        let exit = self.ports.procs.wait(id, ROption::RSome(job.deadline_ms)).into_result();
+        let exit = self
+            .ports
+            .procs
+            .wait(id, ROption::RSome(job.deadline_ms.saturating_add(job.startup_ms)))
+            .into_result();
         self.running.lock().unwrap_or_else(|e| e.into_inner()).remove(&job.slot);
         let exit = exit?;
         let ending = match exit.kind {
