@@ -140,9 +140,37 @@ pub fn run(
         other => RunError::Registry(other),
     })?;
 
+    // Whatever happens from here, the runner's processes go with the run.
+    let _shutdown = ShutdownOnDrop(&runner);
+    let runner_session = RunnerSession {
+        project_dir: plan.root.display().to_string().into(),
+        mutants_dir: plan.mutants_dir.display().to_string().into(),
+        test_command: RVec::from(vec![
+            RString::from(settings.python.as_str()),
+            "-m".into(),
+            "pytest".into(),
+        ]),
+        test_args: base_test_args(settings).into_iter().map(RString::from).collect(),
+        suite_args: plan.test_paths.iter().map(|p| RString::from(p.as_str())).collect(),
+        env: plan
+            .env
+            .iter()
+            .map(|(k, v)| Tuple2(RString::from(k.as_str()), RString::from(v.as_str())))
+            .collect(),
+        slots: u32::try_from(request.jobs.max(1)).unwrap_or(1),
+        scratch_dir: plan.mutants_dir.join(tree::SCRATCH_DIR).display().to_string().into(),
+        options_json: runner_options.into(),
+    };
+    // A runner with long-lived workers starts them while the stats run
+    // works; when the stats are reused, it starts only if mutants need it.
+    let mut prepared = false;
     let mut pytest_args = settings.pytest_args.clone();
     pytest_args.extend(plan.test_paths.iter().cloned());
-    let stats = stats_for(config, ports, &plan, &pytest_args, request.force)?;
+    let stats = stats_for(config, ports, &plan, &pytest_args, request.force, &mut || {
+        prepare_runner(&runner, &runner_session, &plan.runner)?;
+        prepared = true;
+        Ok(())
+    })?;
 
     // Selection, and the key each result is stored under.
     let selection = select_tests(&plan.catalog.mutants, &stats);
@@ -200,28 +228,9 @@ pub fn run(
     Store::new(ports.fs.as_ref()).save(&plan.state_dir.join("session.json"), &session_file)?;
 
     let overhead_ms = startup_overhead_ms(&stats);
-    let runner_session = RunnerSession {
-        project_dir: plan.root.display().to_string().into(),
-        mutants_dir: plan.mutants_dir.display().to_string().into(),
-        test_command: RVec::from(vec![
-            RString::from(settings.python.as_str()),
-            "-m".into(),
-            "pytest".into(),
-        ]),
-        test_args: base_test_args(settings).into_iter().map(RString::from).collect(),
-        suite_args: plan.test_paths.iter().map(|p| RString::from(p.as_str())).collect(),
-        env: plan
-            .env
-            .iter()
-            .map(|(k, v)| Tuple2(RString::from(k.as_str()), RString::from(v.as_str())))
-            .collect(),
-        slots: u32::try_from(request.jobs.max(1)).unwrap_or(1),
-        scratch_dir: plan.mutants_dir.join(tree::SCRATCH_DIR).display().to_string().into(),
-        options_json: runner_options.into(),
-    };
-    runner.prepare(&runner_session).into_result().map_err(|e| {
-        RunError::setup(format!("runner `{}` could not start: {e}", plan.runner), None)
-    })?;
+    if !prepared && !to_run.is_empty() {
+        prepare_runner(&runner, &runner_session, &plan.runner)?;
+    }
 
     let tested = run_mutants(
         &runner,
@@ -234,7 +243,7 @@ pub fn run(
         &store,
         (settings.timeout_multiplier, settings.timeout_floor_secs, overhead_ms),
     );
-    let _ = runner.shutdown();
+    drop(_shutdown);
     let tested = tested?;
     let tested_count = tested.len();
     results.extend(tested);
@@ -379,12 +388,31 @@ fn prepare(config: &Config, request: &RunRequest, ports: &Ports) -> Result<Plan,
 
 /// Stats from the last session if nothing they depend on changed, else a
 /// fresh stats run.
+fn prepare_runner(runner: &RunnerBox, session: &RunnerSession, name: &str) -> Result<(), RunError> {
+    runner
+        .prepare(session)
+        .into_result()
+        .map_err(|e| RunError::setup(format!("runner `{name}` could not start: {e}"), None))
+}
+
+/// Shuts the runner down on every way out of a run, errors included.
+struct ShutdownOnDrop<'a>(&'a RunnerBox);
+
+impl Drop for ShutdownOnDrop<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.shutdown();
+    }
+}
+
+/// The stats, reused while their inputs are unchanged; `before_run` is
+/// called only when the suite really runs.
 fn stats_for(
     config: &Config,
     ports: &Ports,
     plan: &Plan,
     pytest_args: &[String],
     force: bool,
+    before_run: &mut dyn FnMut() -> Result<(), RunError>,
 ) -> Result<Stats, RunError> {
     let inputs = Digest::of(
         format!("{}\0{}\0{}", plan.tree_digest, config.mutate.python, pytest_args.join("\0"))
@@ -400,6 +428,7 @@ fn stats_for(
             }
         }
     }
+    before_run()?;
     let report_path = plan.state_dir.join("stats-raw.json");
     let run = StatsRun {
         python: &config.mutate.python,

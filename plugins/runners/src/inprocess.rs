@@ -177,6 +177,15 @@ impl InprocessRunner {
         slot: u32,
         kind: Kind,
     ) -> Result<Worker, PluginError> {
+        Self::spawn_worker(session, slot, kind, self.current_for(slot))
+    }
+
+    fn spawn_worker(
+        session: &RunnerSession,
+        slot: u32,
+        kind: Kind,
+        current: Arc<AtomicI32>,
+    ) -> Result<Worker, PluginError> {
         let scratch = Path::new(session.scratch_dir.as_str());
         let script = scratch.join(WORKER_FILE);
         let python = session
@@ -225,7 +234,6 @@ impl InprocessRunner {
                 }
             }
         });
-        let current = self.current_for(slot);
         let mut worker = Worker { child, stdin, lines, current };
         let deadline = Instant::now() + STARTUP_BUDGET;
         loop {
@@ -412,6 +420,25 @@ impl RunnerPlugin for InprocessRunner {
         std::fs::create_dir_all(scratch)
             .and_then(|()| std::fs::write(scratch.join(WORKER_FILE), WORKER_SCRIPT))
             .map_err(|e| PluginError::Io(format!("{}: {e}", scratch.display()).into()))?;
+        // Start the warm workers now, in the background: the host prepares
+        // the runner before its stats run, so their collection overlaps it.
+        // Each starter holds its slot's lock, so a mutant waits for it; one
+        // that fails leaves the slot empty and the first mutant retries and
+        // reports why.
+        for slot in 0..session.slots {
+            let cell = self.cell(Kind::Warm, slot);
+            let current = self.current_for(slot);
+            let session = session.clone();
+            let (locked, has_lock) = channel();
+            std::thread::spawn(move || {
+                let mut guard = cell.lock().unwrap_or_else(|e| e.into_inner());
+                let _ = locked.send(());
+                if guard.is_none() {
+                    *guard = Self::spawn_worker(&session, slot, Kind::Warm, current).ok();
+                }
+            });
+            let _ = has_lock.recv();
+        }
         Ok(())
     }
 
