@@ -386,8 +386,7 @@ fn prepare(config: &Config, request: &RunRequest, ports: &Ports) -> Result<Plan,
     })
 }
 
-/// Stats from the last session if nothing they depend on changed, else a
-/// fresh stats run.
+/// Hands the runner its session (for `inprocess`, this starts the workers).
 fn prepare_runner(runner: &RunnerBox, session: &RunnerSession, name: &str) -> Result<(), RunError> {
     runner
         .prepare(session)
@@ -404,8 +403,8 @@ impl Drop for ShutdownOnDrop<'_> {
     }
 }
 
-/// The stats, reused while their inputs are unchanged; `before_run` is
-/// called only when the suite really runs.
+/// Stats from the last session if nothing they depend on changed, else a
+/// fresh stats run; `before_run` is called only when the suite really runs.
 fn stats_for(
     config: &Config,
     ports: &Ports,
