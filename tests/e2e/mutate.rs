@@ -174,6 +174,34 @@ fn import_time_mutants_get_a_fresh_import_with_both_runners() {
     }
 }
 
+/// A test that kills the warm worker that forked it: that mutant is an
+/// `error` (never lost, never a pass), the worker is restarted, and the
+/// run goes on.
+#[test]
+fn a_worker_killed_by_a_test_is_restarted_and_its_mutant_is_an_error() {
+    let project = copy_fixture("workerdeath");
+    let run =
+        noot(project.path(), &["run", "--runner", "inprocess", "--format", "json", "-j", "1"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report = json(&run.stdout);
+    let expected: BTreeMap<String, String> = [
+        ("wd.calc.bump__noot_1".to_owned(), "error".to_owned()),
+        ("wd.calc.bump__noot_2".to_owned(), "killed".to_owned()),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(statuses(&report), expected);
+    let dead = &report["mutants"][0];
+    assert_eq!(dead["id"], "wd.calc.bump__noot_1");
+    assert_eq!(dead["detail"], "the worker died; the worker was restarted");
+    // The next run starts from a clean slate: an error is never reused.
+    let again = json(
+        &noot(project.path(), &["run", "--runner", "inprocess", "--format", "json", "-j", "1"])
+            .stdout,
+    );
+    assert_eq!(again["summary"]["reused"], 1);
+}
+
 #[test]
 fn a_third_party_runner_from_plugins_paths_gives_the_same_verdicts() {
     // The example `command` runner: a cdylib built against the plugin API
