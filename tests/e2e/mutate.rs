@@ -208,16 +208,15 @@ fn a_third_party_runner_from_plugins_paths_gives_the_same_verdicts() {
     // alone, named in noot.toml, running pytest as a plain command.
     let library = build_cdylib("noot-example-command-runner", &[]);
     let project = copy_fixture("calc");
-    std::fs::write(
-        project.path().join("noot.toml"),
-        format!(
+    let configure = |argv: &str| {
+        let config = format!(
             "[plugins]\npaths = [{:?}]\n\n[mutate]\nrunner = \"command\"\n\n\
-             [mutate.runner_options.command]\n\
-             argv = [\"python3\", \"-m\", \"pytest\", \"-x\", \"-q\", \"-p\", \"no:cacheprovider\"]\n",
+             [mutate.runner_options.command]\nargv = {argv}\n",
             library.display().to_string()
-        ),
-    )
-    .expect("write noot.toml");
+        );
+        std::fs::write(project.path().join("noot.toml"), config).expect("write noot.toml");
+    };
+    configure(r#"["python3", "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider"]"#);
     let listed = noot(project.path(), &["plugins", "list"]);
     assert!(listed.stdout.contains("command"), "{}", listed.stdout);
     let run = noot(project.path(), &["run", "--format", "json", "-j", "2"]);
@@ -227,15 +226,7 @@ fn a_third_party_runner_from_plugins_paths_gives_the_same_verdicts() {
     assert_eq!(statuses(&report), calc_expected());
 
     // Its configuration errors reach the user, with the fix, as exit 2.
-    std::fs::write(
-        project.path().join("noot.toml"),
-        format!(
-            "[plugins]\npaths = [{:?}]\n\n[mutate]\nrunner = \"command\"\n\n\
-             [mutate.runner_options.command]\nargv = []\n",
-            library.display().to_string()
-        ),
-    )
-    .expect("write noot.toml");
+    configure("[]");
     let bad = noot(project.path(), &["run"]);
     assert_eq!(bad.code, 2, "{}", bad.stderr);
     assert!(bad.stderr.contains("`argv` is empty"), "{}", bad.stderr);

@@ -484,25 +484,28 @@ fn select_tests(mutants: &[Mutant], stats: &Stats) -> HashMap<String, Selected> 
         let selected = cache
             .entry(function)
             .or_insert_with(|| {
+                let fastest_first =
+                    |a: &(&String, &stats::TestStats), b: &(&String, &stats::TestStats)| {
+                        a.1.duration_s.total_cmp(&b.1.duration_s).then(a.0.cmp(b.0))
+                    };
+                let mut tests = by_function.get(function).cloned().unwrap_or_default();
+                tests.sort_by(fastest_first);
+                let call_time_tests = tests.len();
+                // A fresh process runs the whole suite, the tests that call
+                // the function first: they are the likeliest to fail, and
+                // `-x` then spares the rest.
                 let fresh = import_time.contains(function);
-                let mut tests: Vec<(&String, &stats::TestStats)> = if fresh {
-                    everything.clone()
-                } else {
-                    by_function.get(function).cloned().unwrap_or_default()
-                };
-                // Fastest first; for a fresh process, the tests that call the
-                // function go first of all: they are the likeliest to fail,
-                // and `-x` then spares the rest of the suite.
-                tests.sort_by(|a, b| {
-                    let misses = |t: &stats::TestStats| !t.hits.iter().any(|h| h == function);
-                    misses(a.1)
-                        .cmp(&misses(b.1))
-                        .then(a.1.duration_s.total_cmp(&b.1.duration_s))
-                        .then(a.0.cmp(b.0))
-                });
+                if fresh {
+                    let callers: BTreeSet<&String> = tests.iter().map(|(id, _)| *id).collect();
+                    let mut rest: Vec<_> = everything
+                        .iter()
+                        .filter(|(id, _)| !callers.contains(id))
+                        .copied()
+                        .collect();
+                    rest.sort_by(fastest_first);
+                    tests.extend(rest);
+                }
                 let baseline_s: f64 = tests.iter().map(|(_, t)| t.duration_s).sum();
-                let call_time_tests =
-                    tests.iter().take_while(|(_, t)| t.hits.iter().any(|h| h == function)).count();
                 Selected {
                     tests: tests.iter().map(|(_, t)| t.arg.clone()).collect(),
                     node_ids: tests.iter().map(|(id, _)| (*id).clone()).collect(),

@@ -93,12 +93,8 @@ impl InprocessRunner {
     /// Runs the job's tests in a child forked from the slot's warm worker.
     fn run_warm(&self, job: &MutantJob) -> Result<MutantVerdict, PluginError> {
         let session = self.fresh.session()?;
-        let request = json!({
-            "id": job.mutant_id.as_str(),
-            "tests": job.tests.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
-            "cpu": job.cpu_limit_secs,
-            "out": Self::out_path(&session, job.slot).to_string_lossy(),
-        });
+        let tests: Vec<&str> = job.tests.iter().map(|t| t.as_str()).collect();
+        let request = Self::request(&session, job, "tests", json!(tests));
         let budget = Duration::from_millis(job.deadline_ms);
         self.run_on(Kind::Warm, &session, job, &request, budget)
     }
@@ -108,14 +104,22 @@ impl InprocessRunner {
     /// fresh interpreter.
     fn run_fresh(&self, job: &MutantJob) -> Result<MutantVerdict, PluginError> {
         let session = self.fresh.session()?;
-        let request = json!({
-            "id": job.mutant_id.as_str(),
-            "argv": SubprocessRunner::pytest_args(&session, &job.tests),
-            "cpu": job.cpu_limit_secs,
-            "out": Self::out_path(&session, job.slot).to_string_lossy(),
-        });
+        let argv = SubprocessRunner::pytest_args(&session, &job.tests);
+        let request = Self::request(&session, job, "argv", json!(argv));
         let budget = Duration::from_millis(job.deadline_ms.saturating_add(job.startup_ms));
         self.run_on(Kind::Zygote, &session, job, &request, budget)
+    }
+
+    /// A request to a worker or zygote: the mutant, its limits, where its
+    /// output goes, and what to run (`tests` or `argv`).
+    fn request(session: &RunnerSession, job: &MutantJob, what: &str, run: Value) -> Value {
+        let mut request = json!({
+            "id": job.mutant_id.as_str(),
+            "cpu": job.cpu_limit_secs,
+            "out": Self::out_path(session, job.slot).to_string_lossy(),
+        });
+        request[what] = run;
+        request
     }
 
     fn run_on(
