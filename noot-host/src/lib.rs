@@ -13,6 +13,7 @@
 pub mod cli;
 pub mod config;
 pub mod engine;
+pub mod experiment;
 pub mod mutate;
 pub mod plugins;
 pub mod scrub;

@@ -8,6 +8,7 @@
 //! plugin errors.
 
 mod config_cmd;
+mod experiment_cmd;
 pub mod interrupt;
 mod plugins_cmd;
 mod results_cmd;
@@ -59,7 +60,7 @@ As a cargo subcommand: cargo noot <COMMAND>.";
     term_width = 100
 )]
 pub struct Cli {
-    /// Use this configuration file instead of searching for noot.toml or pyproject.toml [env: NOOT_CONFIG].
+    /// Use this configuration file instead of searching for noot.toml or pyproject.toml [env: NOOT_CONFIG_FILE].
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
 
@@ -107,6 +108,12 @@ enum Command {
     Show(results_cmd::ShowArgs),
     /// Export the results (Stryker JSON and an HTML view).
     Report(results_cmd::ReportArgs),
+    /// Run a command over config variants: a strategy picks the branches, every branch is logged.
+    #[command(after_long_help = experiment_cmd::EXAMPLES)]
+    Experiment {
+        #[command(subcommand)]
+        command: experiment_cmd::ExperimentCommand,
+    },
     /// Redact secrets from files, folders or stdin.
     #[command(after_long_help = scrub_cmd::EXAMPLES)]
     Scrub(scrub_cmd::ScrubArgs),
@@ -239,6 +246,7 @@ where
         Command::Results(args) => results_cmd::results(&context, args),
         Command::Show(args) => results_cmd::show(&context, args),
         Command::Report(args) => results_cmd::report_files(&context, args),
+        Command::Experiment { command } => experiment_cmd::run(&context, command),
         Command::Scrub(args) => scrub_cmd::run(&context, args),
         Command::Plugins { command } => plugins_cmd::run(&context, command),
         Command::Config { command } => config_cmd::run(&context, command),

@@ -1,13 +1,14 @@
 //! noot's configuration: `noot.toml`, or `[tool.noot]` in `pyproject.toml`.
 //!
 //! The file is found by walking up from the working directory (or named
-//! with `--config` / `NOOT_CONFIG`). It is parsed into typed tables with
+//! with `--config` / `NOOT_CONFIG_FILE`). It is parsed into typed tables with
 //! spans; an unknown key, a wrong type or a bad value is a [`ConfigError`]
 //! naming file:line:column and, for unknown keys, the closest known one.
 //! Values are then layered: command line over environment (`NOOT_*`) over
 //! file over defaults, and the origin of each is kept for `noot config show`.
 
 pub mod error;
+pub mod experiment;
 pub mod mutate;
 
 use std::collections::BTreeMap;
@@ -38,6 +39,8 @@ struct FileConfig {
     scrub: ScrubTable,
     #[serde(default)]
     mutate: mutate::MutateTable,
+    #[serde(default)]
+    experiment: BTreeMap<String, Spanned<experiment::ExperimentTable>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -93,6 +96,8 @@ pub struct Config {
     pub scrub: ScrubSettings,
     /// `[mutate]`.
     pub mutate: mutate::MutateSettings,
+    /// `[experiment.NAME]` tables, by name.
+    pub experiments: BTreeMap<String, experiment::ExperimentSettings>,
     /// Where each setting came from: `default`, `FILE:LINE:COL`, `env NAME`, `cli --opt`.
     pub origins: BTreeMap<String, String>,
 }
@@ -255,8 +260,22 @@ pub fn load(fs: &dyn Fs, env: &dyn Env, cli: &CliOverrides) -> Result<Config, Co
     }
 
     let mutate = file.mutate.resolve(&at, &mut origins)?;
+    let mut experiments = BTreeMap::new();
+    for (name, table) in &file.experiment {
+        let settings = table.get_ref().resolve(name, table.span().start, &at)?;
+        experiments.insert(name.clone(), settings);
+    }
 
-    Ok(Config { file: source.map(|s| s.path), root, jobs, plugins, scrub, mutate, origins })
+    Ok(Config {
+        file: source.map(|s| s.path),
+        root,
+        jobs,
+        plugins,
+        scrub,
+        mutate,
+        experiments,
+        origins,
+    })
 }
 
 fn positive(value: i64, location: &Location) -> Result<usize, ConfigError> {
@@ -266,7 +285,7 @@ fn positive(value: i64, location: &Location) -> Result<usize, ConfigError> {
     })
 }
 
-/// The configuration file to use: `--config`, `NOOT_CONFIG`, or the first
+/// The configuration file to use: `--config`, `NOOT_CONFIG_FILE`, or the first
 /// `noot.toml` or `pyproject.toml` with `[tool.noot]` walking up from `cwd`.
 fn locate(
     fs: &dyn Fs,
@@ -274,9 +293,9 @@ fn locate(
     cli: &CliOverrides,
     cwd: &Path,
 ) -> Result<Option<Source>, ConfigError> {
-    let named = match (&cli.config, env.var("NOOT_CONFIG")) {
+    let named = match (&cli.config, env.var("NOOT_CONFIG_FILE")) {
         (Some(path), _) => Some((cwd.join(path), Location::Cli("--config".into()))),
-        (None, Some(path)) => Some((cwd.join(path), Location::Env("NOOT_CONFIG".into()))),
+        (None, Some(path)) => Some((cwd.join(path), Location::Env("NOOT_CONFIG_FILE".into()))),
         (None, None) => None,
     };
     if let Some((path, location)) = named {

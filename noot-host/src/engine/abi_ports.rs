@@ -102,6 +102,7 @@ impl Procs for ProcsPort {
                 stdin: spec.stdin.as_ref().map(|b| b.to_vec()).into_option(),
                 output_cap_bytes: usize::try_from(spec.output_cap_bytes).unwrap_or(usize::MAX),
                 cpu_limit_secs: spec.cpu_limit_secs.into_option(),
+                ..SpawnRequest::default()
             };
             self.0
                 .spawn(&request)

@@ -98,6 +98,16 @@ impl Fs for MemFs {
         self.write(path, data)
     }
 
+    fn remove_file(&self, path: &Path) -> io::Result<()> {
+        self.files.lock().unwrap_or_else(|e| e.into_inner()).remove(path);
+        Ok(())
+    }
+
+    fn create_dir_all(&self, _path: &Path) -> io::Result<()> {
+        // Folders exist implicitly in memory.
+        Ok(())
+    }
+
     fn append_synced(&self, path: &Path, data: &[u8]) -> io::Result<()> {
         let mut files = self.files.lock().unwrap_or_else(|e| e.into_inner());
         files.entry(path.to_path_buf()).or_default().extend_from_slice(data);
@@ -156,6 +166,7 @@ impl Procs for FakeProcs {
             stdout_truncated: false,
             stderr_truncated: false,
             elapsed_ms: 0,
+            stdout_digest: *blake3::hash(b"").as_bytes(),
         })
     }
 

@@ -13,6 +13,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use crate::engine::events::Event;
 use crate::engine::procs::{ProcHandle, ProcResult, SpawnRequest};
+use crate::engine::store::FileLock;
 
 /// Wall-clock and monotonic time.
 pub trait Clock: Send + Sync {
@@ -59,6 +60,17 @@ pub trait Fs: Send + Sync {
     fn len(&self, path: &Path) -> Option<u64>;
     /// The entries of a directory, sorted by name.
     fn read_dir(&self, path: &Path) -> io::Result<Vec<PathBuf>>;
+    /// Removes a file (missing is not an error).
+    fn remove_file(&self, path: &Path) -> io::Result<()>;
+    /// Creates a folder and its parents.
+    fn create_dir_all(&self, path: &Path) -> io::Result<()>;
+    /// Waits for an exclusive lock on `path` (created if missing), held
+    /// until the guard is dropped: serialises read-modify-write of a file
+    /// between noot processes.
+    fn lock(&self, path: &Path) -> io::Result<FileLock> {
+        let _ = path;
+        Ok(FileLock::none())
+    }
 }
 
 /// Child processes. See [`crate::engine::procs`].
@@ -207,6 +219,21 @@ impl Fs for RealFs {
 
     fn len(&self, path: &Path) -> Option<u64> {
         std::fs::metadata(path).ok().map(|m| m.len())
+    }
+
+    fn lock(&self, path: &Path) -> io::Result<FileLock> {
+        FileLock::acquire(path)
+    }
+
+    fn remove_file(&self, path: &Path) -> io::Result<()> {
+        match std::fs::remove_file(path) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            other => other,
+        }
+    }
+
+    fn create_dir_all(&self, path: &Path) -> io::Result<()> {
+        std::fs::create_dir_all(path)
     }
 
     fn read_dir(&self, path: &Path) -> io::Result<Vec<PathBuf>> {

@@ -5,14 +5,18 @@
 //! `killpg`. Output is read on background threads into buffers capped at a
 //! byte limit; the rest is read and dropped so a chatty child never blocks
 //! on a full pipe. A CPU-time rlimit is a second guard behind the
-//! wall-clock deadline.
+//! wall-clock deadline. A caller may also have stdout copied live to a
+//! writer as it arrives (an experiment's primary branch streams to noot's
+//! own stdout), keep the tail instead of the head, and compare whole
+//! outputs through a digest of everything read, kept or not.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::io::{self, Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
@@ -41,7 +45,41 @@ pub struct SpawnRequest {
     pub output_cap_bytes: usize,
     /// `RLIMIT_CPU` in seconds.
     pub cpu_limit_secs: Option<u64>,
+    /// Which end of each output the cap keeps.
+    pub keep: Keep,
+    /// Where stdout is also copied, chunk by chunk, as it arrives.
+    pub stdout_live: Option<LiveOutput>,
+    /// Where stderr is also copied, chunk by chunk, as it arrives.
+    pub stderr_live: Option<LiveOutput>,
 }
+
+/// Which bytes of an output the cap keeps.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Keep {
+    /// The first bytes (a test's failure report starts at the top).
+    #[default]
+    Head,
+    /// The last bytes (a program's final words explain how it ended).
+    Tail,
+}
+
+/// A shared writer that receives a child's output live.
+#[derive(Clone)]
+pub struct LiveOutput(pub Arc<Mutex<dyn Write + Send>>);
+
+impl fmt::Debug for LiveOutput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("LiveOutput")
+    }
+}
+
+impl PartialEq for LiveOutput {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for LiveOutput {}
 
 /// A started process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -73,9 +111,22 @@ pub struct ProcResult {
     pub stderr_truncated: bool,
     /// Wall-clock time from spawn to exit.
     pub elapsed_ms: u64,
+    /// BLAKE3 of the whole stdout, kept or not, so outputs past the cap
+    /// still compare exactly.
+    pub stdout_digest: [u8; 32],
 }
 
-type Capture = (Vec<u8>, bool);
+struct Capture {
+    kept: Vec<u8>,
+    truncated: bool,
+    digest: [u8; 32],
+}
+
+impl Capture {
+    fn lost() -> Self {
+        Self { kept: Vec::new(), truncated: true, digest: [0; 32] }
+    }
+}
 
 struct Running {
     child: Child,
@@ -99,34 +150,62 @@ pub struct RealProcs {
 /// grandchild that left the group may still hold a pipe open.
 const READER_GRACE: Duration = Duration::from_secs(2);
 
-fn read_capped(mut source: impl Read + Send + 'static, cap: usize) -> JoinHandle<Capture> {
+fn read_capped(
+    mut source: impl Read + Send + 'static,
+    cap: usize,
+    keep: Keep,
+    live: Option<LiveOutput>,
+) -> JoinHandle<Capture> {
     std::thread::spawn(move || {
         let mut kept = Vec::new();
         let mut truncated = false;
+        let mut hasher = blake3::Hasher::new();
         let mut chunk = [0u8; 64 * 1024];
         loop {
             match source.read(&mut chunk) {
                 Ok(0) => break,
                 Ok(n) => {
-                    let room = cap.saturating_sub(kept.len());
-                    kept.extend_from_slice(&chunk[..n.min(room)]);
-                    truncated |= n > room;
+                    let bytes = &chunk[..n];
+                    hasher.update(bytes);
+                    if let Some(live) = &live {
+                        // A closed stdout (noot piped into `head`) must not
+                        // stop the capture the log needs.
+                        let mut out = live.0.lock().unwrap_or_else(|e| e.into_inner());
+                        let _ = out.write_all(bytes).and_then(|()| out.flush());
+                    }
+                    match keep {
+                        Keep::Head => {
+                            let room = cap.saturating_sub(kept.len());
+                            kept.extend_from_slice(&bytes[..n.min(room)]);
+                            truncated |= n > room;
+                        }
+                        Keep::Tail => {
+                            kept.extend_from_slice(bytes);
+                            if kept.len() > cap {
+                                kept.drain(..kept.len() - cap);
+                                truncated = true;
+                            }
+                        }
+                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(_) => break,
             }
         }
-        (kept, truncated)
+        Capture { kept, truncated, digest: *hasher.finalize().as_bytes() }
     })
 }
 
 fn join_with_grace(handle: Option<JoinHandle<Capture>>, until: Instant) -> Capture {
-    let Some(handle) = handle else { return (Vec::new(), false) };
+    let Some(handle) = handle else {
+        return Capture { kept: Vec::new(), truncated: false, digest: *blake3::hash(b"").as_bytes() };
+    };
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
-        let _ = tx.send(handle.join().unwrap_or_default());
+        let _ = tx.send(handle.join().unwrap_or_else(|_| Capture::lost()));
     });
-    rx.recv_timeout(until.saturating_duration_since(Instant::now())).unwrap_or((Vec::new(), true))
+    rx.recv_timeout(until.saturating_duration_since(Instant::now()))
+        .unwrap_or_else(|_| Capture::lost())
 }
 
 fn kill_process_group(pgid: i32) {
@@ -178,8 +257,11 @@ impl Procs for RealProcs {
             });
         }
         let cap = request.output_cap_bytes;
-        let stdout = child.stdout.take().map(|s| read_capped(s, cap));
-        let stderr = child.stderr.take().map(|s| read_capped(s, cap));
+        let keep = request.keep;
+        let stdout =
+            child.stdout.take().map(|s| read_capped(s, cap, keep, request.stdout_live.clone()));
+        let stderr =
+            child.stderr.take().map(|s| read_capped(s, cap, keep, request.stderr_live.clone()));
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let running = Running { child, pgid, started: Instant::now(), stdout, stderr };
         self.groups.lock().unwrap_or_else(|e| e.into_inner()).insert(id, pgid);
@@ -217,9 +299,17 @@ impl Procs for RealProcs {
         kill_process_group(proc.pgid);
         self.groups.lock().unwrap_or_else(|e| e.into_inner()).remove(&handle.0);
         let grace = Instant::now() + READER_GRACE;
-        let (stdout, stdout_truncated) = join_with_grace(proc.stdout.take(), grace);
-        let (stderr, stderr_truncated) = join_with_grace(proc.stderr.take(), grace);
-        Ok(ProcResult { status, stdout, stderr, stdout_truncated, stderr_truncated, elapsed_ms })
+        let out = join_with_grace(proc.stdout.take(), grace);
+        let err = join_with_grace(proc.stderr.take(), grace);
+        Ok(ProcResult {
+            status,
+            stdout: out.kept,
+            stderr: err.kept,
+            stdout_truncated: out.truncated,
+            stderr_truncated: err.truncated,
+            elapsed_ms,
+            stdout_digest: out.digest,
+        })
     }
 
     fn kill_group(&self, handle: ProcHandle) -> io::Result<()> {
@@ -266,6 +356,21 @@ mod tests {
         assert_eq!(result.status, ProcStatus::Exited(3));
         assert_eq!(result.stdout, b"got hello\n");
         assert_eq!(result.stderr, b"err\n");
+    }
+
+    #[test]
+    fn live_output_streams_everything_while_the_tail_and_digest_are_kept() {
+        let sink = Arc::new(Mutex::new(Vec::<u8>::new()));
+        let mut request = sh("for i in 1 2 3 4 5 6 7 8 9; do echo line$i; done");
+        request.output_cap_bytes = 12;
+        request.keep = Keep::Tail;
+        request.stdout_live = Some(LiveOutput(sink.clone()));
+        let result = run(&request, Some(20_000));
+        let whole = b"line1\nline2\nline3\nline4\nline5\nline6\nline7\nline8\nline9\n";
+        assert_eq!(*sink.lock().expect("sink"), whole.to_vec());
+        assert_eq!(result.stdout, b"line8\nline9\n");
+        assert!(result.stdout_truncated);
+        assert_eq!(result.stdout_digest, *blake3::hash(whole).as_bytes());
     }
 
     #[test]

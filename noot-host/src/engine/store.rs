@@ -192,15 +192,57 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
 }
 
 /// Appends `record` (one line, newline included) to `path` with a single
-/// `write` on an `O_APPEND` descriptor, then fsyncs: concurrent writers
-/// never interleave partial lines.
+/// `write` on an `O_APPEND` descriptor under an exclusive `flock`, then
+/// fsyncs: concurrent writers, noot processes included, never interleave
+/// partial lines. (`O_APPEND` alone keeps one `write` whole on a local
+/// file system; the lock also covers a short write being retried.)
 pub fn append_synced(path: &Path, record: &[u8]) -> io::Result<()> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)?;
     }
     let mut file = OpenOptions::new().append(true).create(true).open(path)?;
+    flock_exclusive(&file)?;
     file.write_all(record)?;
+    // Closing the descriptor releases the lock.
     file.sync_data()
+}
+
+fn flock_exclusive(file: &File) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    loop {
+        // SAFETY: flock on a descriptor this function borrows; no memory
+        // is shared with the kernel.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } == 0 {
+            return Ok(());
+        }
+        let error = io::Error::last_os_error();
+        if error.kind() != io::ErrorKind::Interrupted {
+            return Err(error);
+        }
+    }
+}
+
+/// An exclusive lock on a file, held until dropped (see [`Fs::lock`]).
+#[derive(Debug)]
+pub struct FileLock {
+    _file: Option<File>,
+}
+
+impl FileLock {
+    /// A lock that guards nothing (for file systems with one writer).
+    pub fn none() -> Self {
+        Self { _file: None }
+    }
+
+    /// Waits for the exclusive `flock` of `path`, creating the file.
+    pub fn acquire(path: &Path) -> io::Result<Self> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)?;
+        }
+        let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)?;
+        flock_exclusive(&file)?;
+        Ok(Self { _file: Some(file) })
+    }
 }
 
 #[cfg(test)]

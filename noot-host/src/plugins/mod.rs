@@ -135,7 +135,11 @@ pub struct Registry {
 
 /// The root modules of the built-in plugin crates, in listing order.
 pub fn builtin_roots() -> Vec<fn() -> NootPluginLib_Ref> {
-    vec![noot_plugin_scrubbers::root_module, noot_plugin_runners::root_module]
+    vec![
+        noot_plugin_scrubbers::root_module,
+        noot_plugin_runners::root_module,
+        noot_plugin_strategies::root_module,
+    ]
 }
 
 impl Registry {

@@ -1,0 +1,156 @@
+//! What every branch goes through once it has run, whatever ran it (a
+//! command or a closure): comparison with the call's primary, scrubbing,
+//! and the observation its strategy learns from.
+
+use noot_plugin_api::BranchObservation;
+use serde_json::{Map, Value};
+
+use crate::config::experiment::Compare;
+use crate::experiment::record::{BranchRecord, BranchStatus};
+use crate::scrub::ScrubPipeline;
+
+/// A finished branch and what comparison needs beyond its record.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    /// The record (not yet scrubbed until [`scrub_record`] ran).
+    pub record: BranchRecord,
+    /// A digest of its whole result (stdout, or the closure's value).
+    pub result_digest: [u8; 32],
+    /// Unix ms at start and end, for backends that want numbers.
+    pub started_unix_ms: u64,
+    /// Unix ms at the end.
+    pub ended_unix_ms: u64,
+}
+
+/// Which branch of a call the others are compared with: the configured
+/// primary if it ran in this call, else the first returned branch, and
+/// only when more than one branch ran.
+pub fn reference_index(branches: &[Finished], configured_primary: Option<&str>) -> Option<usize> {
+    let ran: Vec<usize> = branches
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| b.record.status != BranchStatus::Skipped)
+        .map(|(i, _)| i)
+        .collect();
+    if ran.len() < 2 {
+        return None;
+    }
+    configured_primary
+        .and_then(|id| ran.iter().copied().find(|&i| branches[i].record.config_id == id))
+        .or_else(|| ran.first().copied())
+}
+
+/// Marks every other branch matched or mismatched against the reference.
+pub fn compare_all(branches: &mut [Finished], reference: Option<usize>, compare: &Compare) {
+    let Some(reference) = reference else { return };
+    let (ref_digest, ref_metrics, ref_status) = {
+        let r = &branches[reference];
+        (r.result_digest, r.record.metrics.clone(), r.record.status)
+    };
+    for (index, branch) in branches.iter_mut().enumerate() {
+        if index == reference || branch.record.status == BranchStatus::Skipped {
+            continue;
+        }
+        let difference = match compare {
+            Compare::None => continue,
+            _ if branch.record.status != ref_status => Some(format!(
+                "status {} against the primary's {}",
+                status_word(branch.record.status),
+                status_word(ref_status)
+            )),
+            Compare::Stdout => {
+                (branch.result_digest != ref_digest).then(|| "stdout differs from the primary's".to_string())
+            }
+            Compare::Metrics(keys) => metrics_difference(&branch.record.metrics, &ref_metrics, keys),
+        };
+        branch.record.matched = Some(difference.is_none());
+        branch.record.mismatch = difference;
+    }
+}
+
+fn status_word(status: BranchStatus) -> &'static str {
+    match status {
+        BranchStatus::Success => "success",
+        BranchStatus::Failed => "failed",
+        BranchStatus::Skipped => "skipped",
+    }
+}
+
+fn metrics_difference(ours: &Map<String, Value>, theirs: &Map<String, Value>, keys: &[String]) -> Option<String> {
+    let differing: Vec<String> = keys
+        .iter()
+        .filter(|key| {
+            let lookup = |m: &Map<String, Value>| crate::experiment::template::lookup(&Value::Object(m.clone()), key).cloned();
+            let (a, b) = (lookup(ours), lookup(theirs));
+            match (a.as_ref().and_then(Value::as_f64), b.as_ref().and_then(Value::as_f64)) {
+                (Some(x), Some(y)) => x != y,
+                _ => a != b,
+            }
+        })
+        .map(|key| {
+            let show = |m: &Map<String, Value>| {
+                crate::experiment::template::lookup(&Value::Object(m.clone()), key)
+                    .map_or_else(|| "missing".to_string(), ToString::to_string)
+            };
+            format!("{key}: {} against the primary's {}", show(ours), show(theirs))
+        })
+        .collect();
+    (!differing.is_empty()).then(|| differing.join("; "))
+}
+
+/// Runs every text of a record that came from the user's process (and
+/// the config's strings, which may hold keys) through the scrubbers. A
+/// scrubber that fails takes the text with it: nothing unscrubbed is kept.
+pub fn scrub_record(pipeline: &ScrubPipeline, record: &mut BranchRecord) {
+    let what = format!("experiment {} branch {}", record.experiment, record.config_id);
+    let mut redactions = 0;
+    let mut clean = |text: &mut String, field: &str| {
+        if text.is_empty() {
+            return;
+        }
+        match pipeline.scrub(text, field, &what) {
+            Ok(scrubbed) => {
+                redactions += scrubbed.findings.len();
+                *text = scrubbed.text;
+            }
+            Err(error) => *text = format!("<not logged: {error}>"),
+        }
+    };
+    clean(&mut record.stdout_tail, "stdout");
+    clean(&mut record.stderr_tail, "stderr");
+    if let Some(exception) = &mut record.exception {
+        clean(&mut exception.message, "exception");
+        if let Some(traceback) = &mut exception.traceback {
+            clean(traceback, "traceback");
+        }
+    }
+    if let Some(message) = &mut record.metrics_error {
+        clean(message, "metrics");
+    }
+    let mut metrics = Value::Object(std::mem::take(&mut record.metrics));
+    scrub_strings(&mut metrics, &mut |s| clean(s, "metrics"));
+    if let Value::Object(map) = metrics {
+        record.metrics = map;
+    }
+    scrub_strings(&mut record.config, &mut |s| clean(s, "config"));
+    record.redactions += redactions;
+}
+
+fn scrub_strings(value: &mut Value, clean: &mut dyn FnMut(&mut String)) {
+    match value {
+        Value::String(s) => clean(s),
+        Value::Array(items) => items.iter_mut().for_each(|v| scrub_strings(v, clean)),
+        Value::Object(map) => map.values_mut().for_each(|v| scrub_strings(v, clean)),
+        _ => {}
+    }
+}
+
+/// What the strategy learns from a branch (nothing from a skipped one).
+pub fn observation(record: &BranchRecord) -> Option<BranchObservation> {
+    (record.status != BranchStatus::Skipped).then(|| BranchObservation {
+        config_id: record.config_id.as_str().into(),
+        success: record.status == BranchStatus::Success,
+        duration_ms: record.duration_ms,
+        metrics_json: Value::Object(record.metrics.clone()).to_string().into(),
+    })
+}

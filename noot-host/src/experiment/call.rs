@@ -1,0 +1,443 @@
+//! One call of a command experiment: plan, run the branches, compare,
+//! scrub, log, observe.
+//!
+//! Each branch is the command with its variant's fields filled in, started
+//! through the `Procs` port (its own process group, a deadline, output
+//! read on background threads) with `NOOT_CONFIG` (the config as JSON),
+//! `NOOT_CONFIG_ID` and `NOOT_METRICS_FILE` in its environment, and a copy
+//! of noot's stdin if noot was given one. At most `jobs` branches run at
+//! once, returned ones first. A single returned branch may stream its
+//! stdout and stderr live to noot's own; background branches never reach
+//! them. Returned branches run under `timeout`, background ones under
+//! `shadow_timeout`, after which their process group is killed and the
+//! branch is logged as timed out.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex};
+use std::time::Duration;
+
+use noot_plugin_api::StrategyBox;
+use serde_json::{Map, Value};
+
+use crate::config::experiment::ExperimentSettings;
+use crate::engine::ports::Ports;
+use crate::engine::procs::{Keep, LiveOutput, ProcStatus, SpawnRequest};
+use crate::experiment::branch::{Finished, compare_all, observation, reference_index, scrub_record};
+use crate::experiment::log::BranchLog;
+use crate::experiment::pool::{Pool, Variant};
+use crate::experiment::record::{BranchRecord, BranchStatus, ExceptionInfo, Role, exception_from_stderr, rfc3339};
+use crate::experiment::state::{StateError, StateFile};
+use crate::experiment::template::{Template, render_command};
+use crate::scrub::ScrubPipeline;
+
+/// Bytes of a returned branch's stdout kept when it is not streamed.
+pub const RETURNED_OUTPUT_CAP: usize = 64 * 1024 * 1024;
+
+/// Everything a call needs that does not change from call to call.
+pub struct CallSetup<'a> {
+    /// The experiment's name.
+    pub name: &'a str,
+    /// Its settings.
+    pub settings: &'a ExperimentSettings,
+    /// Its variants.
+    pub pool: &'a Pool,
+    /// The configured primary's id, resolved.
+    pub primary: Option<String>,
+    /// The command, parsed.
+    pub command: &'a [Template],
+    /// Where the command runs.
+    pub cwd: PathBuf,
+    /// `.noot/experiments/NAME`.
+    pub dir: &'a Path,
+    /// The ports.
+    pub ports: &'a Ports,
+    /// The scrubbers.
+    pub scrub: &'a ScrubPipeline,
+    /// Branches at once.
+    pub jobs: usize,
+    /// noot's stdin, given to every branch.
+    pub stdin: Option<Vec<u8>>,
+    /// Where a single returned branch streams (stdout, stderr).
+    pub live: Option<(LiveOutput, LiveOutput)>,
+    /// Set by Ctrl-C.
+    pub interrupted: &'a AtomicBool,
+}
+
+/// A branch after the call.
+#[derive(Debug, Clone)]
+pub struct BranchResult {
+    /// The logged (scrubbed) record.
+    pub record: BranchRecord,
+    /// The stdout noot kept, unscrubbed: what a returned branch gives the
+    /// caller (empty if it was streamed).
+    pub stdout: Vec<u8>,
+}
+
+/// What one call did.
+#[derive(Debug, Clone)]
+pub struct CallReport {
+    /// The call number.
+    pub call: u64,
+    /// Returned branches first (plan order), then background ones.
+    pub branches: Vec<BranchResult>,
+    /// Whether the returned branch streamed its output.
+    pub streamed: bool,
+    /// The exit code the call earns.
+    pub exit_code: u8,
+    /// Logging or strategy problems (the branches themselves are logged).
+    pub problems: Vec<String>,
+}
+
+/// The exit code a returned branch stands for, `timeout`-style.
+pub fn exit_code_of(record: &BranchRecord) -> u8 {
+    match record.status {
+        BranchStatus::Success => 0,
+        BranchStatus::Skipped => 130,
+        BranchStatus::Failed => {
+            if record.timed_out {
+                124
+            } else if let Some(signal) = record.signal {
+                u8::try_from(128 + signal).unwrap_or(255)
+            } else if let Some(code) = record.exit_code {
+                u8::try_from(code).ok().filter(|&c| c != 0).unwrap_or(1)
+            } else if record.exception.as_ref().is_some_and(|e| e.kind == "spawn") {
+                127
+            } else {
+                1
+            }
+        }
+    }
+}
+
+struct Slots {
+    free: Mutex<usize>,
+    ready: Condvar,
+}
+
+impl Slots {
+    fn take(&self, interrupted: &AtomicBool) -> bool {
+        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if interrupted.load(Ordering::SeqCst) {
+                return false;
+            }
+            if *free > 0 {
+                *free -= 1;
+                return true;
+            }
+            free = self
+                .ready
+                .wait_timeout(free, Duration::from_millis(50))
+                .map(|(guard, _)| guard)
+                .unwrap_or_else(|e| e.into_inner().0);
+        }
+    }
+
+    fn give(&self) {
+        *self.free.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        self.ready.notify_one();
+    }
+}
+
+/// Runs one call.
+pub fn run_call(
+    setup: &CallSetup<'_>,
+    strategy_name: &str,
+    strategy: &mut StrategyBox,
+    state: &StateFile<'_>,
+    log: &mut BranchLog,
+) -> Result<CallReport, StateError> {
+    let (call, plan) =
+        state.plan_call(setup.name, strategy_name, strategy, &setup.pool.ids(), setup.primary.as_deref())?;
+    let mut planned: Vec<(&Variant, Role)> = Vec::new();
+    for (ids, role) in [(&plan.primary, Role::Primary), (&plan.background, Role::Background)] {
+        for id in ids.iter() {
+            if let Some(variant) = setup.pool.get(id.as_str()) {
+                if !planned.iter().any(|(v, _)| v.id == variant.id) {
+                    planned.push((variant, role));
+                }
+            }
+        }
+    }
+    let mut problems = Vec::new();
+    let tmp = setup.dir.join("tmp");
+    if let Err(e) = setup.ports.fs.create_dir_all(&tmp) {
+        problems.push(format!("cannot create {} for the metrics files: {e}", tmp.display()));
+    }
+    let returned = planned.iter().filter(|(_, r)| *r == Role::Primary).count();
+    let stream = returned == 1 && setup.live.is_some();
+
+    let slots = Slots { free: Mutex::new(setup.jobs.max(1)), ready: Condvar::new() };
+    let done = AtomicUsize::new(0);
+    let mut finished: Vec<(Finished, Vec<u8>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = planned
+            .iter()
+            .map(|(variant, role)| {
+                let (slots, done) = (&slots, &done);
+                let live = if stream && *role == Role::Primary { setup.live.clone() } else { None };
+                scope.spawn(move || {
+                    let result = if slots.take(setup.interrupted) {
+                        let result = run_branch(setup, strategy_name, call, variant, *role, live);
+                        slots.give();
+                        result
+                    } else {
+                        skipped(setup, strategy_name, call, variant, *role)
+                    };
+                    done.fetch_add(1, Ordering::SeqCst);
+                    result
+                })
+            })
+            .collect();
+        // Watch for Ctrl-C while the branches run: kill every group once.
+        let mut killed = false;
+        while done.load(Ordering::SeqCst) < planned.len() {
+            if !killed && setup.interrupted.load(Ordering::SeqCst) {
+                setup.ports.procs.kill_all();
+                killed = true;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        handles
+            .into_iter()
+            .zip(&planned)
+            .map(|(handle, (variant, role))| {
+                handle.join().unwrap_or_else(|_| skipped(setup, strategy_name, call, variant, *role))
+            })
+            .collect()
+    });
+
+    let mut branches: Vec<Finished> = finished.iter().map(|(f, _)| f.clone()).collect();
+    let reference = reference_index(&branches, setup.primary.as_deref());
+    compare_all(&mut branches, reference, &setup.settings.compare);
+    for branch in &mut branches {
+        scrub_record(setup.scrub, &mut branch.record);
+        problems.extend(log.write(&branch.record, branch.started_unix_ms, branch.ended_unix_ms));
+    }
+    let observations: Vec<_> = branches.iter().filter_map(|b| observation(&b.record)).collect();
+    if let Err(error) = state.observe(strategy_name, strategy, &observations) {
+        problems.push(error.to_string());
+    }
+    let exit_code = branches
+        .iter()
+        .filter(|b| b.record.role == Role::Primary)
+        .map(|b| exit_code_of(&b.record))
+        .find(|&code| code != 0)
+        .unwrap_or(0);
+    let branches = branches
+        .into_iter()
+        .zip(finished.iter_mut())
+        .map(|(branch, (_, stdout))| BranchResult { record: branch.record, stdout: std::mem::take(stdout) })
+        .collect();
+    Ok(CallReport { call, branches, streamed: stream, exit_code, problems })
+}
+
+fn blank_record(setup: &CallSetup<'_>, strategy: &str, call: u64, variant: &Variant, role: Role) -> BranchRecord {
+    BranchRecord {
+        experiment: setup.name.to_string(),
+        call,
+        config_id: variant.id.clone(),
+        label: variant.label.clone(),
+        config: variant.config.clone(),
+        strategy: strategy.to_string(),
+        role,
+        started_at: String::new(),
+        ended_at: String::new(),
+        duration_ms: 0,
+        status: BranchStatus::Skipped,
+        exit_code: None,
+        signal: None,
+        timed_out: false,
+        metrics: Map::new(),
+        metrics_error: None,
+        stdout_tail: String::new(),
+        stderr_tail: String::new(),
+        stdout_truncated: false,
+        stderr_truncated: false,
+        exception: None,
+        matched: None,
+        mismatch: None,
+        redactions: 0,
+    }
+}
+
+fn skipped(setup: &CallSetup<'_>, strategy: &str, call: u64, variant: &Variant, role: Role) -> (Finished, Vec<u8>) {
+    let now = setup.ports.clock.now_unix_ms();
+    let mut record = blank_record(setup, strategy, call, variant, role);
+    record.started_at = rfc3339(now);
+    record.ended_at = rfc3339(now);
+    record.exception = Some(ExceptionInfo {
+        kind: "interrupted".into(),
+        message: "noot was interrupted before this branch started".into(),
+        traceback: None,
+    });
+    let finished = Finished { record, result_digest: [0; 32], started_unix_ms: now, ended_unix_ms: now };
+    (finished, Vec::new())
+}
+
+fn tail_text(bytes: &[u8], cap: usize) -> (String, bool) {
+    let start = bytes.len().saturating_sub(cap);
+    let mut text = String::from_utf8_lossy(&bytes[start..]).into_owned();
+    // Cutting inside a UTF-8 sequence leaves a replacement character first.
+    if start > 0 && text.starts_with('\u{fffd}') {
+        text.remove(0);
+    }
+    (text, start > 0)
+}
+
+fn signal_name(signal: i32) -> String {
+    let name = match signal {
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGINT => "SIGINT",
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGXCPU => "SIGXCPU",
+        libc::SIGPIPE => "SIGPIPE",
+        _ => return format!("signal {signal}"),
+    };
+    format!("signal {signal} ({name})")
+}
+
+fn run_branch(
+    setup: &CallSetup<'_>,
+    strategy: &str,
+    call: u64,
+    variant: &Variant,
+    role: Role,
+    live: Option<(LiveOutput, LiveOutput)>,
+) -> (Finished, Vec<u8>) {
+    let clock = &setup.ports.clock;
+    let started_unix_ms = clock.now_unix_ms();
+    let started_mono = clock.monotonic_ms();
+    let mut record = blank_record(setup, strategy, call, variant, role);
+    record.started_at = rfc3339(started_unix_ms);
+    let tail = setup.settings.tail_bytes;
+    let metrics_file = setup.dir.join("tmp").join(format!("metrics-{}-{call}-{}.json", std::process::id(), variant.id));
+    let fs = &setup.ports.fs;
+    let deadline_secs = match role {
+        Role::Primary => setup.settings.timeout_secs,
+        Role::Background => Some(setup.settings.shadow_timeout_secs),
+    };
+
+    let mut digest = *blake3::hash(b"").as_bytes();
+    let mut stdout = Vec::new();
+    let outcome = render_command(setup.command, &variant.config)
+        .map_err(|field| format!("the command reads `{{{field}}}`, which this variant lacks"))
+        .and_then(|argv| {
+            let (program, args) = argv.split_first().ok_or_else(|| "the command is empty".to_string())?;
+            let streamed = live.is_some();
+            let request = SpawnRequest {
+                program: program.clone(),
+                args: args.to_vec(),
+                env: vec![
+                    ("NOOT_CONFIG".into(), variant.config.to_string()),
+                    ("NOOT_CONFIG_ID".into(), variant.id.clone()),
+                    ("NOOT_METRICS_FILE".into(), metrics_file.display().to_string()),
+                    ("NOOT_EXPERIMENT".into(), setup.name.to_string()),
+                    ("NOOT_CALL".into(), call.to_string()),
+                    ("NOOT_ROLE".into(), match role { Role::Primary => "primary", Role::Background => "background" }.into()),
+                ],
+                cwd: Some(setup.cwd.clone()),
+                stdin: setup.stdin.clone(),
+                // A returned branch that does not stream is the caller's
+                // result: keep it whole (up to a generous cap). Otherwise
+                // only the tail the log wants.
+                output_cap_bytes: if role == Role::Primary && !streamed { RETURNED_OUTPUT_CAP } else { tail },
+                keep: if role == Role::Primary && !streamed { Keep::Head } else { Keep::Tail },
+                stdout_live: live.as_ref().map(|(out, _)| out.clone()),
+                stderr_live: live.as_ref().map(|(_, err)| err.clone()),
+                ..SpawnRequest::default()
+            };
+            let handle = setup
+                .ports
+                .procs
+                .spawn(&request)
+                .map_err(|e| format!("cannot start `{program}`: {e}"))?;
+            let deadline_ms = deadline_secs.map(|s| (s * 1000.0) as u64);
+            setup.ports.procs.wait(handle, deadline_ms).map_err(|e| format!("lost `{program}`: {e}"))
+        });
+    let ended_unix_ms = clock.now_unix_ms();
+    record.ended_at = rfc3339(ended_unix_ms);
+    record.duration_ms = clock.monotonic_ms().saturating_sub(started_mono);
+
+    match outcome {
+        Err(message) => {
+            record.status = BranchStatus::Failed;
+            record.exception = Some(ExceptionInfo { kind: "spawn".into(), message, traceback: None });
+        }
+        Ok(result) => {
+            digest = result.stdout_digest;
+            let (out_tail, out_cut) = tail_text(&result.stdout, tail);
+            let (err_tail, err_cut) = tail_text(&result.stderr, tail);
+            record.stdout_tail = out_tail;
+            record.stderr_tail = err_tail;
+            record.stdout_truncated = out_cut || result.stdout_truncated;
+            record.stderr_truncated = err_cut || result.stderr_truncated;
+            if role == Role::Primary && live.is_none() {
+                stdout = result.stdout;
+            }
+            let interrupted = setup.interrupted.load(Ordering::SeqCst);
+            match result.status {
+                ProcStatus::Exited(0) => {
+                    record.status = BranchStatus::Success;
+                    record.exit_code = Some(0);
+                }
+                ProcStatus::Exited(code) => {
+                    record.status = BranchStatus::Failed;
+                    record.exit_code = Some(code);
+                    record.exception =
+                        Some(exception_from_stderr(&record.stderr_tail, "exit", format!("exited with code {code}")));
+                }
+                ProcStatus::Signaled(signal) => {
+                    record.status = BranchStatus::Failed;
+                    record.signal = Some(signal);
+                    let (kind, message) = if interrupted {
+                        ("interrupted", "killed because noot was interrupted".to_string())
+                    } else {
+                        ("signal", format!("killed by {}", signal_name(signal)))
+                    };
+                    record.exception = Some(exception_from_stderr(&record.stderr_tail, kind, message));
+                }
+                ProcStatus::TimedOut => {
+                    record.status = BranchStatus::Failed;
+                    record.timed_out = true;
+                    let secs = deadline_secs.unwrap_or_default();
+                    let which = if role == Role::Background { "shadow_timeout" } else { "timeout" };
+                    record.exception = Some(ExceptionInfo {
+                        kind: "timeout".into(),
+                        message: format!("ran past its {which} of {secs} s and was killed"),
+                        traceback: None,
+                    });
+                }
+            }
+        }
+    }
+    read_metrics(fs.as_ref(), &metrics_file, &mut record);
+    let finished = Finished { record, result_digest: digest, started_unix_ms, ended_unix_ms };
+    (finished, stdout)
+}
+
+/// Reads and removes the metrics file a branch may have written.
+fn read_metrics(fs: &dyn crate::engine::ports::Fs, path: &Path, record: &mut BranchRecord) {
+    let Ok(bytes) = fs.read(path) else { return };
+    let _ = fs.remove_file(path);
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return;
+    }
+    match serde_json::from_slice::<Value>(&bytes) {
+        Ok(Value::Object(map)) => record.metrics = map,
+        Ok(other) => {
+            record.metrics_error = Some(format!(
+                "NOOT_METRICS_FILE must hold a JSON object such as {{\"score\": 0.9}}, not {}",
+                match other {
+                    Value::Array(_) => "a list",
+                    Value::String(_) => "a string",
+                    Value::Number(_) => "a number",
+                    _ => "a scalar",
+                }
+            ));
+        }
+        Err(e) => record.metrics_error = Some(format!("NOOT_METRICS_FILE is not valid JSON: {e}")),
+    }
+}

@@ -1,0 +1,21 @@
+//! Experiments: one command (or, from Rust, one closure) run over a pool of
+//! config variants, a strategy plugin deciding on each call which variants
+//! run and whose result the caller gets, and every branch logged.
+//!
+//! [`pool`] loads the variants and their canonical ids; [`template`] fills
+//! a command's placeholders; [`state`] keeps the call counter and the
+//! strategy's state between invocations; [`call`] runs one call of a
+//! command experiment; [`record`] is what each branch leaves; [`log`]
+//! writes records to JSONL and MLflow; [`summary`] aggregates them for
+//! `noot experiment show`; [`api`] is the same machinery over closures.
+
+pub mod branch;
+pub mod call;
+pub mod log;
+pub mod mlflow;
+pub mod pool;
+pub mod prepare;
+pub mod record;
+pub mod state;
+pub mod summary;
+pub mod template;

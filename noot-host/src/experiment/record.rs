@@ -1,0 +1,202 @@
+//! What one branch leaves behind: the record every backend logs.
+//!
+//! Everything in a record that came from the user's process (output tails,
+//! metrics, the exception) has been through the scrubbers before the
+//! record is built; see [`crate::experiment::call`].
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// The version of a branch record (a line of `branches.jsonl`).
+pub const RECORD_SCHEMA_VERSION: u32 = 1;
+
+/// Whether the caller gets a branch's result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Its result goes to the caller.
+    Primary,
+    /// It runs beside the primary and is only logged.
+    Background,
+}
+
+/// How a branch ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BranchStatus {
+    /// Exit code 0 (or the closure returned `Ok`).
+    Success,
+    /// Anything else: an exit code, a signal, a timeout, a start failure.
+    Failed,
+    /// Planned but never started (interrupted first).
+    Skipped,
+}
+
+/// Why a branch failed, in the terms of what ran.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExceptionInfo {
+    /// `exit`, `signal`, `timeout`, `spawn`, `panic`, `error`, or a Python
+    /// exception's class (`ValueError`) when stderr ends in a traceback.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// One line saying what happened.
+    pub message: String,
+    /// The traceback, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceback: Option<String>,
+}
+
+/// One branch of one call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BranchRecord {
+    /// The experiment.
+    pub experiment: String,
+    /// The call, from 1, counting across invocations.
+    pub call: u64,
+    /// The variant's canonical id.
+    pub config_id: String,
+    /// The variant's label.
+    pub label: String,
+    /// The variant's config.
+    pub config: Value,
+    /// The strategy that planned the call.
+    pub strategy: String,
+    /// Primary or background.
+    pub role: Role,
+    /// RFC 3339, UTC, milliseconds.
+    pub started_at: String,
+    /// RFC 3339, UTC, milliseconds.
+    pub ended_at: String,
+    /// Wall-clock milliseconds.
+    pub duration_ms: u64,
+    /// How it ended.
+    pub status: BranchStatus,
+    /// The exit code, when it exited.
+    pub exit_code: Option<i32>,
+    /// The signal, when one killed it.
+    pub signal: Option<i32>,
+    /// Whether its time limit killed it.
+    pub timed_out: bool,
+    /// What it wrote to `NOOT_METRICS_FILE` (an object; `{}` if nothing).
+    pub metrics: Map<String, Value>,
+    /// Why the metrics file could not be read, if it could not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics_error: Option<String>,
+    /// The end of its stdout.
+    pub stdout_tail: String,
+    /// The end of its stderr.
+    pub stderr_tail: String,
+    /// Whether stdout was longer than its tail.
+    pub stdout_truncated: bool,
+    /// Whether stderr was longer than its tail.
+    pub stderr_truncated: bool,
+    /// Why it failed.
+    pub exception: Option<ExceptionInfo>,
+    /// Compared with the call's primary: same result? `None` for the
+    /// primary itself and when nothing was compared.
+    pub matched: Option<bool>,
+    /// What differed, when `matched` is false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mismatch: Option<String>,
+    /// Secrets the scrubbers replaced in this record.
+    #[serde(default)]
+    pub redactions: usize,
+}
+
+/// A record as one JSONL line: `schema_version` first, newline last.
+pub fn to_line(record: &BranchRecord) -> Result<Vec<u8>, String> {
+    let mut map = Map::new();
+    map.insert("schema_version".into(), Value::from(RECORD_SCHEMA_VERSION));
+    let Value::Object(fields) = serde_json::to_value(record).map_err(|e| e.to_string())? else {
+        return Err("a branch record is not a JSON object".into());
+    };
+    map.extend(fields);
+    let mut line = serde_json::to_vec(&Value::Object(map)).map_err(|e| e.to_string())?;
+    line.push(b'\n');
+    Ok(line)
+}
+
+/// RFC 3339 in UTC with milliseconds, from Unix milliseconds.
+pub fn rfc3339(unix_ms: u64) -> String {
+    let secs = unix_ms / 1000;
+    let days = (secs / 86_400) as i64;
+    let rest = secs % 86_400;
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60,
+        unix_ms % 1000
+    )
+}
+
+/// The Gregorian date of a day count since 1970-01-01 (Howard Hinnant's
+/// published algorithm, valid for every day a u64 of milliseconds reaches).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// The exception a failed process left: a Python traceback's last line if
+/// stderr ends in one, else what the exit says.
+pub fn exception_from_stderr(stderr_tail: &str, fallback_kind: &str, fallback: String) -> ExceptionInfo {
+    if let Some(start) = stderr_tail.rfind("Traceback (most recent call last):") {
+        let traceback = stderr_tail[start..].trim_end();
+        let last = traceback.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or_default();
+        let (kind, message) = match last.split_once(':') {
+            Some((kind, message)) if is_exception_name(kind) => (kind.trim(), message.trim()),
+            _ if is_exception_name(last) => (last.trim(), ""),
+            _ => (fallback_kind, fallback.as_str()),
+        };
+        return ExceptionInfo {
+            kind: kind.to_string(),
+            message: if message.is_empty() { fallback.clone() } else { message.to_string() },
+            traceback: Some(traceback.to_string()),
+        };
+    }
+    ExceptionInfo { kind: fallback_kind.to_string(), message: fallback, traceback: None }
+}
+
+fn is_exception_name(text: &str) -> bool {
+    let text = text.trim();
+    !text.is_empty()
+        && !text.starts_with(' ')
+        && text.split('.').all(|part| {
+            part.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')
+                && part.chars().all(|c| c.is_alphanumeric() || c == '_')
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_rfc3339_utc() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(951_782_400_123), "2000-02-29T00:00:00.123Z");
+        assert_eq!(rfc3339(1_795_262_461_007), "2026-11-21T12:01:01.007Z");
+    }
+
+    #[test]
+    fn a_python_traceback_gives_the_exception_class_and_message() {
+        let stderr = "warming up\nTraceback (most recent call last):\n  File \"x.py\", line 3, in <module>\n    raise ValueError('temperature too high: 2.0')\nValueError: temperature too high: 2.0\n";
+        let info = exception_from_stderr(stderr, "exit", "exited with code 1".into());
+        assert_eq!(info.kind, "ValueError");
+        assert_eq!(info.message, "temperature too high: 2.0");
+        assert!(info.traceback.as_deref().is_some_and(|t| t.starts_with("Traceback")));
+        let info = exception_from_stderr("Traceback (most recent call last):\n  File \"x\"\nKeyboardInterrupt\n", "signal", "killed".into());
+        assert_eq!((info.kind.as_str(), info.message.as_str()), ("KeyboardInterrupt", "killed"));
+        let info = exception_from_stderr("plain failure\n", "exit", "exited with code 3".into());
+        assert_eq!(info, ExceptionInfo { kind: "exit".into(), message: "exited with code 3".into(), traceback: None });
+    }
+}

@@ -1,0 +1,131 @@
+//! `noot experiment show`: the branch log, aggregated per variant.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::experiment::mlflow::numeric_metrics;
+use crate::experiment::pool::Pool;
+use crate::experiment::record::{BranchRecord, BranchStatus};
+
+/// The version of `noot experiment show --format json`.
+pub const SHOW_SCHEMA_VERSION: u32 = 1;
+
+/// One variant's figures.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VariantSummary {
+    /// Canonical id.
+    pub config_id: String,
+    /// Label (from the log if the variant left the pool).
+    pub label: String,
+    /// Whether the variant is still in the pool.
+    pub in_pool: bool,
+    /// Branches that ran (skipped ones are not runs).
+    pub runs: u64,
+    /// Of which succeeded.
+    pub successes: u64,
+    /// Of which failed.
+    pub failures: u64,
+    /// Branches that never started.
+    pub skipped: u64,
+    /// successes / runs, if it ran.
+    pub success_rate: Option<f64>,
+    /// Median wall-clock milliseconds of its runs.
+    pub median_duration_ms: Option<u64>,
+    /// Mean of every numeric metric it reported, by key.
+    pub metric_means: BTreeMap<String, f64>,
+    /// Runs compared with a primary.
+    pub compared: u64,
+    /// Of which did not match.
+    pub mismatches: u64,
+}
+
+/// The whole summary.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExperimentSummary {
+    /// Document version.
+    pub schema_version: u32,
+    /// The experiment.
+    pub experiment: String,
+    /// The strategy configured now.
+    pub strategy: String,
+    /// Distinct calls in the log.
+    pub calls: u64,
+    /// Records read.
+    pub records: u64,
+    /// Lines that were not valid records (torn by a crash, or foreign).
+    pub unreadable_lines: usize,
+    /// Per variant: pool order first, then variants only the log knows.
+    pub variants: Vec<VariantSummary>,
+}
+
+fn median(values: &mut [u64]) -> Option<u64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_unstable();
+    let mid = values.len() / 2;
+    Some(if values.len() % 2 == 0 { (values[mid - 1] + values[mid]) / 2 } else { values[mid] })
+}
+
+/// Aggregates `records` for the variants of `pool`.
+pub fn summarise(
+    experiment: &str,
+    strategy: &str,
+    pool: Option<&Pool>,
+    records: &[BranchRecord],
+    unreadable_lines: usize,
+) -> ExperimentSummary {
+    let mut order: Vec<(String, String, bool)> = pool
+        .map(|p| p.variants.iter().map(|v| (v.id.clone(), v.label.clone(), true)).collect())
+        .unwrap_or_default();
+    for record in records {
+        if !order.iter().any(|(id, _, _)| *id == record.config_id) {
+            order.push((record.config_id.clone(), record.label.clone(), false));
+        }
+    }
+    let mut calls: Vec<u64> = records.iter().map(|r| r.call).collect();
+    calls.sort_unstable();
+    calls.dedup();
+    let variants = order
+        .into_iter()
+        .map(|(id, label, in_pool)| {
+            let mine: Vec<&BranchRecord> = records.iter().filter(|r| r.config_id == id).collect();
+            let ran: Vec<&&BranchRecord> = mine.iter().filter(|r| r.status != BranchStatus::Skipped).collect();
+            let successes = ran.iter().filter(|r| r.status == BranchStatus::Success).count() as u64;
+            let runs = ran.len() as u64;
+            let mut durations: Vec<u64> = ran.iter().map(|r| r.duration_ms).collect();
+            let mut sums: BTreeMap<String, (f64, u64)> = BTreeMap::new();
+            for record in &ran {
+                for (key, value) in numeric_metrics(&record.metrics) {
+                    let entry = sums.entry(key).or_default();
+                    entry.0 += value;
+                    entry.1 += 1;
+                }
+            }
+            VariantSummary {
+                config_id: id,
+                label,
+                in_pool,
+                runs,
+                successes,
+                failures: runs - successes,
+                skipped: (mine.len() - ran.len()) as u64,
+                success_rate: (runs > 0).then(|| successes as f64 / runs as f64),
+                median_duration_ms: median(&mut durations),
+                metric_means: sums.into_iter().map(|(k, (sum, n))| (k, sum / n as f64)).collect(),
+                compared: ran.iter().filter(|r| r.matched.is_some()).count() as u64,
+                mismatches: ran.iter().filter(|r| r.matched == Some(false)).count() as u64,
+            }
+        })
+        .collect();
+    ExperimentSummary {
+        schema_version: SHOW_SCHEMA_VERSION,
+        experiment: experiment.to_string(),
+        strategy: strategy.to_string(),
+        calls: calls.len() as u64,
+        records: records.len() as u64,
+        unreadable_lines,
+        variants,
+    }
+}
