@@ -5,6 +5,8 @@
 mod cli;
 mod config;
 mod conformance;
+mod experiment;
+mod mlflow;
 mod mutate;
 mod plugins;
 mod scrub;

@@ -10,30 +10,13 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::snapshot;
-use crate::support::{build_cdylib, fixture, noot, noot_env};
+use crate::support::{build_cdylib, copy_tree, fixture, noot, noot_env};
 
 /// A private copy of a fixture project (tests never write into the repo).
 fn copy_fixture(name: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     copy_tree(&fixture(&format!("mutate/{name}")), dir.path());
     dir
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read fixture") {
-        let entry = entry.expect("entry");
-        let name = entry.file_name();
-        if name == "mutants" || name == ".noot" || name == "__pycache__" {
-            continue;
-        }
-        let target = to.join(&name);
-        if entry.path().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
 }
 
 fn json(stdout: &str) -> Value {

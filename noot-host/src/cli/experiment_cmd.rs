@@ -99,7 +99,9 @@ fn list(context: &Context) -> Result<Outcome, CliError> {
         .iter()
         .map(|(name, settings)| {
             let loaded = pool::load(fs, &config.root, name, settings);
-            let calls = StateFile::new(fs, experiment_dir(&config.root, name)).read().map_or(0, |s| s.calls);
+            let calls = StateFile::new(fs, experiment_dir(&config.root, name))
+                .read()
+                .map_or(0, |s| s.calls);
             ListedExperiment {
                 name: name.clone(),
                 strategy: settings.strategy.clone(),
@@ -124,7 +126,10 @@ fn list(context: &Context) -> Result<Outcome, CliError> {
         return Ok(Outcome { code: 0 });
     }
     let width = rows.iter().map(|r| r.name.len()).max().unwrap_or(4).max(4);
-    let mut out = format!("{:width$}  {:14}  {:>8}  {:>6}  COMMAND\n", "NAME", "STRATEGY", "VARIANTS", "CALLS");
+    let mut out = format!(
+        "{:width$}  {:14}  {:>8}  {:>6}  COMMAND\n",
+        "NAME", "STRATEGY", "VARIANTS", "CALLS"
+    );
     for row in &rows {
         let variants = row.variants.map_or_else(|| "error".to_string(), |n| n.to_string());
         out.push_str(&format!(
@@ -152,7 +157,10 @@ fn read_stdin() -> Result<Option<Vec<u8>>, CliError> {
         return Ok(None);
     }
     let mut bytes = Vec::new();
-    stdin.lock().read_to_end(&mut bytes).map_err(|e| CliError::Usage(format!("cannot read stdin: {e}")))?;
+    stdin
+        .lock()
+        .read_to_end(&mut bytes)
+        .map_err(|e| CliError::Usage(format!("cannot read stdin: {e}")))?;
     Ok(Some(bytes))
 }
 
@@ -191,7 +199,10 @@ fn one_line(record: &BranchRecord) -> String {
         BranchStatus::Success => format!("success in {}", seconds(record.duration_ms)),
         BranchStatus::Skipped => "skipped".to_string(),
         BranchStatus::Failed => {
-            let why = record.exception.as_ref().map_or_else(String::new, |e| format!(": {}: {}", e.kind, e.message));
+            let why = record
+                .exception
+                .as_ref()
+                .map_or_else(String::new, |e| format!(": {}: {}", e.kind, e.message));
             format!("failed in {}{why}", seconds(record.duration_ms))
         }
     };
@@ -204,12 +215,18 @@ fn one_line(record: &BranchRecord) -> String {
 }
 
 fn render_call(context: &Context, report: &CallReport) {
-    let returned: Vec<_> = report.branches.iter().filter(|b| b.record.role == Role::Primary).collect();
+    let returned: Vec<_> =
+        report.branches.iter().filter(|b| b.record.role == Role::Primary).collect();
     if !report.streamed {
         for branch in &returned {
             let record = &branch.record;
             if returned.len() > 1 {
-                context.out(&format!("── {} ({}): {}\n", record.label, record.config_id, one_line(record)));
+                context.out(&format!(
+                    "── {} ({}): {}\n",
+                    record.label,
+                    record.config_id,
+                    one_line(record)
+                ));
             }
             let text = String::from_utf8_lossy(&branch.stdout);
             if !text.is_empty() {
@@ -224,7 +241,12 @@ fn render_call(context: &Context, report: &CallReport) {
         let record = &branch.record;
         let notable = record.status != BranchStatus::Success || record.matched == Some(false);
         if notable || context.verbose {
-            context.err(&format!("noot: shadow {} ({}): {}", record.label, record.config_id, one_line(record)));
+            context.err(&format!(
+                "noot: shadow {} ({}): {}",
+                record.label,
+                record.config_id,
+                one_line(record)
+            ));
         }
     }
     if returned.len() == 1 && returned[0].record.status == BranchStatus::Failed {
@@ -256,7 +278,8 @@ fn run_experiment(context: &Context, args: RunArgs) -> Result<Outcome, CliError>
     let interrupted = interrupt::install();
     let stdin = read_stdin()?;
     let templates = command_templates(&prepared.settings);
-    let cwd = prepared.settings.cwd.as_ref().map_or_else(|| config.root.clone(), |c| config.root.join(c));
+    let cwd =
+        prepared.settings.cwd.as_ref().map_or_else(|| config.root.clone(), |c| config.root.join(c));
     let json = context.format == Format::Json;
     let live = (!json).then(|| {
         (
@@ -286,8 +309,14 @@ fn run_experiment(context: &Context, args: RunArgs) -> Result<Outcome, CliError>
         if interrupted.load(std::sync::atomic::Ordering::SeqCst) {
             break;
         }
-        let report = run_call(&setup, &prepared.settings.strategy, &mut prepared.strategy, &state, &mut prepared.log)
-            .map_err(|e| CliError::Usage(format!("experiment `{}`: {e}", prepared.name)))?;
+        let report = run_call(
+            &setup,
+            &prepared.settings.strategy,
+            &mut prepared.strategy,
+            &state,
+            &mut prepared.log,
+        )
+        .map_err(|e| CliError::Usage(format!("experiment `{}`: {e}", prepared.name)))?;
         if !json {
             render_call(context, &report);
         }
@@ -311,7 +340,8 @@ fn run_experiment(context: &Context, args: RunArgs) -> Result<Outcome, CliError>
                     .iter()
                     .map(|b| JsonBranch {
                         record: &b.record,
-                        stdout: (b.record.role == Role::Primary).then(|| String::from_utf8_lossy(&b.stdout).into_owned()),
+                        stdout: (b.record.role == Role::Primary)
+                            .then(|| String::from_utf8_lossy(&b.stdout).into_owned()),
                     })
                     .collect(),
             })
@@ -363,9 +393,15 @@ fn render_summary(summary: &ExperimentSummary) -> String {
     for v in &summary.variants {
         let rate = v.success_rate.map_or_else(|| "-".to_string(), |r| format!("{:.0}%", r * 100.0));
         let median = v.median_duration_ms.map_or_else(|| "-".to_string(), seconds);
-        let mismatches = if v.compared == 0 { "-".to_string() } else { format!("{}/{}", v.mismatches, v.compared) };
-        let metrics: Vec<String> = v.metric_means.iter().map(|(k, m)| format!("{k}={}", round(*m))).collect();
-        let label = if v.in_pool { v.label.clone() } else { format!("{} (left the pool)", v.label) };
+        let mismatches = if v.compared == 0 {
+            "-".to_string()
+        } else {
+            format!("{}/{}", v.mismatches, v.compared)
+        };
+        let metrics: Vec<String> =
+            v.metric_means.iter().map(|(k, m)| format!("{k}={}", round(*m))).collect();
+        let label =
+            if v.in_pool { v.label.clone() } else { format!("{} (left the pool)", v.label) };
         out.push_str(&format!(
             "{:12}  {:width$}  {:>4}  {:>7}  {:>9}  {:>10}  {}\n",
             v.config_id,
@@ -389,7 +425,8 @@ fn round(value: f64) -> String {
 fn strategies(context: &Context) -> Result<Outcome, CliError> {
     let config = context.config()?;
     let registry = context.registry(&config)?;
-    let entries: Vec<_> = registry.entries().iter().filter(|e| e.kind == "strategy").cloned().collect();
+    let entries: Vec<_> =
+        registry.entries().iter().filter(|e| e.kind == "strategy").cloned().collect();
     if context.format == Format::Json {
         #[derive(Serialize)]
         struct Doc<'a> {
@@ -402,7 +439,13 @@ fn strategies(context: &Context) -> Result<Outcome, CliError> {
     let width = entries.iter().map(|e| e.name.len()).max().unwrap_or(4).max(4);
     let mut out = format!("{:width$}  {:8}  {:24}  SUMMARY\n", "NAME", "VERSION", "SOURCE");
     for e in &entries {
-        out.push_str(&format!("{:width$}  {:8}  {:24}  {}\n", e.name, e.version, e.source.to_string(), e.summary));
+        out.push_str(&format!(
+            "{:width$}  {:8}  {:24}  {}\n",
+            e.name,
+            e.version,
+            e.source.to_string(),
+            e.summary
+        ));
     }
     context.out(&out);
     Ok(Outcome { code: 0 })

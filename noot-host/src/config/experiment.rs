@@ -131,8 +131,11 @@ fn positive_secs(
 ) -> Result<f64, ConfigError> {
     let secs = *value.get_ref();
     if !(secs.is_finite() && secs > 0.0) {
-        return Err(ConfigError::at(at(value.span().start), format!("{key} = {secs}: must be more than 0"))
-            .with_help(format!("give {key} in seconds, such as 30")));
+        return Err(ConfigError::at(
+            at(value.span().start),
+            format!("{key} = {secs}: must be more than 0"),
+        )
+        .with_help(format!("give {key} in seconds, such as 30")));
     }
     Ok(secs)
 }
@@ -197,7 +200,9 @@ impl ExperimentTable {
                 note("strategy", s.span().start);
                 if s.get_ref().trim().is_empty() {
                     return Err(ConfigError::at(at(s.span().start), "`strategy` is empty")
-                        .with_help("name a strategy plugin; `noot experiment strategies` lists them"));
+                        .with_help(
+                            "name a strategy plugin; `noot experiment strategies` lists them",
+                        ));
                 }
                 s.get_ref().clone()
             }
@@ -233,8 +238,11 @@ impl ExperimentTable {
                     .with_help(format!("give the values to try, such as {key} = [0.0, 0.7]")));
                 };
                 if items.is_empty() {
-                    return Err(ConfigError::at(at(value.span().start), format!("expand.{key} is empty"))
-                        .with_help("give at least one value, or remove the key"));
+                    return Err(ConfigError::at(
+                        at(value.span().start),
+                        format!("expand.{key} is empty"),
+                    )
+                    .with_help("give at least one value, or remove the key"));
                 }
                 note(&format!("expand.{key}"), value.span().start);
                 expand.push((key.clone(), items.iter().map(toml_to_json).collect()));
@@ -265,7 +273,9 @@ impl ExperimentTable {
                 match c.get_ref() {
                     CompareTable::Mode(mode) if mode == "stdout" => Compare::Stdout,
                     CompareTable::Mode(mode) if mode == "none" => Compare::None,
-                    CompareTable::Metrics(keys) if !keys.is_empty() => Compare::Metrics(keys.clone()),
+                    CompareTable::Metrics(keys) if !keys.is_empty() => {
+                        Compare::Metrics(keys.clone())
+                    }
                     CompareTable::Mode(other) => {
                         return Err(ConfigError::at(at(c.span().start), format!("compare = \"{other}\" is not a comparison"))
                             .with_help("use \"stdout\" (the default), \"none\", or a list of metric keys such as [\"accuracy\"]"));
@@ -281,8 +291,13 @@ impl ExperimentTable {
             Some(t) => {
                 note("tail_bytes", t.span().start);
                 usize::try_from(*t.get_ref()).map_err(|_| {
-                    ConfigError::at(at(t.span().start), format!("tail_bytes = {}: must be 0 or more", t.get_ref()))
-                        .with_help("give how many bytes of each output to keep in the log, such as 4096")
+                    ConfigError::at(
+                        at(t.span().start),
+                        format!("tail_bytes = {}: must be 0 or more", t.get_ref()),
+                    )
+                    .with_help(
+                        "give how many bytes of each output to keep in the log, such as 4096",
+                    )
                 })?
             }
             None => 4096,
@@ -295,8 +310,11 @@ impl ExperimentTable {
                     if !BACKENDS.contains(&backend.as_str()) {
                         let hint = super::error::closest(backend, BACKENDS)
                             .map_or_else(String::new, |b| format!("did you mean `{b}`? "));
-                        return Err(ConfigError::at(at(list.span().start), format!("unknown log backend `{backend}`"))
-                            .with_help(format!("{hint}the backends are: {}", BACKENDS.join(", "))));
+                        return Err(ConfigError::at(
+                            at(list.span().start),
+                            format!("unknown log backend `{backend}`"),
+                        )
+                        .with_help(format!("{hint}the backends are: {}", BACKENDS.join(", "))));
                     }
                 }
                 list.get_ref().clone()
@@ -319,8 +337,13 @@ impl ExperimentTable {
         if let Some(uri) = &mlflow.tracking_uri {
             let text = uri.get_ref();
             if !(text.starts_with("http://") || text.starts_with("https://")) {
-                return Err(ConfigError::at(at(uri.span().start), format!("tracking_uri `{text}` is not an http:// or https:// address"))
-                    .with_help("point it at an MLflow tracking server, such as \"http://127.0.0.1:5000\""));
+                return Err(ConfigError::at(
+                    at(uri.span().start),
+                    format!("tracking_uri `{text}` is not an http:// or https:// address"),
+                )
+                .with_help(
+                    "point it at an MLflow tracking server, such as \"http://127.0.0.1:5000\"",
+                ));
             }
         }
 

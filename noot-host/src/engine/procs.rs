@@ -16,9 +16,9 @@ use std::io::{self, Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -198,7 +198,11 @@ fn read_capped(
 
 fn join_with_grace(handle: Option<JoinHandle<Capture>>, until: Instant) -> Capture {
     let Some(handle) = handle else {
-        return Capture { kept: Vec::new(), truncated: false, digest: *blake3::hash(b"").as_bytes() };
+        return Capture {
+            kept: Vec::new(),
+            truncated: false,
+            digest: *blake3::hash(b"").as_bytes(),
+        };
     };
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {

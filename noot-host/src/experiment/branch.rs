@@ -58,10 +58,11 @@ pub fn compare_all(branches: &mut [Finished], reference: Option<usize>, compare:
                 status_word(branch.record.status),
                 status_word(ref_status)
             )),
-            Compare::Stdout => {
-                (branch.result_digest != ref_digest).then(|| "stdout differs from the primary's".to_string())
+            Compare::Stdout => (branch.result_digest != ref_digest)
+                .then(|| "stdout differs from the primary's".to_string()),
+            Compare::Metrics(keys) => {
+                metrics_difference(&branch.record.metrics, &ref_metrics, keys)
             }
-            Compare::Metrics(keys) => metrics_difference(&branch.record.metrics, &ref_metrics, keys),
         };
         branch.record.matched = Some(difference.is_none());
         branch.record.mismatch = difference;
@@ -76,11 +77,17 @@ fn status_word(status: BranchStatus) -> &'static str {
     }
 }
 
-fn metrics_difference(ours: &Map<String, Value>, theirs: &Map<String, Value>, keys: &[String]) -> Option<String> {
+fn metrics_difference(
+    ours: &Map<String, Value>,
+    theirs: &Map<String, Value>,
+    keys: &[String],
+) -> Option<String> {
     let differing: Vec<String> = keys
         .iter()
         .filter(|key| {
-            let lookup = |m: &Map<String, Value>| crate::experiment::template::lookup(&Value::Object(m.clone()), key).cloned();
+            let lookup = |m: &Map<String, Value>| {
+                crate::experiment::template::lookup(&Value::Object(m.clone()), key).cloned()
+            };
             let (a, b) = (lookup(ours), lookup(theirs));
             match (a.as_ref().and_then(Value::as_f64), b.as_ref().and_then(Value::as_f64)) {
                 (Some(x), Some(y)) => x != y,
@@ -116,6 +123,8 @@ pub fn scrub_record(pipeline: &ScrubPipeline, record: &mut BranchRecord) {
             Err(error) => *text = format!("<not logged: {error}>"),
         }
     };
+    // Labels are made of config values, which may be keys.
+    clean(&mut record.label, "label");
     clean(&mut record.stdout_tail, "stdout");
     clean(&mut record.stderr_tail, "stderr");
     if let Some(exception) = &mut record.exception {

@@ -23,10 +23,14 @@ use serde_json::{Map, Value};
 use crate::config::experiment::ExperimentSettings;
 use crate::engine::ports::Ports;
 use crate::engine::procs::{Keep, LiveOutput, ProcStatus, SpawnRequest};
-use crate::experiment::branch::{Finished, compare_all, observation, reference_index, scrub_record};
+use crate::experiment::branch::{
+    Finished, compare_all, observation, reference_index, scrub_record,
+};
 use crate::experiment::log::BranchLog;
 use crate::experiment::pool::{Pool, Variant};
-use crate::experiment::record::{BranchRecord, BranchStatus, ExceptionInfo, Role, exception_from_stderr, rfc3339};
+use crate::experiment::record::{
+    BranchRecord, BranchStatus, ExceptionInfo, Role, exception_from_stderr, rfc3339,
+};
 use crate::experiment::state::{StateError, StateFile};
 use crate::experiment::template::{Template, render_command};
 use crate::scrub::ScrubPipeline;
@@ -148,8 +152,13 @@ pub fn run_call(
     state: &StateFile<'_>,
     log: &mut BranchLog,
 ) -> Result<CallReport, StateError> {
-    let (call, plan) =
-        state.plan_call(setup.name, strategy_name, strategy, &setup.pool.ids(), setup.primary.as_deref())?;
+    let (call, plan) = state.plan_call(
+        setup.name,
+        strategy_name,
+        strategy,
+        &setup.pool.ids(),
+        setup.primary.as_deref(),
+    )?;
     let mut planned: Vec<(&Variant, Role)> = Vec::new();
     for (ids, role) in [(&plan.primary, Role::Primary), (&plan.background, Role::Background)] {
         for id in ids.iter() {
@@ -202,7 +211,9 @@ pub fn run_call(
             .into_iter()
             .zip(&planned)
             .map(|(handle, (variant, role))| {
-                handle.join().unwrap_or_else(|_| skipped(setup, strategy_name, call, variant, *role))
+                handle
+                    .join()
+                    .unwrap_or_else(|_| skipped(setup, strategy_name, call, variant, *role))
             })
             .collect()
     });
@@ -227,12 +238,21 @@ pub fn run_call(
     let branches = branches
         .into_iter()
         .zip(finished.iter_mut())
-        .map(|(branch, (_, stdout))| BranchResult { record: branch.record, stdout: std::mem::take(stdout) })
+        .map(|(branch, (_, stdout))| BranchResult {
+            record: branch.record,
+            stdout: std::mem::take(stdout),
+        })
         .collect();
     Ok(CallReport { call, branches, streamed: stream, exit_code, problems })
 }
 
-fn blank_record(setup: &CallSetup<'_>, strategy: &str, call: u64, variant: &Variant, role: Role) -> BranchRecord {
+fn blank_record(
+    setup: &CallSetup<'_>,
+    strategy: &str,
+    call: u64,
+    variant: &Variant,
+    role: Role,
+) -> BranchRecord {
     BranchRecord {
         experiment: setup.name.to_string(),
         call,
@@ -261,7 +281,13 @@ fn blank_record(setup: &CallSetup<'_>, strategy: &str, call: u64, variant: &Vari
     }
 }
 
-fn skipped(setup: &CallSetup<'_>, strategy: &str, call: u64, variant: &Variant, role: Role) -> (Finished, Vec<u8>) {
+fn skipped(
+    setup: &CallSetup<'_>,
+    strategy: &str,
+    call: u64,
+    variant: &Variant,
+    role: Role,
+) -> (Finished, Vec<u8>) {
     let now = setup.ports.clock.now_unix_ms();
     let mut record = blank_record(setup, strategy, call, variant, role);
     record.started_at = rfc3339(now);
@@ -271,7 +297,8 @@ fn skipped(setup: &CallSetup<'_>, strategy: &str, call: u64, variant: &Variant, 
         message: "noot was interrupted before this branch started".into(),
         traceback: None,
     });
-    let finished = Finished { record, result_digest: [0; 32], started_unix_ms: now, ended_unix_ms: now };
+    let finished =
+        Finished { record, result_digest: [0; 32], started_unix_ms: now, ended_unix_ms: now };
     (finished, Vec::new())
 }
 
@@ -313,7 +340,11 @@ fn run_branch(
     let mut record = blank_record(setup, strategy, call, variant, role);
     record.started_at = rfc3339(started_unix_ms);
     let tail = setup.settings.tail_bytes;
-    let metrics_file = setup.dir.join("tmp").join(format!("metrics-{}-{call}-{}.json", std::process::id(), variant.id));
+    let metrics_file = setup.dir.join("tmp").join(format!(
+        "metrics-{}-{call}-{}.json",
+        std::process::id(),
+        variant.id
+    ));
     let fs = &setup.ports.fs;
     let deadline_secs = match role {
         Role::Primary => setup.settings.timeout_secs,
@@ -325,7 +356,8 @@ fn run_branch(
     let outcome = render_command(setup.command, &variant.config)
         .map_err(|field| format!("the command reads `{{{field}}}`, which this variant lacks"))
         .and_then(|argv| {
-            let (program, args) = argv.split_first().ok_or_else(|| "the command is empty".to_string())?;
+            let (program, args) =
+                argv.split_first().ok_or_else(|| "the command is empty".to_string())?;
             let streamed = live.is_some();
             let request = SpawnRequest {
                 program: program.clone(),
@@ -336,14 +368,25 @@ fn run_branch(
                     ("NOOT_METRICS_FILE".into(), metrics_file.display().to_string()),
                     ("NOOT_EXPERIMENT".into(), setup.name.to_string()),
                     ("NOOT_CALL".into(), call.to_string()),
-                    ("NOOT_ROLE".into(), match role { Role::Primary => "primary", Role::Background => "background" }.into()),
+                    (
+                        "NOOT_ROLE".into(),
+                        match role {
+                            Role::Primary => "primary",
+                            Role::Background => "background",
+                        }
+                        .into(),
+                    ),
                 ],
                 cwd: Some(setup.cwd.clone()),
                 stdin: setup.stdin.clone(),
                 // A returned branch that does not stream is the caller's
                 // result: keep it whole (up to a generous cap). Otherwise
                 // only the tail the log wants.
-                output_cap_bytes: if role == Role::Primary && !streamed { RETURNED_OUTPUT_CAP } else { tail },
+                output_cap_bytes: if role == Role::Primary && !streamed {
+                    RETURNED_OUTPUT_CAP
+                } else {
+                    tail
+                },
                 keep: if role == Role::Primary && !streamed { Keep::Head } else { Keep::Tail },
                 stdout_live: live.as_ref().map(|(out, _)| out.clone()),
                 stderr_live: live.as_ref().map(|(_, err)| err.clone()),
@@ -355,7 +398,11 @@ fn run_branch(
                 .spawn(&request)
                 .map_err(|e| format!("cannot start `{program}`: {e}"))?;
             let deadline_ms = deadline_secs.map(|s| (s * 1000.0) as u64);
-            setup.ports.procs.wait(handle, deadline_ms).map_err(|e| format!("lost `{program}`: {e}"))
+            setup
+                .ports
+                .procs
+                .wait(handle, deadline_ms)
+                .map_err(|e| format!("lost `{program}`: {e}"))
         });
     let ended_unix_ms = clock.now_unix_ms();
     record.ended_at = rfc3339(ended_unix_ms);
@@ -364,7 +411,8 @@ fn run_branch(
     match outcome {
         Err(message) => {
             record.status = BranchStatus::Failed;
-            record.exception = Some(ExceptionInfo { kind: "spawn".into(), message, traceback: None });
+            record.exception =
+                Some(ExceptionInfo { kind: "spawn".into(), message, traceback: None });
         }
         Ok(result) => {
             digest = result.stdout_digest;
@@ -386,8 +434,11 @@ fn run_branch(
                 ProcStatus::Exited(code) => {
                     record.status = BranchStatus::Failed;
                     record.exit_code = Some(code);
-                    record.exception =
-                        Some(exception_from_stderr(&record.stderr_tail, "exit", format!("exited with code {code}")));
+                    record.exception = Some(exception_from_stderr(
+                        &record.stderr_tail,
+                        "exit",
+                        format!("exited with code {code}"),
+                    ));
                 }
                 ProcStatus::Signaled(signal) => {
                     record.status = BranchStatus::Failed;
@@ -397,7 +448,8 @@ fn run_branch(
                     } else {
                         ("signal", format!("killed by {}", signal_name(signal)))
                     };
-                    record.exception = Some(exception_from_stderr(&record.stderr_tail, kind, message));
+                    record.exception =
+                        Some(exception_from_stderr(&record.stderr_tail, kind, message));
                 }
                 ProcStatus::TimedOut => {
                     record.status = BranchStatus::Failed;

@@ -56,8 +56,15 @@ impl BranchLog {
         let mlflow = if wants("mlflow") {
             match settings.log.mlflow_tracking_uri.clone().or(env_tracking_uri) {
                 Some(uri) => MlflowState::Ready {
-                    client: MlflowClient::new(&uri, Duration::from_secs_f64(settings.log.mlflow_timeout_secs)),
-                    experiment_name: settings.log.mlflow_experiment_name.clone().unwrap_or_else(|| name.to_string()),
+                    client: MlflowClient::new(
+                        &uri,
+                        Duration::from_secs_f64(settings.log.mlflow_timeout_secs),
+                    ),
+                    experiment_name: settings
+                        .log
+                        .mlflow_experiment_name
+                        .clone()
+                        .unwrap_or_else(|| name.to_string()),
                     experiment_id: None,
                 },
                 None => {
@@ -82,7 +89,12 @@ impl BranchLog {
 
     /// Writes one record to every backend; returns problems worth
     /// reporting (none of which loses the record).
-    pub fn write(&mut self, record: &BranchRecord, started_unix_ms: u64, ended_unix_ms: u64) -> Vec<String> {
+    pub fn write(
+        &mut self,
+        record: &BranchRecord,
+        started_unix_ms: u64,
+        ended_unix_ms: u64,
+    ) -> Vec<String> {
         let mut problems = Vec::new();
         let mut mirrored = true;
         let mut next_state = None;
@@ -92,14 +104,19 @@ impl BranchLog {
             MlflowState::Ready { client, experiment_name, experiment_id } => {
                 let result = match experiment_id {
                     Some(id) => Ok(id.clone()),
-                    None => client.experiment_id(experiment_name).inspect(|id| *experiment_id = Some(id.clone())),
+                    None => client
+                        .experiment_id(experiment_name)
+                        .inspect(|id| *experiment_id = Some(id.clone())),
                 }
                 .and_then(|id| client.log_branch(&id, record, started_unix_ms, ended_unix_ms));
                 match result {
                     Ok(run) => self.mlflow_runs.push(run),
                     Err(error) => {
                         mirrored = false;
-                        problems.push(format!("{error}; the record is kept in {}", self.fallback.display()));
+                        problems.push(format!(
+                            "{error}; the record is kept in {}",
+                            self.fallback.display()
+                        ));
                         if error.is_network() {
                             next_state = Some(MlflowState::Down);
                         }
@@ -117,7 +134,9 @@ impl BranchLog {
         };
         if let Some(path) = target {
             let written = to_line(record).and_then(|line| {
-                self.fs.append_synced(&path, &line).map_err(|e| format!("cannot append to {}: {e}", path.display()))
+                self.fs
+                    .append_synced(&path, &line)
+                    .map_err(|e| format!("cannot append to {}: {e}", path.display()))
             });
             if let Err(message) = written {
                 problems.push(message);
@@ -129,7 +148,10 @@ impl BranchLog {
 
 /// Reads every record of a branch log; a torn or foreign line is skipped
 /// and counted, never fatal.
-pub fn read_records(fs: &dyn Fs, dir: &std::path::Path) -> Result<(Vec<BranchRecord>, usize), String> {
+pub fn read_records(
+    fs: &dyn Fs,
+    dir: &std::path::Path,
+) -> Result<(Vec<BranchRecord>, usize), String> {
     let path = branches_path(dir);
     let bytes = match fs.read(&path) {
         Ok(bytes) => bytes,

@@ -80,9 +80,15 @@ impl MlflowClient {
         &self.uri
     }
 
-    fn request(&self, endpoint: &str, body: Option<&Value>, query: &[(&str, &str)]) -> Result<Value, MlflowError> {
+    fn request(
+        &self,
+        endpoint: &str,
+        body: Option<&Value>,
+        query: &[(&str, &str)],
+    ) -> Result<Value, MlflowError> {
         let url = format!("{}/api/2.0/mlflow/{endpoint}", self.uri);
-        let network = |e: ureq::Error| MlflowError::Network { uri: self.uri.clone(), message: e.to_string() };
+        let network =
+            |e: ureq::Error| MlflowError::Network { uri: self.uri.clone(), message: e.to_string() };
         let mut response = match body {
             Some(body) => self
                 .agent
@@ -253,7 +259,10 @@ fn malformed(endpoint: &str, body: &Value) -> MlflowError {
         endpoint: endpoint.to_string(),
         status: 200,
         code: String::new(),
-        message: format!("unexpected answer: {}", body.to_string().chars().take(200).collect::<String>()),
+        message: format!(
+            "unexpected answer: {}",
+            body.to_string().chars().take(200).collect::<String>()
+        ),
     }
 }
 
@@ -274,10 +283,16 @@ fn role_name(record: &BranchRecord) -> &'static str {
 
 /// MLflow keys allow letters, digits, `_ - . / ` and space.
 fn clean_key(key: &str) -> String {
-    let cleaned: String = key
-        .chars()
-        .map(|c| if c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '/' | ' ') { c } else { '_' })
-        .collect();
+    let cleaned: String =
+        key.chars()
+            .map(|c| {
+                if c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '/' | ' ') {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
     cleaned.chars().take(KEY_MAX).collect()
 }
 
@@ -366,6 +381,9 @@ mod tests {
         let client = MlflowClient::new("http://127.0.0.1:9", Duration::from_secs(2));
         let err = client.experiment_id("x").expect_err("nothing listens");
         assert!(err.is_network(), "{err}");
-        assert!(err.to_string().starts_with("cannot reach the MLflow server at http://127.0.0.1:9"), "{err}");
+        assert!(
+            err.to_string().starts_with("cannot reach the MLflow server at http://127.0.0.1:9"),
+            "{err}"
+        );
     }
 }

@@ -138,7 +138,8 @@ pub fn canonical(value: &Value) -> Value {
 fn sorted(value: &Value) -> Value {
     match value {
         Value::Object(map) => {
-            let ordered: BTreeMap<&String, Value> = map.iter().map(|(k, v)| (k, sorted(v))).collect();
+            let ordered: BTreeMap<&String, Value> =
+                map.iter().map(|(k, v)| (k, sorted(v))).collect();
             Value::Object(ordered.into_iter().map(|(k, v)| (k.clone(), v)).collect())
         }
         Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
@@ -164,10 +165,11 @@ fn parse_file(path: &Path, text: &str) -> Result<Vec<Value>, ConfigError> {
             toml_to_json(&toml::Value::Table(table))
         }
         "yaml" | "yml" => serde_yaml_ng::from_str(text).map_err(|e| {
-            let location = e.location().map_or(
-                Location::File { path: path.to_path_buf(), line: 1, column: 1 },
-                |l| Location::File { path: path.to_path_buf(), line: l.line(), column: l.column() },
-            );
+            let location = e
+                .location()
+                .map_or(Location::File { path: path.to_path_buf(), line: 1, column: 1 }, |l| {
+                    Location::File { path: path.to_path_buf(), line: l.line(), column: l.column() }
+                });
             let message = e.to_string();
             let message = message.split(" at line ").next().unwrap_or(&message).to_string();
             ConfigError::at(location, message)
@@ -255,10 +257,8 @@ fn labels(variants: &mut [Variant], stems: &[String]) {
         })
         .collect();
     for ((variant, fields), stem) in variants.iter_mut().zip(&flat).zip(stems) {
-        let parts: Vec<String> = varying
-            .iter()
-            .filter_map(|k| fields.get(*k).map(|v| format!("{k}={v}")))
-            .collect();
+        let parts: Vec<String> =
+            varying.iter().filter_map(|k| fields.get(*k).map(|v| format!("{k}={v}"))).collect();
         let label = if parts.is_empty() { stem.clone() } else { parts.join(" ") };
         variant.label = if label.chars().count() > LABEL_MAX {
             let cut: String = label.chars().take(LABEL_MAX - 1).collect();
@@ -290,10 +290,16 @@ pub fn load(
         let files: Vec<PathBuf> = match fs.kind(&path) {
             Some(PathKind::Dir) => fs
                 .read_dir(&path)
-                .map_err(|e| located(format!("cannot read {}: {e}", path.display()), "fix the path in `configs`"))?
+                .map_err(|e| {
+                    located(
+                        format!("cannot read {}: {e}", path.display()),
+                        "fix the path in `configs`",
+                    )
+                })?
                 .into_iter()
                 .filter(|p| {
-                    let hidden = p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'));
+                    let hidden =
+                        p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'));
                     let known = p
                         .extension()
                         .and_then(|e| e.to_str())
@@ -317,14 +323,22 @@ pub fn load(
         }
         for file in files {
             let bytes = fs.read(&file).map_err(|e| {
-                located(format!("cannot read config file {}: {e}", file.display()), "fix the path or the file's permissions")
+                located(
+                    format!("cannot read config file {}: {e}", file.display()),
+                    "fix the path or the file's permissions",
+                )
             })?;
             let text = String::from_utf8(bytes).map_err(|_| {
-                located(format!("config file {} is not UTF-8 text", file.display()), "save it as UTF-8")
+                located(
+                    format!("config file {} is not UTF-8 text", file.display()),
+                    "save it as UTF-8",
+                )
             })?;
             let parsed = parse_file(&file, &text)?;
             let relative = file.strip_prefix(root).unwrap_or(&file).display().to_string();
-            let stem = file.file_stem().map_or_else(|| relative.clone(), |s| s.to_string_lossy().into_owned());
+            let stem = file
+                .file_stem()
+                .map_or_else(|| relative.clone(), |s| s.to_string_lossy().into_owned());
             let several = parsed.len() > 1;
             for (index, config) in parsed.into_iter().enumerate() {
                 let (source, stem) = if several {
@@ -379,7 +393,9 @@ pub fn load(
         return Err(ConfigError {
             location: settings.location("table").cloned(),
             message: format!("experiment `{name}` has no config variants"),
-            help: Some("name config files in `configs` or lists in [experiment.NAME.expand]".into()),
+            help: Some(
+                "name config files in `configs` or lists in [experiment.NAME.expand]".into(),
+            ),
         });
     }
 
@@ -391,7 +407,11 @@ pub fn load(
             message: format!("primary: {message}"),
             help: Some(format!(
                 "use a config id, a label, or key=value; the variants are: {}",
-                pool.variants.iter().map(|v| format!("{} ({})", v.label, v.id)).collect::<Vec<_>>().join(", ")
+                pool.variants
+                    .iter()
+                    .map(|v| format!("{} ({})", v.label, v.id))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )),
         })?;
     }
@@ -424,7 +444,10 @@ fn check_command(
                     help: Some(if known.is_empty() {
                         "the variant has no fields; add config files to `configs` or lists to `expand`".to_string()
                     } else {
-                        format!("its fields are: {}; add `{field}` to it or to `expand`", known.join(", "))
+                        format!(
+                            "its fields are: {}; add `{field}` to it or to `expand`",
+                            known.join(", ")
+                        )
                     }),
                 });
             }

@@ -64,7 +64,12 @@ pub fn settings<'a>(config: &'a Config, name: &str) -> Result<&'a ExperimentSett
 }
 
 /// Loads and checks experiment `name`.
-pub fn prepare(config: &Config, registry: &Registry, ports: &Ports, name: &str) -> Result<Prepared, PrepareError> {
+pub fn prepare(
+    config: &Config,
+    registry: &Registry,
+    ports: &Ports,
+    name: &str,
+) -> Result<Prepared, PrepareError> {
     let settings = settings(config, name)?.clone();
     let pool = pool::load(ports.fs.as_ref(), &config.root, name, &settings)?;
     let primary = match &settings.primary {
@@ -87,9 +92,24 @@ pub fn prepare(config: &Config, registry: &Registry, ports: &Ports, name: &str) 
     })?;
     let scrub = ScrubPipeline::from_config(registry, config, ports)?;
     let dir = experiment_dir(&config.root, name);
-    let (log, log_warning) =
-        BranchLog::new(ports.fs.clone(), ports.env.var("MLFLOW_TRACKING_URI"), name, &settings, &dir);
+    let (log, log_warning) = BranchLog::new(
+        ports.fs.clone(),
+        ports.env.var("MLFLOW_TRACKING_URI"),
+        name,
+        &settings,
+        &dir,
+    );
     let mut warnings = pool.warnings.clone();
     warnings.extend(log_warning);
-    Ok(Prepared { name: name.to_string(), settings, pool, primary, strategy, dir, scrub, log, warnings })
+    Ok(Prepared {
+        name: name.to_string(),
+        settings,
+        pool,
+        primary,
+        strategy,
+        dir,
+        scrub,
+        log,
+        warnings,
+    })
 }

@@ -148,7 +148,11 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 
 /// The exception a failed process left: a Python traceback's last line if
 /// stderr ends in one, else what the exit says.
-pub fn exception_from_stderr(stderr_tail: &str, fallback_kind: &str, fallback: String) -> ExceptionInfo {
+pub fn exception_from_stderr(
+    stderr_tail: &str,
+    fallback_kind: &str,
+    fallback: String,
+) -> ExceptionInfo {
     if let Some(start) = stderr_tail.rfind("Traceback (most recent call last):") {
         let traceback = stderr_tail[start..].trim_end();
         let last = traceback.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or_default();
@@ -194,9 +198,20 @@ mod tests {
         assert_eq!(info.kind, "ValueError");
         assert_eq!(info.message, "temperature too high: 2.0");
         assert!(info.traceback.as_deref().is_some_and(|t| t.starts_with("Traceback")));
-        let info = exception_from_stderr("Traceback (most recent call last):\n  File \"x\"\nKeyboardInterrupt\n", "signal", "killed".into());
+        let info = exception_from_stderr(
+            "Traceback (most recent call last):\n  File \"x\"\nKeyboardInterrupt\n",
+            "signal",
+            "killed".into(),
+        );
         assert_eq!((info.kind.as_str(), info.message.as_str()), ("KeyboardInterrupt", "killed"));
         let info = exception_from_stderr("plain failure\n", "exit", "exited with code 3".into());
-        assert_eq!(info, ExceptionInfo { kind: "exit".into(), message: "exited with code 3".into(), traceback: None });
+        assert_eq!(
+            info,
+            ExceptionInfo {
+                kind: "exit".into(),
+                message: "exited with code 3".into(),
+                traceback: None
+            }
+        );
     }
 }

@@ -91,7 +91,9 @@ impl<'a> StateFile<'a> {
             .map_err(|e| StateError::Store(format!("cannot lock {}: {e}", lock_path.display())))?;
         let mut state = self.read()?;
         let out = work(&mut state)?;
-        Store::new(self.fs).save(&self.path(), &state).map_err(|e| StateError::Store(e.to_string()))?;
+        Store::new(self.fs)
+            .save(&self.path(), &state)
+            .map_err(|e| StateError::Store(e.to_string()))?;
         Ok(out)
     }
 
@@ -104,27 +106,38 @@ impl<'a> StateFile<'a> {
         config_ids: &[String],
         primary: Option<&str>,
     ) -> Result<(u64, CallPlan), StateError> {
-        let refused = |message: String| StateError::Strategy { strategy: strategy_name.to_string(), message };
+        let refused =
+            |message: String| StateError::Strategy { strategy: strategy_name.to_string(), message };
         self.locked(|state| {
             restore(state, strategy_name, strategy).map_err(refused)?;
             state.calls += 1;
             let context = CallContext {
                 experiment: experiment.into(),
                 call_number: state.calls,
-                config_ids: config_ids.iter().map(|id| RString::from(id.as_str())).collect::<RVec<_>>(),
+                config_ids: config_ids
+                    .iter()
+                    .map(|id| RString::from(id.as_str()))
+                    .collect::<RVec<_>>(),
                 primary: primary.map_or(ROption::RNone, |p| ROption::RSome(p.into())),
             };
             let plan = strategy.plan(&context).into_result().map_err(|e| refused(e.to_string()))?;
             for id in plan.primary.iter().chain(plan.background.iter()) {
                 if !config_ids.iter().any(|known| known == id.as_str()) {
-                    return Err(refused(format!("planned variant `{id}`, which is not in the pool")));
+                    return Err(refused(format!(
+                        "planned variant `{id}`, which is not in the pool"
+                    )));
                 }
             }
             if plan.primary.is_empty() {
                 return Err(refused("planned no primary variant for the call".to_string()));
             }
-            state.strategy_state =
-                Some(strategy.save_state().into_result().map_err(|e| refused(e.to_string()))?.into_string());
+            state.strategy_state = Some(
+                strategy
+                    .save_state()
+                    .into_result()
+                    .map_err(|e| refused(e.to_string()))?
+                    .into_string(),
+            );
             Ok((state.calls, plan))
         })
     }
@@ -137,14 +150,20 @@ impl<'a> StateFile<'a> {
         strategy: &mut StrategyBox,
         observations: &[BranchObservation],
     ) -> Result<(), StateError> {
-        let refused = |message: String| StateError::Strategy { strategy: strategy_name.to_string(), message };
+        let refused =
+            |message: String| StateError::Strategy { strategy: strategy_name.to_string(), message };
         self.locked(|state| {
             restore(state, strategy_name, strategy).map_err(refused)?;
             for observation in observations {
                 strategy.observe(observation).into_result().map_err(|e| refused(e.to_string()))?;
             }
-            state.strategy_state =
-                Some(strategy.save_state().into_result().map_err(|e| refused(e.to_string()))?.into_string());
+            state.strategy_state = Some(
+                strategy
+                    .save_state()
+                    .into_result()
+                    .map_err(|e| refused(e.to_string()))?
+                    .into_string(),
+            );
             Ok(())
         })
     }

@@ -91,7 +91,8 @@ pub fn summarise(
         .into_iter()
         .map(|(id, label, in_pool)| {
             let mine: Vec<&BranchRecord> = records.iter().filter(|r| r.config_id == id).collect();
-            let ran: Vec<&&BranchRecord> = mine.iter().filter(|r| r.status != BranchStatus::Skipped).collect();
+            let ran: Vec<&&BranchRecord> =
+                mine.iter().filter(|r| r.status != BranchStatus::Skipped).collect();
             let successes = ran.iter().filter(|r| r.status == BranchStatus::Success).count() as u64;
             let runs = ran.len() as u64;
             let mut durations: Vec<u64> = ran.iter().map(|r| r.duration_ms).collect();

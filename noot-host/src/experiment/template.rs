@@ -117,7 +117,8 @@ mod tests {
 
     #[test]
     fn fields_and_literal_braces_render() {
-        let config = json!({"model": {"size": "small"}, "t": 0.7, "n": 3, "tags": ["a", "b"], "on": true});
+        let config =
+            json!({"model": {"size": "small"}, "t": 0.7, "n": 3, "tags": ["a", "b"], "on": true});
         let render = |word: &str| Template::parse(word).expect("parses").render(&config);
         assert_eq!(render("--model={model.size}").as_deref(), Ok("--model=small"));
         assert_eq!(render("{t}/{n}/{on}").as_deref(), Ok("0.7/3/true"));
@@ -136,11 +137,8 @@ mod tests {
         assert_eq!(Template::parse("a}b").expect_err("close"), "`a}b` has a `}` without its `{`");
         assert!(Template::parse("{}").is_err());
         assert!(Template::parse("{a..b}").is_err());
-        let fields: Vec<String> = Template::parse("{a}-{b.c}")
-            .expect("parses")
-            .fields()
-            .map(String::from)
-            .collect();
+        let fields: Vec<String> =
+            Template::parse("{a}-{b.c}").expect("parses").fields().map(String::from).collect();
         assert_eq!(fields, ["a", "b.c"]);
     }
 }

@@ -332,11 +332,13 @@ mod tests {
         let registry = Registry::with_builtins().expect("built-ins");
         let err = registry.find(PluginKind::Scrubber, "defualt").expect_err("typo");
         assert!(err.to_string().contains("(did you mean `default`?)"), "{err}");
-        let err = registry.find(PluginKind::Strategy, "shadow").expect_err("none yet");
+        let err = registry.find(PluginKind::ShimBackend, "path").expect_err("none yet");
         assert_eq!(
             err.to_string(),
-            "no strategy plugin named `shadow`; `noot plugins list` shows them all"
+            "no shim-backend plugin named `path`; `noot plugins list` shows them all"
         );
+        let err = registry.find(PluginKind::Strategy, "round_robin").expect_err("typo");
+        assert!(err.to_string().contains("(did you mean `round-robin`?)"), "{err}");
     }
 
     #[test]

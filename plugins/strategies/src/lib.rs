@@ -73,8 +73,9 @@ impl StrategyPlugin for RoundRobin {
             self.cursor = Cursor::default();
             return Ok(());
         }
-        self.cursor = serde_json::from_str(text)
-            .map_err(|e| PluginError::failed(format!("saved round-robin cursor is not valid: {e}")))?;
+        self.cursor = serde_json::from_str(text).map_err(|e| {
+            PluginError::failed(format!("saved round-robin cursor is not valid: {e}"))
+        })?;
         Ok(())
     }
 }
@@ -202,7 +203,10 @@ mod tests {
     fn round_robin_survives_a_pool_that_changed() {
         let mut strategy = RoundRobin::default();
         strategy.load_state(r#"{"last":"gone"}"#).expect("loads");
-        assert_eq!(strategy.plan(&call(&["x", "y"], None)).expect("plans").primary[0].as_str(), "x");
+        assert_eq!(
+            strategy.plan(&call(&["x", "y"], None)).expect("plans").primary[0].as_str(),
+            "x"
+        );
         strategy.load_state(r#"{"last":"y"}"#).expect("loads");
         let plan = strategy.plan(&call(&["x", "new", "y"], None)).expect("plans");
         assert_eq!(plan.primary[0].as_str(), "x", "after the last variant comes the first");
