@@ -56,6 +56,9 @@ fn two_third_party_libraries_load_from_noot_toml_and_stay_distinct() {
             ("scrubber", "default"),
             ("runner", "subprocess"),
             ("runner", "inprocess"),
+            ("strategy", "round-robin"),
+            ("strategy", "shadow"),
+            ("strategy", "multi-branch"),
             ("strategy", "epsilon-greedy"),
             ("scrubber", "long-hex")
         ]

@@ -108,7 +108,7 @@ enum Command {
     Show(results_cmd::ShowArgs),
     /// Export the results (Stryker JSON and an HTML view).
     Report(results_cmd::ReportArgs),
-    /// Run a command over config variants: a strategy picks the branches, every branch is logged.
+    /// Run a command over config variants; a strategy picks the branches, all are logged.
     #[command(after_long_help = experiment_cmd::EXAMPLES)]
     Experiment {
         #[command(subcommand)]
