@@ -6,6 +6,7 @@ mod cli;
 mod config;
 mod conformance;
 mod experiment;
+mod experiment_api;
 mod mlflow;
 mod mutate;
 mod plugins;

@@ -2,11 +2,13 @@
 //! command or a closure): comparison with the call's primary, scrubbing,
 //! and the observation its strategy learns from.
 
-use noot_plugin_api::BranchObservation;
+use noot_plugin_api::{BranchObservation, StrategyBox};
 use serde_json::{Map, Value};
 
 use crate::config::experiment::Compare;
+use crate::experiment::log::BranchLog;
 use crate::experiment::record::{BranchRecord, BranchStatus};
+use crate::experiment::state::StateFile;
 use crate::scrub::ScrubPipeline;
 
 /// A finished branch and what comparison needs beyond its record.
@@ -152,6 +154,43 @@ fn scrub_strings(value: &mut Value, clean: &mut dyn FnMut(&mut String)) {
         Value::Object(map) => map.values_mut().for_each(|v| scrub_strings(v, clean)),
         _ => {}
     }
+}
+
+/// What settling a call needs besides its branches.
+pub struct Settle<'a> {
+    /// The configured primary's id.
+    pub primary: Option<&'a str>,
+    /// How branches are compared.
+    pub compare: &'a Compare,
+    /// The scrubbers.
+    pub scrub: &'a ScrubPipeline,
+    /// The experiment's state.
+    pub state: &'a StateFile<'a>,
+    /// The strategy's name.
+    pub strategy_name: &'a str,
+}
+
+/// Compares, scrubs and logs every branch of a call, then tells the
+/// strategy; returns the problems worth reporting (nothing here fails the
+/// call).
+pub fn settle(
+    branches: &mut [Finished],
+    how: &Settle<'_>,
+    strategy: &mut StrategyBox,
+    log: &mut BranchLog,
+) -> Vec<String> {
+    let reference = reference_index(branches, how.primary);
+    compare_all(branches, reference, how.compare);
+    let mut problems = Vec::new();
+    for branch in branches.iter_mut() {
+        scrub_record(how.scrub, &mut branch.record);
+        problems.extend(log.write(&branch.record, branch.started_unix_ms, branch.ended_unix_ms));
+    }
+    let observations: Vec<_> = branches.iter().filter_map(|b| observation(&b.record)).collect();
+    if let Err(error) = how.state.observe(how.strategy_name, strategy, &observations) {
+        problems.push(error.to_string());
+    }
+    problems
 }
 
 /// What the strategy learns from a branch (nothing from a skipped one).

@@ -18,14 +18,12 @@ use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
 use noot_plugin_api::StrategyBox;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::config::experiment::ExperimentSettings;
 use crate::engine::ports::Ports;
 use crate::engine::procs::{Keep, LiveOutput, ProcStatus, SpawnRequest};
-use crate::experiment::branch::{
-    Finished, compare_all, observation, reference_index, scrub_record,
-};
+use crate::experiment::branch::{Finished, Settle, settle};
 use crate::experiment::log::BranchLog;
 use crate::experiment::pool::{Pool, Variant};
 use crate::experiment::record::{
@@ -219,16 +217,18 @@ pub fn run_call(
     });
 
     let mut branches: Vec<Finished> = finished.iter().map(|(f, _)| f.clone()).collect();
-    let reference = reference_index(&branches, setup.primary.as_deref());
-    compare_all(&mut branches, reference, &setup.settings.compare);
-    for branch in &mut branches {
-        scrub_record(setup.scrub, &mut branch.record);
-        problems.extend(log.write(&branch.record, branch.started_unix_ms, branch.ended_unix_ms));
-    }
-    let observations: Vec<_> = branches.iter().filter_map(|b| observation(&b.record)).collect();
-    if let Err(error) = state.observe(strategy_name, strategy, &observations) {
-        problems.push(error.to_string());
-    }
+    problems.extend(settle(
+        &mut branches,
+        &Settle {
+            primary: setup.primary.as_deref(),
+            compare: &setup.settings.compare,
+            scrub: setup.scrub,
+            state,
+            strategy_name,
+        },
+        strategy,
+        log,
+    ));
     let exit_code = branches
         .iter()
         .filter(|b| b.record.role == Role::Primary)
@@ -246,41 +246,6 @@ pub fn run_call(
     Ok(CallReport { call, branches, streamed: stream, exit_code, problems })
 }
 
-fn blank_record(
-    setup: &CallSetup<'_>,
-    strategy: &str,
-    call: u64,
-    variant: &Variant,
-    role: Role,
-) -> BranchRecord {
-    BranchRecord {
-        experiment: setup.name.to_string(),
-        call,
-        config_id: variant.id.clone(),
-        label: variant.label.clone(),
-        config: variant.config.clone(),
-        strategy: strategy.to_string(),
-        role,
-        started_at: String::new(),
-        ended_at: String::new(),
-        duration_ms: 0,
-        status: BranchStatus::Skipped,
-        exit_code: None,
-        signal: None,
-        timed_out: false,
-        metrics: Map::new(),
-        metrics_error: None,
-        stdout_tail: String::new(),
-        stderr_tail: String::new(),
-        stdout_truncated: false,
-        stderr_truncated: false,
-        exception: None,
-        matched: None,
-        mismatch: None,
-        redactions: 0,
-    }
-}
-
 fn skipped(
     setup: &CallSetup<'_>,
     strategy: &str,
@@ -289,7 +254,7 @@ fn skipped(
     role: Role,
 ) -> (Finished, Vec<u8>) {
     let now = setup.ports.clock.now_unix_ms();
-    let mut record = blank_record(setup, strategy, call, variant, role);
+    let mut record = BranchRecord::planned(setup.name, call, variant, strategy, role);
     record.started_at = rfc3339(now);
     record.ended_at = rfc3339(now);
     record.exception = Some(ExceptionInfo {
@@ -337,7 +302,7 @@ fn run_branch(
     let clock = &setup.ports.clock;
     let started_unix_ms = clock.now_unix_ms();
     let started_mono = clock.monotonic_ms();
-    let mut record = blank_record(setup, strategy, call, variant, role);
+    let mut record = BranchRecord::planned(setup.name, call, variant, strategy, role);
     record.started_at = rfc3339(started_unix_ms);
     let tail = setup.settings.tail_bytes;
     let metrics_file = setup.dir.join("tmp").join(format!(

@@ -9,6 +9,7 @@
 //! writes records to JSONL and MLflow; [`summary`] aggregates them for
 //! `noot experiment show`; [`api`] is the same machinery over closures.
 
+pub mod api;
 pub mod branch;
 pub mod call;
 pub mod log;

@@ -103,6 +103,45 @@ pub struct BranchRecord {
     pub redactions: usize,
 }
 
+impl BranchRecord {
+    /// A branch of `variant` that has not run yet (status `skipped`, no
+    /// times): what runs it fills in the rest.
+    pub fn planned(
+        experiment: &str,
+        call: u64,
+        variant: &crate::experiment::pool::Variant,
+        strategy: &str,
+        role: Role,
+    ) -> Self {
+        Self {
+            experiment: experiment.to_string(),
+            call,
+            config_id: variant.id.clone(),
+            label: variant.label.clone(),
+            config: variant.config.clone(),
+            strategy: strategy.to_string(),
+            role,
+            started_at: String::new(),
+            ended_at: String::new(),
+            duration_ms: 0,
+            status: BranchStatus::Skipped,
+            exit_code: None,
+            signal: None,
+            timed_out: false,
+            metrics: Map::new(),
+            metrics_error: None,
+            stdout_tail: String::new(),
+            stderr_tail: String::new(),
+            stdout_truncated: false,
+            stderr_truncated: false,
+            exception: None,
+            matched: None,
+            mismatch: None,
+            redactions: 0,
+        }
+    }
+}
+
 /// A record as one JSONL line: `schema_version` first, newline last.
 pub fn to_line(record: &BranchRecord) -> Result<Vec<u8>, String> {
     let mut map = Map::new();
