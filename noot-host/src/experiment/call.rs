@@ -13,8 +13,8 @@
 //! branch is logged as timed out.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Condvar, Mutex, mpsc};
 use std::time::Duration;
 
 use noot_plugin_api::StrategyBox;
@@ -176,12 +176,13 @@ pub fn run_call(
     let stream = returned == 1 && setup.live.is_some();
 
     let slots = Slots { free: Mutex::new(setup.jobs.max(1)), ready: Condvar::new() };
-    let done = AtomicUsize::new(0);
+    let (done_tx, done_rx) = mpsc::channel::<()>();
     let mut finished: Vec<(Finished, Vec<u8>)> = std::thread::scope(|scope| {
         let handles: Vec<_> = planned
             .iter()
             .map(|(variant, role)| {
-                let (slots, done) = (&slots, &done);
+                let slots = &slots;
+                let done = done_tx.clone();
                 let live = if stream && *role == Role::Primary { setup.live.clone() } else { None };
                 scope.spawn(move || {
                     let result = if slots.take(setup.interrupted) {
@@ -191,19 +192,26 @@ pub fn run_call(
                     } else {
                         skipped(setup, strategy_name, call, variant, *role)
                     };
-                    done.fetch_add(1, Ordering::SeqCst);
+                    let _ = done.send(());
                     result
                 })
             })
             .collect();
-        // Watch for Ctrl-C while the branches run: kill every group once.
+        // Wait for the branches, waking at once when one ends (a branch's
+        // end is on the latency path of every call) and now and then to
+        // notice Ctrl-C: then every group is killed, once.
+        let mut remaining = planned.len();
         let mut killed = false;
-        while done.load(Ordering::SeqCst) < planned.len() {
+        while remaining > 0 {
+            match done_rx.recv_timeout(Duration::from_millis(50)) {
+                Ok(()) => remaining -= 1,
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
             if !killed && setup.interrupted.load(Ordering::SeqCst) {
                 setup.ports.procs.kill_all();
                 killed = true;
             }
-            std::thread::sleep(Duration::from_millis(10));
         }
         handles
             .into_iter()

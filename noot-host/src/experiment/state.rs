@@ -90,10 +90,15 @@ impl<'a> StateFile<'a> {
             .lock(&lock_path)
             .map_err(|e| StateError::Store(format!("cannot lock {}: {e}", lock_path.display())))?;
         let mut state = self.read()?;
+        let before = state.clone();
         let out = work(&mut state)?;
-        Store::new(self.fs)
-            .save(&self.path(), &state)
-            .map_err(|e| StateError::Store(e.to_string()))?;
+        // Most observations teach a strategy nothing (round-robin, shadow):
+        // skip the write and its two fsyncs then.
+        if state != before || self.fs.kind(&self.path()).is_none() {
+            Store::new(self.fs)
+                .save(&self.path(), &state)
+                .map_err(|e| StateError::Store(e.to_string()))?;
+        }
         Ok(out)
     }
 
