@@ -92,3 +92,21 @@ ERROR: found no collectors for /tmp/p/mutants/toolz/tests/test_itertoolz.py::tes
     let (status, _) = classify(Ending::Exited(4), "ERROR: unrecognized arguments: --bogus\n");
     assert_eq!(status, MutantStatus::Error);
 }
+
+/// Labels named `n=1.0` and `n=1` as a difference between two variants
+/// (their text differs) although the values, and so the ids, are the same
+/// number: a field varies only if its canonical value does.
+#[test]
+fn a_label_does_not_count_number_spelling_as_a_difference() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("noot.toml"),
+        "[experiment.e]\nconfigs = [\"a.toml\", \"b.json\"]\n",
+    )
+    .expect("write");
+    std::fs::write(dir.path().join("a.toml"), "n = 1.0\nm = \"x\"\n").expect("write");
+    std::fs::write(dir.path().join("b.json"), r#"{"n": 1, "m": "y"}"#).expect("write");
+    let experiment = noot::experiment::api::Experiment::load_in(dir.path(), "e").expect("loads");
+    let labels: Vec<&str> = experiment.variants().iter().map(|v| v.label.as_str()).collect();
+    assert_eq!(labels, ["m=x", "m=y"]);
+}

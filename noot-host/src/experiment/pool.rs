@@ -248,12 +248,21 @@ fn labels(variants: &mut [Variant], stems: &[String]) {
             out
         })
         .collect();
-    let keys: BTreeSet<&String> = flat.iter().flat_map(BTreeMap::keys).collect();
+    // A field varies if its canonical value does: `1.0` and `1` are one value.
+    let canon: Vec<BTreeMap<String, String>> = variants
+        .iter()
+        .map(|v| {
+            let mut out = BTreeMap::new();
+            flatten("", &canonical(&v.config), &mut out);
+            out
+        })
+        .collect();
+    let keys: BTreeSet<&String> = canon.iter().flat_map(BTreeMap::keys).collect();
     let varying: Vec<&String> = keys
         .into_iter()
         .filter(|k| {
-            let first = flat.first().and_then(|f| f.get(*k));
-            flat.iter().any(|f| f.get(*k) != first)
+            let first = canon.first().and_then(|f| f.get(*k));
+            canon.iter().any(|f| f.get(*k) != first)
         })
         .collect();
     for ((variant, fields), stem) in variants.iter_mut().zip(&flat).zip(stems) {
@@ -454,4 +463,104 @@ fn check_command(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::CliOverrides;
+    use crate::engine::fakes::{FakeEnv, MemFs};
+    use serde_json::json;
+
+    fn load_pool(toml: &str, files: &[(&str, &str)]) -> Result<Pool, ConfigError> {
+        let fs = MemFs::default();
+        fs.insert("/p/noot.toml", toml.as_bytes());
+        for (path, text) in files {
+            fs.insert(format!("/p/{path}"), text.as_bytes());
+        }
+        let env = FakeEnv { vars: Default::default(), cwd: "/p".into() };
+        let config = crate::config::load(&fs, &env, &CliOverrides::default())?;
+        load(&fs, Path::new("/p"), "e", &config.experiments["e"])
+    }
+
+    #[test]
+    fn ids_ignore_key_order_number_spelling_and_file_format() {
+        let a = canonical(&json!({"b": 1.0, "a": {"y": 2, "x": [1.0, "s"]}}));
+        let b = canonical(&json!({"a": {"x": [1, "s"], "y": 2.0}, "b": 1}));
+        assert_eq!(config_id(&a), config_id(&b));
+        assert_eq!(config_id(&a).len(), ID_LEN);
+        assert_ne!(
+            config_id(&canonical(&json!({"b": 1.5}))),
+            config_id(&canonical(&json!({"b": 1})))
+        );
+        let pool = load_pool(
+            "[experiment.e]\nconfigs = [\"c/\"]\n",
+            &[
+                ("c/a.toml", "n = 1.0\nm = \"x\"\n"),
+                ("c/b.yaml", "m: x\nn: 1\n"),
+                ("c/c.json", r#"{"m": "y", "n": 1}"#),
+            ],
+        )
+        .expect("loads");
+        assert_eq!(pool.variants.len(), 2, "{pool:?}");
+        assert_eq!(pool.warnings.len(), 1);
+        assert!(
+            pool.warnings[0].contains("c/b.yaml is the same config as c/a.toml"),
+            "{:?}",
+            pool.warnings
+        );
+        assert_eq!(pool.variants[0].config, json!({"m": "x", "n": 1.0}), "values as written");
+        assert_eq!(
+            pool.variants.iter().map(|v| v.label.as_str()).collect::<Vec<_>>(),
+            ["m=x", "m=y"]
+        );
+    }
+
+    #[test]
+    fn expand_multiplies_every_file_and_lists_in_files_give_several_variants() {
+        let pool = load_pool(
+            "[experiment.e]\nconfigs = [\"many.json\"]\n[experiment.e.expand]\nt = [0.0, 0.5]\n\"opt.depth\" = [1, 2]\n",
+            &[("many.json", r#"[{"model": "s"}, {"model": "l"}]"#)],
+        )
+        .expect("loads");
+        assert_eq!(pool.variants.len(), 8);
+        assert_eq!(pool.variants[0].source, "many.json#1 opt.depth=1 t=0.0");
+        assert_eq!(pool.variants[0].config, json!({"model": "s", "opt": {"depth": 1}, "t": 0.0}));
+        assert_eq!(pool.variants[0].label, "model=s opt.depth=1 t=0.0");
+    }
+
+    #[test]
+    fn selectors_take_ids_prefixes_labels_and_key_values() {
+        let pool = load_pool(
+            "[experiment.e]\n[experiment.e.expand]\nm = [\"a\", \"b\"]\nt = [0.5, 1]\n",
+            &[],
+        )
+        .expect("loads");
+        let target = pool.variants[3].clone();
+        assert_eq!(pool.select(&target.id).map(|v| v.id.clone()), Ok(target.id.clone()));
+        assert_eq!(pool.select(&target.id[..6]).map(|v| v.id.clone()), Ok(target.id.clone()));
+        assert_eq!(pool.select(&target.label).map(|v| v.id.clone()), Ok(target.id.clone()));
+        assert_eq!(pool.select("m=b, t=1.0").map(|v| v.id.clone()), Ok(target.id.clone()));
+        assert!(pool.select("m=b").expect_err("two").contains("selects 2 variants"));
+        assert!(pool.select("m=z").expect_err("none").contains("selects no variant"));
+    }
+
+    #[test]
+    fn an_empty_folder_and_a_list_of_scalars_are_refused() {
+        let err = load_pool("[experiment.e]\nconfigs = [\"c/\"]\n", &[("c/readme.md", "x")])
+            .expect_err("empty");
+        assert!(err.to_string().contains("holds no .toml, .yaml, .yml or .json config"), "{err}");
+        let err = load_pool("[experiment.e]\nconfigs = [\"x.json\"]\n", &[("x.json", "[1, 2]")])
+            .expect_err("scalars");
+        assert!(
+            err.to_string().starts_with("/p/x.json:1:1: a config file must hold a table"),
+            "{err}"
+        );
+        let err = load_pool(
+            "[experiment.e]\nconfigs = [\"x.json\"]\n",
+            &[("x.json", "{\n  \"a\": ,\n}")],
+        )
+        .expect_err("bad");
+        assert!(err.to_string().starts_with("/p/x.json:2:8: "), "{err}");
+    }
 }
