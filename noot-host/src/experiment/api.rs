@@ -369,8 +369,9 @@ impl Experiment {
                     let (name, strategy) = (&name, &strategy);
                     scope.spawn(move || {
                         let branch = Branch::new(&p.variant, p.role, call);
-                        let started = (clock.now_unix_ms(), Instant::now());
+                        let (started_ms, started_at) = (clock.now_unix_ms(), Instant::now());
                         let result = catch_unwind(AssertUnwindSafe(|| run(&branch)));
+                        let duration_ms = millis(started_at.elapsed());
                         let result = match result {
                             Ok(Ok(value)) => Ok(value),
                             Ok(Err(error)) => Err(BranchError::Failed(error)),
@@ -382,8 +383,7 @@ impl Experiment {
                             call,
                             p,
                             &branch,
-                            started,
-                            clock.now_unix_ms(),
+                            Times { started_ms, ended_ms: clock.now_unix_ms(), duration_ms },
                             result,
                             tail,
                         )
@@ -398,17 +398,7 @@ impl Experiment {
                         let now = clock.now_unix_ms();
                         let branch = Branch::new(&p.variant, p.role, call);
                         let lost = Err(BranchError::Panicked("the branch thread was lost".into()));
-                        finish(
-                            &name,
-                            &strategy,
-                            call,
-                            p,
-                            &branch,
-                            (now, Instant::now()),
-                            now,
-                            lost,
-                            tail,
-                        )
+                        finish(&name, &strategy, call, p, &branch, Times::instant(now), lost, tail)
                     })
                 })
                 .collect()
@@ -460,34 +450,26 @@ impl Experiment {
                     }
                     (clock.now_unix_ms(), Instant::now())
                 });
-                match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
-                    Ok(Poll::Ready(result)) => {
+                let ended = || Times {
+                    started_ms,
+                    ended_ms: clock.now_unix_ms(),
+                    duration_ms: millis(started_at.elapsed()),
+                };
+                let outcome = match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
+                    Ok(Poll::Ready(result)) => Some(result.map_err(BranchError::Failed)),
+                    Err(panic) => Some(Err(BranchError::Panicked(panic_message(panic.as_ref())))),
+                    // Dropping a future past its limit cancels it.
+                    Ok(Poll::Pending) if slot.limit.is_some_and(|l| started_at.elapsed() >= l) => {
+                        Some(Err(BranchError::TimedOut))
+                    }
+                    Ok(Poll::Pending) => None,
+                };
+                match outcome {
+                    Some(result) => {
                         slot.future = None;
-                        slot.result = Some((
-                            result.map_err(BranchError::Failed),
-                            started_ms,
-                            clock.now_unix_ms(),
-                        ));
+                        slot.result = Some((result, ended()));
                     }
-                    Err(panic) => {
-                        slot.future = None;
-                        let message = panic_message(panic.as_ref());
-                        slot.result = Some((
-                            Err(BranchError::Panicked(message)),
-                            started_ms,
-                            clock.now_unix_ms(),
-                        ));
-                    }
-                    Ok(Poll::Pending) => {
-                        if slot.limit.is_some_and(|limit| started_at.elapsed() >= limit) {
-                            // Dropping the future cancels it.
-                            slot.future = None;
-                            slot.result =
-                                Some((Err(BranchError::TimedOut), started_ms, clock.now_unix_ms()));
-                        } else {
-                            pending = true;
-                        }
-                    }
+                    None => pending = true,
                 }
             }
             if pending { Poll::Pending } else { Poll::Ready(()) }
@@ -502,36 +484,37 @@ impl Experiment {
             .zip(&planned)
             .map(|(slot, p)| {
                 let now = self.ports.clock.now_unix_ms();
-                let (result, started_ms, ended_ms) =
-                    slot.result.unwrap_or((Err(BranchError::TimedOut), now, now));
-                let started_at = Instant::now()
-                    .checked_sub(Duration::from_millis(ended_ms.saturating_sub(started_ms)))
-                    .unwrap_or_else(Instant::now);
-                finish(
-                    &name,
-                    &strategy,
-                    call,
-                    p,
-                    &slot.branch,
-                    (started_ms, started_at),
-                    ended_ms,
-                    result,
-                    tail,
-                )
+                let (result, times) =
+                    slot.result.unwrap_or((Err(BranchError::TimedOut), Times::instant(now)));
+                finish(&name, &strategy, call, p, &slot.branch, times, result, tail)
             })
             .collect();
         Ok(self.settle(call, outcomes))
     }
 }
 
+/// When a branch ran: Unix ms at start and end, and its duration in ms.
+#[derive(Debug, Clone, Copy)]
+struct Times {
+    started_ms: u64,
+    ended_ms: u64,
+    duration_ms: u64,
+}
+
+impl Times {
+    fn instant(at_ms: u64) -> Self {
+        Self { started_ms: at_ms, ended_ms: at_ms, duration_ms: 0 }
+    }
+}
+
 /// An async branch in flight: its future until it ends, then its result
-/// with its start and end (Unix ms).
+/// with its start and end (Unix ms) and duration (ms).
 struct Running<T, E, Fut> {
     future: Option<Pin<Box<Fut>>>,
     branch: Branch,
     limit: Option<Duration>,
     started: Option<(u64, Instant)>,
-    result: Option<(Result<T, BranchError<E>>, u64, u64)>,
+    result: Option<(Result<T, BranchError<E>>, Times)>,
 }
 
 /// Polls a future to completion on this thread: enough to await
@@ -557,6 +540,10 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
     }
 }
 
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     panic
         .downcast_ref::<&str>()
@@ -573,16 +560,15 @@ fn finish<T: Serialize, E: fmt::Display>(
     call: u64,
     planned: &Planned,
     branch: &Branch,
-    (started_ms, started_at): (u64, Instant),
-    ended_ms: u64,
+    times: Times,
     result: Result<T, BranchError<E>>,
     tail: usize,
 ) -> Outcome<T, E> {
     let mut record =
         BranchRecord::planned(experiment, call, &planned.variant, strategy, planned.role);
-    record.started_at = rfc3339(started_ms);
-    record.ended_at = rfc3339(ended_ms);
-    record.duration_ms = u64::try_from(started_at.elapsed().as_millis()).unwrap_or(u64::MAX);
+    record.started_at = rfc3339(times.started_ms);
+    record.ended_at = rfc3339(times.ended_ms);
+    record.duration_ms = times.duration_ms;
     record.metrics = branch.take_metrics();
     let mut digest = [0u8; 32];
     match &result {
@@ -613,8 +599,8 @@ fn finish<T: Serialize, E: fmt::Display>(
     let finished = Finished {
         record,
         result_digest: digest,
-        started_unix_ms: started_ms,
-        ended_unix_ms: ended_ms,
+        started_unix_ms: times.started_ms,
+        ended_unix_ms: times.ended_ms,
     };
     Outcome { finished, result: (planned.role == Role::Primary).then_some(result) }
 }

@@ -57,8 +57,8 @@ pub fn compare_all(branches: &mut [Finished], reference: Option<usize>, compare:
             Compare::None => continue,
             _ if branch.record.status != ref_status => Some(format!(
                 "status {} against the primary's {}",
-                status_word(branch.record.status),
-                status_word(ref_status)
+                branch.record.status.as_str(),
+                ref_status.as_str()
             )),
             Compare::Stdout => (branch.result_digest != ref_digest)
                 .then(|| "stdout differs from the primary's".to_string()),
@@ -68,14 +68,6 @@ pub fn compare_all(branches: &mut [Finished], reference: Option<usize>, compare:
         };
         branch.record.matched = Some(difference.is_none());
         branch.record.mismatch = difference;
-    }
-}
-
-fn status_word(status: BranchStatus) -> &'static str {
-    match status {
-        BranchStatus::Success => "success",
-        BranchStatus::Failed => "failed",
-        BranchStatus::Skipped => "skipped",
     }
 }
 

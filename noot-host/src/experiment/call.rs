@@ -341,14 +341,7 @@ fn run_branch(
                     ("NOOT_METRICS_FILE".into(), metrics_file.display().to_string()),
                     ("NOOT_EXPERIMENT".into(), setup.name.to_string()),
                     ("NOOT_CALL".into(), call.to_string()),
-                    (
-                        "NOOT_ROLE".into(),
-                        match role {
-                            Role::Primary => "primary",
-                            Role::Background => "background",
-                        }
-                        .into(),
-                    ),
+                    ("NOOT_ROLE".into(), role.as_str().into()),
                 ],
                 cwd: Some(setup.cwd.clone()),
                 stdin: setup.stdin.clone(),

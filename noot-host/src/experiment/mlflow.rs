@@ -165,9 +165,9 @@ impl MlflowClient {
             tag("noot.call", &record.call.to_string()),
             tag("noot.config_id", &record.config_id),
             tag("noot.label", &record.label),
-            tag("noot.status", status_name(record.status)),
+            tag("noot.status", record.status.as_str()),
             tag("noot.strategy", &record.strategy),
-            tag("noot.role", role_name(record)),
+            tag("noot.role", record.role.as_str()),
             tag(
                 "noot.matched",
                 &record.matched.map_or_else(|| "n/a".to_string(), |m| m.to_string()),
@@ -263,21 +263,6 @@ fn malformed(endpoint: &str, body: &Value) -> MlflowError {
             "unexpected answer: {}",
             body.to_string().chars().take(200).collect::<String>()
         ),
-    }
-}
-
-fn status_name(status: BranchStatus) -> &'static str {
-    match status {
-        BranchStatus::Success => "success",
-        BranchStatus::Failed => "failed",
-        BranchStatus::Skipped => "skipped",
-    }
-}
-
-fn role_name(record: &BranchRecord) -> &'static str {
-    match record.role {
-        crate::experiment::record::Role::Primary => "primary",
-        crate::experiment::record::Role::Background => "background",
     }
 }
 

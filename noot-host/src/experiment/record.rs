@@ -20,6 +20,16 @@ pub enum Role {
     Background,
 }
 
+impl Role {
+    /// The name the records and MLflow tags use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Primary => "primary",
+            Self::Background => "background",
+        }
+    }
+}
+
 /// How a branch ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -30,6 +40,17 @@ pub enum BranchStatus {
     Failed,
     /// Planned but never started (interrupted first).
     Skipped,
+}
+
+impl BranchStatus {
+    /// The name the records and MLflow tags use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Failed => "failed",
+            Self::Skipped => "skipped",
+        }
+    }
 }
 
 /// Why a branch failed, in the terms of what ran.
