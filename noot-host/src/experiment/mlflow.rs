@@ -366,6 +366,12 @@ mod tests {
         let client = MlflowClient::new("http://127.0.0.1:9", Duration::from_secs(2));
         let err = client.experiment_id("x").expect_err("nothing listens");
         assert!(err.is_network(), "{err}");
+        // https is built in (rustls): a closed port is a network failure,
+        // not a missing-TLS one.
+        let tls = MlflowClient::new("https://127.0.0.1:9", Duration::from_secs(2));
+        let tls_err = tls.experiment_id("x").expect_err("nothing listens");
+        assert!(tls_err.is_network(), "{tls_err}");
+        assert!(!tls_err.to_string().to_lowercase().contains("tls"), "{tls_err}");
         assert!(
             err.to_string().starts_with("cannot reach the MLflow server at http://127.0.0.1:9"),
             "{err}"
