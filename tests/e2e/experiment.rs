@@ -421,3 +421,50 @@ fn list_and_show_json_documents_are_stable() {
     }
     snapshot!("experiment_show_json", serde_json::to_string_pretty(&stable).expect("json"));
 }
+
+#[test]
+fn ctrl_c_kills_every_branch_logs_them_and_exits_130() {
+    let dir = project(&format!(
+        "[experiment.sh]\n{COMMAND}\nstrategy = \"shadow\"\nprimary = \"model=small\"\nconfigs = [\"configs/\"]\n[experiment.sh.expand]\ntemperature = [0.5]\nsleep = [30]\npid_dir = [\"pids\"]\n"
+    ));
+    std::fs::create_dir(dir.path().join("pids")).expect("mkdir");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_noot"))
+        .args(["experiment", "run", "sh"])
+        .current_dir(dir.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let pids = loop {
+        let pids: Vec<i32> = std::fs::read_dir(dir.path().join("pids"))
+            .expect("pids")
+            .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok()?.trim().parse().ok())
+            .collect();
+        if pids.len() == 2 {
+            break pids;
+        }
+        assert!(Instant::now() < deadline, "the branches never started");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let noot_pid = i32::try_from(child.id()).expect("pid");
+    // SAFETY: kill has no memory-safety preconditions.
+    unsafe {
+        libc::kill(noot_pid, libc::SIGINT);
+    }
+    let started = Instant::now();
+    let out = child.wait_with_output().expect("wait");
+    assert!(started.elapsed() < Duration::from_secs(5), "noot took {:?} to stop", started.elapsed());
+    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    std::thread::sleep(Duration::from_millis(100));
+    for pid in pids {
+        assert!(!alive(pid), "branch {pid} outlived Ctrl-C");
+    }
+    let logged = records(dir.path(), "sh");
+    assert_eq!(logged.len(), 2, "both branches are logged");
+    for record in &logged {
+        assert_eq!(record["status"], "failed", "{record}");
+        assert_eq!(record["exception"]["type"], "interrupted", "{record}");
+    }
+}
