@@ -455,7 +455,11 @@ fn ctrl_c_kills_every_branch_logs_them_and_exits_130() {
     }
     let started = Instant::now();
     let out = child.wait_with_output().expect("wait");
-    assert!(started.elapsed() < Duration::from_secs(5), "noot took {:?} to stop", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "noot took {:?} to stop",
+        started.elapsed()
+    );
     assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
     std::thread::sleep(Duration::from_millis(100));
     for pid in pids {
