@@ -70,8 +70,10 @@ pub type StrategyBox = Strategy_TO<'static, RBox<()>>;
 pub trait StrategyPlugin: Send + 'static {
     /// Plans one call.
     fn plan(&mut self, call: &CallContext) -> Result<CallPlan, PluginError>;
-    /// Learns from a finished branch.
-    fn observe(&mut self, branch: &BranchObservation) -> Result<(), PluginError>;
+    /// Learns from a finished branch (by default, nothing).
+    fn observe(&mut self, _branch: &BranchObservation) -> Result<(), PluginError> {
+        Ok(())
+    }
     /// State to persist between invocations, as JSON (`null` for none).
     fn save_state(&self) -> Result<String, PluginError> {
         Ok("null".to_string())

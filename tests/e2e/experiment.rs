@@ -428,7 +428,7 @@ fn ctrl_c_kills_every_branch_logs_them_and_exits_130() {
         "[experiment.sh]\n{COMMAND}\nstrategy = \"shadow\"\nprimary = \"model=small\"\nconfigs = [\"configs/\"]\n[experiment.sh.expand]\ntemperature = [0.5]\nsleep = [30]\npid_dir = [\"pids\"]\n"
     ));
     std::fs::create_dir(dir.path().join("pids")).expect("mkdir");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_noot"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_noot"))
         .args(["experiment", "run", "sh"])
         .current_dir(dir.path())
         .stdin(std::process::Stdio::null())

@@ -136,13 +136,7 @@ impl<'a> StateFile<'a> {
             if plan.primary.is_empty() {
                 return Err(refused("planned no primary variant for the call".to_string()));
             }
-            state.strategy_state = Some(
-                strategy
-                    .save_state()
-                    .into_result()
-                    .map_err(|e| refused(e.to_string()))?
-                    .into_string(),
-            );
+            state.strategy_state = Some(saved(strategy).map_err(refused)?);
             Ok((state.calls, plan))
         })
     }
@@ -162,16 +156,15 @@ impl<'a> StateFile<'a> {
             for observation in observations {
                 strategy.observe(observation).into_result().map_err(|e| refused(e.to_string()))?;
             }
-            state.strategy_state = Some(
-                strategy
-                    .save_state()
-                    .into_result()
-                    .map_err(|e| refused(e.to_string()))?
-                    .into_string(),
-            );
+            state.strategy_state = Some(saved(strategy).map_err(refused)?);
             Ok(())
         })
     }
+}
+
+/// What the strategy wants persisted.
+fn saved(strategy: &StrategyBox) -> Result<String, String> {
+    strategy.save_state().into_result().map(RString::into_string).map_err(|e| e.to_string())
 }
 
 /// Loads the saved state into the strategy, unless it belongs to another

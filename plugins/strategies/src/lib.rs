@@ -9,7 +9,7 @@
 //! - `multi-branch`: every variant runs, and every result goes to the
 //!   caller.
 //!
-//! None of them learns from results, so `observe` is a no-op; only
+//! None of them learns from results (the trait's default `observe`); only
 //! `round-robin` has state to persist. Linked into noot and registered
 //! through `root_module`, the same function a `cdylib` build exports (with
 //! the `export` feature).
@@ -59,10 +59,6 @@ impl StrategyPlugin for RoundRobin {
         Ok(CallPlan { primary: RVec::from(vec![chosen]), background: RVec::new() })
     }
 
-    fn observe(&mut self, _branch: &BranchObservation) -> Result<(), PluginError> {
-        Ok(())
-    }
-
     fn save_state(&self) -> Result<String, PluginError> {
         serde_json::to_string(&self.cursor).map_err(PluginError::failed)
     }
@@ -99,18 +95,6 @@ impl StrategyPlugin for Shadow {
         let background = call.config_ids.iter().filter(|id| **id != primary).cloned().collect();
         Ok(CallPlan { primary: RVec::from(vec![primary]), background })
     }
-
-    fn observe(&mut self, _branch: &BranchObservation) -> Result<(), PluginError> {
-        Ok(())
-    }
-
-    fn save_state(&self) -> Result<String, PluginError> {
-        Ok("null".into())
-    }
-
-    fn load_state(&mut self, _state_json: &str) -> Result<(), PluginError> {
-        Ok(())
-    }
 }
 
 /// `multi-branch`.
@@ -121,18 +105,6 @@ impl StrategyPlugin for MultiBranch {
     fn plan(&mut self, call: &CallContext) -> Result<CallPlan, PluginError> {
         require_variants(call)?;
         Ok(CallPlan { primary: call.config_ids.clone(), background: RVec::new() })
-    }
-
-    fn observe(&mut self, _branch: &BranchObservation) -> Result<(), PluginError> {
-        Ok(())
-    }
-
-    fn save_state(&self) -> Result<String, PluginError> {
-        Ok("null".into())
-    }
-
-    fn load_state(&mut self, _state_json: &str) -> Result<(), PluginError> {
-        Ok(())
     }
 }
 
