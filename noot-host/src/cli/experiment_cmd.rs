@@ -291,7 +291,7 @@ fn run_experiment(context: &Context, args: RunArgs) -> Result<Outcome, CliError>
         name: &prepared.name,
         settings: &prepared.settings,
         pool: &prepared.pool,
-        primary: prepared.primary.clone(),
+        primary: prepared.pool.primary.clone(),
         command: &templates,
         cwd,
         dir: &prepared.dir,
@@ -436,17 +436,6 @@ fn strategies(context: &Context) -> Result<Outcome, CliError> {
         context.out_json(&Doc { schema_version: LIST_SCHEMA_VERSION, strategies: &entries });
         return Ok(Outcome { code: 0 });
     }
-    let width = entries.iter().map(|e| e.name.len()).max().unwrap_or(4).max(4);
-    let mut out = format!("{:width$}  {:8}  {:24}  SUMMARY\n", "NAME", "VERSION", "SOURCE");
-    for e in &entries {
-        out.push_str(&format!(
-            "{:width$}  {:8}  {:24}  {}\n",
-            e.name,
-            e.version,
-            e.source.to_string(),
-            e.summary
-        ));
-    }
-    context.out(&out);
+    context.out(&crate::cli::plugins_cmd::table(&entries));
     Ok(Outcome { code: 0 })
 }

@@ -10,7 +10,7 @@
 mod config_cmd;
 mod experiment_cmd;
 pub mod interrupt;
-mod plugins_cmd;
+pub(crate) mod plugins_cmd;
 mod results_cmd;
 mod run_cmd;
 mod scrub_cmd;

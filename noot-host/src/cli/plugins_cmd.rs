@@ -90,7 +90,8 @@ pub(crate) fn run(context: &Context, command: PluginsCommand) -> Result<Outcome,
     }
 }
 
-fn table(entries: &[PluginEntry]) -> String {
+/// The plugin table (kind, name, version, source, summary), columns sized to fit.
+pub(crate) fn table(entries: &[PluginEntry]) -> String {
     let rows: Vec<[String; 5]> = entries
         .iter()
         .map(|e| {

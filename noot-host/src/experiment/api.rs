@@ -295,19 +295,15 @@ impl Experiment {
                 &prepared.settings.strategy,
                 &mut prepared.strategy,
                 &prepared.pool.ids(),
-                prepared.primary.as_deref(),
+                prepared.pool.primary.as_deref(),
             )
             .map_err(|e| ExperimentError::State(e.to_string()))?;
-        let mut planned: Vec<Planned> = Vec::new();
-        for (ids, role) in [(&plan.primary, Role::Primary), (&plan.background, Role::Background)] {
-            for id in ids.iter() {
-                if let Some(variant) = prepared.pool.get(id.as_str()) {
-                    if !planned.iter().any(|p| p.variant.id == variant.id) {
-                        planned.push(Planned { variant: variant.clone(), role });
-                    }
-                }
-            }
-        }
+        let planned = prepared
+            .pool
+            .planned(&plan)
+            .into_iter()
+            .map(|(variant, role)| Planned { variant: variant.clone(), role })
+            .collect();
         Ok((call, planned))
     }
 
@@ -318,7 +314,7 @@ impl Experiment {
         let problems = settle(
             &mut finished,
             &Settle {
-                primary: prepared.primary.as_deref(),
+                primary: prepared.pool.primary.as_deref(),
                 compare: &prepared.settings.compare,
                 scrub: &prepared.scrub,
                 state: &state,

@@ -157,16 +157,7 @@ pub fn run_call(
         &setup.pool.ids(),
         setup.primary.as_deref(),
     )?;
-    let mut planned: Vec<(&Variant, Role)> = Vec::new();
-    for (ids, role) in [(&plan.primary, Role::Primary), (&plan.background, Role::Background)] {
-        for id in ids.iter() {
-            if let Some(variant) = setup.pool.get(id.as_str()) {
-                if !planned.iter().any(|(v, _)| v.id == variant.id) {
-                    planned.push((variant, role));
-                }
-            }
-        }
-    }
+    let planned = setup.pool.planned(&plan);
     let mut problems = Vec::new();
     let tmp = setup.dir.join("tmp");
     if let Err(e) = setup.ports.fs.create_dir_all(&tmp) {

@@ -14,7 +14,7 @@ use std::time::Duration;
 use serde_json::{Map, Value, json};
 
 use crate::experiment::record::{BranchRecord, BranchStatus};
-use crate::experiment::template::scalar_text;
+use crate::experiment::template::leaves;
 
 /// Params per `log-batch` request (MLflow's limit).
 const PARAMS_PER_BATCH: usize = 100;
@@ -189,9 +189,8 @@ impl MlflowClient {
             .map(String::from)
             .ok_or_else(|| malformed("runs/create", &created))?;
 
-        let mut flat = Vec::new();
-        flatten_params("", &record.config, &mut flat);
-        let params: Vec<Value> = flat.into_iter().map(|(k, v)| param(&k, &v)).collect();
+        let params: Vec<Value> =
+            leaves(&record.config).into_iter().map(|(k, v)| param(&k, &v)).collect();
         let mut metrics: Vec<Value> = Vec::new();
         let mut numbers = Vec::new();
         flatten_numbers("", &Value::Object(record.metrics.clone()), &mut numbers);
@@ -293,20 +292,6 @@ fn metric(key: &str, value: f64, timestamp: u64) -> Value {
     json!({ "key": clean_key(key), "value": value, "timestamp": timestamp, "step": 0 })
 }
 
-/// Params: every leaf of the config as `a.b = text`.
-fn flatten_params(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
-    match value {
-        Value::Object(map) if !map.is_empty() => {
-            for (k, v) in map {
-                let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
-                flatten_params(&path, v, out);
-            }
-        }
-        Value::Object(_) if prefix.is_empty() => {}
-        other => out.push((prefix.to_string(), scalar_text(other))),
-    }
-}
-
 /// Metrics: every number (and boolean, as 0/1) leaf as `a.b = value`.
 fn flatten_numbers(prefix: &str, value: &Value, out: &mut Vec<(String, f64)>) {
     match value {
@@ -340,8 +325,7 @@ mod tests {
     #[test]
     fn configs_flatten_to_params_and_metrics_to_numbers() {
         let config = json!({"model": {"size": "small", "layers": 4}, "t": 0.7, "tags": ["a"]});
-        let mut params = Vec::new();
-        flatten_params("", &config, &mut params);
+        let params = leaves(&config);
         assert_eq!(
             params,
             [

@@ -22,7 +22,9 @@ use serde_json::{Map, Value};
 use crate::config::experiment::{ExperimentSettings, toml_to_json};
 use crate::config::{ConfigError, Location};
 use crate::engine::ports::{Fs, PathKind};
-use crate::experiment::template::{Template, lookup, scalar_text};
+use crate::experiment::record::Role;
+use crate::experiment::template::{Template, leaves, lookup, scalar_text};
+use noot_plugin_api::CallPlan;
 
 /// Hex digits in a config id.
 pub const ID_LEN: usize = 12;
@@ -52,9 +54,26 @@ pub struct Pool {
     /// Things worth saying that did not stop the load (duplicates).
     #[serde(skip)]
     pub warnings: Vec<String>,
+    /// The id `primary` selects, if the experiment names one.
+    pub primary: Option<String>,
 }
 
 impl Pool {
+    /// The variants a plan names, returned ones first, each once, in plan
+    /// order; ids not in the pool are left out (the state already refused
+    /// a plan naming one).
+    pub fn planned<'a>(&'a self, plan: &CallPlan) -> Vec<(&'a Variant, Role)> {
+        let mut planned: Vec<(&Variant, Role)> = Vec::new();
+        for (ids, role) in [(&plan.primary, Role::Primary), (&plan.background, Role::Background)] {
+            for variant in ids.iter().filter_map(|id| self.get(id.as_str())) {
+                if !planned.iter().any(|(v, _)| v.id == variant.id) {
+                    planned.push((variant, role));
+                }
+            }
+        }
+        planned
+    }
+
     /// The ids, in pool order.
     pub fn ids(&self) -> Vec<String> {
         self.variants.iter().map(|v| v.id.clone()).collect()
@@ -224,39 +243,12 @@ fn set_path(config: &mut Value, path: &str, value: Value) {
     }
 }
 
-/// Flattens a config into dotted paths and their text, for labels.
-fn flatten(prefix: &str, value: &Value, out: &mut BTreeMap<String, String>) {
-    match value {
-        Value::Object(map) if !map.is_empty() => {
-            for (k, v) in map {
-                let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
-                flatten(&path, v, out);
-            }
-        }
-        other => {
-            out.insert(prefix.to_string(), scalar_text(other));
-        }
-    }
-}
-
 fn labels(variants: &mut [Variant], stems: &[String]) {
-    let flat: Vec<BTreeMap<String, String>> = variants
-        .iter()
-        .map(|v| {
-            let mut out = BTreeMap::new();
-            flatten("", &v.config, &mut out);
-            out
-        })
-        .collect();
+    let flat: Vec<BTreeMap<String, String>> =
+        variants.iter().map(|v| leaves(&v.config).into_iter().collect()).collect();
     // A field varies if its canonical value does: `1.0` and `1` are one value.
-    let canon: Vec<BTreeMap<String, String>> = variants
-        .iter()
-        .map(|v| {
-            let mut out = BTreeMap::new();
-            flatten("", &canonical(&v.config), &mut out);
-            out
-        })
-        .collect();
+    let canon: Vec<BTreeMap<String, String>> =
+        variants.iter().map(|v| leaves(&canonical(&v.config)).into_iter().collect()).collect();
     let keys: BTreeSet<&String> = canon.iter().flat_map(BTreeMap::keys).collect();
     let varying: Vec<&String> = keys
         .into_iter()
@@ -409,9 +401,9 @@ pub fn load(
     }
 
     check_command(name, settings, &variants)?;
-    let pool = Pool { variants, warnings };
+    let mut pool = Pool { variants, warnings, primary: None };
     if let Some(selector) = &settings.primary {
-        pool.select(selector).map_err(|message| ConfigError {
+        let chosen = pool.select(selector).map_err(|message| ConfigError {
             location: settings.location("primary").cloned(),
             message: format!("primary: {message}"),
             help: Some(format!(
@@ -423,6 +415,7 @@ pub fn load(
                     .join(", ")
             )),
         })?;
+        pool.primary = Some(chosen.id.clone());
     }
     Ok(pool)
 }
@@ -441,9 +434,8 @@ fn check_command(
     for variant in variants {
         for field in templates.iter().flat_map(Template::fields) {
             if lookup(&variant.config, field).is_none() {
-                let mut fields = BTreeMap::new();
-                flatten("", &variant.config, &mut fields);
-                let known: Vec<&str> = fields.keys().map(String::as_str).collect();
+                let fields = leaves(&variant.config);
+                let known: Vec<&str> = fields.iter().map(|(k, _)| k.as_str()).collect();
                 return Err(ConfigError {
                     location: settings.location("command").cloned(),
                     message: format!(

@@ -24,8 +24,6 @@ pub struct Prepared {
     pub settings: ExperimentSettings,
     /// Its variants.
     pub pool: Pool,
-    /// The configured primary, resolved to an id.
-    pub primary: Option<String>,
     /// Its strategy.
     pub strategy: StrategyBox,
     /// `.noot/experiments/NAME`.
@@ -72,10 +70,6 @@ pub fn prepare(
 ) -> Result<Prepared, PrepareError> {
     let settings = settings(config, name)?.clone();
     let pool = pool::load(ports.fs.as_ref(), &config.root, name, &settings)?;
-    let primary = match &settings.primary {
-        Some(selector) => pool.select(selector).ok().map(|v| v.id.clone()),
-        None => None,
-    };
     let strategy_json = settings.strategy_config.to_string();
     let strategy = registry.new_strategy(&settings.strategy, &strategy_json, ports).map_err(|error| {
         let location = match &error {
@@ -101,15 +95,5 @@ pub fn prepare(
     );
     let mut warnings = pool.warnings.clone();
     warnings.extend(log_warning);
-    Ok(Prepared {
-        name: name.to_string(),
-        settings,
-        pool,
-        primary,
-        strategy,
-        dir,
-        scrub,
-        log,
-        warnings,
-    })
+    Ok(Prepared { name: name.to_string(), settings, pool, strategy, dir, scrub, log, warnings })
 }

@@ -105,6 +105,27 @@ pub fn scalar_text(value: &Value) -> String {
     }
 }
 
+/// Every leaf of a config as `(dotted.path, text)`, in key order: what a
+/// label is made of and what MLflow gets as params. An empty table below
+/// the top is a leaf (`{}`); an empty config has no leaves.
+pub fn leaves(config: &Value) -> Vec<(String, String)> {
+    fn walk(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
+        match value {
+            Value::Object(map) if !map.is_empty() => {
+                for (k, v) in map {
+                    let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                    walk(&path, v, out);
+                }
+            }
+            Value::Object(_) if prefix.is_empty() => {}
+            other => out.push((prefix.to_string(), scalar_text(other))),
+        }
+    }
+    let mut out = Vec::new();
+    walk("", config, &mut out);
+    out
+}
+
 /// Renders every word of `command` for `config`.
 pub fn render_command(command: &[Template], config: &Value) -> Result<Vec<String>, String> {
     command.iter().map(|word| word.render(config)).collect()
