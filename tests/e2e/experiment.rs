@@ -422,32 +422,45 @@ fn list_and_show_json_documents_are_stable() {
     snapshot!("experiment_show_json", serde_json::to_string_pretty(&stable).expect("json"));
 }
 
-#[test]
-fn ctrl_c_kills_every_branch_logs_them_and_exits_130() {
-    let dir = project(&format!(
-        "[experiment.sh]\n{COMMAND}\nstrategy = \"shadow\"\nprimary = \"model=small\"\nconfigs = [\"configs/\"]\n[experiment.sh.expand]\ntemperature = [0.5]\nsleep = [30]\npid_dir = [\"pids\"]\n"
-    ));
-    std::fs::create_dir(dir.path().join("pids")).expect("mkdir");
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_noot"))
+/// Starts `noot experiment run sh` (whose branches write their pids to
+/// `pids/` and sleep) and waits until both branches run. The caller
+/// signals and waits for the child it gets back; clippy cannot see that.
+#[allow(clippy::zombie_processes)]
+fn start_two_sleeping_branches(dir: &Path) -> (std::process::Child, Vec<i32>) {
+    std::fs::create_dir(dir.join("pids")).expect("mkdir");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_noot"))
         .args(["experiment", "run", "sh"])
-        .current_dir(dir.path())
+        .current_dir(dir)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("spawn");
     let deadline = Instant::now() + Duration::from_secs(20);
-    let pids = loop {
-        let pids: Vec<i32> = std::fs::read_dir(dir.path().join("pids"))
-            .expect("pids")
+    loop {
+        let pids: Vec<i32> = std::fs::read_dir(dir.join("pids"))
+            .into_iter()
+            .flatten()
             .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok()?.trim().parse().ok())
             .collect();
         if pids.len() == 2 {
-            break pids;
+            return (child, pids);
         }
-        assert!(Instant::now() < deadline, "the branches never started");
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("wait");
+            panic!("the branches never started: {}", String::from_utf8_lossy(&out.stderr));
+        }
         std::thread::sleep(Duration::from_millis(50));
-    };
+    }
+}
+
+#[test]
+fn ctrl_c_kills_every_branch_logs_them_and_exits_130() {
+    let dir = project(&format!(
+        "[experiment.sh]\n{COMMAND}\nstrategy = \"shadow\"\nprimary = \"model=small\"\nconfigs = [\"configs/\"]\n[experiment.sh.expand]\ntemperature = [0.5]\nsleep = [30]\npid_dir = [\"pids\"]\n"
+    ));
+    let (child, pids) = start_two_sleeping_branches(dir.path());
     let noot_pid = i32::try_from(child.id()).expect("pid");
     // SAFETY: kill has no memory-safety preconditions.
     unsafe {
@@ -470,5 +483,77 @@ fn ctrl_c_kills_every_branch_logs_them_and_exits_130() {
     for record in &logged {
         assert_eq!(record["status"], "failed", "{record}");
         assert_eq!(record["exception"]["type"], "interrupted", "{record}");
+    }
+}
+
+/// Polls the log of `name` until it holds `count` records.
+fn wait_for_records(dir: &Path, name: &str, count: usize, within: Duration) -> Vec<Value> {
+    let deadline = Instant::now() + within;
+    loop {
+        let logged = records(dir, name);
+        if logged.len() >= count {
+            return logged;
+        }
+        assert!(Instant::now() < deadline, "only {} of {count} records: {logged:?}", logged.len());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn detached_shadows_let_noot_return_at_once_and_are_logged_when_they_end() {
+    let dir = project(&format!(
+        "[experiment.sh]\n{COMMAND}\nstrategy = \"shadow\"\nprimary = \"model=small\"\nconfigs = [\"configs/\"]\nshadow_timeout = 30\n[experiment.sh.expand]\ntemperature = [0.5]\necho_stdin = [true]\n"
+    ));
+    std::fs::write(dir.path().join("configs/large.yaml"), "model: large\nsleep: 3\n")
+        .expect("write");
+    let started = Instant::now();
+    let run = noot_stdin(dir.path(), &["experiment", "run", "sh", "--detach-shadows"], "hello\n");
+    let took = started.elapsed();
+    assert_eq!((run.code, run.stdout.as_str()), (0, "HELLO\nsmall@0.5\n"), "{run:?}");
+    assert!(took < Duration::from_millis(2500), "noot waited {took:?} for a detached 3 s shadow");
+    let logged = records(dir.path(), "sh");
+    assert_eq!(logged.len(), 1, "only the primary is logged yet: {logged:?}");
+    assert_eq!(logged[0]["role"], "primary");
+    let show = json(&noot(dir.path(), &["experiment", "show", "sh", "--format", "json"]).stdout);
+    assert_eq!(show["detached_pending"]["running"], 1, "{show}");
+
+    let logged = wait_for_records(dir.path(), "sh", 2, Duration::from_secs(30));
+    let shadow = logged.iter().find(|r| r["role"] == "background").expect("shadow");
+    assert_eq!(shadow["status"], "success", "{shadow}");
+    assert_eq!(shadow["call"], 1);
+    assert_eq!(shadow["stdout_tail"], "HELLO\nlarge@0.5\n", "the helper gave it noot's stdin");
+    // Compared with the primary's stdout, which the helper never saw.
+    assert_eq!(shadow["matched"], false, "{shadow}");
+    assert_eq!(shadow["mismatch"], "stdout differs from the primary's");
+    let pending = dir.path().join(".noot/experiments/sh/pending");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::fs::read_dir(&pending).map(|d| d.count()).unwrap_or(0) > 0 {
+        assert!(Instant::now() < deadline, "the helper left its files in {}", pending.display());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let show = noot(dir.path(), &["experiment", "show", "sh", "--format", "json"]);
+    assert_eq!(json(&show.stdout)["detached_pending"]["running"], 0);
+    let helper_log = dir.path().join(".noot/experiments/sh/detached.log");
+    assert_eq!(std::fs::read_to_string(helper_log).unwrap_or_default(), "", "no helper problems");
+}
+
+#[test]
+fn ctrl_c_during_a_detached_call_kills_its_shadows_too() {
+    let dir = project(&format!(
+        "[experiment.sh]\n{COMMAND}\nstrategy = \"shadow\"\nprimary = \"model=small\"\nconfigs = [\"configs/\"]\ndetach_shadows = true\n[experiment.sh.expand]\ntemperature = [0.5]\nsleep = [30]\npid_dir = [\"pids\"]\n"
+    ));
+    let (child, pids) = start_two_sleeping_branches(dir.path());
+    // SAFETY: kill has no memory-safety preconditions.
+    unsafe {
+        libc::kill(i32::try_from(child.id()).expect("pid"), libc::SIGINT);
+    }
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    let logged = wait_for_records(dir.path(), "sh", 2, Duration::from_secs(10));
+    for record in &logged {
+        assert_eq!(record["exception"]["type"], "interrupted", "{record}");
+    }
+    for pid in pids {
+        assert!(!alive(pid), "branch {pid} outlived Ctrl-C");
     }
 }

@@ -1,6 +1,8 @@
 //! `noot experiment list | run | show | strategies`.
 
+use std::ffi::OsString;
 use std::io::{IsTerminal, Read};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
 use clap::{Args, Subcommand};
@@ -10,12 +12,14 @@ use crate::cli::{CliError, Context, Format, Outcome, interrupt};
 use crate::config::Config;
 use crate::engine::procs::LiveOutput;
 use crate::experiment::call::{CallReport, CallSetup, run_call};
+use crate::experiment::detach::{self, Helper};
 use crate::experiment::log::read_records;
 use crate::experiment::pool::{self, command_templates};
-use crate::experiment::prepare::{PrepareError, prepare, settings};
-use crate::experiment::record::{BranchRecord, BranchStatus, Role};
+use crate::experiment::prepare::{PrepareError, Prepared, prepare, settings};
+use crate::experiment::record::{BranchRecord, BranchStatus, Role, rfc3339};
 use crate::experiment::state::{StateFile, experiment_dir};
 use crate::experiment::summary::{ExperimentSummary, summarise};
+use crate::experiment::template::Template;
 
 /// The version of `noot experiment run --format json`.
 pub const RUN_SCHEMA_VERSION: u32 = 1;
@@ -51,6 +55,15 @@ pub(crate) enum ExperimentCommand {
     },
     /// Every strategy plugin, built-in and third-party.
     Strategies,
+    /// The detached helper of one call (started by `run --detach-shadows`).
+    #[command(hide = true)]
+    RunDetachedShadows {
+        /// The experiment.
+        name: String,
+        /// The call whose shadows to run.
+        #[arg(long)]
+        call: u64,
+    },
 }
 
 /// Arguments of `noot experiment run`.
@@ -61,6 +74,10 @@ pub(crate) struct RunArgs {
     /// How many calls to make, one after the other.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
     calls: u64,
+    /// Return when the returned branches end: background branches (shadows) go on in a
+    /// detached noot that logs them (as `detach_shadows = true` does).
+    #[arg(long)]
+    detach_shadows: bool,
 }
 
 pub(crate) fn run(context: &Context, command: ExperimentCommand) -> Result<Outcome, CliError> {
@@ -69,6 +86,9 @@ pub(crate) fn run(context: &Context, command: ExperimentCommand) -> Result<Outco
         ExperimentCommand::Run(args) => run_experiment(context, args),
         ExperimentCommand::Show { name } => show(context, &name),
         ExperimentCommand::Strategies => strategies(context),
+        ExperimentCommand::RunDetachedShadows { name, call } => {
+            run_detached_shadows(context, &name, call)
+        }
     }
 }
 
@@ -178,6 +198,16 @@ struct JsonCall<'a> {
     call: u64,
     exit_code: u8,
     branches: Vec<JsonBranch<'a>>,
+    /// Shadows left running in a detached noot: their records appear in
+    /// the log when they end.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    detached: Vec<DetachedShadow<'a>>,
+}
+
+#[derive(Serialize)]
+struct DetachedShadow<'a> {
+    config_id: &'a str,
+    label: &'a str,
 }
 
 #[derive(Serialize)]
@@ -249,6 +279,13 @@ fn render_call(context: &Context, report: &CallReport) {
             ));
         }
     }
+    if context.verbose && !report.detached.is_empty() {
+        context.err(&format!(
+            "noot: call {}: {} shadow(s) go on detached; `noot experiment show` counts them when they end",
+            report.call,
+            report.detached.len()
+        ));
+    }
     if returned.len() == 1 && returned[0].record.status == BranchStatus::Failed {
         if let Some(exception) = &returned[0].record.exception {
             if exception.kind == "spawn" || exception.kind == "timeout" {
@@ -264,7 +301,7 @@ fn render_call(context: &Context, report: &CallReport) {
 fn run_experiment(context: &Context, args: RunArgs) -> Result<Outcome, CliError> {
     let config: Config = context.config()?;
     let registry = context.registry(&config)?;
-    let mut prepared = prepare(&config, &registry, &context.ports, &args.name)?;
+    let (prepared, mut stateful) = prepare(&config, &registry, &context.ports, &args.name)?;
     if prepared.settings.command.is_empty() {
         return Err(CliError::Config(crate::config::ConfigError {
             location: prepared.settings.location("table").cloned(),
@@ -278,8 +315,6 @@ fn run_experiment(context: &Context, args: RunArgs) -> Result<Outcome, CliError>
     let interrupted = interrupt::install();
     let stdin = read_stdin()?;
     let templates = command_templates(&prepared.settings);
-    let cwd =
-        prepared.settings.cwd.as_ref().map_or_else(|| config.root.clone(), |c| config.root.join(c));
     let json = context.format == Format::Json;
     let live = (!json).then(|| {
         (
@@ -287,21 +322,11 @@ fn run_experiment(context: &Context, args: RunArgs) -> Result<Outcome, CliError>
             LiveOutput(Arc::new(Mutex::new(std::io::stderr()))),
         )
     });
-    let setup = CallSetup {
-        name: &prepared.name,
-        settings: &prepared.settings,
-        pool: &prepared.pool,
-        primary: prepared.pool.primary.clone(),
-        command: &templates,
-        cwd,
-        dir: &prepared.dir,
-        ports: &context.ports,
-        scrub: &prepared.scrub,
-        jobs: config.jobs,
-        stdin,
-        live,
-        interrupted,
-    };
+    let mut setup = call_setup(context, &config, &prepared, &templates, stdin, interrupted);
+    setup.live = live;
+    if args.detach_shadows || prepared.settings.detach_shadows {
+        setup.detach = detached_helper(context, &config, &prepared.name);
+    }
     let state = StateFile::new(context.ports.fs.as_ref(), prepared.dir.clone());
     let mut reports = Vec::new();
     let mut exit_code = 0u8;
@@ -312,9 +337,9 @@ fn run_experiment(context: &Context, args: RunArgs) -> Result<Outcome, CliError>
         let report = run_call(
             &setup,
             &prepared.settings.strategy,
-            &mut prepared.strategy,
+            &mut stateful.strategy,
             &state,
-            &mut prepared.log,
+            &mut stateful.log,
         )
         .map_err(|e| CliError::Usage(format!("experiment `{}`: {e}", prepared.name)))?;
         if !json {
@@ -344,6 +369,11 @@ fn run_experiment(context: &Context, args: RunArgs) -> Result<Outcome, CliError>
                             .then(|| String::from_utf8_lossy(&b.stdout).into_owned()),
                     })
                     .collect(),
+                detached: report
+                    .detached
+                    .iter()
+                    .map(|v| DetachedShadow { config_id: &v.id, label: &v.label })
+                    .collect(),
             })
             .collect();
         context.out_json(&RunDocument {
@@ -358,6 +388,90 @@ fn run_experiment(context: &Context, args: RunArgs) -> Result<Outcome, CliError>
     Ok(Outcome { code: exit_code })
 }
 
+/// What every call of `prepared` shares, with nothing streamed and
+/// nothing detached.
+fn call_setup<'a>(
+    context: &'a Context,
+    config: &Config,
+    prepared: &'a Prepared,
+    templates: &'a [Template],
+    stdin: Option<Vec<u8>>,
+    interrupted: &'a AtomicBool,
+) -> CallSetup<'a> {
+    CallSetup {
+        name: &prepared.name,
+        settings: &prepared.settings,
+        pool: &prepared.pool,
+        primary: prepared.pool.primary.clone(),
+        command: templates,
+        cwd: prepared
+            .settings
+            .cwd
+            .as_ref()
+            .map_or_else(|| config.root.clone(), |c| config.root.join(c)),
+        dir: &prepared.dir,
+        ports: &context.ports,
+        scrub: &prepared.scrub,
+        jobs: config.jobs,
+        stdin,
+        live: None,
+        interrupted,
+        detach: None,
+    }
+}
+
+/// How this noot starts the helper of a detached call: the same binary,
+/// configuration file, jobs and `--plugin` libraries. `None` (with a
+/// warning: the shadows then run attached) if the binary cannot be found.
+fn detached_helper(context: &Context, config: &Config, name: &str) -> Option<Helper> {
+    let program = match std::env::current_exe() {
+        Ok(program) => program,
+        Err(e) => {
+            context.err(&format!("warning: cannot find noot's own binary to detach the shadows ({e}); they run attached"));
+            return None;
+        }
+    };
+    let mut args: Vec<OsString> = Vec::new();
+    if let Some(file) = &config.file {
+        args.extend(["--config".into(), file.clone().into_os_string()]);
+    }
+    args.extend(["--jobs".into(), config.jobs.to_string().into()]);
+    for plugin in &context.overrides.plugin_paths {
+        args.extend(["--plugin".into(), plugin.clone().into_os_string()]);
+    }
+    args.extend(["experiment".into(), "run-detached-shadows".into(), name.into()]);
+    Some(Helper { program, args })
+}
+
+/// The hidden command a detached helper runs. Its stderr is the
+/// experiment's `detached.log`, so every line names the call.
+fn run_detached_shadows(context: &Context, name: &str, call: u64) -> Result<Outcome, CliError> {
+    let config = context.config()?;
+    let registry = context.registry(&config)?;
+    let (prepared, mut stateful) = prepare(&config, &registry, &context.ports, name)?;
+    let signals = interrupt::install();
+    let fs = context.ports.fs.as_ref();
+    let (job, stdin) = detach::load_job(fs, &prepared.dir, call)
+        .map_err(|e| CliError::Usage(format!("experiment `{name}` call {call}: {e}")))?;
+    let templates = command_templates(&prepared.settings);
+    let stop = AtomicBool::new(false);
+    let setup = call_setup(context, &config, &prepared, &templates, stdin, &stop);
+    let state = StateFile::new(fs, prepared.dir.clone());
+    let problems = detach::run_shadows(
+        &setup,
+        &job,
+        signals,
+        &mut stateful.strategy,
+        &state,
+        &mut stateful.log,
+    );
+    let now = rfc3339(context.ports.clock.now_unix_ms());
+    for problem in problems {
+        context.err(&format!("{now} experiment `{name}` call {call}: warning: {problem}"));
+    }
+    Ok(Outcome { code: 0 })
+}
+
 fn show(context: &Context, name: &str) -> Result<Outcome, CliError> {
     let config = context.config()?;
     let settings = settings(&config, name)?;
@@ -365,11 +479,27 @@ fn show(context: &Context, name: &str) -> Result<Outcome, CliError> {
     let pool = pool::load(fs, &config.root, name, settings).ok();
     let dir = experiment_dir(&config.root, name);
     let (records, unreadable) = read_records(fs, &dir).map_err(CliError::Usage)?;
-    let summary = summarise(name, &settings.strategy, pool.as_ref(), &records, unreadable);
+    let mut summary = summarise(name, &settings.strategy, pool.as_ref(), &records, unreadable);
+    summary.detached_pending = detach::pending(fs, &dir, context.ports.clock.now_unix_ms());
     if context.format == Format::Json {
         context.out_json(&summary);
     } else {
         context.out(&render_summary(&summary));
+        let pending = summary.detached_pending;
+        if pending.running > 0 {
+            context.err(&format!(
+                "note: {} call(s) still have detached shadows running; their records are not in yet",
+                pending.running
+            ));
+        }
+        if pending.abandoned > 0 {
+            context.err(&format!(
+                "warning: {} call(s) had detached shadows whose helper ended without logging them (see {}); remove {} to forget them",
+                pending.abandoned,
+                detach::helper_log_path(&dir).display(),
+                detach::pending_dir(&dir).display()
+            ));
+        }
         if unreadable > 0 {
             context.err(&format!(
                 "warning: {unreadable} line(s) of {} are not branch records and were skipped",

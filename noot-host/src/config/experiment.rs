@@ -30,6 +30,7 @@ pub(super) struct ExperimentTable {
     cwd: Option<Spanned<String>>,
     timeout: Option<Spanned<f64>>,
     shadow_timeout: Option<Spanned<f64>>,
+    detach_shadows: Option<Spanned<bool>>,
     compare: Option<Spanned<CompareTable>>,
     tail_bytes: Option<Spanned<i64>>,
     #[serde(default)]
@@ -106,6 +107,8 @@ pub struct ExperimentSettings {
     pub timeout_secs: Option<f64>,
     /// Seconds a background branch may run before it is killed.
     pub shadow_timeout_secs: f64,
+    /// Shadows run in a detached helper; noot returns without them.
+    pub detach_shadows: bool,
     /// How background branches are compared with the primary.
     pub compare: Compare,
     /// Bytes of stdout and stderr tail kept in each record.
@@ -266,6 +269,10 @@ impl ExperimentTable {
             }
             None => 60.0,
         };
+        let detach_shadows = self.detach_shadows.as_ref().is_some_and(|d| {
+            note("detach_shadows", d.span().start);
+            *d.get_ref()
+        });
         let compare = match &self.compare {
             None => Compare::Stdout,
             Some(c) => {
@@ -357,6 +364,7 @@ impl ExperimentTable {
             cwd,
             timeout_secs,
             shadow_timeout_secs,
+            detach_shadows,
             compare,
             tail_bytes,
             log: LogSettings {

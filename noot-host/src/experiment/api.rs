@@ -41,7 +41,7 @@ use crate::config::{CliOverrides, Config, ConfigError};
 use crate::engine::ports::{Env, NoEvents, NoProgress, Ports, ProcessEnv};
 use crate::experiment::branch::{Finished, Settle, settle};
 use crate::experiment::pool::Variant;
-use crate::experiment::prepare::{PrepareError, Prepared, prepare};
+use crate::experiment::prepare::{PrepareError, Prepared, Stateful, prepare};
 use crate::experiment::record::{BranchRecord, BranchStatus, ExceptionInfo, Role, rfc3339};
 use crate::experiment::state::StateFile;
 use crate::experiment::template::lookup;
@@ -230,6 +230,7 @@ impl Env for EnvAt {
 /// An experiment from `noot.toml`, run over closures.
 pub struct Experiment {
     prepared: Prepared,
+    stateful: Stateful,
     ports: Ports,
     // Plugin libraries stay loaded for as long as their objects live.
     _registry: Registry,
@@ -272,8 +273,8 @@ impl Experiment {
         for (path, location) in config.plugins.paths.iter().zip(&config.plugins.path_origins) {
             registry.load(path, location)?;
         }
-        let prepared = prepare(&config, &registry, &ports, name)?;
-        Ok(Self { prepared, ports, _registry: registry })
+        let (prepared, stateful) = prepare(&config, &registry, &ports, name)?;
+        Ok(Self { prepared, stateful, ports, _registry: registry })
     }
 
     /// The pool, in order.
@@ -287,13 +288,13 @@ impl Experiment {
     }
 
     fn plan(&mut self) -> Result<(u64, Vec<Planned>), ExperimentError> {
-        let prepared = &mut self.prepared;
+        let prepared = &self.prepared;
         let state = StateFile::new(self.ports.fs.as_ref(), prepared.dir.clone());
         let (call, plan) = state
             .plan_call(
                 &prepared.name,
                 &prepared.settings.strategy,
-                &mut prepared.strategy,
+                &mut self.stateful.strategy,
                 &prepared.pool.ids(),
                 prepared.pool.primary.as_deref(),
             )
@@ -308,7 +309,7 @@ impl Experiment {
     }
 
     fn settle<T, E>(&mut self, call: u64, outcomes: Vec<Outcome<T, E>>) -> CallResult<T, E> {
-        let prepared = &mut self.prepared;
+        let prepared = &self.prepared;
         let mut finished: Vec<Finished> = outcomes.iter().map(|o| o.finished.clone()).collect();
         let state = StateFile::new(self.ports.fs.as_ref(), prepared.dir.clone());
         let problems = settle(
@@ -320,8 +321,8 @@ impl Experiment {
                 state: &state,
                 strategy_name: &prepared.settings.strategy,
             },
-            &mut prepared.strategy,
-            &mut prepared.log,
+            &mut self.stateful.strategy,
+            &mut self.stateful.log,
         );
         let returned = outcomes
             .into_iter()

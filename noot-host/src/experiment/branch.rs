@@ -28,18 +28,20 @@ pub struct Finished {
 /// primary if it ran in this call, else the first returned branch, and
 /// only when more than one branch ran.
 pub fn reference_index(branches: &[Finished], configured_primary: Option<&str>) -> Option<usize> {
-    let ran: Vec<usize> = branches
-        .iter()
-        .enumerate()
-        .filter(|(_, b)| b.record.status != BranchStatus::Skipped)
-        .map(|(i, _)| i)
-        .collect();
-    if ran.len() < 2 {
+    let ran = branches.iter().filter(|b| b.record.status != BranchStatus::Skipped).count();
+    if ran < 2 {
         return None;
     }
+    reference_among(branches, configured_primary)
+}
+
+/// The branch others would be compared with, however many ran: the
+/// configured primary if it ran, else the first branch that ran.
+pub fn reference_among(branches: &[Finished], configured_primary: Option<&str>) -> Option<usize> {
+    let ran = |b: &Finished| b.record.status != BranchStatus::Skipped;
     configured_primary
-        .and_then(|id| ran.iter().copied().find(|&i| branches[i].record.config_id == id))
-        .or_else(|| ran.first().copied())
+        .and_then(|id| branches.iter().position(|b| ran(b) && b.record.config_id == id))
+        .or_else(|| branches.iter().position(ran))
 }
 
 /// Marks every other branch matched or mismatched against the reference.
@@ -173,6 +175,16 @@ pub fn settle(
 ) -> Vec<String> {
     let reference = reference_index(branches, how.primary);
     compare_all(branches, reference, how.compare);
+    record_all(branches, how, strategy, log)
+}
+
+/// Scrubs and logs branches already compared, then tells the strategy.
+pub fn record_all(
+    branches: &mut [Finished],
+    how: &Settle<'_>,
+    strategy: &mut StrategyBox,
+    log: &mut BranchLog,
+) -> Vec<String> {
     let mut problems = Vec::new();
     for branch in branches.iter_mut() {
         scrub_record(how.scrub, &mut branch.record);

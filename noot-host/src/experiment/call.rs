@@ -23,7 +23,8 @@ use serde_json::Value;
 use crate::config::experiment::ExperimentSettings;
 use crate::engine::ports::Ports;
 use crate::engine::procs::{Keep, LiveOutput, ProcStatus, SpawnRequest};
-use crate::experiment::branch::{Finished, Settle, settle};
+use crate::experiment::branch::{Finished, Settle, reference_among, settle};
+use crate::experiment::detach::{self, Helper};
 use crate::experiment::log::BranchLog;
 use crate::experiment::pool::{Pool, Variant};
 use crate::experiment::record::{
@@ -64,6 +65,25 @@ pub struct CallSetup<'a> {
     pub live: Option<(LiveOutput, LiveOutput)>,
     /// Set by Ctrl-C.
     pub interrupted: &'a AtomicBool,
+    /// Run background branches in a detached helper instead of waiting.
+    pub detach: Option<Helper>,
+}
+
+impl CallSetup<'_> {
+    /// How the branches of a call are compared, scrubbed and observed.
+    pub(crate) fn settling<'s>(
+        &'s self,
+        state: &'s StateFile<'s>,
+        strategy_name: &'s str,
+    ) -> Settle<'s> {
+        Settle {
+            primary: self.primary.as_deref(),
+            compare: &self.settings.compare,
+            scrub: self.scrub,
+            state,
+            strategy_name,
+        }
+    }
 }
 
 /// A branch after the call.
@@ -83,6 +103,8 @@ pub struct CallReport {
     pub call: u64,
     /// Returned branches first (plan order), then background ones.
     pub branches: Vec<BranchResult>,
+    /// Background variants handed to a detached helper (not in `branches`).
+    pub detached: Vec<Variant>,
     /// Whether the returned branch streamed its output.
     pub streamed: bool,
     /// The exit code the call earns.
@@ -163,12 +185,78 @@ pub fn run_call(
     if let Err(e) = setup.ports.fs.create_dir_all(&tmp) {
         problems.push(format!("cannot create {} for the metrics files: {e}", tmp.display()));
     }
-    let returned = planned.iter().filter(|(_, r)| *r == Role::Primary).count();
+    // Shadows handed to a detached helper run there; only what stays is
+    // run here.
+    let (here, detached) = match &setup.detach {
+        Some(helper) if planned.iter().any(|(_, role)| *role == Role::Background) => {
+            let shadows: Vec<Variant> = planned
+                .iter()
+                .filter(|(_, role)| *role == Role::Background)
+                .map(|(variant, _)| (*variant).clone())
+                .collect();
+            match detach::start(setup, helper, strategy_name, call, &shadows) {
+                Ok(()) => {
+                    let here: Vec<_> =
+                        planned.iter().copied().filter(|(_, r)| *r == Role::Primary).collect();
+                    (here, shadows)
+                }
+                Err(error) => {
+                    problems.push(format!(
+                        "cannot detach the shadows of call {call} ({error}); they ran attached"
+                    ));
+                    (planned.clone(), Vec::new())
+                }
+            }
+        }
+        _ => (planned.clone(), Vec::new()),
+    };
+    let returned = here.iter().filter(|(_, r)| *r == Role::Primary).count();
     let stream = returned == 1 && setup.live.is_some();
+    let mut finished = run_branches(setup, strategy_name, call, &here, stream);
+    if !detached.is_empty() {
+        let ran: Vec<Finished> = finished.iter().map(|(f, _)| f.clone()).collect();
+        let reference = reference_among(&ran, setup.primary.as_deref()).map(|i| &ran[i]);
+        let interrupted = setup.interrupted.load(Ordering::SeqCst);
+        if let Err(error) = detach::hand_over(setup, call, reference, interrupted) {
+            problems.push(format!(
+                "cannot give the detached shadows of call {call} the primary's result ({error}); they are logged without a comparison"
+            ));
+        }
+    }
 
+    let mut branches: Vec<Finished> = finished.iter().map(|(f, _)| f.clone()).collect();
+    problems.extend(settle(&mut branches, &setup.settling(state, strategy_name), strategy, log));
+    let exit_code = branches
+        .iter()
+        .filter(|b| b.record.role == Role::Primary)
+        .map(|b| exit_code_of(&b.record))
+        .find(|&code| code != 0)
+        .unwrap_or(0);
+    let branches = branches
+        .into_iter()
+        .zip(finished.iter_mut())
+        .map(|(branch, (_, stdout))| BranchResult {
+            record: branch.record,
+            stdout: std::mem::take(stdout),
+        })
+        .collect();
+    Ok(CallReport { call, branches, detached, streamed: stream, exit_code, problems })
+}
+
+/// Runs `planned` branches at most `jobs` at a time, returned ones first
+/// as planned, and waits for all of them; Ctrl-C (or whatever sets
+/// `setup.interrupted`) kills every group once and skips what has not
+/// started. Gives each branch's result and the stdout kept for the caller.
+pub(crate) fn run_branches(
+    setup: &CallSetup<'_>,
+    strategy_name: &str,
+    call: u64,
+    planned: &[(&Variant, Role)],
+    stream: bool,
+) -> Vec<(Finished, Vec<u8>)> {
     let slots = Slots { free: Mutex::new(setup.jobs.max(1)), ready: Condvar::new() };
     let (done_tx, done_rx) = mpsc::channel::<()>();
-    let mut finished: Vec<(Finished, Vec<u8>)> = std::thread::scope(|scope| {
+    std::thread::scope(|scope| {
         let handles: Vec<_> = planned
             .iter()
             .map(|(variant, role)| {
@@ -206,43 +294,14 @@ pub fn run_call(
         }
         handles
             .into_iter()
-            .zip(&planned)
+            .zip(planned)
             .map(|(handle, (variant, role))| {
                 handle
                     .join()
                     .unwrap_or_else(|_| skipped(setup, strategy_name, call, variant, *role))
             })
             .collect()
-    });
-
-    let mut branches: Vec<Finished> = finished.iter().map(|(f, _)| f.clone()).collect();
-    problems.extend(settle(
-        &mut branches,
-        &Settle {
-            primary: setup.primary.as_deref(),
-            compare: &setup.settings.compare,
-            scrub: setup.scrub,
-            state,
-            strategy_name,
-        },
-        strategy,
-        log,
-    ));
-    let exit_code = branches
-        .iter()
-        .filter(|b| b.record.role == Role::Primary)
-        .map(|b| exit_code_of(&b.record))
-        .find(|&code| code != 0)
-        .unwrap_or(0);
-    let branches = branches
-        .into_iter()
-        .zip(finished.iter_mut())
-        .map(|(branch, (_, stdout))| BranchResult {
-            record: branch.record,
-            stdout: std::mem::take(stdout),
-        })
-        .collect();
-    Ok(CallReport { call, branches, streamed: stream, exit_code, problems })
+    })
 }
 
 fn skipped(

@@ -5,13 +5,15 @@
 //! [`pool`] loads the variants and their canonical ids; [`template`] fills
 //! a command's placeholders; [`state`] keeps the call counter and the
 //! strategy's state between invocations; [`call`] runs one call of a
-//! command experiment; [`record`] is what each branch leaves; [`log`]
+//! command experiment, and [`detach`] hands its shadows to a helper that
+//! outlives it; [`record`] is what each branch leaves; [`log`]
 //! writes records to JSONL and MLflow; [`summary`] aggregates them for
 //! `noot experiment show`; [`api`] is the same machinery over closures.
 
 pub mod api;
 pub mod branch;
 pub mod call;
+pub mod detach;
 pub mod log;
 pub mod mlflow;
 pub mod pool;

@@ -16,7 +16,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::config::experiment::{ExperimentSettings, toml_to_json};
@@ -34,7 +34,7 @@ pub const CONFIG_EXTENSIONS: &[&str] = &["toml", "yaml", "yml", "json"];
 const LABEL_MAX: usize = 60;
 
 /// One config variant.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Variant {
     /// Canonical id: short hex digest of the canonical JSON.
     pub id: String,

@@ -16,7 +16,8 @@ use crate::experiment::state::experiment_dir;
 use crate::plugins::{Registry, RegistryError};
 use crate::scrub::ScrubPipeline;
 
-/// An experiment ready to run.
+/// An experiment ready to run: what its calls only read. What they change
+/// is [`Stateful`], apart, so both can be borrowed at once.
 pub struct Prepared {
     /// Its name.
     pub name: String,
@@ -24,16 +25,21 @@ pub struct Prepared {
     pub settings: ExperimentSettings,
     /// Its variants.
     pub pool: Pool,
-    /// Its strategy.
-    pub strategy: StrategyBox,
     /// `.noot/experiments/NAME`.
     pub dir: PathBuf,
     /// The scrubbers every record goes through.
     pub scrub: ScrubPipeline,
-    /// The configured backends.
-    pub log: BranchLog,
     /// Worth saying before the first call (duplicate variants, …).
     pub warnings: Vec<String>,
+}
+
+/// What the calls of an experiment change: its strategy (which learns)
+/// and its log (which remembers whether MLflow is down).
+pub struct Stateful {
+    /// Its strategy.
+    pub strategy: StrategyBox,
+    /// The configured backends.
+    pub log: BranchLog,
 }
 
 /// Why an experiment cannot run.
@@ -67,7 +73,7 @@ pub fn prepare(
     registry: &Registry,
     ports: &Ports,
     name: &str,
-) -> Result<Prepared, PrepareError> {
+) -> Result<(Prepared, Stateful), PrepareError> {
     let settings = settings(config, name)?.clone();
     let pool = pool::load(ports.fs.as_ref(), &config.root, name, &settings)?;
     let strategy_json = settings.strategy_config.to_string();
@@ -95,5 +101,8 @@ pub fn prepare(
     );
     let mut warnings = pool.warnings.clone();
     warnings.extend(log_warning);
-    Ok(Prepared { name: name.to_string(), settings, pool, strategy, dir, scrub, log, warnings })
+    Ok((
+        Prepared { name: name.to_string(), settings, pool, dir, scrub, warnings },
+        Stateful { strategy, log },
+    ))
 }

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::experiment::detach::Pending;
 use crate::experiment::mlflow::numeric_metrics;
 use crate::experiment::pool::Pool;
 use crate::experiment::record::{BranchRecord, BranchStatus};
@@ -57,6 +58,8 @@ pub struct ExperimentSummary {
     pub unreadable_lines: usize,
     /// Per variant: pool order first, then variants only the log knows.
     pub variants: Vec<VariantSummary>,
+    /// Calls whose detached shadows are not logged yet.
+    pub detached_pending: Pending,
 }
 
 fn median(values: &mut [u64]) -> Option<u64> {
@@ -128,5 +131,6 @@ pub fn summarise(
         records: records.len() as u64,
         unreadable_lines,
         variants,
+        detached_pending: Pending::default(),
     }
 }
