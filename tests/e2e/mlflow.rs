@@ -134,9 +134,90 @@ fn pairs(run: &Value, field: &str) -> std::collections::BTreeMap<String, Value> 
         .unwrap_or_default()
 }
 
+/// One server (it takes about 12 s to start) for every scenario that needs one.
 #[test]
-fn every_branch_becomes_an_mlflow_run_with_its_params_metrics_tags_and_status() {
+fn against_a_real_mlflow_server() {
     let Some(server) = start_server() else { return };
+    every_branch_becomes_an_mlflow_run_with_its_params_metrics_tags_and_status(&server);
+    sync_sends_mlflow_the_records_it_missed_and_only_those(&server);
+}
+
+fn runs_of(uri: &str, experiment: &str) -> Vec<Value> {
+    let found = api(
+        uri,
+        "experiments/search",
+        &json!({"filter": format!("name = '{experiment}'"), "max_results": 10}),
+    );
+    let experiments = found["experiments"].as_array().expect("experiments");
+    assert_eq!(experiments.len(), 1, "{found}");
+    let id = experiments[0]["experiment_id"].as_str().expect("id");
+    let runs = api(uri, "runs/search", &json!({"experiment_ids": [id], "max_results": 100}));
+    runs["runs"].as_array().cloned().unwrap_or_default()
+}
+
+fn sync_sends_mlflow_the_records_it_missed_and_only_those(server: &MlflowServer) {
+    let dead = TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
+    let toml = |uri: &str| {
+        format!(
+            "[experiment.rr]\ncommand = [\"python3\", \"echo_model.py\", \"--model\", \"{{model}}\", \"--temperature\", \"1\"]\nconfigs = [\"configs/\"]\n[experiment.rr.log]\nbackends = [\"jsonl\", \"mlflow\"]\nmlflow.tracking_uri = \"{uri}\"\nmlflow.experiment_name = \"noot-sync\"\n"
+        )
+    };
+    let dir = project(&toml(&format!("http://127.0.0.1:{dead}")));
+    let run = noot(dir.path(), &["experiment", "run", "rr", "--calls", "2"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains("cannot reach"), "{}", run.stderr);
+    std::fs::write(dir.path().join("noot.toml"), toml(&server.uri)).expect("write");
+    assert_eq!(noot(dir.path(), &["experiment", "run", "rr"]).code, 0);
+    assert_eq!(runs_of(&server.uri, "noot-sync").len(), 1, "only call 3 reached MLflow");
+
+    let dry = noot(dir.path(), &["experiment", "sync", "rr", "--dry-run", "--format", "json"]);
+    assert_eq!(dry.code, 0, "{dry:?}");
+    let report: Value = serde_json::from_str(&dry.stdout).expect("one JSON document");
+    assert_eq!((report["records"].as_u64(), report["already_logged"].as_u64()), (Some(3), Some(1)));
+    let calls: Vec<u64> = report["sent"]
+        .as_array()
+        .expect("sent")
+        .iter()
+        .filter_map(|s| s["call"].as_u64())
+        .collect();
+    assert_eq!(calls, [1, 2]);
+    assert_eq!(report["sent"][0]["run_id"], Value::Null);
+    assert_eq!(runs_of(&server.uri, "noot-sync").len(), 1, "a dry run sends nothing");
+
+    let sync = noot(dir.path(), &["experiment", "sync", "rr"]);
+    assert_eq!(sync.code, 0, "{sync:?}");
+    assert_eq!(sync.stdout.lines().count(), 2, "{}", sync.stdout);
+    assert!(sync.stderr.contains("sent 2 of 3 record(s)"), "{}", sync.stderr);
+    let runs = runs_of(&server.uri, "noot-sync");
+    let mut calls: Vec<String> = runs.iter().map(|r| tags(r)["noot.call"].clone()).collect();
+    calls.sort();
+    assert_eq!(calls, ["1", "2", "3"]);
+    let first = runs.iter().find(|r| tags(r)["noot.call"] == "1").expect("call 1");
+    assert_eq!(first["info"]["status"], "FINISHED");
+    assert_eq!(pairs(first, "params")["model"], "large");
+    assert_eq!(pairs(first, "metrics")["score"], 0.9);
+    let first_start = first["info"]["start_time"].as_u64().expect("start_time");
+    let call3 = runs.iter().find(|r| tags(r)["noot.call"] == "3").expect("call 3");
+    assert!(
+        first_start <= call3["info"]["start_time"].as_u64().expect("start"),
+        "the record's own times"
+    );
+
+    let again = noot(dir.path(), &["experiment", "sync", "rr", "--format", "json"]);
+    let report: Value = serde_json::from_str(&again.stdout).expect("one JSON document");
+    assert_eq!(report["sent"].as_array().map(Vec::len), Some(0), "{report}");
+    assert_eq!(report["already_logged"], 3);
+
+    let not_mlflow =
+        project("[experiment.j]\ncommand = [\"true\"]\n[experiment.j.expand]\nv = [1]\n");
+    let refused = noot(not_mlflow.path(), &["experiment", "sync", "j"]);
+    assert_eq!(refused.code, 2, "{refused:?}");
+    assert!(refused.stderr.contains("does not log to mlflow"), "{}", refused.stderr);
+}
+
+fn every_branch_becomes_an_mlflow_run_with_its_params_metrics_tags_and_status(
+    server: &MlflowServer,
+) {
     let dir = project(&format!(
         "[experiment.mb]\ncommand = [\"python3\", \"echo_model.py\", \"--model\", \"{{model}}\", \"--temperature\", \"{{temperature}}\"]\nstrategy = \"multi-branch\"\nconfigs = [\"configs/\"]\n[experiment.mb.expand]\ntemperature = [0.25]\n[experiment.mb.log]\nbackends = [\"jsonl\", \"mlflow\"]\nmlflow.tracking_uri = \"{}\"\nmlflow.experiment_name = \"noot-e2e\"\n",
         server.uri

@@ -4,21 +4,24 @@ use std::ffi::OsString;
 use std::io::{IsTerminal, Read};
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use serde::Serialize;
 
 use crate::cli::{CliError, Context, Format, Outcome, interrupt};
-use crate::config::Config;
+use crate::config::{Config, ConfigError};
 use crate::engine::procs::LiveOutput;
 use crate::experiment::call::{CallReport, CallSetup, run_call};
 use crate::experiment::detach::{self, Helper};
 use crate::experiment::log::read_records;
+use crate::experiment::mlflow::MlflowClient;
 use crate::experiment::pool::{self, command_templates};
 use crate::experiment::prepare::{PrepareError, Prepared, prepare, settings};
 use crate::experiment::record::{BranchRecord, BranchStatus, Role, rfc3339};
 use crate::experiment::state::{StateFile, experiment_dir};
 use crate::experiment::summary::{ExperimentSummary, summarise};
+use crate::experiment::sync::{SyncReport, sync};
 use crate::experiment::template::Template;
 
 /// The version of `noot experiment run --format json`.
@@ -38,6 +41,8 @@ Examples:
       noot experiment show summarise
   The strategies this noot knows (built-in and from [plugins] paths):
       noot experiment strategies
+  Send MLflow the records it missed while it was down:
+      noot experiment sync summarise
 
 The returned branch's exit code becomes noot's (124 after its timeout,
 128+N after signal N); noot's own errors exit 2 and start with `error:`.";
@@ -55,6 +60,14 @@ pub(crate) enum ExperimentCommand {
     },
     /// Every strategy plugin, built-in and third-party.
     Strategies,
+    /// Send MLflow the branch records it missed (while it was down, say).
+    Sync {
+        /// The experiment.
+        name: String,
+        /// Only say what would be sent.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// The detached helper of one call (started by `run --detach-shadows`).
     #[command(hide = true)]
     RunDetachedShadows {
@@ -86,6 +99,7 @@ pub(crate) fn run(context: &Context, command: ExperimentCommand) -> Result<Outco
         ExperimentCommand::Run(args) => run_experiment(context, args),
         ExperimentCommand::Show { name } => show(context, &name),
         ExperimentCommand::Strategies => strategies(context),
+        ExperimentCommand::Sync { name, dry_run } => sync_mlflow(context, &name, dry_run),
         ExperimentCommand::RunDetachedShadows { name, call } => {
             run_detached_shadows(context, &name, call)
         }
@@ -470,6 +484,72 @@ fn run_detached_shadows(context: &Context, name: &str, call: u64) -> Result<Outc
         context.err(&format!("{now} experiment `{name}` call {call}: warning: {problem}"));
     }
     Ok(Outcome { code: 0 })
+}
+
+/// `noot experiment sync NAME`: exits 2 if the experiment has no MLflow
+/// server or the server fails (what was sent stays sent; run it again).
+fn sync_mlflow(context: &Context, name: &str, dry_run: bool) -> Result<Outcome, CliError> {
+    let config = context.config()?;
+    let settings = settings(&config, name)?;
+    let log = &settings.log;
+    let not_set = |message: String, key: &str| {
+        CliError::Config(ConfigError {
+            location: settings.location(key).cloned(),
+            message,
+            help: Some("add \"mlflow\" to log.backends and set log.mlflow.tracking_uri (or MLFLOW_TRACKING_URI)".into()),
+        })
+    };
+    if !log.wants("mlflow") {
+        return Err(not_set(format!("experiment `{name}` does not log to mlflow"), "log.backends"));
+    }
+    let uri = log.tracking_uri(context.ports.env.var("MLFLOW_TRACKING_URI")).ok_or_else(|| {
+        not_set(format!("experiment `{name}` names no MLflow server"), "log.backends")
+    })?;
+    let fs = context.ports.fs.as_ref();
+    let dir = experiment_dir(&config.root, name);
+    let (records, _) = read_records(fs, &dir).map_err(CliError::Usage)?;
+    let client = MlflowClient::new(&uri, Duration::from_secs_f64(log.mlflow_timeout_secs));
+    let report = sync(
+        &client,
+        &records,
+        SyncReport {
+            experiment: name.to_string(),
+            mlflow_experiment: log.mlflow_experiment(name),
+            tracking_uri: uri,
+            dry_run,
+            ..SyncReport::default()
+        },
+    );
+    if context.format == Format::Json {
+        context.out_json(&report);
+    } else {
+        let verb = if dry_run { "would send" } else { "sent" };
+        for sent in &report.sent {
+            context.out(&format!(
+                "{verb} call {} {} ({}){}\n",
+                sent.call,
+                sent.label,
+                sent.config_id,
+                sent.run_id.as_ref().map_or_else(String::new, |id| format!(" as run {id}"))
+            ));
+        }
+        context.err(&format!(
+            "noot: {verb} {} of {} record(s) to MLflow experiment `{}` at {}; {} were there already",
+            report.sent.len(),
+            report.records,
+            report.mlflow_experiment,
+            report.tracking_uri,
+            report.already_logged
+        ));
+    }
+    match &report.error {
+        Some(error) => {
+            context.err(&format!("error: {error}"));
+            context.err("  what was sent stays sent; run `noot experiment sync` again when the server answers");
+            Ok(Outcome { code: 2 })
+        }
+        None => Ok(Outcome { code: 0 }),
+    }
 }
 
 fn show(context: &Context, name: &str) -> Result<Outcome, CliError> {

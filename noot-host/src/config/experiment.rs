@@ -85,6 +85,23 @@ pub struct LogSettings {
     pub mlflow_timeout_secs: f64,
 }
 
+impl LogSettings {
+    /// Whether `backend` is on.
+    pub fn wants(&self, backend: &str) -> bool {
+        self.backends.iter().any(|b| b == backend)
+    }
+
+    /// The tracking server: the table's, else `MLFLOW_TRACKING_URI`'s.
+    pub fn tracking_uri(&self, from_env: Option<String>) -> Option<String> {
+        self.mlflow_tracking_uri.clone().or(from_env)
+    }
+
+    /// The MLflow experiment of noot experiment `name`.
+    pub fn mlflow_experiment(&self, name: &str) -> String {
+        self.mlflow_experiment_name.clone().unwrap_or_else(|| name.to_string())
+    }
+}
+
 /// One effective `[experiment.NAME]`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ExperimentSettings {

@@ -52,19 +52,15 @@ impl BranchLog {
     ) -> (Self, Option<String>) {
         let mut warning = None;
         let path = branches_path(dir);
-        let wants = |backend: &str| settings.log.backends.iter().any(|b| b == backend);
+        let wants = |backend: &str| settings.log.wants(backend);
         let mlflow = if wants("mlflow") {
-            match settings.log.mlflow_tracking_uri.clone().or(env_tracking_uri) {
+            match settings.log.tracking_uri(env_tracking_uri) {
                 Some(uri) => MlflowState::Ready {
                     client: MlflowClient::new(
                         &uri,
                         Duration::from_secs_f64(settings.log.mlflow_timeout_secs),
                     ),
-                    experiment_name: settings
-                        .log
-                        .mlflow_experiment_name
-                        .clone()
-                        .unwrap_or_else(|| name.to_string()),
+                    experiment_name: settings.log.mlflow_experiment(name),
                     experiment_id: None,
                 },
                 None => {

@@ -7,7 +7,8 @@
 //! strategy's state between invocations; [`call`] runs one call of a
 //! command experiment, and [`detach`] hands its shadows to a helper that
 //! outlives it; [`record`] is what each branch leaves; [`log`]
-//! writes records to JSONL and MLflow; [`summary`] aggregates them for
+//! writes records to JSONL and MLflow, and [`sync`] sends MLflow what it
+//! missed; [`summary`] aggregates them for
 //! `noot experiment show`; [`api`] is the same machinery over closures.
 
 pub mod api;
@@ -21,4 +22,5 @@ pub mod prepare;
 pub mod record;
 pub mod state;
 pub mod summary;
+pub mod sync;
 pub mod template;

@@ -191,6 +191,49 @@ pub fn rfc3339(unix_ms: u64) -> String {
     )
 }
 
+/// The Unix milliseconds of a time [`rfc3339`] wrote
+/// (`2026-11-21T09:17:11.754Z`); `None` for any other shape.
+pub fn parse_rfc3339(text: &str) -> Option<u64> {
+    let bytes = text.as_bytes();
+    if bytes.len() != 24 || bytes[23] != b'Z' {
+        return None;
+    }
+    let number = |from: usize, len: usize| -> Option<i64> {
+        let digits = text.get(from..from + len)?;
+        digits.bytes().all(|b| b.is_ascii_digit()).then(|| digits.parse().ok())?
+    };
+    let separators = [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':'), (19, b'.')];
+    if separators.iter().any(|&(at, sep)| bytes[at] != sep) {
+        return None;
+    }
+    let (year, month, day) = (number(0, 4)?, number(5, 2)?, number(8, 2)?);
+    let (hour, minute, second, milli) =
+        (number(11, 2)?, number(14, 2)?, number(17, 2)?, number(20, 3)?);
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    let days = days_from_civil(year, month, day);
+    let ms = ((days * 86_400 + hour * 3600 + minute * 60 + second) * 1000) + milli;
+    u64::try_from(ms).ok()
+}
+
+/// Days since 1970-01-01 of a Gregorian date (the inverse of
+/// [`civil_from_days`], from the same published algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let yoe = year.rem_euclid(400);
+    let mp = if month > 2 { month - 3 } else { month + 9 };
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 /// The Gregorian date of a day count since 1970-01-01 (Howard Hinnant's
 /// published algorithm, valid for every day a u64 of milliseconds reaches).
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
@@ -243,6 +286,23 @@ fn is_exception_name(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn written_timestamps_read_back_to_the_same_millisecond() {
+        for ms in [0, 951_782_400_000, 1_795_684_631_754, 4_102_444_799_999] {
+            assert_eq!(parse_rfc3339(&rfc3339(ms)), Some(ms), "{}", rfc3339(ms));
+        }
+        for bad in [
+            "",
+            "2026-11-21",
+            "2026-11-21T09:17:11Z",
+            "2026-13-21T09:17:11.754Z",
+            "2026-11-21 09:17:11.754Z",
+            "2026-11-21T09:17:11.7a4Z",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn timestamps_are_rfc3339_utc() {

@@ -7,6 +7,15 @@
 //! attempt, not a rescan of its line. Text without keywords costs one
 //! linear automaton pass. A single RegexSet over all rules would instead run
 //! every pattern over every byte and still need a second pass for spans.
+//!
+//! Compiling the rules takes a few milliseconds, which every noot
+//! invocation that logs anything would pay up front. So [`RuleEngine::new`]
+//! checks the configuration at once but compiles the rules on a thread of
+//! their own, and the first scrub waits for it: an experiment's branch or a
+//! mutation run overlaps the compile instead of following it.
+
+use std::sync::{Mutex, OnceLock};
+use std::thread::JoinHandle;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use noot_plugin_api::abi_stable::std_types::RVec;
@@ -28,13 +37,23 @@ struct CompiledRule {
     secret_group: Option<usize>,
 }
 
-/// The compiled rule set.
-pub struct RuleEngine {
+/// The compiled rules and their prefilter.
+struct Automata {
     rules: Vec<CompiledRule>,
     prefilter: AhoCorasick,
     /// For each prefilter pattern, the rules it triggers and where in the
     /// hit each rule's own keyword starts (see [`keyword_triggers`]).
     triggers: Vec<Vec<(usize, usize)>>,
+}
+
+type Compiled = Result<Automata, String>;
+
+/// The rule set: checked when built, compiled in the background.
+pub struct RuleEngine {
+    /// The rules that are on, in priority order.
+    enabled: Vec<&'static Rule>,
+    compiled: OnceLock<Compiled>,
+    compiling: Mutex<Option<JoinHandle<Compiled>>>,
     allow: Vec<Regex>,
     entropy_threshold: f64,
 }
@@ -65,20 +84,8 @@ impl RuleEngine {
                 config.entropy_threshold
             )));
         }
-        let mut rules = Vec::new();
-        for rule in BUILTIN_RULES.iter().filter(|r| !config.disable.iter().any(|d| d == r.id)) {
-            let regex = Regex::new(rule.pattern).map_err(|e| {
-                PluginError::failed(format!("rule {} does not compile: {e}", rule.id))
-            })?;
-            let secret_group = regex.group_info().to_index(regex_automata::PatternID::ZERO, "s");
-            rules.push(CompiledRule { rule, regex, secret_group });
-        }
-        let (keywords, triggers) = keyword_triggers(&rules);
-        let prefilter = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::LeftmostLongest)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(&keywords)
-            .map_err(|e| PluginError::failed(format!("keyword prefilter: {e}")))?;
+        let enabled: Vec<&'static Rule> =
+            BUILTIN_RULES.iter().filter(|r| !config.disable.iter().any(|d| d == r.id)).collect();
         let allow = config
             .allow
             .iter()
@@ -90,13 +97,38 @@ impl RuleEngine {
                 })
             })
             .collect::<Result<_, _>>()?;
-        Ok(Self { rules, prefilter, triggers, allow, entropy_threshold: config.entropy_threshold })
+        let to_compile = enabled.clone();
+        let compiling = std::thread::Builder::new()
+            .name("noot-scrub-compile".into())
+            .spawn(move || compile(&to_compile))
+            .map_err(|e| PluginError::failed(format!("cannot start compiling the rules: {e}")))?;
+        Ok(Self {
+            enabled,
+            compiled: OnceLock::new(),
+            compiling: Mutex::new(Some(compiling)),
+            allow,
+            entropy_threshold: config.entropy_threshold,
+        })
+    }
+
+    /// The compiled rules, waiting for the compile if it still runs.
+    fn automata(&self) -> Result<&Automata, PluginError> {
+        let compiled = self.compiled.get_or_init(|| {
+            let handle = self.compiling.lock().unwrap_or_else(|e| e.into_inner()).take();
+            match handle.map(JoinHandle::join) {
+                Some(Ok(compiled)) => compiled,
+                Some(Err(_)) => Err("compiling the rules panicked".to_string()),
+                // Only reachable if a compile was taken and then lost.
+                None => compile(&self.enabled),
+            }
+        });
+        compiled.as_ref().map_err(|e| PluginError::failed(e.clone()))
     }
 
     /// The rules that are on, as the plugin reports them.
     pub fn rule_infos(&self) -> Vec<RuleInfo> {
         let mut infos: Vec<RuleInfo> =
-            self.rules.iter().map(|c| RuleInfo::new(c.rule.id, c.rule.description)).collect();
+            self.enabled.iter().map(|rule| RuleInfo::new(rule.id, rule.description)).collect();
         infos.push(RuleInfo::new(
             SECRET_ENV_RULE,
             "the whole value of an environment variable whose name says it is secret",
@@ -105,42 +137,44 @@ impl RuleEngine {
     }
 
     /// Scrubs `text`; `field` of the form `env:NAME` marks an environment value.
-    pub fn scrub(&self, text: &str, field: &str) -> ScrubOutput {
+    pub fn scrub(&self, text: &str, field: &str) -> Result<ScrubOutput, PluginError> {
         if let Some(name) = field.strip_prefix("env:")
             && is_secret_env_name(name)
             && !text.is_empty()
         {
-            return ScrubOutput {
+            return Ok(ScrubOutput {
                 text: redaction(SECRET_ENV_RULE).into(),
                 findings: RVec::from(vec![Finding {
                     rule: SECRET_ENV_RULE.into(),
                     start: 0,
                     end: text.len() as u64,
                 }]),
-            };
+            });
         }
-        let candidates = self.find(text);
+        let automata = self.automata()?;
+        let candidates = self.find(automata, text);
         if candidates.is_empty() {
-            return ScrubOutput::unchanged(text);
+            return Ok(ScrubOutput::unchanged(text));
         }
         let mut out = String::with_capacity(text.len());
         let mut findings = Vec::with_capacity(candidates.len());
         let mut cursor = 0;
         for c in candidates {
-            let id = self.rules[c.rule].rule.id;
+            let id = automata.rules[c.rule].rule.id;
             out.push_str(&text[cursor..c.start]);
             out.push_str(&redaction(id));
             cursor = c.end;
             findings.push(Finding { rule: id.into(), start: c.start as u64, end: c.end as u64 });
         }
         out.push_str(&text[cursor..]);
-        ScrubOutput { text: out.into(), findings: findings.into() }
+        Ok(ScrubOutput { text: out.into(), findings: findings.into() })
     }
 
     /// Searches rule `rule_index` anchored at `anchor`; `hit_end` is where
     /// the keyword hit ended (windows reach from there).
     fn match_at(
         &self,
+        automata: &Automata,
         text: &str,
         anchor: usize,
         hit_end: usize,
@@ -148,7 +182,7 @@ impl RuleEngine {
         caps: &mut Captures,
     ) -> Option<Candidate> {
         let bytes = text.as_bytes();
-        let compiled = &self.rules[rule_index];
+        let compiled = &automata.rules[rule_index];
         let end = match compiled.rule.window {
             Window::Line => {
                 let limit = (anchor + MAX_LINE_MATCH).min(bytes.len());
@@ -183,20 +217,20 @@ impl RuleEngine {
     }
 
     /// Every non-overlapping secret in `text`, in order.
-    fn find(&self, text: &str) -> Vec<Candidate> {
+    fn find(&self, automata: &Automata, text: &str) -> Vec<Candidate> {
         let bytes = text.as_bytes();
         let mut candidates = Vec::new();
-        let mut captures: Vec<Option<Captures>> = (0..self.rules.len()).map(|_| None).collect();
+        let mut captures: Vec<Option<Captures>> = (0..automata.rules.len()).map(|_| None).collect();
         // The last anchor searched per rule: several keywords of one rule
         // (`secret`, `secret_access_key`) often hit at one name.
-        let mut last_anchor: Vec<Option<usize>> = vec![None; self.rules.len()];
-        for hit in self.prefilter.find_iter(text) {
-            for &(rule_index, offset) in &self.triggers[hit.pattern().as_usize()] {
+        let mut last_anchor: Vec<Option<usize>> = vec![None; automata.rules.len()];
+        for hit in automata.prefilter.find_iter(text) {
+            for &(rule_index, offset) in &automata.triggers[hit.pattern().as_usize()] {
                 let keyword_start = hit.start() + offset;
-                if !needs_nearby(bytes, hit.end(), self.rules[rule_index].rule.needs) {
+                if !needs_nearby(bytes, hit.end(), automata.rules[rule_index].rule.needs) {
                     continue;
                 }
-                let anchor = match self.rules[rule_index].rule.anchor {
+                let anchor = match automata.rules[rule_index].rule.anchor {
                     Anchor::Keyword => keyword_start,
                     Anchor::NameBefore => name_start(bytes, keyword_start),
                 };
@@ -205,14 +239,34 @@ impl RuleEngine {
                 }
                 last_anchor[rule_index] = Some(anchor);
                 let caps = captures[rule_index]
-                    .get_or_insert_with(|| self.rules[rule_index].regex.create_captures());
-                if let Some(found) = self.match_at(text, anchor, hit.end(), rule_index, caps) {
+                    .get_or_insert_with(|| automata.rules[rule_index].regex.create_captures());
+                if let Some(found) =
+                    self.match_at(automata, text, anchor, hit.end(), rule_index, caps)
+                {
                     candidates.push(found);
                 }
             }
         }
         resolve_overlaps(candidates)
     }
+}
+
+/// Compiles `enabled` and the keyword prefilter over them.
+fn compile(enabled: &[&'static Rule]) -> Compiled {
+    let mut rules = Vec::with_capacity(enabled.len());
+    for &rule in enabled {
+        let regex = Regex::new(rule.pattern)
+            .map_err(|e| format!("rule {} does not compile: {e}", rule.id))?;
+        let secret_group = regex.group_info().to_index(regex_automata::PatternID::ZERO, "s");
+        rules.push(CompiledRule { rule, regex, secret_group });
+    }
+    let (keywords, triggers) = keyword_triggers(&rules);
+    let prefilter = AhoCorasickBuilder::new()
+        .match_kind(MatchKind::LeftmostLongest)
+        .kind(Some(AhoCorasickKind::DFA))
+        .build(&keywords)
+        .map_err(|e| format!("keyword prefilter: {e}"))?;
+    Ok(Automata { rules, prefilter, triggers })
 }
 
 /// The spellings of a keyword the prefilter looks for.
@@ -327,8 +381,20 @@ mod tests {
     #[test]
     fn the_prefilter_stays_within_the_simd_searchers_pattern_limit() {
         let engine = RuleEngine::new(DefaultScrubberConfig::default()).expect("valid");
-        let (keywords, _) = keyword_triggers(&engine.rules);
+        let (keywords, _) = keyword_triggers(&engine.automata().expect("compiles").rules);
         assert!(keywords.len() <= MAX_PREFILTER_KEYWORDS, "{} keywords", keywords.len());
+    }
+
+    #[test]
+    fn every_builtin_rule_compiles_and_disabled_ones_are_left_out() {
+        let config = DefaultScrubberConfig {
+            disable: vec!["jwt".into()],
+            ..DefaultScrubberConfig::default()
+        };
+        let engine = RuleEngine::new(config).expect("valid");
+        let automata = engine.automata().expect("compiles");
+        assert_eq!(automata.rules.len(), BUILTIN_RULES.len() - 1);
+        assert!(automata.rules.iter().all(|r| r.rule.id != "jwt"));
     }
 
     #[test]
@@ -341,9 +407,10 @@ mod tests {
     #[test]
     fn a_longer_keyword_also_triggers_the_rules_of_the_keywords_inside_it() {
         let engine = RuleEngine::new(DefaultScrubberConfig::default()).expect("valid");
-        let (keywords, triggers) = keyword_triggers(&engine.rules);
+        let automata = engine.automata().expect("compiles");
+        let (keywords, triggers) = keyword_triggers(&automata.rules);
         let index = keywords.iter().position(|k| k == "private_key").expect("keyword");
-        let generic = engine.rules.iter().position(|r| r.rule.id == "generic-secret");
+        let generic = automata.rules.iter().position(|r| r.rule.id == "generic-secret");
         assert!(triggers[index].iter().any(|&(rule, _)| Some(rule) == generic));
     }
 }

@@ -43,7 +43,7 @@ impl ScrubberPlugin for DefaultScrubber {
     }
 
     fn scrub(&self, text: &str, field: &str) -> Result<ScrubOutput, PluginError> {
-        Ok(self.engine.scrub(text, field))
+        self.engine.scrub(text, field)
     }
 }
 
