@@ -182,6 +182,12 @@ fn sync_sends_mlflow_the_records_it_missed_and_only_those(server: &MlflowServer)
         .collect();
     assert_eq!(calls, [1, 2]);
     assert_eq!(report["sent"][0]["run_id"], Value::Null);
+    let mut stable = report.clone();
+    stable["tracking_uri"] = Value::from("[server]");
+    crate::snapshot!(
+        "experiment_sync_dry_run_json",
+        serde_json::to_string_pretty(&stable).expect("json")
+    );
     assert_eq!(runs_of(&server.uri, "noot-sync").len(), 1, "a dry run sends nothing");
 
     let sync = noot(dir.path(), &["experiment", "sync", "rr"]);

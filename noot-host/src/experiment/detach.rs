@@ -431,6 +431,55 @@ mod tests {
         assert_eq!(unhex(&"zz".repeat(32)), None);
     }
 
+    fn job(call: u64, created_unix_ms: u64) -> Job {
+        Job {
+            experiment: "e".into(),
+            call,
+            strategy: "shadow".into(),
+            parent_pid: 1,
+            created_unix_ms,
+            stdin: false,
+            variants: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn pending_calls_are_running_while_their_helper_lives_and_abandoned_after() {
+        let fs = crate::engine::ports::RealFs;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let now = 1_000_000;
+        fs.create_dir_all(&pending_dir(dir.path())).expect("mkdir");
+        let save = |call, created| {
+            Store::new(&fs)
+                .save(&Files::of(dir.path(), call).job, &job(call, created))
+                .expect("save")
+        };
+        // 1: its helper is this (live) process. 2: a helper that has exited.
+        // 3: no helper yet, written a second ago. 4: no helper for minutes.
+        for call in 1..=4 {
+            save(call, if call == 4 { now - 300_000 } else { now - 1_000 });
+        }
+        let write_pid = |call, pid: u32| {
+            fs.write(&Files::of(dir.path(), call).helper_pid, pid.to_string().as_bytes())
+                .expect("write")
+        };
+        write_pid(1, std::process::id());
+        let mut exited = std::process::Command::new("true").spawn().expect("spawn true");
+        let dead = exited.id();
+        exited.wait().expect("wait");
+        write_pid(2, dead);
+        // A handover is not a call of its own.
+        Store::new(&fs)
+            .save(
+                &Files::of(dir.path(), 1).handover,
+                &Handover { interrupted: false, reference: None },
+            )
+            .expect("save");
+        assert_eq!(pending(&fs, dir.path(), now), Pending { running: 2, abandoned: 2 });
+        Files::of(dir.path(), 2).remove(&fs);
+        assert_eq!(pending(&fs, dir.path(), now), Pending { running: 2, abandoned: 1 });
+    }
+
     #[test]
     fn this_process_is_alive_and_an_impossible_pid_is_not() {
         assert!(process_alive(std::process::id()));
