@@ -302,4 +302,17 @@ fn a_dead_tracking_server_never_fails_a_branch_and_loses_no_record() {
         run.stderr
     );
     assert_eq!(jsonl_lines(dir.path(), "rr"), 2, "records fall back to the JSONL store");
+
+    // The branches of one call go to MLflow at once: still one report.
+    let toml = std::fs::read_to_string(dir.path().join("noot.toml")).expect("toml");
+    std::fs::write(
+        dir.path().join("noot.toml"),
+        toml.replace("[experiment.rr]", "[experiment.mb]\nstrategy = \"multi-branch\"")
+            .replace("[experiment.rr.log]", "[experiment.mb.log]"),
+    )
+    .expect("write");
+    let run = noot(dir.path(), &["experiment", "run", "mb"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.stderr.matches("cannot reach").count(), 1, "{}", run.stderr);
+    assert_eq!(jsonl_lines(dir.path(), "mb"), 2, "both branches fall back to the JSONL store");
 }

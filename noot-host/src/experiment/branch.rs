@@ -6,7 +6,7 @@ use noot_plugin_api::{BranchObservation, StrategyBox};
 use serde_json::{Map, Value};
 
 use crate::config::experiment::Compare;
-use crate::experiment::log::BranchLog;
+use crate::experiment::log::{BranchLog, LogEntry};
 use crate::experiment::record::{BranchRecord, BranchStatus};
 use crate::experiment::state::StateFile;
 use crate::scrub::ScrubPipeline;
@@ -185,11 +185,18 @@ pub fn record_all(
     strategy: &mut StrategyBox,
     log: &mut BranchLog,
 ) -> Vec<String> {
-    let mut problems = Vec::new();
     for branch in branches.iter_mut() {
         scrub_record(how.scrub, &mut branch.record);
-        problems.extend(log.write(&branch.record, branch.started_unix_ms, branch.ended_unix_ms));
     }
+    let entries: Vec<LogEntry<'_>> = branches
+        .iter()
+        .map(|b| LogEntry {
+            record: &b.record,
+            started_unix_ms: b.started_unix_ms,
+            ended_unix_ms: b.ended_unix_ms,
+        })
+        .collect();
+    let mut problems = log.write_all(&entries);
     let observations: Vec<_> = branches.iter().filter_map(|b| observation(&b.record)).collect();
     if let Err(error) = how.state.observe(how.strategy_name, strategy, &observations) {
         problems.push(error.to_string());

@@ -7,16 +7,20 @@
 //! backend was not configured, the failure is reported once, and the
 //! branch's own status is untouched. After a network failure the server is
 //! not tried again in this invocation, so a dead server costs one timeout,
-//! not one per branch.
+//! not one per branch. The runs of one call are sent a few at a time.
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use crate::config::experiment::ExperimentSettings;
 use crate::engine::ports::Fs;
-use crate::experiment::mlflow::MlflowClient;
+use crate::experiment::mlflow::{MlflowClient, MlflowError};
 use crate::experiment::record::{BranchRecord, to_line};
+
+/// Runs sent to MLflow at once.
+pub const MLFLOW_CONCURRENCY: usize = 4;
 
 /// The branch log of an experiment.
 pub fn branches_path(dir: &std::path::Path) -> PathBuf {
@@ -83,63 +87,120 @@ impl BranchLog {
         (log, warning)
     }
 
-    /// Writes one record to every backend; returns problems worth
-    /// reporting (none of which loses the record).
-    pub fn write(
-        &mut self,
-        record: &BranchRecord,
-        started_unix_ms: u64,
-        ended_unix_ms: u64,
-    ) -> Vec<String> {
+    /// Writes the records of one call to every backend; returns problems
+    /// worth reporting (none of which loses a record). MLflow gets up to
+    /// [`MLFLOW_CONCURRENCY`] runs at once: each costs three requests, and a
+    /// call's branches are independent.
+    pub fn write_all(&mut self, entries: &[LogEntry<'_>]) -> Vec<String> {
         let mut problems = Vec::new();
-        let mut mirrored = true;
-        let mut next_state = None;
-        match &mut self.mlflow {
-            MlflowState::Unused => {}
-            MlflowState::Down => mirrored = false,
-            MlflowState::Ready { client, experiment_name, experiment_id } => {
-                let result = match experiment_id {
-                    Some(id) => Ok(id.clone()),
-                    None => client
-                        .experiment_id(experiment_name)
-                        .inspect(|id| *experiment_id = Some(id.clone())),
+        let mirrored = self.send_to_mlflow(entries, &mut problems);
+        for (entry, mirrored) in entries.iter().zip(mirrored) {
+            let target = match (&self.jsonl, mirrored) {
+                (Some(path), _) => Some(path.clone()),
+                (None, false) => Some(self.fallback.clone()),
+                (None, true) => None,
+            };
+            if let Some(path) = target {
+                let written = to_line(entry.record).and_then(|line| {
+                    self.fs
+                        .append_synced(&path, &line)
+                        .map_err(|e| format!("cannot append to {}: {e}", path.display()))
+                });
+                if let Err(message) = written {
+                    problems.push(message);
                 }
-                .and_then(|id| client.log_branch(&id, record, started_unix_ms, ended_unix_ms));
-                match result {
-                    Ok(run) => self.mlflow_runs.push(run),
-                    Err(error) => {
-                        mirrored = false;
-                        problems.push(format!(
-                            "{error}; the record is kept in {}",
-                            self.fallback.display()
-                        ));
-                        if error.is_network() {
-                            next_state = Some(MlflowState::Down);
-                        }
-                    }
-                }
-            }
-        }
-        if let Some(state) = next_state {
-            self.mlflow = state;
-        }
-        let target = match (&self.jsonl, mirrored) {
-            (Some(path), _) => Some(path.clone()),
-            (None, false) => Some(self.fallback.clone()),
-            (None, true) => None,
-        };
-        if let Some(path) = target {
-            let written = to_line(record).and_then(|line| {
-                self.fs
-                    .append_synced(&path, &line)
-                    .map_err(|e| format!("cannot append to {}: {e}", path.display()))
-            });
-            if let Err(message) = written {
-                problems.push(message);
             }
         }
         problems
     }
+
+    /// Sends each record to MLflow if it is in use; says which made it.
+    fn send_to_mlflow(
+        &mut self,
+        entries: &[LogEntry<'_>],
+        problems: &mut Vec<String>,
+    ) -> Vec<bool> {
+        let MlflowState::Ready { client, experiment_name, experiment_id } = &mut self.mlflow else {
+            let in_use = matches!(self.mlflow, MlflowState::Down);
+            return vec![!in_use; entries.len()];
+        };
+        let kept = format!("; the record is kept in {}", self.fallback.display());
+        let id = match experiment_id {
+            Some(id) => id.clone(),
+            None => match client.experiment_id(experiment_name) {
+                Ok(id) => experiment_id.insert(id).clone(),
+                Err(error) => {
+                    problems.push(format!("{error}{kept}"));
+                    if error.is_network() {
+                        self.mlflow = MlflowState::Down;
+                    }
+                    return vec![false; entries.len()];
+                }
+            },
+        };
+        let next = AtomicUsize::new(0);
+        let mut results: Vec<Option<Result<String, MlflowError>>> = vec![None; entries.len()];
+        let sent: Vec<(usize, Result<String, MlflowError>)> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..MLFLOW_CONCURRENCY.min(entries.len()))
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut done = Vec::new();
+                        loop {
+                            let index = next.fetch_add(1, Ordering::SeqCst);
+                            let Some(entry) = entries.get(index) else { return done };
+                            let result = client.log_branch(
+                                &id,
+                                entry.record,
+                                entry.started_unix_ms,
+                                entry.ended_unix_ms,
+                            );
+                            done.push((index, result));
+                        }
+                    })
+                })
+                .collect();
+            workers.into_iter().flat_map(|w| w.join().unwrap_or_default()).collect()
+        });
+        for (index, result) in sent {
+            results[index] = Some(result);
+        }
+        let mut down = false;
+        let mirrored = results
+            .into_iter()
+            .map(|result| match result {
+                Some(Ok(run)) => {
+                    self.mlflow_runs.push(run);
+                    true
+                }
+                Some(Err(error)) => {
+                    // One report for a server that is down, not one per run.
+                    if !(error.is_network() && down) {
+                        problems.push(format!("{error}{kept}"));
+                    }
+                    down |= error.is_network();
+                    false
+                }
+                None => {
+                    problems.push(format!("a thread sending to MLflow failed{kept}"));
+                    false
+                }
+            })
+            .collect();
+        if down {
+            self.mlflow = MlflowState::Down;
+        }
+        mirrored
+    }
+}
+
+/// One record to log, with its times as numbers for MLflow.
+pub struct LogEntry<'a> {
+    /// The (scrubbed) record.
+    pub record: &'a BranchRecord,
+    /// Unix ms at its start.
+    pub started_unix_ms: u64,
+    /// Unix ms at its end.
+    pub ended_unix_ms: u64,
 }
 
 /// Reads every record of a branch log; a torn or foreign line is skipped
