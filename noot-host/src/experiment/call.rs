@@ -10,7 +10,8 @@
 //! stdout and stderr live to noot's own; background branches never reach
 //! them. Returned branches run under `timeout`, background ones under
 //! `shadow_timeout`, after which their process group is killed and the
-//! branch is logged as timed out.
+//! branch is logged as timed out. With `--detach-shadows` the background
+//! branches go to a helper instead (see [`crate::experiment::detach`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -185,30 +186,9 @@ pub fn run_call(
     if let Err(e) = setup.ports.fs.create_dir_all(&tmp) {
         problems.push(format!("cannot create {} for the metrics files: {e}", tmp.display()));
     }
-    // Shadows handed to a detached helper run there; only what stays is
-    // run here.
     let (here, detached) = match &setup.detach {
-        Some(helper) if planned.iter().any(|(_, role)| *role == Role::Background) => {
-            let shadows: Vec<Variant> = planned
-                .iter()
-                .filter(|(_, role)| *role == Role::Background)
-                .map(|(variant, _)| (*variant).clone())
-                .collect();
-            match detach::start(setup, helper, strategy_name, call, &shadows) {
-                Ok(()) => {
-                    let here: Vec<_> =
-                        planned.iter().copied().filter(|(_, r)| *r == Role::Primary).collect();
-                    (here, shadows)
-                }
-                Err(error) => {
-                    problems.push(format!(
-                        "cannot detach the shadows of call {call} ({error}); they ran attached"
-                    ));
-                    (planned.clone(), Vec::new())
-                }
-            }
-        }
-        _ => (planned.clone(), Vec::new()),
+        Some(helper) => detach::split(setup, helper, strategy_name, call, &planned, &mut problems),
+        None => (planned.clone(), Vec::new()),
     };
     let returned = here.iter().filter(|(_, r)| *r == Role::Primary).count();
     let stream = returned == 1 && setup.live.is_some();

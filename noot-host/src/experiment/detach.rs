@@ -134,8 +134,41 @@ impl Files {
     }
 }
 
+/// Splits a call's plan into the branches this noot runs and the shadows
+/// a started helper runs. If the helper cannot be started, everything runs
+/// here (nothing is lost) and `problems` says why.
+pub fn split<'v>(
+    setup: &CallSetup<'_>,
+    helper: &Helper,
+    strategy: &str,
+    call: u64,
+    planned: &[(&'v Variant, Role)],
+    problems: &mut Vec<String>,
+) -> (Vec<(&'v Variant, Role)>, Vec<Variant>) {
+    let shadows: Vec<Variant> = planned
+        .iter()
+        .filter(|(_, role)| *role == Role::Background)
+        .map(|(variant, _)| (*variant).clone())
+        .collect();
+    if shadows.is_empty() {
+        return (planned.to_vec(), shadows);
+    }
+    match start(setup, helper, strategy, call, &shadows) {
+        Ok(()) => {
+            let here = planned.iter().copied().filter(|(_, role)| *role == Role::Primary).collect();
+            (here, shadows)
+        }
+        Err(error) => {
+            problems.push(format!(
+                "cannot detach the shadows of call {call} ({error}); they ran attached"
+            ));
+            (planned.to_vec(), Vec::new())
+        }
+    }
+}
+
 /// Writes the job of `call` and starts its helper.
-pub fn start(
+fn start(
     setup: &CallSetup<'_>,
     helper: &Helper,
     strategy: &str,
