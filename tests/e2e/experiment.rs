@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::snapshot;
-use crate::support::{build_cdylib, copy_tree, fixture, noot, noot_stdin};
+use crate::support::{build_cdylib, copy_tree, fixture, noot, noot_stdin, root};
 
 const COMMAND: &str = r#"command = ["python3", "echo_model.py", "--model", "{model}", "--temperature", "{temperature}"]"#;
 
@@ -556,4 +556,23 @@ fn ctrl_c_during_a_detached_call_kills_its_shadows_too() {
     for pid in pids {
         assert!(!alive(pid), "branch {pid} outlived Ctrl-C");
     }
+}
+
+#[test]
+fn the_bundled_python_example_runs_as_the_readme_says() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_tree(&root().join("examples/python-experiment"), dir.path());
+    let article = std::fs::read_to_string(dir.path().join("article.txt")).expect("article");
+    let run = noot_stdin(dir.path(), &["experiment", "run", "summarise"], &article);
+    assert_eq!(
+        (run.code, run.stdout.as_str()),
+        (0, "Mutation testing asks whether a test suite notices when the code changes.\n"),
+        "{run:?}"
+    );
+    let logged = records(dir.path(), "summarise");
+    assert_eq!(logged.len(), 4, "the primary and three shadows");
+    assert!(logged.iter().all(|r| r["status"] == "success"), "{logged:?}");
+    let show =
+        json(&noot(dir.path(), &["experiment", "show", "summarise", "--format", "json"]).stdout);
+    assert_eq!(show["variants"].as_array().map(Vec::len), Some(4), "{show}");
 }
