@@ -192,10 +192,10 @@ pub fn run_call(
     };
     let returned = here.iter().filter(|(_, r)| *r == Role::Primary).count();
     let stream = returned == 1 && setup.live.is_some();
-    let mut finished = run_branches(setup, strategy_name, call, &here, stream);
+    let (mut branches, stdouts): (Vec<Finished>, Vec<Vec<u8>>) =
+        run_branches(setup, strategy_name, call, &here, stream).into_iter().unzip();
     if !detached.is_empty() {
-        let ran: Vec<Finished> = finished.iter().map(|(f, _)| f.clone()).collect();
-        let reference = reference_among(&ran, setup.primary.as_deref()).map(|i| &ran[i]);
+        let reference = reference_among(&branches, setup.primary.as_deref()).map(|i| &branches[i]);
         let interrupted = setup.interrupted.load(Ordering::SeqCst);
         if let Err(error) = detach::hand_over(setup, call, reference, interrupted) {
             problems.push(format!(
@@ -204,7 +204,6 @@ pub fn run_call(
         }
     }
 
-    let mut branches: Vec<Finished> = finished.iter().map(|(f, _)| f.clone()).collect();
     problems.extend(settle(&mut branches, &setup.settling(state, strategy_name), strategy, log));
     let exit_code = branches
         .iter()
@@ -214,11 +213,8 @@ pub fn run_call(
         .unwrap_or(0);
     let branches = branches
         .into_iter()
-        .zip(finished.iter_mut())
-        .map(|(branch, (_, stdout))| BranchResult {
-            record: branch.record,
-            stdout: std::mem::take(stdout),
-        })
+        .zip(stdouts)
+        .map(|(branch, stdout)| BranchResult { record: branch.record, stdout })
         .collect();
     Ok(CallReport { call, branches, detached, streamed: stream, exit_code, problems })
 }

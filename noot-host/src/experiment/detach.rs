@@ -241,7 +241,7 @@ pub fn hand_over(
         reference: reference.map(|r| Reference {
             config_id: r.record.config_id.clone(),
             status: r.record.status,
-            stdout_digest: hex(&r.result_digest),
+            stdout_digest: blake3::Hash::from(r.result_digest).to_hex().to_string(),
             metrics: r.record.metrics.clone(),
         }),
     };
@@ -361,7 +361,8 @@ fn compare_with(
     job: &Job,
     reference: &Reference,
 ) {
-    let Some(digest) = unhex(&reference.stdout_digest) else { return };
+    let Ok(digest) = blake3::Hash::from_hex(&reference.stdout_digest) else { return };
+    let digest = *digest.as_bytes();
     let mut record = BranchRecord::planned(
         &job.experiment,
         job.call,
@@ -391,21 +392,6 @@ pub fn process_alive(pid: u32) -> bool {
     // SAFETY: signal 0 only checks that the process exists.
     let result = unsafe { libc::kill(pid, 0) };
     result == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
-}
-
-fn hex(bytes: &[u8; 32]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(text: &str) -> Option<[u8; 32]> {
-    let mut out = [0u8; 32];
-    if text.len() != 64 {
-        return None;
-    }
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(out)
 }
 
 /// Detached calls whose files are still pending.
@@ -455,14 +441,6 @@ pub fn pending(fs: &dyn Fs, dir: &Path, now_unix_ms: u64) -> Pending {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_digest_survives_hex_and_back() {
-        let digest = *blake3::hash(b"the primary's stdout").as_bytes();
-        assert_eq!(unhex(&hex(&digest)), Some(digest));
-        assert_eq!(unhex("abc"), None);
-        assert_eq!(unhex(&"zz".repeat(32)), None);
-    }
 
     fn job(call: u64, created_unix_ms: u64) -> Job {
         Job {
