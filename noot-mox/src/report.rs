@@ -1,0 +1,84 @@
+//! The verdict as people and programs read it.
+//!
+//! [`human`] is the report `verify` prints; [`document`] is the one JSON
+//! document of `noot mox run --format json` and of a harness's verify
+//! request: `schema_version`, `ok`, `failures`, `doubles` (each with its
+//! expected and observed counts) and the `journal`. A journal entry shows
+//! only the environment variables the caller set or changed relative to the
+//! controller's own environment, with secret-looking values masked.
+
+use serde_json::{Value, json};
+
+use crate::double::masked;
+use crate::state::State;
+use crate::verify::VerifyError;
+
+/// The version of [`document`].
+pub const REPORT_SCHEMA_VERSION: u32 = 1;
+
+/// `ok` or the failures, as text.
+pub fn human(outcome: &Result<(), VerifyError>) -> String {
+    match outcome {
+        Ok(()) => "command doubles: every expectation met".to_string(),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// The journal and the verdict as JSON.
+pub fn document(state: &State, outcome: &Result<(), VerifyError>) -> Value {
+    let failures: Vec<Value> = match outcome {
+        Ok(()) => Vec::new(),
+        Err(e) => e
+            .failures
+            .iter()
+            .map(|f| {
+                let mut value = serde_json::to_value(f).unwrap_or(Value::Null);
+                if let Value::Object(map) = &mut value {
+                    map.insert("title".into(), Value::String(f.title().into()));
+                    map.insert("report".into(), Value::String(f.to_string()));
+                }
+                value
+            })
+            .collect(),
+    };
+    let doubles: Vec<Value> = state
+        .doubles
+        .iter()
+        .map(|d| {
+            json!({
+                "label": d.spec.label(),
+                "kind": d.spec.kind,
+                "command": d.spec.command,
+                "expected": d.spec.describe(),
+                "times": d.spec.verified_times().map(|t| t.to_string()),
+                "ordered": d.spec.ordered,
+                "calls": d.calls,
+            })
+        })
+        .collect();
+    let journal: Vec<Value> = state
+        .journal
+        .entries()
+        .map(|call| {
+            let mut value = serde_json::to_value(call).unwrap_or(Value::Null);
+            let changed: serde_json::Map<String, Value> = call
+                .env
+                .iter()
+                .filter(|(k, v)| state.base_env.get(*k) != Some(*v) && k.as_str() != "PATH")
+                .map(|(k, v)| (k.clone(), Value::String(masked(k, v).to_string())))
+                .collect();
+            if let Value::Object(map) = &mut value {
+                map.insert("env_changed".into(), Value::Object(changed));
+            }
+            value
+        })
+        .collect();
+    json!({
+        "schema_version": REPORT_SCHEMA_VERSION,
+        "ok": outcome.is_ok(),
+        "failures": failures,
+        "doubles": doubles,
+        "journal": journal,
+        "journal_dropped": state.journal.dropped(),
+    })
+}

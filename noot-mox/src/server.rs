@@ -1,0 +1,219 @@
+//! The socket server: accepts one request per connection, checks that the
+//! peer runs as our user, and answers from the shared [`State`].
+//!
+//! One thread accepts; each connection gets a thread of its own, so a slow
+//! handler or a large stdin never holds up other calls (a test suite may
+//! run doubled commands in parallel). Anything malformed gets an error
+//! reply; nothing a peer sends can bring the server down.
+
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use crate::protocol::{
+    EXIT_CONTROLLER_UNREACHABLE, PROTOCOL_VERSION, Reply, Request, RequestEnvelope, WireError,
+    receive, reply, send,
+};
+use crate::state::{Decision, Shared, lock, run_handler};
+
+/// Whether a peer with `peer_uid` may talk to a controller run by `own_uid`.
+/// Only the same user: the socket answers with whatever the doubles say,
+/// and a passthrough order runs commands.
+pub fn authorized(peer_uid: u32, own_uid: u32) -> bool {
+    peer_uid == own_uid
+}
+
+/// The uid of the process at the other end of `stream` (SO_PEERCRED).
+pub fn peer_uid(stream: &UnixStream) -> std::io::Result<u32> {
+    let mut cred = libc::ucred { pid: 0, uid: 0, gid: 0 };
+    let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+    // SAFETY: `cred` and `len` are valid for writes of the sizes given, and
+    // the descriptor is an open Unix socket owned by `stream`.
+    let rc = unsafe {
+        libc::getsockopt(
+            std::os::fd::AsRawFd::as_raw_fd(stream),
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            (&mut cred as *mut libc::ucred).cast(),
+            &mut len,
+        )
+    };
+    if rc == 0 { Ok(cred.uid) } else { Err(std::io::Error::last_os_error()) }
+}
+
+fn own_uid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// A signal raised when a harness asks for verification over the socket.
+#[derive(Debug, Default)]
+pub struct VerifyRequested {
+    asked: Mutex<bool>,
+    wake: Condvar,
+}
+
+impl VerifyRequested {
+    fn raise(&self) {
+        *self.asked.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        self.wake.notify_all();
+    }
+
+    /// Waits until verification was asked for, or `timeout` passes
+    /// (returns whether it was asked).
+    pub fn wait(&self, timeout: std::time::Duration) -> bool {
+        let guard = self.asked.lock().unwrap_or_else(|e| e.into_inner());
+        let (guard, _) = self
+            .wake
+            .wait_timeout_while(guard, timeout, |asked| !*asked)
+            .unwrap_or_else(|e| e.into_inner());
+        *guard
+    }
+}
+
+/// Renders the verification answer for [`Request::Verify`].
+pub type VerifyAnswer = Arc<dyn Fn() -> Reply + Send + Sync>;
+
+/// A running server.
+pub struct Server {
+    path: PathBuf,
+    stop: Arc<AtomicBool>,
+    accept: Option<JoinHandle<()>>,
+    /// Raised by [`Request::Verify`].
+    pub verify_requested: Arc<VerifyRequested>,
+}
+
+impl Server {
+    /// Binds `path` and starts serving `state`.
+    pub fn start(path: &Path, state: Shared, verify: VerifyAnswer) -> std::io::Result<Self> {
+        let listener = UnixListener::bind(path)?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let verify_requested = Arc::new(VerifyRequested::default());
+        let accept = {
+            let stop = stop.clone();
+            let requested = verify_requested.clone();
+            std::thread::Builder::new().name("noot-mox-accept".into()).spawn(move || {
+                for stream in listener.incoming() {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let Ok(stream) = stream else { continue };
+                    let state = state.clone();
+                    let verify = verify.clone();
+                    let requested = requested.clone();
+                    let spawned = std::thread::Builder::new()
+                        .name("noot-mox-call".into())
+                        .spawn(move || serve(stream, &state, &verify, &requested));
+                    if spawned.is_err() {
+                        // Out of threads: the peer sees a closed socket and
+                        // reports the controller unreachable; we keep going.
+                        continue;
+                    }
+                }
+            })?
+        };
+        Ok(Self { path: path.to_path_buf(), stop, accept: Some(accept), verify_requested })
+    }
+
+    /// Stops accepting and waits for the accept thread.
+    pub fn stop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the blocking accept with a connection of our own.
+        let _ = UnixStream::connect(&self.path);
+        if let Some(handle) = self.accept.take() {
+            let _ = handle.join();
+        }
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn error(message: impl Into<String>) -> Reply {
+    Reply::Error { message: message.into(), exit_code: EXIT_CONTROLLER_UNREACHABLE }
+}
+
+fn serve(
+    mut stream: UnixStream,
+    state: &Shared,
+    verify: &VerifyAnswer,
+    requested: &VerifyRequested,
+) {
+    let arrived = Instant::now();
+    match peer_uid(&stream) {
+        Ok(uid) if authorized(uid, own_uid()) => {}
+        Ok(uid) => {
+            let _ = send(
+                &mut stream,
+                &reply(error(format!("noot-mox: refused: uid {uid} does not own this controller"))),
+            );
+            return;
+        }
+        Err(e) => {
+            let _ = send(
+                &mut stream,
+                &reply(error(format!("noot-mox: refused: cannot check the peer: {e}"))),
+            );
+            return;
+        }
+    }
+    let answer = match receive::<RequestEnvelope>(&mut stream) {
+        // Our own wake-up connection from `stop`, or a peer that gave up.
+        Err(WireError::Empty) => return,
+        Err(e) => error(format!("noot-mox: bad request: {e}")),
+        Ok(envelope) if envelope.protocol != PROTOCOL_VERSION => error(format!(
+            "noot-mox: protocol {} is not this controller's ({PROTOCOL_VERSION}); use a noot-shim of the same noot version",
+            envelope.protocol
+        )),
+        Ok(envelope) => match envelope.request {
+            Request::Invoke(call) => {
+                let decision = lock(state).decide(&call, arrived);
+                match decision {
+                    Decision::Reply(reply) => reply,
+                    Decision::Handle(handler, entry, index) => {
+                        let outcome = run_handler(&handler, &entry);
+                        lock(state).finish_handler(index, *entry, outcome, arrived)
+                    }
+                }
+            }
+            Request::PassthroughResult(result) => lock(state).finish_passthrough(result),
+            Request::Verify => {
+                let answer = verify();
+                requested.raise();
+                answer
+            }
+            Request::Journal => {
+                let entries =
+                    serde_json::to_value(lock(state).journal.entries().collect::<Vec<_>>())
+                        .unwrap_or(serde_json::Value::Null);
+                Reply::Journal { entries }
+            }
+        },
+    };
+    let _ = send(&mut stream, &reply(answer));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_same_uid_is_authorized() {
+        assert!(authorized(1000, 1000));
+        assert!(!authorized(1001, 1000));
+        assert!(!authorized(0, 1000), "not even root gets another user's doubles");
+    }
+
+    #[test]
+    fn peer_uid_reads_our_own_uid_across_a_pair() {
+        let (a, _b) = UnixStream::pair().expect("pair");
+        assert_eq!(peer_uid(&a).expect("peercred"), own_uid());
+    }
+}

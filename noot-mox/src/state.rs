@@ -1,0 +1,592 @@
+//! The controller's state and its one decision: which double answers a
+//! call, and how.
+//!
+//! Selection, for a call of command C: among C's doubles that accept the
+//! call, a mock that still wants calls (in registration order; ordered ones
+//! first when several accept), else a spy, else a stub. A call that only
+//! full mocks accept is an *additional* invocation; a call nothing accepts
+//! is *unexpected*: both fail at once (the shim exits non-zero with the
+//! report on stderr) and again at verify. Handlers run outside the lock, so
+//! a slow handler never holds up other calls.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use crate::bytes::Bytes;
+use crate::double::{Behaviour, DoubleKind, DoubleSpec, Handler, mask};
+use crate::journal::{Answer, Call, Journal};
+use crate::protocol::{EXIT_UNEXPECTED, Invocation, PassthroughResult, Reply, Response};
+use crate::verify::{Failure, VerifyError};
+
+/// A double and what happened to it.
+#[derive(Debug)]
+pub struct DoubleState {
+    /// What was declared.
+    pub spec: DoubleSpec,
+    /// Calls it answered (not bounded).
+    pub calls: u64,
+    /// Its calls (bounded like the journal), for spies' assertions.
+    pub invocations: VecDeque<Call>,
+}
+
+#[derive(Debug)]
+struct Pending {
+    double: usize,
+    started: Instant,
+}
+
+/// Everything the controller knows, behind one lock.
+#[derive(Debug)]
+pub struct State {
+    /// Every double, in registration order.
+    pub doubles: Vec<DoubleState>,
+    /// Every call.
+    pub journal: Journal,
+    /// Ordered doubles, in the order `in_order` was called.
+    pub ordered: Vec<usize>,
+    ordered_calls: Vec<(u64, usize)>,
+    failures: Vec<Failure>,
+    pending: HashMap<u64, Pending>,
+    seq: u64,
+    limit: Option<usize>,
+    /// `PATH` without the shim folder, for passthroughs.
+    pub lookup_path: String,
+    /// The controller's own environment when it started (to show what a
+    /// caller changed).
+    pub base_env: BTreeMap<String, String>,
+}
+
+/// What the server must do to answer a call.
+pub enum Decision {
+    /// Send this.
+    Reply(Reply),
+    /// Run this handler on the call, then [`State::finish_handler`] with
+    /// the double's index.
+    Handle(Handler, Box<Call>, usize),
+}
+
+impl State {
+    /// An empty state.
+    pub fn new(
+        limit: Option<usize>,
+        lookup_path: String,
+        base_env: BTreeMap<String, String>,
+    ) -> Self {
+        Self {
+            doubles: Vec::new(),
+            journal: Journal::new(limit),
+            ordered: Vec::new(),
+            ordered_calls: Vec::new(),
+            failures: Vec::new(),
+            pending: HashMap::new(),
+            seq: 0,
+            limit,
+            lookup_path,
+            base_env,
+        }
+    }
+
+    /// Registers a double and returns its index.
+    pub fn add(&mut self, kind: DoubleKind, command: &str) -> usize {
+        let index = self.doubles.len();
+        self.doubles.push(DoubleState {
+            spec: DoubleSpec::new(index, kind, command),
+            calls: 0,
+            invocations: VecDeque::new(),
+        });
+        index
+    }
+
+    /// Marks double `index` ordered (or not).
+    pub fn set_ordered(&mut self, index: usize, ordered: bool) {
+        if let Some(double) = self.doubles.get_mut(index) {
+            double.spec.ordered = ordered;
+        }
+        self.ordered.retain(|&i| i != index);
+        if ordered {
+            self.ordered.push(index);
+        }
+    }
+
+    fn choose(&self, call: &Invocation) -> Result<usize, Failure> {
+        let accepting: Vec<&DoubleState> = self
+            .doubles
+            .iter()
+            .filter(|d| d.spec.command == call.command && d.spec.mismatch(call).is_none())
+            .collect();
+        let wanting_mock = |ordered: bool| {
+            accepting.iter().find(|d| {
+                d.spec.kind == DoubleKind::Mock
+                    && d.spec.ordered == ordered
+                    && !d.spec.verified_times().is_some_and(|t| t.full_at(d.calls))
+            })
+        };
+        let spy_or_stub = |kind| accepting.iter().find(|d| d.spec.kind == kind);
+        if let Some(d) = wanting_mock(true)
+            .or_else(|| wanting_mock(false))
+            .or_else(|| {
+                spy_or_stub(DoubleKind::Spy)
+                    .filter(|d| !d.spec.verified_times().is_some_and(|t| t.full_at(d.calls)))
+            })
+            .or_else(|| spy_or_stub(DoubleKind::Stub))
+        {
+            return Ok(d.spec.index);
+        }
+        if let Some(full) = accepting.first() {
+            let times = full.spec.verified_times().map_or_else(String::new, |t| t.to_string());
+            return Err(Failure::Additional {
+                expected: full.spec.describe(),
+                times,
+                actual: self.describe_call(call, Some(&full.spec)),
+            });
+        }
+        // The closest: the double of this command whose arguments match
+        // longest, so the reason names the argument that differs.
+        let closest =
+            self.doubles.iter().filter(|d| d.spec.command == call.command).max_by_key(|d| {
+                let prefix = d.spec.args.as_ref().map_or(call.args.len(), |want| {
+                    want.iter().zip(&call.args).take_while(|(w, a)| w.matches(a.as_slice())).count()
+                });
+                (prefix, std::cmp::Reverse(d.spec.index))
+            });
+        Err(Failure::Unexpected {
+            actual: self.describe_call(call, closest.map(|d| &d.spec)),
+            expected: closest.map(|d| d.spec.describe()),
+            reason: closest.and_then(|d| d.spec.mismatch(call)),
+        })
+    }
+
+    /// A call as reports show it: the signature, plus the stdin and the
+    /// variables the expectation cares about.
+    fn describe_call(&self, call: &Invocation, against: Option<&DoubleSpec>) -> String {
+        let mut text = crate::journal::signature(&call.command, &call.args);
+        if let Some(spec) = against {
+            if spec.stdin.is_some() {
+                let stdin = call.stdin.as_ref().map_or(&[][..], |s| s.as_slice());
+                text.push_str(&format!("\nstdin={}", crate::bytes::quote(stdin)));
+            }
+            if !spec.env.is_empty() {
+                let pairs: Vec<String> = spec
+                    .env
+                    .keys()
+                    .map(|k| match call.env.get(k) {
+                        Some(v) => format!("{k}={}", mask(k, v)),
+                        None => format!("{k} unset"),
+                    })
+                    .collect();
+                text.push_str(&format!("\nenv: {}", pairs.join(", ")));
+            }
+        }
+        text
+    }
+
+    fn new_call(&mut self, call: &Invocation, double: Option<usize>, answer: Answer) -> Call {
+        self.seq += 1;
+        let mut env = call.env.clone();
+        if let Some(d) = double.and_then(|i| self.doubles.get(i)) {
+            for (k, v) in &d.spec.env {
+                env.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
+        Call {
+            seq: self.seq,
+            command: call.command.clone(),
+            args: call.args.clone(),
+            stdin: call.stdin.clone(),
+            env,
+            cwd: call.cwd.clone(),
+            pid: call.pid,
+            stdout: Bytes::default(),
+            stderr: Bytes::default(),
+            exit_code: 0,
+            duration_ms: 0,
+            double: double.and_then(|i| self.doubles.get(i)).map(|d| d.spec.label()),
+            answer,
+        }
+    }
+
+    /// Decides how to answer `call`.
+    pub fn decide(&mut self, call: &Invocation, arrived: Instant) -> Decision {
+        let index = match self.choose(call) {
+            Ok(index) => index,
+            Err(failure) => {
+                let message = format!("noot-mox: {failure}");
+                let mut entry = self.new_call(call, None, Answer::Unexpected);
+                entry.stderr = Bytes::from(format!("{message}\n"));
+                entry.exit_code = EXIT_UNEXPECTED;
+                self.failures.push(failure);
+                self.journal.push(entry);
+                return Decision::Reply(Reply::Error { message, exit_code: EXIT_UNEXPECTED });
+            }
+        };
+        let behaviour = self.doubles[index].spec.behaviour.clone();
+        match behaviour {
+            Behaviour::Respond(response) => {
+                let mut entry = self.new_call(call, Some(index), Answer::Canned);
+                entry.duration_ms = arrived.elapsed().as_millis() as u64;
+                self.settle(index, entry, &response);
+                Decision::Reply(Reply::Respond(response))
+            }
+            Behaviour::Run(handler) => {
+                let entry = self.new_call(call, Some(index), Answer::Handler);
+                self.count(index, entry.seq);
+                Decision::Handle(handler, Box::new(entry), index)
+            }
+            Behaviour::Passthrough => {
+                let entry = self.new_call(call, Some(index), Answer::PassthroughPending);
+                let id = entry.seq;
+                self.count(index, id);
+                self.pending.insert(id, Pending { double: index, started: arrived });
+                let env = self.doubles[index].spec.env.clone();
+                self.journal.push(entry);
+                Decision::Reply(Reply::Passthrough {
+                    id,
+                    lookup_path: self.lookup_path.clone(),
+                    env,
+                })
+            }
+        }
+    }
+
+    fn count(&mut self, index: usize, seq: u64) {
+        let double = &mut self.doubles[index];
+        double.calls += 1;
+        if double.spec.ordered {
+            self.ordered_calls.push((seq, index));
+        }
+    }
+
+    fn remember(&mut self, index: usize, entry: Call) {
+        let limit = self.limit;
+        let double = &mut self.doubles[index];
+        if let Some(limit) = limit {
+            while double.invocations.len() >= limit.max(1) {
+                double.invocations.pop_front();
+            }
+        }
+        double.invocations.push_back(entry.clone());
+        self.journal.push(entry);
+    }
+
+    fn settle(&mut self, index: usize, mut entry: Call, response: &Response) {
+        entry.stdout = response.stdout.clone();
+        entry.stderr = response.stderr.clone();
+        entry.exit_code = response.exit_code;
+        self.count(index, entry.seq);
+        self.remember(index, entry);
+    }
+
+    /// Records what a handler returned (or that it panicked) and gives the reply.
+    pub fn finish_handler(
+        &mut self,
+        index: usize,
+        mut entry: Call,
+        outcome: Result<Response, String>,
+        arrived: Instant,
+    ) -> Reply {
+        entry.duration_ms = arrived.elapsed().as_millis() as u64;
+        match outcome {
+            Ok(response) => {
+                entry.stdout = response.stdout.clone();
+                entry.stderr = response.stderr.clone();
+                entry.exit_code = response.exit_code;
+                self.remember(index, entry);
+                Reply::Respond(response)
+            }
+            Err(message) => {
+                let failure = Failure::HandlerFailed {
+                    double: entry.double.clone().unwrap_or_default(),
+                    actual: entry.signature(),
+                    message: message.clone(),
+                };
+                let text = format!("noot-mox: {failure}");
+                entry.answer = Answer::HandlerFailed;
+                entry.stderr = Bytes::from(format!("{text}\n"));
+                entry.exit_code = EXIT_UNEXPECTED;
+                self.failures.push(failure);
+                self.remember(index, entry);
+                Reply::Error { message: text, exit_code: EXIT_UNEXPECTED }
+            }
+        }
+    }
+
+    /// Records a passthrough's result.
+    pub fn finish_passthrough(&mut self, result: PassthroughResult) -> Reply {
+        let Some(pending) = self.pending.remove(&result.id) else {
+            return Reply::Error {
+                message: format!("noot-mox: no passthrough with id {} is pending", result.id),
+                exit_code: EXIT_UNEXPECTED,
+            };
+        };
+        let duration_ms = pending.started.elapsed().as_millis() as u64;
+        let entry = match self.journal.get_mut(result.id) {
+            Some(entry) => {
+                entry.stdout = result.stdout;
+                entry.stderr = result.stderr;
+                entry.exit_code = result.exit_code;
+                entry.duration_ms = duration_ms;
+                entry.answer = Answer::Passthrough;
+                Some(entry.clone())
+            }
+            None => None,
+        };
+        if let Some(entry) = entry {
+            let limit = self.limit;
+            let double = &mut self.doubles[pending.double];
+            if let Some(limit) = limit {
+                while double.invocations.len() >= limit.max(1) {
+                    double.invocations.pop_front();
+                }
+            }
+            double.invocations.push_back(entry);
+        }
+        Reply::Ack
+    }
+
+    /// Every failure: those seen at call time, lost passthroughs, counts, order.
+    pub fn verify(&self) -> Result<(), VerifyError> {
+        let mut failures = self.failures.clone();
+        let mut lost: Vec<&u64> = self.pending.keys().collect();
+        lost.sort();
+        for seq in lost {
+            let actual = self
+                .journal
+                .entries()
+                .find(|c| c.seq == *seq)
+                .map_or_else(|| format!("call #{seq}"), Call::signature);
+            failures.push(Failure::PassthroughLost { actual });
+        }
+        for double in &self.doubles {
+            let Some(times) = double.spec.verified_times() else { continue };
+            if times.satisfied_by(double.calls) {
+                continue;
+            }
+            // Too many calls of an exact count were already reported as
+            // additional invocations; report only too few here.
+            if double.calls > 0 && times.full_at(double.calls) {
+                continue;
+            }
+            failures.push(Failure::Unfulfilled {
+                expected: double.spec.describe(),
+                times: times.to_string(),
+                observed: double.calls,
+                recorded: double
+                    .invocations
+                    .iter()
+                    .rev()
+                    .take(5)
+                    .rev()
+                    .map(Call::signature)
+                    .collect(),
+            });
+        }
+        if let Some(failure) = self.order_failure() {
+            failures.push(failure);
+        }
+        if failures.is_empty() { Ok(()) } else { Err(VerifyError { failures }) }
+    }
+
+    /// Ordered doubles must be called in declaration order: once a later
+    /// one has been called, an earlier one may not be called again.
+    fn order_failure(&self) -> Option<Failure> {
+        let rank: HashMap<usize, usize> =
+            self.ordered.iter().enumerate().map(|(rank, &index)| (index, rank)).collect();
+        let describe = |index: usize| self.doubles[index].spec.describe().replace('\n', " ");
+        let mut highest = 0;
+        for (position, (_, index)) in self.ordered_calls.iter().enumerate() {
+            let Some(&r) = rank.get(index) else { continue };
+            if r < highest {
+                let expected = self.ordered.iter().map(|&i| describe(i)).collect();
+                let observed = self
+                    .ordered_calls
+                    .iter()
+                    .filter(|(_, i)| rank.contains_key(i))
+                    .map(|&(_, i)| describe(i))
+                    .collect();
+                return Some(Failure::Order {
+                    expected,
+                    observed,
+                    first_mismatch: format!(
+                        "call {} went to {} after {} had been called",
+                        position + 1,
+                        describe(*index),
+                        describe(self.ordered[highest])
+                    ),
+                });
+            }
+            highest = r;
+        }
+        None
+    }
+}
+
+/// Runs `handler` on `call`, turning a panic into a message.
+pub fn run_handler(handler: &Handler, call: &Call) -> Result<Response, String> {
+    catch_unwind(AssertUnwindSafe(|| handler(call))).map_err(|panic| {
+        let what = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_string()))
+            .unwrap_or_else(|| "a panic".to_string());
+        format!("the handler panicked: {what}")
+    })
+}
+
+/// The state, shared between the controller, its doubles and the server.
+pub type Shared = std::sync::Arc<Mutex<State>>;
+
+/// Locks `shared`, surviving a poisoned lock (a panicking handler runs
+/// outside it, but a test thread holding a double may have panicked).
+pub fn lock(shared: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
+    shared.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::double::Times;
+
+    fn state() -> State {
+        State::new(None, "/usr/bin".into(), BTreeMap::new())
+    }
+
+    fn invoke(command: &str, args: &[&str]) -> Invocation {
+        Invocation {
+            command: command.into(),
+            args: args.iter().map(|a| (*a).into()).collect(),
+            ..Invocation::default()
+        }
+    }
+
+    fn reply(state: &mut State, call: &Invocation) -> Reply {
+        match state.decide(call, Instant::now()) {
+            Decision::Reply(reply) => reply,
+            Decision::Handle(handler, entry, index) => {
+                let outcome = run_handler(&handler, &entry);
+                state.finish_handler(index, *entry, outcome, Instant::now())
+            }
+        }
+    }
+
+    fn mock(state: &mut State, args: &[&str], response: Response) -> usize {
+        let index = state.add(DoubleKind::Mock, "git");
+        let spec = &mut state.doubles[index].spec;
+        spec.args = Some(args.iter().map(|a| (*a).into()).collect());
+        spec.behaviour = Behaviour::Respond(response);
+        index
+    }
+
+    #[test]
+    fn a_matching_mock_answers_and_verify_passes() {
+        let mut state = state();
+        mock(&mut state, &["push"], Response::ok("pushed\n"));
+        assert_eq!(
+            reply(&mut state, &invoke("git", &["push"])),
+            Reply::Respond(Response::ok("pushed\n"))
+        );
+        assert_eq!(state.verify(), Ok(()));
+    }
+
+    #[test]
+    fn an_unexpected_call_fails_at_once_and_again_at_verify() {
+        let mut state = state();
+        mock(&mut state, &["push", "origin"], Response::ok(""));
+        let Reply::Error { message, exit_code } =
+            reply(&mut state, &invoke("git", &["pull", "origin"]))
+        else {
+            panic!("not an error")
+        };
+        assert_eq!(exit_code, EXIT_UNEXPECTED);
+        assert!(message.contains("Reason:\n  arg[0] 'pull' != 'push'"), "{message}");
+        let failures = state.verify().expect_err("fails").failures;
+        assert_eq!(failures.len(), 2, "{failures:?}");
+        assert_eq!(failures[0].title(), "Unexpected command invocation");
+        assert_eq!(failures[1].title(), "Unfulfilled expectation");
+    }
+
+    #[test]
+    fn a_call_past_an_exact_count_is_additional_not_unfulfilled() {
+        let mut state = state();
+        mock(&mut state, &["push"], Response::ok(""));
+        reply(&mut state, &invoke("git", &["push"]));
+        assert!(matches!(reply(&mut state, &invoke("git", &["push"])), Reply::Error { .. }));
+        let failures = state.verify().expect_err("fails").failures;
+        assert_eq!(failures.len(), 1);
+        assert_eq!(failures[0].title(), "Unexpected additional invocation");
+    }
+
+    #[test]
+    fn mocks_with_counts_take_calls_in_turn_then_spies_then_stubs() {
+        let mut state = state();
+        let first = mock(&mut state, &["fetch"], Response::ok("1"));
+        state.doubles[first].spec.times = Some(Times::Exactly(2));
+        mock(&mut state, &["fetch"], Response::ok("2"));
+        let stub = state.add(DoubleKind::Stub, "git");
+        state.doubles[stub].spec.behaviour = Behaviour::Respond(Response::ok("stub"));
+        let outs: Vec<Reply> =
+            (0..4).map(|_| reply(&mut state, &invoke("git", &["fetch"]))).collect();
+        assert_eq!(
+            outs,
+            vec![
+                Reply::Respond(Response::ok("1")),
+                Reply::Respond(Response::ok("1")),
+                Reply::Respond(Response::ok("2")),
+                Reply::Respond(Response::ok("stub")),
+            ]
+        );
+        assert_eq!(state.verify(), Ok(()));
+    }
+
+    #[test]
+    fn ordered_mocks_called_out_of_order_are_reported() {
+        let mut state = state();
+        let a = mock(&mut state, &["add"], Response::ok(""));
+        let b = mock(&mut state, &["commit"], Response::ok(""));
+        state.set_ordered(a, true);
+        state.set_ordered(b, true);
+        reply(&mut state, &invoke("git", &["commit"]));
+        reply(&mut state, &invoke("git", &["add"]));
+        let failures = state.verify().expect_err("fails").failures;
+        assert_eq!(failures.len(), 1);
+        let text = failures[0].to_string();
+        assert!(text.starts_with("Ordered expectations not satisfied"), "{text}");
+        assert!(text.contains("Expected:\n  1. git('add')\n  2. git('commit')"), "{text}");
+        assert!(text.contains("Actual:\n  1. git('commit')\n  2. git('add')"), "{text}");
+    }
+
+    #[test]
+    fn a_panicking_handler_fails_the_call_and_the_verification() {
+        let mut state = state();
+        let index = state.add(DoubleKind::Stub, "make");
+        state.doubles[index].spec.behaviour =
+            Behaviour::Run(std::sync::Arc::new(|_: &Call| panic!("boom")));
+        let Reply::Error { message, .. } = reply(&mut state, &invoke("make", &[])) else {
+            panic!("no error")
+        };
+        assert!(message.contains("the handler panicked: boom"), "{message}");
+        assert!(state.verify().is_err());
+    }
+
+    #[test]
+    fn a_passthrough_is_pending_until_its_result_arrives() {
+        let mut state = state();
+        let index = state.add(DoubleKind::Spy, "ls");
+        state.doubles[index].spec.behaviour = Behaviour::Passthrough;
+        let Reply::Passthrough { id, lookup_path, .. } = reply(&mut state, &invoke("ls", &["-1"]))
+        else {
+            panic!("no passthrough")
+        };
+        assert_eq!(lookup_path, "/usr/bin");
+        assert_eq!(
+            state.verify().expect_err("lost").failures[0].title(),
+            "Passthrough result lost"
+        );
+        let result =
+            PassthroughResult { id, stdout: "a\n".into(), exit_code: 0, ..Default::default() };
+        assert_eq!(state.finish_passthrough(result), Reply::Ack);
+        assert_eq!(state.verify(), Ok(()));
+        assert_eq!(state.doubles[index].invocations[0].stdout, Bytes::from("a\n"));
+    }
+}
