@@ -44,8 +44,10 @@ pub const DEFAULT_TIMEOUT_SECS: f64 = 5.0;
 /// Exit code of a shim that could not reach its controller or understand
 /// its reply. Distinct from anything a doubled command is likely to return.
 pub const EXIT_CONTROLLER_UNREACHABLE: i32 = 125;
-/// Exit code of a shim whose call no double expected.
-pub const EXIT_UNEXPECTED: i32 = 126;
+/// Exit code of a shim whose call no double expected (or whose handler
+/// failed): a plain failure, as the real command's would be; the report is
+/// on stderr and again at verify.
+pub const EXIT_UNEXPECTED: i32 = 1;
 /// Exit code of a passthrough whose real command does not exist (as a shell's).
 pub const EXIT_NOT_FOUND: i32 = 127;
 
