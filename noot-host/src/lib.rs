@@ -14,6 +14,7 @@ pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod experiment;
+pub mod mox;
 pub mod mutate;
 pub mod plugins;
 pub mod scrub;

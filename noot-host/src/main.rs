@@ -1,5 +1,10 @@
-//! The `noot` binary.
+//! The `noot` binary. Called by a doubled command's name (a shim made when
+//! `noot-shim` is not installed), it acts as that shim.
 
 fn main() -> std::process::ExitCode {
-    noot::cli::main(std::env::args_os())
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if noot::mox::acts_as_shim(&args) {
+        std::process::exit(noot_mox::client::run(args));
+    }
+    noot::cli::main(args)
 }

@@ -82,7 +82,9 @@ fn connect(socket: &Path, deadline: Instant) -> Result<UnixStream, String> {
     }
 }
 
-fn exchange(socket: &Path, deadline: Instant, message: Request) -> Result<Reply, String> {
+/// Sends `message` to the controller at `socket` (retrying the connection
+/// until `deadline`) and returns its reply.
+pub fn exchange(socket: &Path, deadline: Instant, message: Request) -> Result<Reply, String> {
     let mut stream = connect(socket, deadline)?;
     send(&mut stream, &request(message))
         .map_err(|e| format!("cannot send to the controller: {e}"))?;

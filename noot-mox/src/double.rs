@@ -76,8 +76,9 @@ impl fmt::Display for Times {
 }
 
 /// A handler: computes the answer to a call. Runs on the controller's
-/// thread for that call; a panic fails the call and the verification.
-pub type Handler = Arc<dyn Fn(&Call) -> Response + Send + Sync>;
+/// thread for that call; an `Err` or a panic fails the call and the
+/// verification.
+pub type Handler = Arc<dyn Fn(&Call) -> Result<Response, String> + Send + Sync>;
 
 /// How a double answers.
 #[derive(Clone)]

@@ -95,6 +95,15 @@ impl Double {
 
     /// Answers with whatever `handler` returns for the call.
     pub fn runs(self, handler: impl Fn(&Call) -> Response + Send + Sync + 'static) -> Self {
+        self.runs_fallible(move |call| Ok(handler(call)))
+    }
+
+    /// Answers with `handler`'s response; an `Err` fails the call (the shim
+    /// exits 1 with the message) and the verification.
+    pub fn runs_fallible(
+        self,
+        handler: impl Fn(&Call) -> Result<Response, String> + Send + Sync + 'static,
+    ) -> Self {
         let handler: crate::double::Handler = Arc::new(handler);
         self.edit(|spec| spec.behaviour = Behaviour::Run(handler))
     }

@@ -185,9 +185,11 @@ fn serve(
             }
             Request::PassthroughResult(result) => lock(state).finish_passthrough(result),
             Request::Verify => {
-                let answer = verify();
+                // Answer first, then raise: a long-lived controller exits
+                // when raised, and the harness must get its report.
+                let _ = send(&mut stream, &reply(verify()));
                 requested.raise();
-                answer
+                return;
             }
             Request::Journal => {
                 let entries =

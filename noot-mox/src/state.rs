@@ -424,13 +424,13 @@ impl State {
 
 /// Runs `handler` on `call`, turning a panic into a message.
 pub fn run_handler(handler: &Handler, call: &Call) -> Result<Response, String> {
-    catch_unwind(AssertUnwindSafe(|| handler(call))).map_err(|panic| {
+    catch_unwind(AssertUnwindSafe(|| handler(call))).unwrap_or_else(|panic| {
         let what = panic
             .downcast_ref::<String>()
             .cloned()
             .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_string()))
             .unwrap_or_else(|| "a panic".to_string());
-        format!("the handler panicked: {what}")
+        Err(format!("the handler panicked: {what}"))
     })
 }
 

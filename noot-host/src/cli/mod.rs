@@ -10,6 +10,7 @@
 mod config_cmd;
 mod experiment_cmd;
 pub mod interrupt;
+mod mox_cmd;
 pub(crate) mod plugins_cmd;
 mod results_cmd;
 mod run_cmd;
@@ -44,6 +45,8 @@ Examples:
       noot plugins check target/debug/libmy_plugin.so
   Show the effective configuration and where each value came from:
       noot config show
+  Run a script with command doubles (stubs, mocks, spies) on its PATH:
+      noot mox run --scenario doubles.toml -- ./deploy.sh
 
 Exit codes: 0 success; 1 the command's own negative result (secrets found,
 a plugin check failed); 2 usage, configuration, input or plugin errors.
@@ -113,6 +116,12 @@ enum Command {
     Experiment {
         #[command(subcommand)]
         command: experiment_cmd::ExperimentCommand,
+    },
+    /// Command doubles: stubs, mocks and spies of the programs your code runs.
+    #[command(after_long_help = mox_cmd::EXAMPLES)]
+    Mox {
+        #[command(subcommand)]
+        command: mox_cmd::MoxCommand,
     },
     /// Redact secrets from files, folders or stdin.
     #[command(after_long_help = scrub_cmd::EXAMPLES)]
@@ -247,6 +256,7 @@ where
         Command::Show(args) => results_cmd::show(&context, args),
         Command::Report(args) => results_cmd::report_files(&context, args),
         Command::Experiment { command } => experiment_cmd::run(&context, command),
+        Command::Mox { command } => mox_cmd::run(&context, command),
         Command::Scrub(args) => scrub_cmd::run(&context, args),
         Command::Plugins { command } => plugins_cmd::run(&context, command),
         Command::Config { command } => config_cmd::run(&context, command),

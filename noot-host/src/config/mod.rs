@@ -9,6 +9,7 @@
 
 pub mod error;
 pub mod experiment;
+pub mod mox;
 pub mod mutate;
 
 use std::collections::BTreeMap;
@@ -41,6 +42,8 @@ struct FileConfig {
     mutate: mutate::MutateTable,
     #[serde(default)]
     experiment: BTreeMap<String, Spanned<experiment::ExperimentTable>>,
+    #[serde(default)]
+    mox: mox::MoxTable,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -98,6 +101,8 @@ pub struct Config {
     pub mutate: mutate::MutateSettings,
     /// `[experiment.NAME]` tables, by name.
     pub experiments: BTreeMap<String, experiment::ExperimentSettings>,
+    /// `[mox]`.
+    pub mox: mox::MoxSettings,
     /// Where each setting came from: `default`, `FILE:LINE:COL`, `env NAME`, `cli --opt`.
     pub origins: BTreeMap<String, String>,
 }
@@ -260,6 +265,7 @@ pub fn load(fs: &dyn Fs, env: &dyn Env, cli: &CliOverrides) -> Result<Config, Co
     }
 
     let mutate = file.mutate.resolve(&at, &mut origins)?;
+    let mox = file.mox.resolve(&at, env, &mut origins)?;
     let mut experiments = BTreeMap::new();
     for (name, table) in &file.experiment {
         let settings = table.get_ref().resolve(name, table.span().start, &at)?;
@@ -274,6 +280,7 @@ pub fn load(fs: &dyn Fs, env: &dyn Env, cli: &CliOverrides) -> Result<Config, Co
         scrub,
         mutate,
         experiments,
+        mox,
         origins,
     })
 }

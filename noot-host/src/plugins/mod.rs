@@ -139,6 +139,7 @@ pub fn builtin_roots() -> Vec<fn() -> NootPluginLib_Ref> {
         noot_plugin_scrubbers::root_module,
         noot_plugin_runners::root_module,
         noot_plugin_strategies::root_module,
+        noot_plugin_shims::root_module,
     ]
 }
 

@@ -1,0 +1,117 @@
+//! The `[mox]` table: how `noot mox` puts its shims on disk and how long
+//! shims wait for their controller. `NOOT_SHIM_BACKEND` overrides
+//! `shim_backend`; `NOOT_MOX_TIMEOUT` is read by the shims themselves.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+use super::error::{ConfigError, Location};
+use crate::engine::ports::Env;
+
+/// `[mox]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct MoxTable {
+    shim_backend: Option<Spanned<String>>,
+    timeout: Option<Spanned<f64>>,
+    max_journal_entries: Option<Spanned<i64>>,
+    #[serde(default)]
+    shim_backend_options: BTreeMap<String, Spanned<toml::Table>>,
+}
+
+/// The effective `[mox]` settings.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MoxSettings {
+    /// `auto` (native where symlinks work, else script), or a shim-backend plugin's name.
+    pub shim_backend: String,
+    /// Seconds a shim keeps trying to reach its controller; `None`: the shim's default (5).
+    pub timeout_secs: Option<f64>,
+    /// Journal entries kept (oldest dropped first); `None`: all.
+    pub max_journal_entries: Option<usize>,
+    /// `[mox.shim_backend_options.NAME]` tables, as JSON.
+    pub shim_backend_options: BTreeMap<String, serde_json::Value>,
+    /// Where `shim_backend` was chosen, for errors.
+    #[serde(skip)]
+    pub backend_location: Option<Location>,
+}
+
+impl Default for MoxSettings {
+    fn default() -> Self {
+        Self {
+            shim_backend: "auto".into(),
+            timeout_secs: None,
+            max_journal_entries: None,
+            shim_backend_options: BTreeMap::new(),
+            backend_location: None,
+        }
+    }
+}
+
+impl MoxSettings {
+    /// The options table of backend `name` as JSON text (`{}` if none).
+    pub fn backend_options(&self, name: &str) -> String {
+        self.shim_backend_options.get(name).map_or_else(|| "{}".to_string(), ToString::to_string)
+    }
+}
+
+impl MoxTable {
+    /// Validates and resolves; `at` turns a byte offset into a location.
+    pub(super) fn resolve(
+        &self,
+        at: &dyn Fn(usize) -> Location,
+        env: &dyn Env,
+        origins: &mut BTreeMap<String, String>,
+    ) -> Result<MoxSettings, ConfigError> {
+        let mut settings = MoxSettings::default();
+        origins.insert("mox.shim_backend".into(), "default".into());
+        if let Some(v) = &self.shim_backend {
+            let location = at(v.span().start);
+            origins.insert("mox.shim_backend".into(), location.to_string());
+            settings.shim_backend = v.get_ref().clone();
+            settings.backend_location = Some(location);
+        }
+        if let Some(name) = env.var(noot_mox::shims::BACKEND_ENV).filter(|n| !n.trim().is_empty()) {
+            let location = Location::Env(noot_mox::shims::BACKEND_ENV.into());
+            origins.insert("mox.shim_backend".into(), location.to_string());
+            settings.shim_backend = name.trim().to_string();
+            settings.backend_location = Some(location);
+        }
+        if let Some(v) = &self.timeout {
+            let value = *v.get_ref();
+            if !(value.is_finite() && value > 0.0) {
+                return Err(ConfigError::at(
+                    at(v.span().start),
+                    format!("timeout = {value}: must be a positive number of seconds"),
+                )
+                .with_help("how long a shim keeps trying to reach its controller, such as 5.0"));
+            }
+            origins.insert("mox.timeout".into(), at(v.span().start).to_string());
+            settings.timeout_secs = Some(value);
+        }
+        if let Some(v) = &self.max_journal_entries {
+            let value = usize::try_from(*v.get_ref()).ok().filter(|n| *n > 0).ok_or_else(|| {
+                ConfigError::at(
+                    at(v.span().start),
+                    format!("max_journal_entries = {}: must be at least 1", v.get_ref()),
+                )
+                .with_help("leave it out to keep every call, or bound it such as 10000")
+            })?;
+            origins.insert("mox.max_journal_entries".into(), at(v.span().start).to_string());
+            settings.max_journal_entries = Some(value);
+        }
+        for (name, table) in &self.shim_backend_options {
+            let json = serde_json::to_value(table.get_ref()).map_err(|e| {
+                ConfigError::at(
+                    at(table.span().start),
+                    format!(
+                        "[mox.shim_backend_options.{name}] cannot be passed to the backend: {e}"
+                    ),
+                )
+            })?;
+            settings.shim_backend_options.insert(name.clone(), json);
+        }
+        Ok(settings)
+    }
+}
