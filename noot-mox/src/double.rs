@@ -194,8 +194,13 @@ impl DoubleSpec {
         for (key, want) in &self.env {
             if let Some(got) = call.env.get(key) {
                 if got != want {
+                    let hidden = if is_secret_name(key) && key != "PWD" && key != "OLDPWD" {
+                        " (values hidden: the name looks like a secret's)"
+                    } else {
+                        ""
+                    };
                     return Some(format!(
-                        "env[{}] {} != {}",
+                        "env[{}] {} != {}{hidden}",
                         quote(key.as_bytes()),
                         mask(key, got),
                         mask(key, want)

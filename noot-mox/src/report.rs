@@ -13,6 +13,11 @@ use crate::double::masked;
 use crate::state::State;
 use crate::verify::VerifyError;
 
+/// Variables every caller has, set by the controller or the shell, left
+/// out of `env_changed`.
+const NOISE: [&str; 7] =
+    ["PATH", "NOOT_MOX_SOCKET", "NOOT_MOX_TIMEOUT", "PWD", "OLDPWD", "SHLVL", "_"];
+
 /// The version of [`document`].
 pub const REPORT_SCHEMA_VERSION: u32 = 1;
 
@@ -64,7 +69,7 @@ pub fn document(state: &State, outcome: &Result<(), VerifyError>) -> Value {
             let changed: serde_json::Map<String, Value> = call
                 .env
                 .iter()
-                .filter(|(k, v)| state.base_env.get(*k) != Some(*v) && k.as_str() != "PATH")
+                .filter(|(k, v)| state.base_env.get(*k) != Some(*v) && !NOISE.contains(&k.as_str()))
                 .map(|(k, v)| (k.clone(), Value::String(masked(k, v).to_string())))
                 .collect();
             if let Value::Object(map) = &mut value {

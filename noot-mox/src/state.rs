@@ -258,15 +258,20 @@ impl State {
         }
     }
 
-    fn remember(&mut self, index: usize, entry: Call) {
+    /// Keeps `entry` among double `index`'s invocations, bounded like the journal.
+    fn keep_invocation(&mut self, index: usize, entry: Call) {
         let limit = self.limit;
-        let double = &mut self.doubles[index];
+        let invocations = &mut self.doubles[index].invocations;
         if let Some(limit) = limit {
-            while double.invocations.len() >= limit.max(1) {
-                double.invocations.pop_front();
+            while invocations.len() >= limit.max(1) {
+                invocations.pop_front();
             }
         }
-        double.invocations.push_back(entry.clone());
+        invocations.push_back(entry);
+    }
+
+    fn remember(&mut self, index: usize, entry: Call) {
+        self.keep_invocation(index, entry.clone());
         self.journal.push(entry);
     }
 
@@ -333,14 +338,7 @@ impl State {
             None => None,
         };
         if let Some(entry) = entry {
-            let limit = self.limit;
-            let double = &mut self.doubles[pending.double];
-            if let Some(limit) = limit {
-                while double.invocations.len() >= limit.max(1) {
-                    double.invocations.pop_front();
-                }
-            }
-            double.invocations.push_back(entry);
+            self.keep_invocation(pending.double, entry);
         }
         Reply::Ack
     }

@@ -159,3 +159,58 @@ fn a_panicking_strategy_returns_panicked() {
     let err = strategy.plan(&call).into_result().expect_err("panics");
     assert!(matches!(err, PluginError::Panicked(_)), "{err}");
 }
+
+/// What every shim backend must do: make a shim inside the folder that,
+/// under a real controller, answers for its command; refuse a name that is
+/// not a command without panicking.
+fn shim_backend_conformance(registry: &Registry, name: &str) {
+    use noot::mox::backend::PluginBackend;
+    use noot_plugin_api::ShimRequest;
+
+    let plugin = registry.new_shim_backend(name, "{}", &ports()).unwrap_or_else(|e| panic!("{e}"));
+    let launcher = crate::support::shim_launcher();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let refused = plugin.materialise(&ShimRequest {
+        dir: dir.path().to_string_lossy().into_owned().into(),
+        launcher: launcher.to_string_lossy().into_owned().into(),
+        commands: vec![RString::from("../escape")].into(),
+    });
+    assert!(refused.into_result().is_err(), "{name}: a path is not a command name");
+    assert!(!dir.path().parent().expect("parent").join("escape").exists());
+
+    let backend = noot_mox::Backend::Custom(Arc::new(PluginBackend::new(name, plugin)));
+    let mox =
+        noot_mox::Mox::builder().backend(backend).launcher(&launcher).build().expect("controller");
+    mox.stub("hello").returns(noot_mox::ok("hi from the double\n"));
+    let shim = mox.shim_dir().join("hello");
+    assert!(shim.exists(), "{name}: the shim is in the shim folder");
+    let out = mox
+        .command("sh")
+        .args(["-c", "hello; echo \"exit=$?\""])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("sh runs");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "hi from the double\nexit=0\n", "{name}");
+    mox.verify().expect("stub");
+}
+
+#[test]
+fn builtin_shim_backends_statically_linked() {
+    let registry = Registry::with_builtins().expect("built-ins");
+    shim_backend_conformance(&registry, "native");
+    shim_backend_conformance(&registry, "script");
+}
+
+#[test]
+fn builtin_shim_backends_as_a_cdylib() {
+    let library = build_cdylib("noot-plugin-shims", &["export"]);
+    let registry = registry_with(&[&library]);
+    shim_backend_conformance(&registry, "native");
+    shim_backend_conformance(&registry, "script");
+}
+
+#[test]
+fn example_hardlink_shim_backend_as_a_cdylib() {
+    let library = build_cdylib("noot-example-hardlink-shims", &[]);
+    shim_backend_conformance(&registry_with(&[&library]), "hardlink");
+}

@@ -8,6 +8,7 @@ mod conformance;
 mod experiment;
 mod experiment_api;
 mod mlflow;
+mod mox;
 mod mutate;
 mod plugins;
 mod scrub;

@@ -156,3 +156,25 @@ macro_rules! snapshot {
         })
     };
 }
+
+/// The `noot-shim` launcher cargo built beside the binaries (building it
+/// if this run's cargo did not), for tests that drive the library directly.
+pub fn shim_launcher() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let beside = Path::new(env!("CARGO_BIN_EXE_noot")).with_file_name("noot-shim");
+            if beside.exists() {
+                return beside;
+            }
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+            let status = Command::new(cargo)
+                .current_dir(root())
+                .args(["build", "--quiet", "-p", "noot-shim"])
+                .status()
+                .expect("cargo runs");
+            assert!(status.success(), "cargo build -p noot-shim failed");
+            beside
+        })
+        .clone()
+}

@@ -21,6 +21,13 @@ pub struct PluginBackend {
     plugin: ShimBackendBox,
 }
 
+impl PluginBackend {
+    /// Wraps a constructed plugin named `name`.
+    pub fn new(name: impl Into<String>, plugin: ShimBackendBox) -> Self {
+        Self { name: name.into(), plugin }
+    }
+}
+
 impl ShimBackend for PluginBackend {
     fn name(&self) -> &str {
         &self.name

@@ -333,11 +333,13 @@ mod tests {
         let registry = Registry::with_builtins().expect("built-ins");
         let err = registry.find(PluginKind::Scrubber, "defualt").expect_err("typo");
         assert!(err.to_string().contains("(did you mean `default`?)"), "{err}");
-        let err = registry.find(PluginKind::ShimBackend, "path").expect_err("none yet");
+        let err = registry.find(PluginKind::ShimBackend, "path").expect_err("unknown");
         assert_eq!(
             err.to_string(),
-            "no shim-backend plugin named `path`; `noot plugins list` shows them all"
+            "no shim-backend plugin named `path` (known: native, script); `noot plugins list` shows them all"
         );
+        let err = registry.find(PluginKind::ShimBackend, "natve").expect_err("typo");
+        assert!(err.to_string().contains("(did you mean `native`?)"), "{err}");
         let err = registry.find(PluginKind::Strategy, "round_robin").expect_err("typo");
         assert!(err.to_string().contains("(did you mean `round-robin`?)"), "{err}");
     }
