@@ -123,9 +123,10 @@ impl fmt::Display for Comparator {
             Self::Equals(bytes) => f.write_str(&quote(bytes.as_slice())),
             Self::Any => f.write_str("Any()"),
             Self::IsA(kind) => write!(f, "IsA({})", kind.name()),
-            Self::Regex(re) => write!(f, "Regex({:?})", re.as_str()),
-            Self::Contains(part) => write!(f, "Contains({part:?})"),
-            Self::StartsWith(prefix) => write!(f, "StartsWith({prefix:?})"),
+            // The pattern as the test author wrote it: `Regex("^v\d")`.
+            Self::Regex(re) => write!(f, "Regex(\"{}\")", re.as_str()),
+            Self::Contains(part) => write!(f, "Contains(\"{part}\")"),
+            Self::StartsWith(prefix) => write!(f, "StartsWith(\"{prefix}\")"),
             Self::Predicate(name, _) => write!(f, "Predicate({name})"),
         }
     }
@@ -243,7 +244,7 @@ mod tests {
         );
         assert_eq!(
             args_mismatch(&[regex(r"^v\d")], &args(&["x"])).as_deref(),
-            Some(r#"arg[0] 'x' failed Regex("^v\\d")"#)
+            Some(r#"arg[0] 'x' failed Regex("^v\d")"#)
         );
         assert_eq!(
             args_mismatch(&want, &args(&["push"])).as_deref(),

@@ -227,7 +227,8 @@ pub fn send<T: Serialize>(stream: &mut UnixStream, message: &T) -> Result<(), Wi
 
 /// Reads one message up to end of stream.
 pub fn receive<T: DeserializeOwned>(stream: &mut UnixStream) -> Result<T, WireError> {
-    let mut buffer = Vec::new();
+    // Most messages fit in one read of this size.
+    let mut buffer = Vec::with_capacity(16 * 1024);
     stream.take(MAX_MESSAGE_BYTES + 1).read_to_end(&mut buffer)?;
     if buffer.len() as u64 > MAX_MESSAGE_BYTES {
         return Err(WireError::TooLong);

@@ -1,8 +1,8 @@
 //! The socket server: accepts one request per connection, checks that the
 //! peer runs as our user, and answers from the shared [`State`].
 //!
-//! One thread accepts; each connection gets a thread of its own, so a slow
-//! handler or a large stdin never holds up other calls (a test suite may
+//! One thread accepts and answers; a handler (user code) runs on a thread
+//! of its own, so a slow one never holds up other calls (a test suite may
 //! run doubled commands in parallel). Anything malformed gets an error
 //! reply; nothing a peer sends can bring the server down.
 
@@ -101,17 +101,7 @@ impl Server {
                         break;
                     }
                     let Ok(stream) = stream else { continue };
-                    let state = state.clone();
-                    let verify = verify.clone();
-                    let requested = requested.clone();
-                    let spawned = std::thread::Builder::new()
-                        .name("noot-mox-call".into())
-                        .spawn(move || serve(stream, &state, &verify, &requested));
-                    if spawned.is_err() {
-                        // Out of threads: the peer sees a closed socket and
-                        // reports the controller unreachable; we keep going.
-                        continue;
-                    }
+                    serve(stream, &state, &verify, &requested);
                 }
             })?
         };
@@ -140,6 +130,16 @@ fn error(message: impl Into<String>) -> Reply {
     Reply::Error { message: message.into(), exit_code: EXIT_CONTROLLER_UNREACHABLE }
 }
 
+/// How long a peer may go silent mid-request before the server gives up on
+/// it. Requests are read on the accepting thread (a shim has all its stdin
+/// before it connects, so a request arrives at once); only a stopped peer
+/// could stall it, and then only this long.
+const READ_STALL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Answers one connection. Canned answers, passthrough orders and verify
+/// requests are given right here, on the accepting thread: a thread per
+/// call would cost more than the rest of the call. A handler (user code,
+/// maybe slow) runs on a thread of its own, so it never holds up others.
 fn serve(
     mut stream: UnixStream,
     state: &Shared,
@@ -147,22 +147,18 @@ fn serve(
     requested: &VerifyRequested,
 ) {
     let arrived = Instant::now();
-    match peer_uid(&stream) {
-        Ok(uid) if authorized(uid, own_uid()) => {}
-        Ok(uid) => {
-            let _ = send(
-                &mut stream,
-                &reply(error(format!("noot-mox: refused: uid {uid} does not own this controller"))),
-            );
-            return;
-        }
-        Err(e) => {
-            let _ = send(
-                &mut stream,
-                &reply(error(format!("noot-mox: refused: cannot check the peer: {e}"))),
-            );
-            return;
-        }
+    let _ = stream.set_read_timeout(Some(READ_STALL));
+    let refusal = match peer_uid(&stream) {
+        Ok(uid) if authorized(uid, own_uid()) => None,
+        Ok(uid) => Some(format!("noot-mox: refused: uid {uid} does not own this controller")),
+        Err(e) => Some(format!("noot-mox: refused: cannot check the peer: {e}")),
+    };
+    if let Some(message) = refusal {
+        // Read (and drop) the request first: closing with unread data
+        // would reset the connection and the peer would never see why.
+        let _ = receive::<serde_json::Value>(&mut stream);
+        let _ = send(&mut stream, &reply(error(message)));
+        return;
     }
     let answer = match receive::<RequestEnvelope>(&mut stream) {
         // Our own wake-up connection from `stop`, or a peer that gave up.
@@ -178,8 +174,18 @@ fn serve(
                 match decision {
                     Decision::Reply(reply) => reply,
                     Decision::Handle(handler, entry, index) => {
-                        let outcome = run_handler(&handler, &entry);
-                        lock(state).finish_handler(index, *entry, outcome, arrived)
+                        let state = state.clone();
+                        // Out of threads, the call is dropped: its shim sees
+                        // the connection close and exits 125 with a message.
+                        let _ = std::thread::Builder::new().name("noot-mox-handler".into()).spawn(
+                            move || {
+                                let outcome = run_handler(&handler, &entry);
+                                let answer =
+                                    lock(&state).finish_handler(index, *entry, outcome, arrived);
+                                let _ = send(&mut stream, &reply(answer));
+                            },
+                        );
+                        return;
                     }
                 }
             }
