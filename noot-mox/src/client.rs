@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 use crate::bytes::Bytes;
 use crate::protocol::{
     DEFAULT_TIMEOUT_SECS, EXIT_CONTROLLER_UNREACHABLE, EXIT_NOT_FOUND, Invocation,
-    PassthroughResult, Reply, ReplyEnvelope, Request, SOCKET_ENV, TIMEOUT_ENV, WireError, receive,
-    request, send,
+    PassthroughResult, Reply, ReplyEnvelope, Request, SOCKET_ENV, STDIN_ENV, TIMEOUT_ENV,
+    WireError, receive, request, send,
 };
 
 /// How much of a passthrough's stdout and of its stderr the journal keeps
@@ -145,9 +145,12 @@ fn write_all(out: &mut dyn Write, bytes: &[u8]) {
     let _ = out.flush();
 }
 
+/// Reads all of stdin, unless it is a terminal or `NOOT_MOX_STDIN=ignore`
+/// (for code that runs a doubled command with an inherited stdin that never
+/// closes: the shim would wait for its end, as `cat` would).
 fn read_stdin() -> Result<Option<Vec<u8>>, String> {
     let stdin = std::io::stdin();
-    if stdin.is_terminal() {
+    if stdin.is_terminal() || std::env::var_os(STDIN_ENV).is_some_and(|v| v == "ignore") {
         return Ok(None);
     }
     let mut buffer = Vec::new();

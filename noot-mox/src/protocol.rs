@@ -38,6 +38,8 @@ pub const MAX_MESSAGE_BYTES: u64 = 256 * 1024 * 1024;
 pub const SOCKET_ENV: &str = "NOOT_MOX_SOCKET";
 /// How long (seconds, fractional) a shim keeps trying to reach the controller.
 pub const TIMEOUT_ENV: &str = "NOOT_MOX_TIMEOUT";
+/// `ignore` makes shims leave stdin unread (and unsent).
+pub const STDIN_ENV: &str = "NOOT_MOX_STDIN";
 /// The default of [`TIMEOUT_ENV`].
 pub const DEFAULT_TIMEOUT_SECS: f64 = 5.0;
 

@@ -301,3 +301,49 @@ unsafe extern "C" {
     #[link_name = "geteuid"]
     fn libc_geteuid() -> u32;
 }
+
+#[test]
+fn malformed_messages_get_an_error_reply_and_the_controller_carries_on() {
+    use std::io::{Read, Write};
+    use std::os::unix::net::UnixStream;
+    let mox = mox(Backend::Auto);
+    mox.stub("git").returns(ok("still here\n"));
+    for garbage in [
+        &b"not json"[..],
+        b"{\"protocol\":1,\"type\":\"invoke\"}",
+        b"{\"protocol\":99,\"type\":\"verify\"}",
+        &[0xff; 3],
+    ] {
+        let mut stream = UnixStream::connect(mox.socket_path()).expect("connect");
+        stream.write_all(garbage).expect("write");
+        stream.shutdown(std::net::Shutdown::Write).expect("half-close");
+        let mut reply = String::new();
+        stream.read_to_string(&mut reply).expect("a reply");
+        assert!(reply.contains("\"type\":\"error\""), "{reply}");
+    }
+    let out = sh(&mox, "git");
+    assert_eq!(text(&out.stdout), "still here\n");
+    mox.verify().expect("the garbage was not a call");
+}
+
+#[test]
+fn noot_mox_stdin_ignore_leaves_an_open_stdin_unread() {
+    let mox = mox(Backend::Auto);
+    mox.stub("git").returns(ok("done\n"));
+    // A stdin pipe that stays open: without the setting the shim would
+    // wait for its end, as `cat` would.
+    let mut child = mox
+        .command("git")
+        .env("NOOT_MOX_STDIN", "ignore")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("runs");
+    let _keep_open = child.stdin.take();
+    let started = Instant::now();
+    let out = child.wait_with_output().expect("ends");
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert_eq!(text(&out.stdout), "done\n");
+    assert_eq!(mox.journal()[0].stdin, None);
+    mox.verify().expect("stub");
+}

@@ -469,3 +469,21 @@ fn eight_noot_mox_runs_at_once_each_see_only_their_own_calls() {
         );
     }
 }
+
+#[test]
+fn the_bundled_example_runs_as_the_readme_says() {
+    let dir = crate::support::root().join("examples/mox");
+    let args = ["mox", "run", "--scenario", "doubles.toml", "--", "./release.sh", "v1.2.0"];
+    let run = noot(&dir, &args);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout
+            .ends_with("released v1.2.0 on 2026-12-02\ncommand doubles: every expectation met\n"),
+        "{run:?}"
+    );
+    let run =
+        noot(&dir, &["mox", "run", "--scenario", "doubles.toml", "--", "./release.sh", "1.2"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stdout.starts_with("command doubles: 4 verification failures"), "{run:?}");
+    assert!(run.stderr.contains("usage: release.sh vX.Y.Z"), "{run:?}");
+}
