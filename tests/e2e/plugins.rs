@@ -59,6 +59,8 @@ fn two_third_party_libraries_load_from_noot_toml_and_stay_distinct() {
             ("strategy", "round-robin"),
             ("strategy", "shadow"),
             ("strategy", "multi-branch"),
+            ("shim-backend", "native"),
+            ("shim-backend", "script"),
             ("strategy", "epsilon-greedy"),
             ("scrubber", "long-hex")
         ]

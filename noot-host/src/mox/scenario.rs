@@ -494,7 +494,7 @@ mod tests {
             vec![
                 "Any()",
                 "IsA(int)",
-                "Regex(\"^v\\\\d\")",
+                "Regex(\"^v\\d\")",
                 "Contains(\"a\")",
                 "StartsWith(\"-\")",
                 "'7'"
