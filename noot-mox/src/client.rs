@@ -6,38 +6,57 @@
 //! controller named by `NOOT_MOX_SOCKET`; and applies the reply. It never
 //! hangs: connecting retries with backoff for `NOOT_MOX_TIMEOUT` seconds
 //! (default 5), and a controller that is gone (or dies mid-call) gives one
-//! line on stderr and exit code 125. A passthrough runs the real command
-//! from the original `PATH`, streams its output to the caller while keeping
-//! a capped copy, and reports the result back for the journal.
+//! line on stderr and exit code 125. A passthrough order runs the real
+//! command ([`crate::passthrough`]) and reports the result back.
+//!
+//! It behaves like the command it stands in for when its reader goes away:
+//! SIGPIPE is held off while the shim still has to talk to its controller,
+//! then raised on itself (exit by signal, as `git log | head -1` would), and
+//! a real command killed by a signal is re-raised the same way.
 
 use std::ffi::OsString;
 use std::io::{IsTerminal, Read, Write};
 use std::os::unix::net::UnixStream;
-use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::bytes::Bytes;
+use crate::passthrough::{Ending, passthrough};
 use crate::protocol::{
-    DEFAULT_TIMEOUT_SECS, EXIT_CONTROLLER_UNREACHABLE, EXIT_NOT_FOUND, Invocation,
-    PassthroughResult, Reply, ReplyEnvelope, Request, SOCKET_ENV, STDIN_ENV, TIMEOUT_ENV,
-    WireError, receive, request, send,
+    DEFAULT_TIMEOUT_SECS, EXIT_CONTROLLER_UNREACHABLE, Invocation, Reply, ReplyEnvelope, Request,
+    SOCKET_ENV, STDIN_ENV, TIMEOUT_ENV, WireError, receive, request, send,
 };
 
-/// How much of a passthrough's stdout and of its stderr the journal keeps
-/// (the caller gets everything).
-pub const PASSTHROUGH_CAPTURE_BYTES: usize = 64 * 1024 * 1024;
+/// The most stdin a shim sends. More is refused with a message rather than
+/// cut short: a passthrough would feed the real command a truncated input.
+pub const STDIN_LIMIT_BYTES: u64 = 32 * 1024 * 1024;
 
-/// Runs the shim with `args` (`argv[0]` first) and returns its exit code.
+/// Runs the shim with `args` (`argv[0]` first) and returns its exit code,
+/// unless it ends by a signal as the real command would.
 pub fn run(args: Vec<OsString>) -> i32 {
+    // SAFETY: setting a signal's disposition to "ignore" has no
+    // preconditions; it only changes how this process reacts to SIGPIPE.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
     match shim(args) {
-        Ok(code) => code,
+        Ok(Ending::Code(code)) => code,
+        Ok(Ending::Signal(signal)) => raise(signal),
         Err(message) => {
             let _ = writeln!(std::io::stderr(), "noot-shim: {message}");
             EXIT_CONTROLLER_UNREACHABLE
         }
     }
+}
+
+/// Ends this process by `signal` with its default action, as the command
+/// would have ended; falls back to the shell's `128 + N` if it survives.
+fn raise(signal: i32) -> i32 {
+    // SAFETY: restoring a default disposition and raising a signal on
+    // ourselves have no memory-safety preconditions.
+    unsafe {
+        libc::signal(signal, libc::SIG_DFL);
+        libc::raise(signal);
+    }
+    128 + signal
 }
 
 fn command_and_args(mut args: Vec<OsString>) -> Result<(String, Vec<OsString>), String> {
@@ -98,10 +117,12 @@ pub fn exchange(socket: &Path, deadline: Instant, message: Request) -> Result<Re
     }
 }
 
-fn shim(args: Vec<OsString>) -> Result<i32, String> {
+fn shim(args: Vec<OsString>) -> Result<Ending, String> {
     let (command, rest) = command_and_args(args)?;
     let socket = std::env::var_os(SOCKET_ENV).filter(|s| !s.is_empty()).ok_or_else(|| {
-        format!("{SOCKET_ENV} is not set: `{command}` is a noot mox shim and runs only under a controller")
+        format!(
+            "{SOCKET_ENV} is not set: `{command}` is a noot mox shim and runs only under a controller"
+        )
     })?;
     let socket = PathBuf::from(socket);
     let deadline = Instant::now() + timeout()?;
@@ -118,31 +139,39 @@ fn shim(args: Vec<OsString>) -> Result<i32, String> {
     };
     match exchange(&socket, deadline, Request::Invoke(invocation))? {
         Reply::Respond(response) => {
-            write_all(&mut std::io::stdout(), response.stdout.as_slice());
-            write_all(&mut std::io::stderr(), response.stderr.as_slice());
-            Ok(response.exit_code)
+            let out = write_all(&mut std::io::stdout(), response.stdout.as_slice());
+            let _ = write_all(&mut std::io::stderr(), response.stderr.as_slice());
+            Ok(if out { Ending::Code(response.exit_code) } else { Ending::Signal(libc::SIGPIPE) })
         }
         Reply::Error { message, exit_code } => {
             let _ = writeln!(std::io::stderr(), "{message}");
-            Ok(exit_code)
+            Ok(Ending::Code(exit_code))
         }
         Reply::Passthrough { id, lookup_path, env } => {
             let shim_dir = socket.parent().map(Path::to_path_buf).unwrap_or_default();
-            let result = passthrough(&command, &rest, stdin, &lookup_path, &shim_dir, &env, id);
-            let code = result.exit_code;
-            // The caller already has the output; a controller gone now only
-            // loses the journal entry, which verify reports.
+            let (result, ending) =
+                passthrough(&command, &rest, stdin, &lookup_path, &shim_dir, &env, id);
+            // The caller has had the real command's output; a controller
+            // gone by now costs only the journal entry, which verify (if
+            // anyone still runs it) reports as lost. The result stands.
             let report_deadline = Instant::now() + timeout()?;
-            exchange(&socket, report_deadline, Request::PassthroughResult(result))?;
-            Ok(code)
+            if let Err(message) =
+                exchange(&socket, report_deadline, Request::PassthroughResult(result))
+            {
+                let _ = writeln!(std::io::stderr(), "noot-shim: {message}");
+            }
+            Ok(ending)
         }
         other => Err(format!("unexpected reply from the controller: {other:?}")),
     }
 }
 
-fn write_all(out: &mut dyn Write, bytes: &[u8]) {
-    let _ = out.write_all(bytes);
-    let _ = out.flush();
+/// Writes `bytes`; false when the reader went away (EPIPE).
+fn write_all(out: &mut dyn Write, bytes: &[u8]) -> bool {
+    !matches!(
+        out.write_all(bytes).and_then(|()| out.flush()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe
+    )
 }
 
 /// Reads all of stdin, unless it is a terminal or `NOOT_MOX_STDIN=ignore`
@@ -154,114 +183,15 @@ fn read_stdin() -> Result<Option<Vec<u8>>, String> {
         return Ok(None);
     }
     let mut buffer = Vec::new();
-    match stdin.lock().take(crate::protocol::MAX_MESSAGE_BYTES / 2).read_to_end(&mut buffer) {
+    match stdin.lock().take(STDIN_LIMIT_BYTES + 1).read_to_end(&mut buffer) {
+        Ok(n) if n as u64 > STDIN_LIMIT_BYTES => Err(format!(
+            "stdin is larger than {} MiB, the most a double takes; double a command that reads a file instead",
+            STDIN_LIMIT_BYTES / (1024 * 1024)
+        )),
         Ok(_) => Ok(Some(buffer)),
         // A closed descriptor 0: no stdin at all.
         Err(e) if e.raw_os_error() == Some(libc::EBADF) => Ok(None),
         Err(e) => Err(format!("cannot read stdin: {e}")),
-    }
-}
-
-/// Finds `command` on `lookup_path`, skipping the shim folder.
-pub fn find_real(command: &str, lookup_path: &str, shim_dir: &Path) -> Option<PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
-    std::env::split_paths(lookup_path)
-        .filter(|dir| dir != shim_dir && !dir.as_os_str().is_empty())
-        .map(|dir| dir.join(command))
-        .find(|p| p.metadata().is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0))
-}
-
-/// Copies `from` to `to` as it arrives, keeping the first `cap` bytes.
-fn tee(mut from: impl Read, mut to: impl Write, cap: usize) -> (Vec<u8>, bool) {
-    let mut kept = Vec::new();
-    let mut truncated = false;
-    let mut chunk = vec![0u8; 64 * 1024];
-    loop {
-        match from.read(&mut chunk) {
-            Ok(0) => break,
-            Ok(n) => {
-                let _ = to.write_all(&chunk[..n]);
-                let _ = to.flush();
-                let room = cap.saturating_sub(kept.len());
-                kept.extend_from_slice(&chunk[..n.min(room)]);
-                truncated |= n > room;
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(_) => break,
-        }
-    }
-    (kept, truncated)
-}
-
-fn passthrough(
-    command: &str,
-    args: &[OsString],
-    stdin: Option<Vec<u8>>,
-    lookup_path: &str,
-    shim_dir: &Path,
-    env: &std::collections::BTreeMap<String, String>,
-    id: u64,
-) -> PassthroughResult {
-    let started = Instant::now();
-    let fail = |code: i32, message: String| {
-        let _ = writeln!(std::io::stderr(), "{message}");
-        PassthroughResult {
-            id,
-            stdout: Bytes::default(),
-            stderr: Bytes::from(format!("{message}\n")),
-            exit_code: code,
-            duration_ms: started.elapsed().as_millis() as u64,
-            truncated: false,
-        }
-    };
-    let Some(real) = find_real(command, lookup_path, shim_dir) else {
-        return fail(
-            EXIT_NOT_FOUND,
-            format!("noot-shim: {command}: command not found on the original PATH"),
-        );
-    };
-    let mut child = Command::new(&real);
-    child.args(args).envs(env).stdout(Stdio::piped()).stderr(Stdio::piped());
-    // The real command finds its own helpers on the original PATH, not on ours.
-    child.env("PATH", lookup_path);
-    child.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::inherit() });
-    let mut child = match child.spawn() {
-        Ok(child) => child,
-        Err(e) => {
-            return fail(126, format!("noot-shim: {command}: cannot run {}: {e}", real.display()));
-        }
-    };
-    let feeder = match (stdin, child.stdin.take()) {
-        (Some(bytes), Some(mut pipe)) => Some(std::thread::spawn(move || {
-            let _ = pipe.write_all(&bytes);
-        })),
-        _ => None,
-    };
-    let out = child.stdout.take().map(|pipe| {
-        std::thread::spawn(move || tee(pipe, std::io::stdout(), PASSTHROUGH_CAPTURE_BYTES))
-    });
-    let err = child.stderr.take().map(|pipe| {
-        std::thread::spawn(move || tee(pipe, std::io::stderr(), PASSTHROUGH_CAPTURE_BYTES))
-    });
-    let collect = |handle: Option<std::thread::JoinHandle<(Vec<u8>, bool)>>| {
-        handle.and_then(|h| h.join().ok()).unwrap_or_default()
-    };
-    let (stdout, out_cut) = collect(out);
-    let (stderr, err_cut) = collect(err);
-    if let Some(feeder) = feeder {
-        let _ = feeder.join();
-    }
-    let exit_code = match child.wait() {
-        Ok(status) => status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0)),
-        Err(_) => 1,
-    };
-    PassthroughResult {
-        id,
-        stdout: Bytes(stdout),
-        stderr: Bytes(stderr),
-        exit_code,
-        duration_ms: started.elapsed().as_millis() as u64,
-        truncated: out_cut || err_cut,
     }
 }
 
@@ -278,15 +208,5 @@ mod tests {
             command_and_args(vec!["noot-shim".into(), "--as".into(), "gh".into(), "pr".into()])
                 .expect("--as");
         assert_eq!((name.as_str(), rest), ("gh", vec![OsString::from("pr")]));
-    }
-
-    #[test]
-    fn tee_keeps_a_capped_head_and_copies_everything() {
-        let mut copy = Vec::new();
-        let (kept, truncated) = tee(&b"abcdef"[..], &mut copy, 4);
-        assert_eq!(
-            (kept.as_slice(), truncated, copy.as_slice()),
-            (&b"abcd"[..], true, &b"abcdef"[..])
-        );
     }
 }

@@ -31,8 +31,9 @@ pub enum Answer {
     HandlerFailed,
 }
 
-/// One call, as the journal keeps it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One call, as the journal keeps it. Its `Debug` output masks secrets in
+/// the environment, so `assert_eq!` on calls never prints a CI token.
+#[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct Call {
     /// 1-based arrival number across the controller.
     pub seq: u64,
@@ -63,6 +64,26 @@ pub struct Call {
     pub double: Option<String>,
     /// How.
     pub answer: Answer,
+}
+
+impl std::fmt::Debug for Call {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Call")
+            .field("seq", &self.seq)
+            .field("command", &self.command)
+            .field("args", &self.args)
+            .field("stdin", &self.stdin)
+            .field("env", &crate::secrets::MaskedEnv(&self.env))
+            .field("cwd", &self.cwd)
+            .field("pid", &self.pid)
+            .field("stdout", &self.stdout)
+            .field("stderr", &self.stderr)
+            .field("exit_code", &self.exit_code)
+            .field("duration_ms", &self.duration_ms)
+            .field("double", &self.double)
+            .field("answer", &self.answer)
+            .finish()
+    }
 }
 
 impl Call {

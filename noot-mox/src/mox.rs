@@ -154,8 +154,10 @@ fn private_dir() -> std::io::Result<tempfile::TempDir> {
         b.prefix("noot-mox-");
         b
     };
+    // sockaddr_un holds 108 bytes; the folder's name and `/mox.sock` take 25.
+    const ROOM_FOR_BASE: usize = 108 - 25 - 8;
     let base = std::env::temp_dir();
-    let dir = if base.as_os_str().len() + 30 < 100 {
+    let dir = if base.as_os_str().len() <= ROOM_FOR_BASE {
         builder.tempdir_in(&base)?
     } else {
         builder.tempdir_in("/tmp")?

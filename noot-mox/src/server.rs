@@ -7,6 +7,7 @@
 //! reply; nothing a peer sends can bring the server down.
 
 use std::os::unix::net::{UnixListener, UnixStream};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -100,8 +101,18 @@ impl Server {
                     if stop.load(Ordering::SeqCst) {
                         break;
                     }
-                    let Ok(stream) = stream else { continue };
-                    serve(stream, &state, &verify, &requested);
+                    let Ok(stream) = stream else {
+                        // Out of descriptors (EMFILE) and the like: back off
+                        // instead of spinning, and keep serving.
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                        continue;
+                    };
+                    // A panic in user code (a comparator) is caught where it
+                    // runs; this guard keeps the accepting thread alive
+                    // whatever else goes wrong with one connection.
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        serve(stream, &state, &verify, &requested)
+                    }));
                 }
             })?
         };
@@ -160,52 +171,118 @@ fn serve(
         let _ = send(&mut stream, &reply(error(message)));
         return;
     }
-    let answer = match receive::<RequestEnvelope>(&mut stream) {
+    let _ = stream.set_write_timeout(Some(READ_STALL));
+    let request = match read_request(&mut stream) {
+        Ok(request) => request,
         // Our own wake-up connection from `stop`, or a peer that gave up.
-        Err(WireError::Empty) => return,
-        Err(e) => error(format!("noot-mox: bad request: {e}")),
-        Ok(envelope) if envelope.protocol != PROTOCOL_VERSION => error(format!(
-            "noot-mox: protocol {} is not this controller's ({PROTOCOL_VERSION}); use a noot-shim of the same noot version",
-            envelope.protocol
-        )),
-        Ok(envelope) => match envelope.request {
-            Request::Invoke(call) => {
-                let decision = lock(state).decide(&call, arrived);
-                match decision {
-                    Decision::Reply(reply) => reply,
-                    Decision::Handle(handler, entry, index) => {
-                        let state = state.clone();
-                        // Out of threads, the call is dropped: its shim sees
-                        // the connection close and exits 125 with a message.
-                        let _ = std::thread::Builder::new().name("noot-mox-handler".into()).spawn(
-                            move || {
-                                let outcome = run_handler(&handler, &entry);
-                                let answer =
-                                    lock(&state).finish_handler(index, *entry, outcome, arrived);
-                                let _ = send(&mut stream, &reply(answer));
-                            },
-                        );
-                        return;
-                    }
+        Err(None) => return,
+        Err(Some(message)) => {
+            let _ = send(&mut stream, &reply(error(message)));
+            return;
+        }
+    };
+    let answer = match request {
+        Request::Invoke(call) => {
+            // Comparators are user code and run inside `decide`: a panic
+            // there fails this call, not the controller.
+            let decided = catch_unwind(AssertUnwindSafe(|| lock(state).decide(&call, arrived)));
+            match decided {
+                Ok(Decision::Reply(reply)) => reply,
+                Ok(Decision::Handle(handler, entry, index)) => {
+                    run_elsewhere(stream, state.clone(), handler, entry, index, arrived);
+                    return;
                 }
+                Err(panic) => lock(state).refuse_after_panic(&call, &panic_message(&*panic)),
             }
-            Request::PassthroughResult(result) => lock(state).finish_passthrough(result),
-            Request::Verify => {
-                // Answer first, then raise: a long-lived controller exits
-                // when raised, and the harness must get its report.
-                let _ = send(&mut stream, &reply(verify()));
-                requested.raise();
-                return;
+        }
+        Request::PassthroughResult(result) => lock(state).finish_passthrough(result),
+        Request::Verify => {
+            // Answer first, then raise: a long-lived controller exits
+            // when raised, and the harness must get its report.
+            let _ = send(&mut stream, &reply(verify()));
+            requested.raise();
+            return;
+        }
+        Request::Journal => {
+            match serde_json::to_value(lock(state).journal.entries().collect::<Vec<_>>()) {
+                Ok(entries) => Reply::Journal { entries },
+                Err(e) => error(format!("noot-mox: cannot encode the journal: {e}")),
             }
-            Request::Journal => {
-                let entries =
-                    serde_json::to_value(lock(state).journal.entries().collect::<Vec<_>>())
-                        .unwrap_or(serde_json::Value::Null);
-                Reply::Journal { entries }
-            }
-        },
+        }
     };
     let _ = send(&mut stream, &reply(answer));
+}
+
+/// Reads one request: the version first, so a peer of another version is
+/// told so even when the shape of its messages changed. `Err(None)`: the
+/// peer sent nothing.
+fn read_request(stream: &mut UnixStream) -> Result<Request, Option<String>> {
+    let value = match receive::<serde_json::Value>(stream) {
+        Ok(value) => value,
+        Err(WireError::Empty) => return Err(None),
+        Err(e) => return Err(Some(format!("noot-mox: bad request: {e}"))),
+    };
+    match value.get("protocol").and_then(serde_json::Value::as_u64) {
+        Some(version) if version == u64::from(PROTOCOL_VERSION) => {}
+        Some(version) => {
+            return Err(Some(format!(
+                "noot-mox: protocol {version} is not this controller's ({PROTOCOL_VERSION}); use a noot-shim of the same noot version"
+            )));
+        }
+        None => return Err(Some("noot-mox: bad request: no protocol version".to_string())),
+    }
+    serde_json::from_value::<RequestEnvelope>(value)
+        .map(|envelope| envelope.request)
+        .map_err(|e| Some(format!("noot-mox: bad request: {e}")))
+}
+
+/// Runs a handler on a thread of its own and answers from there. Without a
+/// thread to be had, the call fails (counted, journalled and reported).
+fn run_elsewhere(
+    mut stream: UnixStream,
+    state: Shared,
+    handler: crate::double::Handler,
+    entry: Box<crate::journal::Call>,
+    index: usize,
+    arrived: Instant,
+) {
+    let fail = |stream: &mut UnixStream, entry: crate::journal::Call, why: String| {
+        let answer = lock(&state).finish_handler(index, entry, Err(why), arrived);
+        let _ = send(stream, &reply(answer));
+    };
+    let theirs = match stream.try_clone() {
+        Ok(theirs) => theirs,
+        Err(e) => {
+            return fail(&mut stream, *entry, format!("cannot hand the call to a thread: {e}"));
+        }
+    };
+    // The job sits where this thread can take it back if no thread starts.
+    let job = Arc::new(Mutex::new(Some((theirs, handler, entry))));
+    let taken = job.clone();
+    let thread_state = state.clone();
+    let spawned = std::thread::Builder::new().name("noot-mox-handler".into()).spawn(move || {
+        let Some((mut stream, handler, entry)) =
+            taken.lock().unwrap_or_else(|e| e.into_inner()).take()
+        else {
+            return;
+        };
+        let outcome = run_handler(&handler, &entry);
+        let answer = lock(&thread_state).finish_handler(index, *entry, outcome, arrived);
+        let _ = send(&mut stream, &reply(answer));
+    });
+    if let Err(e) = spawned {
+        if let Some((_, _, entry)) = job.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            fail(&mut stream, *entry, format!("no thread to run the handler on: {e}"));
+        }
+    }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_string()))
+        .unwrap_or_else(|| "a panic".to_string())
 }
 
 #[cfg(test)]

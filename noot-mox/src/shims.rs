@@ -39,6 +39,7 @@ impl ShimBackend for NativeShims {
     }
 
     fn make(&self, dir: &Path, launcher: &Path, command: &str) -> Result<PathBuf, String> {
+        valid_command(command)?;
         let path = dir.join(command);
         std::os::unix::fs::symlink(launcher, &path).map_err(|e| {
             format!(
@@ -68,9 +69,10 @@ impl ShimBackend for ScriptShims {
         let launcher = launcher
             .to_str()
             .ok_or_else(|| format!("the launcher path {} is not UTF-8", launcher.display()))?;
+        valid_command(command)?;
         let path = dir.join(command);
         let script = format!(
-            "#!/bin/sh\n# noot mox shim for {command}\nexec {} --as {} \"$@\"\n",
+            "#!/bin/sh\n# a noot mox shim\nexec {} --as {} \"$@\"\n",
             sh_quote(launcher),
             sh_quote(command)
         );
@@ -161,7 +163,10 @@ pub fn valid_command(command: &str) -> Result<(), String> {
     if command.is_empty() || command == "." || command == ".." {
         return Err(format!("`{command}` is not a command name"));
     }
-    if command.contains('/') || command.contains('\0') {
+    if command.chars().any(char::is_control) {
+        return Err(format!("{command:?} is not a command name: it contains a control character"));
+    }
+    if command.contains('/') {
         return Err(format!(
             "`{command}` is not a command name: give the name found on PATH (such as `git`), not a path"
         ));

@@ -38,7 +38,6 @@ struct Pending {
 }
 
 /// Everything the controller knows, behind one lock.
-#[derive(Debug)]
 pub struct State {
     /// Every double, in registration order.
     pub doubles: Vec<DoubleState>,
@@ -56,6 +55,17 @@ pub struct State {
     /// The controller's own environment when it started (to show what a
     /// caller changed).
     pub base_env: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the environments: they hold the caller's secrets.
+        f.debug_struct("State")
+            .field("doubles", &self.doubles.len())
+            .field("calls", &self.seq)
+            .field("failures", &self.failures.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// What the server must do to answer a call.
@@ -123,18 +133,22 @@ impl State {
                     && !d.spec.verified_times().is_some_and(|t| t.full_at(d.calls))
             })
         };
-        let spy_or_stub = |kind| accepting.iter().find(|d| d.spec.kind == kind);
-        if let Some(d) = wanting_mock(true)
-            .or_else(|| wanting_mock(false))
-            .or_else(|| {
-                spy_or_stub(DoubleKind::Spy)
-                    .filter(|d| !d.spec.verified_times().is_some_and(|t| t.full_at(d.calls)))
-            })
-            .or_else(|| spy_or_stub(DoubleKind::Stub))
-        {
+        let has_room =
+            |d: &&&DoubleState| !d.spec.verified_times().is_some_and(|t| t.full_at(d.calls));
+        if let Some(d) = wanting_mock(true).or_else(|| wanting_mock(false)) {
             return Ok(d.spec.index);
         }
-        if let Some(full) = accepting.first() {
+        // A mock that had all its calls accepts this one: that is an
+        // additional invocation, even if a broader spy or stub would answer.
+        let full_mock = accepting.iter().find(|d| d.spec.kind == DoubleKind::Mock);
+        if full_mock.is_none() {
+            let spy = accepting.iter().filter(|d| d.spec.kind == DoubleKind::Spy).find(has_room);
+            let stub = || accepting.iter().find(|d| d.spec.kind == DoubleKind::Stub);
+            if let Some(d) = spy.or_else(stub) {
+                return Ok(d.spec.index);
+            }
+        }
+        if let Some(full) = full_mock.or_else(|| accepting.first()) {
             let times = full.spec.verified_times().map_or_else(String::new, |t| t.to_string());
             return Err(Failure::Additional {
                 expected: full.spec.describe(),
@@ -248,6 +262,22 @@ impl State {
                 })
             }
         }
+    }
+
+    /// Fails a call whose matching panicked (a comparator is user code):
+    /// journalled, reported at verify, and the shim exits 1.
+    pub fn refuse_after_panic(&mut self, call: &Invocation, message: &str) -> Reply {
+        let failure = Failure::MatcherFailed {
+            actual: crate::journal::signature(&call.command, &call.args),
+            message: message.to_string(),
+        };
+        let text = format!("noot-mox: {failure}");
+        let mut entry = self.new_call(call, None, Answer::Unexpected);
+        entry.stderr = Bytes::from(format!("{text}\n"));
+        entry.exit_code = EXIT_UNEXPECTED;
+        self.failures.push(failure);
+        self.journal.push(entry);
+        Reply::Error { message: text, exit_code: EXIT_UNEXPECTED }
     }
 
     fn count(&mut self, index: usize, seq: u64) {
@@ -380,43 +410,12 @@ impl State {
                     .collect(),
             });
         }
-        if let Some(failure) = self.order_failure() {
+        let ordered: Vec<&DoubleSpec> =
+            self.ordered.iter().map(|&i| &self.doubles[i].spec).collect();
+        if let Some(failure) = crate::order::check(&ordered, &self.ordered_calls, &self.journal) {
             failures.push(failure);
         }
         if failures.is_empty() { Ok(()) } else { Err(VerifyError { failures }) }
-    }
-
-    /// Ordered doubles must be called in declaration order: once a later
-    /// one has been called, an earlier one may not be called again.
-    fn order_failure(&self) -> Option<Failure> {
-        let rank: HashMap<usize, usize> =
-            self.ordered.iter().enumerate().map(|(rank, &index)| (index, rank)).collect();
-        let describe = |index: usize| self.doubles[index].spec.describe().replace('\n', " ");
-        let mut highest = 0;
-        for (position, (_, index)) in self.ordered_calls.iter().enumerate() {
-            let Some(&r) = rank.get(index) else { continue };
-            if r < highest {
-                let expected = self.ordered.iter().map(|&i| describe(i)).collect();
-                let observed = self
-                    .ordered_calls
-                    .iter()
-                    .filter(|(_, i)| rank.contains_key(i))
-                    .map(|&(_, i)| describe(i))
-                    .collect();
-                return Some(Failure::Order {
-                    expected,
-                    observed,
-                    first_mismatch: format!(
-                        "call {} went to {} after {} had been called",
-                        position + 1,
-                        describe(*index),
-                        describe(self.ordered[highest])
-                    ),
-                });
-            }
-            highest = r;
-        }
-        None
     }
 }
 
@@ -516,7 +515,7 @@ mod tests {
     }
 
     #[test]
-    fn mocks_with_counts_take_calls_in_turn_then_spies_then_stubs() {
+    fn mocks_with_counts_take_calls_in_turn_and_then_a_stub_cannot_hide_an_extra_call() {
         let mut state = state();
         let first = mock(&mut state, &["fetch"], Response::ok("1"));
         state.doubles[first].spec.times = Some(Times::Exactly(2));
@@ -524,17 +523,23 @@ mod tests {
         let stub = state.add(DoubleKind::Stub, "git");
         state.doubles[stub].spec.behaviour = Behaviour::Respond(Response::ok("stub"));
         let outs: Vec<Reply> =
-            (0..4).map(|_| reply(&mut state, &invoke("git", &["fetch"]))).collect();
+            (0..3).map(|_| reply(&mut state, &invoke("git", &["fetch"]))).collect();
         assert_eq!(
             outs,
             vec![
                 Reply::Respond(Response::ok("1")),
                 Reply::Respond(Response::ok("1")),
                 Reply::Respond(Response::ok("2")),
-                Reply::Respond(Response::ok("stub")),
             ]
         );
-        assert_eq!(state.verify(), Ok(()));
+        assert_eq!(
+            reply(&mut state, &invoke("git", &["status"])),
+            Reply::Respond(Response::ok("stub"))
+        );
+        assert!(matches!(reply(&mut state, &invoke("git", &["fetch"])), Reply::Error { .. }));
+        let failures = state.verify().expect_err("one extra fetch").failures;
+        assert_eq!(failures.len(), 1);
+        assert_eq!(failures[0].title(), "Unexpected additional invocation");
     }
 
     #[test]
@@ -551,7 +556,10 @@ mod tests {
         let text = failures[0].to_string();
         assert!(text.starts_with("Ordered expectations not satisfied"), "{text}");
         assert!(text.contains("Expected:\n  1. git('add')\n  2. git('commit')"), "{text}");
-        assert!(text.contains("Actual:\n  1. git('commit')\n  2. git('add')"), "{text}");
+        assert!(
+            text.contains("Actual:\n  1. git('commit') (step 2)\n  2. git('add') (step 1)"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -62,6 +62,13 @@ pub enum Failure {
         /// What it said.
         message: String,
     },
+    /// A comparator (user code) panicked while the call was matched.
+    MatcherFailed {
+        /// The call.
+        actual: String,
+        /// What the panic said.
+        message: String,
+    },
     /// A passthrough never reported its result (the shim died or was killed).
     PassthroughLost {
         /// The call.
@@ -78,6 +85,7 @@ impl Failure {
             Self::Unfulfilled { .. } => "Unfulfilled expectation",
             Self::Order { .. } => "Ordered expectations not satisfied",
             Self::HandlerFailed { .. } => "Handler failed",
+            Self::MatcherFailed { .. } => "Comparator failed",
             Self::PassthroughLost { .. } => "Passthrough result lost",
         }
     }
@@ -130,11 +138,15 @@ impl Failure {
                 ("Actual", lines(actual)),
                 ("Reason", vec![message.clone()]),
             ],
+            Self::MatcherFailed { actual, message } => vec![
+                ("Actual", lines(actual)),
+                ("Reason", vec![format!("a comparator panicked: {message}")]),
+            ],
             Self::PassthroughLost { actual } => vec![
                 ("Actual", lines(actual)),
                 (
                     "Reason",
-                    vec!["the shim never reported the real command's result (killed?)".into()],
+                    vec!["no result came back: the real command was still running when verification ran, or its shim was killed".into()],
                 ),
             ],
         }

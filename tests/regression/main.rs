@@ -110,3 +110,117 @@ fn a_label_does_not_count_number_spelling_as_a_difference() {
     let labels: Vec<&str> = experiment.variants().iter().map(|v| v.label.as_str()).collect();
     assert_eq!(labels, ["m=x", "m=y"]);
 }
+
+/// A controller for the command-doubles regressions, with the `noot-shim`
+/// cargo built beside noot, or noot itself (its own shim launcher when a
+/// symlink named like the command runs it) when that was not built.
+fn mox() -> noot_mox::Mox {
+    let noot = std::path::Path::new(env!("CARGO_BIN_EXE_noot"));
+    let shim = noot.with_file_name("noot-shim");
+    let launcher = if shim.exists() { shim } else { noot.to_path_buf() };
+    noot_mox::Mox::builder()
+        .backend(noot_mox::Backend::Native)
+        .launcher(launcher)
+        .build()
+        .expect("controller")
+}
+
+fn sh(mox: &noot_mox::Mox, script: &str) -> std::process::Output {
+    mox.command("sh")
+        .args(["-c", script])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("sh runs")
+}
+
+/// A command name with a newline went unquoted into the comment line of
+/// the script backend's shim, so `command = "x\nrm -rf ~"` wrote a live
+/// shell line into the shim.
+#[test]
+fn a_command_name_with_a_control_character_is_refused() {
+    for bad in ["x\nrm -rf ~", "x\r", "tab\tname", "nul\0"] {
+        assert!(noot_mox::shims::valid_command(bad).is_err(), "{bad:?}");
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let made = noot_mox::shims::ShimBackend::make(
+        &noot_mox::shims::ScriptShims,
+        dir.path(),
+        std::path::Path::new("/bin/noot-shim"),
+        "git",
+    )
+    .expect("script");
+    let text = std::fs::read_to_string(made).expect("read");
+    assert_eq!(text.lines().filter(|l| !l.starts_with('#')).count(), 1, "{text}");
+    let scenario = noot::mox::scenario::parse(
+        std::path::Path::new("s.toml"),
+        "[[stub]]\ncommand = \"x\\nrm -rf ~\"\n",
+    );
+    assert!(scenario.is_err());
+}
+
+/// With SIGPIPE at its default (the shim is `no_main`), a passthrough spy
+/// whose reader went away (`… | head -1`) killed the shim before it
+/// reported back: the caller saw 141 and verify said the result was lost.
+#[test]
+fn a_passthrough_whose_reader_goes_away_still_reports_back() {
+    let mox = mox();
+    let seq = mox.spy("seq").passthrough();
+    let out = sh(&mox, "seq 1 300000 | head -1; echo \"status=${PIPESTATUS:-n/a}\"");
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("1\n"), "{out:?}");
+    seq.assert_called_times(1);
+    mox.verify().expect("the passthrough reported back");
+    let call = &seq.invocations()[0];
+    assert!(
+        call.stdout.as_slice().starts_with(b"1\n2\n"),
+        "the journal keeps what the real seq wrote"
+    );
+}
+
+/// Selection took the first spy that accepted a call and only then looked
+/// at its count, so a full first spy sent the call past a second spy that
+/// still had room.
+#[test]
+fn a_full_spy_hands_the_call_to_the_next_spy() {
+    let mox = mox();
+    let first = mox.spy("git").returns(noot_mox::ok("first\n")).times(1);
+    let second = mox.spy("git").returns(noot_mox::ok("second\n"));
+    let out = sh(&mox, "git; git");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "first\nsecond\n");
+    first.assert_called_times(1);
+    second.assert_called_times(1);
+    mox.verify().expect("both spies satisfied");
+}
+
+/// A predicate that panicked unwound the controller's accepting thread:
+/// every later call found no controller, and nothing was reported.
+#[test]
+fn a_panicking_predicate_fails_its_call_and_the_controller_carries_on() {
+    let mox = mox();
+    mox.mock("deploy")
+        .with_matching_args([noot_mox::predicate("explodes", |_| panic!("predicate bug"))]);
+    mox.stub("date").returns(noot_mox::ok("today\n"));
+    let out = sh(&mox, "deploy prod; echo \"deploy=$?\"; date");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with("deploy=1\ntoday\n"),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("predicate bug"));
+    let report = mox.verify().expect_err("the panic is a failure").to_string();
+    assert!(report.contains("predicate bug"), "{report}");
+}
+
+/// Once a mock had all its calls, a catch-all stub of the same command
+/// answered the next matching call silently, so `times(1)` was not enforced.
+#[test]
+fn a_call_past_a_full_mock_is_additional_even_with_a_catch_all_stub() {
+    let mox = mox();
+    mox.mock("git").with_args(["push"]).returns(noot_mox::ok("")).times(1);
+    mox.stub("git").returns(noot_mox::ok("stub\n"));
+    let out = sh(&mox, "git push; git push; echo \"second=$?\"; git status");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout, "second=1\nstub\n");
+    let report = mox.verify().expect_err("additional").to_string();
+    assert!(report.contains("Unexpected additional invocation"), "{report}");
+}

@@ -1,4 +1,11 @@
 //! `noot mox run | serve | verify`: command doubles from the shell.
+//!
+//! Each command parses its scenario, starts a controller through
+//! [`crate::mox::setup`] with the shim backend the configuration chooses,
+//! and renders what comes back: the verdict on stdout (human text, or one
+//! JSON document), diagnostics on stderr. Whatever way it ends, the
+//! controller's folder is removed and every process a `run` handler started
+//! is killed.
 
 use std::ffi::OsString;
 use std::io::Read;
@@ -119,7 +126,10 @@ fn run_scenario(context: &Context, args: RunArgs) -> Result<Outcome, CliError> {
     let interrupted = interrupt::install();
     let mox = start(context, &scenario)?;
     let json = context.format == Format::Json;
-    let ended = run_command(&mox, &args.command, json, interrupted).map_err(CliError::Usage)?;
+    let ended = run_command(&mox, &args.command, json, interrupted);
+    // Handlers still running (a shim killed mid-call) die with the run.
+    context.ports.procs.kill_all();
+    let ended = ended.map_err(CliError::Usage)?;
     let outcome = mox.verify();
     let code = match (ended, &outcome) {
         (Ended::Interrupted, _) => 130,
@@ -177,6 +187,7 @@ fn serve_scenario(context: &Context, args: ServeArgs) -> Result<Outcome, CliErro
         detach_stdio();
     }
     let end = serve(&mox, args.watch_pid, interrupted);
+    context.ports.procs.kill_all();
     let code = match end {
         ServeEnd::Verified => 0,
         ServeEnd::Interrupted => 130,

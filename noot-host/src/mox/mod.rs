@@ -118,12 +118,16 @@ fn command_handler(
             let path = noot_mox::shims::path_without(std::ffi::OsStr::new(&path), shims);
             env.insert("PATH".into(), path.to_string_lossy().into_owned());
         }
-        let program = if argv[0].contains('/') {
-            base.join(&argv[0]).to_string_lossy().into_owned()
-        } else {
-            argv[0].clone()
+        // The scenario parser refuses an empty `run`.
+        let Some((program, first_args)) = argv.split_first() else {
+            return Err("`run` names no program".to_string());
         };
-        let mut args: Vec<String> = argv[1..].to_vec();
+        let program = if program.contains('/') {
+            base.join(program).to_string_lossy().into_owned()
+        } else {
+            program.clone()
+        };
+        let mut args: Vec<String> = first_args.to_vec();
         args.extend(call.args.iter().map(|a| a.lossy().into_owned()));
         let request = SpawnRequest {
             program,
