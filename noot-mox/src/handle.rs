@@ -151,6 +151,11 @@ impl Double {
         lock(&self.shared).doubles[self.index].invocations.iter().cloned().collect()
     }
 
+    /// Its last call, to assert on anything (stdin, env, cwd, output).
+    pub fn last_call(&self) -> Option<Call> {
+        lock(&self.shared).doubles[self.index].invocations.back().cloned()
+    }
+
     /// How many calls it answered.
     pub fn call_count(&self) -> u64 {
         lock(&self.shared).doubles[self.index].calls
