@@ -4,9 +4,9 @@
 //! It reads its command from `argv[0]` (or `--as NAME`), its stdin when
 //! that is not a terminal, and its environment; sends them to the
 //! controller named by `NOOT_MOX_SOCKET`; and applies the reply. It never
-//! hangs: connecting retries with backoff for `NOOT_MOX_TIMEOUT` seconds
-//! (default 5), and a controller that is gone (or dies mid-call) gives one
-//! line on stderr and exit code 125. A passthrough order runs the real
+//! hangs: a controller that is gone (or dies mid-call) gives one line on
+//! stderr and exit code 125 at once, and a busy one is retried with backoff
+//! for `NOOT_MOX_TIMEOUT` seconds (default 5). A passthrough order runs the real
 //! command ([`crate::passthrough`]) and reports the result back.
 //!
 //! It behaves like the command it stands in for when its reader goes away:
@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::bytes::Bytes;
-use crate::passthrough::{Ending, passthrough};
+use crate::passthrough::{Ending, exec_real_if_nested, passthrough};
 use crate::protocol::{
     DEFAULT_TIMEOUT_SECS, EXIT_CONTROLLER_UNREACHABLE, Invocation, Reply, ReplyEnvelope, Request,
     SOCKET_ENV, STDIN_ENV, TIMEOUT_ENV, WireError, receive, request, send,
@@ -81,15 +81,27 @@ fn timeout() -> Result<Duration, String> {
     }
 }
 
-/// Connects, retrying with backoff until `deadline`.
+/// Connects, retrying with backoff until `deadline` while the controller
+/// may only be busy. A socket that is missing, or that nobody listens on,
+/// means the controller has stopped or died (it binds its socket before it
+/// makes any shim), so that fails at once.
 fn connect(socket: &Path, deadline: Instant) -> Result<UnixStream, String> {
     let mut pause = Duration::from_millis(2);
     loop {
+        let gone = |e: &std::io::Error| {
+            matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused)
+        };
         match UnixStream::connect(socket) {
             Ok(stream) => return Ok(stream),
+            Err(e) if gone(&e) => {
+                return Err(format!(
+                    "the noot mox controller at {} has stopped ({e}); the test, `noot mox run` or `noot mox serve` that made this shim is over",
+                    socket.display()
+                ));
+            }
             Err(e) if Instant::now() + pause >= deadline => {
                 return Err(format!(
-                    "cannot reach the noot mox controller at {}: {e} (gave up after {TIMEOUT_ENV} seconds; is the test or `noot mox serve` still running?)",
+                    "cannot reach the noot mox controller at {}: {e} (gave up after {TIMEOUT_ENV} seconds)",
                     socket.display()
                 ));
             }
@@ -125,6 +137,11 @@ fn shim(args: Vec<OsString>) -> Result<Ending, String> {
         )
     })?;
     let socket = PathBuf::from(socket);
+    let shim_dir = socket.parent().map(Path::to_path_buf).unwrap_or_default();
+    if let Some(failure) = exec_real_if_nested(&command, &rest, &shim_dir, "") {
+        let _ = writeln!(std::io::stderr(), "noot-shim: {failure}");
+        return Ok(Ending::Code(crate::protocol::EXIT_NOT_FOUND));
+    }
     let deadline = Instant::now() + timeout()?;
     let stdin = read_stdin()?;
     let invocation = Invocation {
@@ -148,7 +165,6 @@ fn shim(args: Vec<OsString>) -> Result<Ending, String> {
             Ok(Ending::Code(exit_code))
         }
         Reply::Passthrough { id, lookup_path, env } => {
-            let shim_dir = socket.parent().map(Path::to_path_buf).unwrap_or_default();
             let (result, ending) =
                 passthrough(&command, &rest, stdin, &lookup_path, &shim_dir, &env, id);
             // The caller has had the real command's output; a controller

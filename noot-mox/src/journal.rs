@@ -68,16 +68,19 @@ pub struct Call {
 
 impl std::fmt::Debug for Call {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut known = crate::secrets::KnownSecrets::default();
+        known.learn(&self.env);
+        let hide = |b: &Bytes| Bytes(known.hide_bytes(b.as_slice()));
         f.debug_struct("Call")
             .field("seq", &self.seq)
             .field("command", &self.command)
-            .field("args", &self.args)
-            .field("stdin", &self.stdin)
+            .field("args", &self.args.iter().map(hide).collect::<Vec<_>>())
+            .field("stdin", &self.stdin.as_ref().map(hide))
             .field("env", &crate::secrets::MaskedEnv(&self.env))
             .field("cwd", &self.cwd)
             .field("pid", &self.pid)
-            .field("stdout", &self.stdout)
-            .field("stderr", &self.stderr)
+            .field("stdout", &hide(&self.stdout))
+            .field("stderr", &hide(&self.stderr))
             .field("exit_code", &self.exit_code)
             .field("duration_ms", &self.duration_ms)
             .field("double", &self.double)
@@ -93,10 +96,32 @@ impl Call {
     }
 }
 
-/// `name('a', 'b')`.
+/// Arguments a signature shows before it says how many more there are.
+const SHOWN_ARGS: usize = 16;
+/// Bytes of one argument a signature shows before it elides the rest.
+const SHOWN_ARG_BYTES: usize = 200;
+
+/// `name('a', 'b')`, kept short for reports: at most [`SHOWN_ARGS`]
+/// arguments of at most [`SHOWN_ARG_BYTES`] bytes each (the journal and
+/// the JSON keep them whole).
 pub fn signature(command: &str, args: &[Bytes]) -> String {
-    let args: Vec<String> = args.iter().map(|a| crate::bytes::quote(a.as_slice())).collect();
-    format!("{command}({})", args.join(", "))
+    let mut shown: Vec<String> = args
+        .iter()
+        .take(SHOWN_ARGS)
+        .map(|a| {
+            let bytes = a.as_slice();
+            if bytes.len() > SHOWN_ARG_BYTES {
+                let head = crate::bytes::quote(&bytes[..SHOWN_ARG_BYTES]);
+                format!("{head}… ({} bytes)", bytes.len())
+            } else {
+                crate::bytes::quote(bytes)
+            }
+        })
+        .collect();
+    if args.len() > SHOWN_ARGS {
+        shown.push(format!("… {} more", args.len() - SHOWN_ARGS));
+    }
+    format!("{command}({})", shown.join(", "))
 }
 
 /// The bounded list of calls.
@@ -178,5 +203,9 @@ mod tests {
     fn signature_quotes_each_argument() {
         assert_eq!(call(1).signature(), "git('status')");
         assert_eq!(signature("ls", &[]), "ls()");
+        let many: Vec<Bytes> = (0..20).map(|i| Bytes::from(i.to_string())).collect();
+        assert!(signature("x", &many).ends_with("'15', … 4 more)"));
+        let long = [Bytes::from("a".repeat(300))];
+        assert!(signature("x", &long).ends_with("… (300 bytes))"));
     }
 }

@@ -114,7 +114,7 @@ impl MoxBuilder {
             lookup.to_string_lossy().into_owned(),
             base_env,
         )));
-        let socket = dir.path().join("mox.sock");
+        let socket = dir.path().join(crate::shims::SOCKET_NAME);
         let verify_state = shared.clone();
         let server = Server::start(
             &socket,
@@ -351,6 +351,16 @@ impl Mox {
     /// asked over the socket), so dropping it is not an error.
     pub fn mark_verified(&self) {
         self.verified.store(true, Ordering::SeqCst);
+    }
+
+    /// Stops answering: the socket goes, the shims stay, and a shim called
+    /// now exits 125 at once saying its controller has stopped, instead of
+    /// falling through to the real command on `PATH` as it would once the
+    /// folder is gone. [`Mox::close`] (or dropping) removes the folder.
+    pub fn stop_server(&mut self) {
+        if let Some(mut server) = self.server.take() {
+            server.stop();
+        }
     }
 
     /// Stops the server and removes the folder now (dropping does the same).

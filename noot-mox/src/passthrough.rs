@@ -2,9 +2,13 @@
 //!
 //! The command is looked up on the caller's `PATH` without the shim folder
 //! (so a tool the caller put on its `PATH` is found), then on the
-//! controller's original `PATH`; it runs with that `PATH` too, so whatever
-//! it runs in turn is real, as with cmd-mox. Its output streams to the
-//! caller as it comes, and a capped copy of each stream goes to the journal.
+//! controller's original `PATH`. It runs with the caller's `PATH`, shims
+//! included, so a spied `make`, `env` or `xargs` runs the commands it starts
+//! through their doubles; [`PASSTHROUGH_ENV`] names the spied command, and
+//! a shim for that same command inside it runs the real one directly (a
+//! real `git` that runs `git` does not loop back into the spy). Its output
+//! streams to the caller as it comes, and a capped copy of each stream goes
+//! to the journal.
 //! A reader that goes away stops the copying but not the draining, so the
 //! real command is never blocked and the result still reaches the journal.
 
@@ -18,6 +22,9 @@ use std::time::Instant;
 
 use crate::bytes::Bytes;
 use crate::protocol::{EXIT_NOT_FOUND, PassthroughResult};
+
+/// Set for a passthrough's real command: the name of the command it runs for.
+pub const PASSTHROUGH_ENV: &str = "NOOT_MOX_PASSTHROUGH";
 
 /// How much of a passthrough's stdout and of its stderr the journal keeps
 /// (the caller gets everything).
@@ -75,6 +82,29 @@ fn tee(mut from: impl Read, mut to: impl Write, cap: usize) -> Copied {
     copied
 }
 
+/// Inside a passthrough of `command` (see [`PASSTHROUGH_ENV`]), a call of
+/// that same command runs the real one in this process's place, unseen by
+/// the controller. `None`: not such a call.
+pub fn exec_real_if_nested(
+    command: &str,
+    args: &[OsString],
+    shim_dir: &Path,
+    lookup: &str,
+) -> Option<String> {
+    use std::os::unix::process::CommandExt;
+    if std::env::var_os(PASSTHROUGH_ENV).is_none_or(|outer| outer != command) {
+        return None;
+    }
+    let callers = std::env::var_os("PATH").unwrap_or_default();
+    let callers = crate::shims::path_without(&callers, shim_dir).to_string_lossy().into_owned();
+    let Some(real) = find_real(command, &[&callers, lookup], shim_dir) else {
+        return Some(format!("{command}: command not found on the original PATH"));
+    };
+    // exec only returns on failure.
+    let error = Command::new(&real).args(args).exec();
+    Some(format!("{command}: cannot run {}: {error}", real.display()))
+}
+
 /// Runs the real `command`; returns what to report and how to end.
 pub fn passthrough(
     command: &str,
@@ -108,7 +138,10 @@ pub fn passthrough(
     };
     let mut child = Command::new(&real);
     child.args(args).envs(env).stdout(Stdio::piped()).stderr(Stdio::piped());
-    child.env("PATH", if callers.is_empty() { lookup_path } else { &callers });
+    child.env(PASSTHROUGH_ENV, command);
+    if std::env::var_os("PATH").is_none() {
+        child.env("PATH", lookup_path);
+    }
     child.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::inherit() });
     let mut child = match child.spawn() {
         Ok(child) => child,

@@ -5,7 +5,9 @@
 //! request: `schema_version`, `ok`, `failures`, `doubles` (each with its
 //! expected and observed counts) and the `journal`. A journal entry shows
 //! only the environment variables the caller set or changed relative to the
-//! controller's own environment, with secret-looking values masked.
+//! controller's own environment, with secret-looking values masked; the
+//! values of secret-named variables are hidden in its arguments, stdin and
+//! output too.
 
 use serde_json::{Value, json};
 
@@ -74,6 +76,19 @@ pub fn document(state: &State, outcome: &Result<(), VerifyError>) -> Value {
                 .collect();
             if let Value::Object(map) = &mut value {
                 map.insert("env_changed".into(), Value::Object(changed));
+                // Secrets passed on as arguments, stdin or output.
+                let hide = |bytes: &crate::bytes::Bytes| {
+                    serde_json::to_value(crate::bytes::Bytes(
+                        state.secrets.hide_bytes(bytes.as_slice()),
+                    ))
+                    .unwrap_or(Value::Null)
+                };
+                map.insert("args".into(), Value::Array(call.args.iter().map(hide).collect()));
+                if let Some(stdin) = &call.stdin {
+                    map.insert("stdin".into(), hide(stdin));
+                }
+                map.insert("stdout".into(), hide(&call.stdout));
+                map.insert("stderr".into(), hide(&call.stderr));
             }
             value
         })

@@ -93,6 +93,75 @@ pub fn mask(name: &str, value: &str) -> String {
     quote(masked(name, value).as_bytes())
 }
 
+/// Known secrets: the values of secret-named variables seen so far (in the
+/// controller's environment and each caller's), so that a token passed on
+/// as an argument (`curl -H "Authorization: Bearer $GITHUB_TOKEN"`) or
+/// echoed on stdout is hidden in reports and JSON too, not only where it is
+/// a variable's value.
+#[derive(Debug, Clone, Default)]
+pub struct KnownSecrets {
+    values: Vec<String>,
+}
+
+impl KnownSecrets {
+    /// Values shorter than this are not hidden: they would hide ordinary
+    /// words (`PASS=1`).
+    pub const MIN_LEN: usize = 6;
+    /// At most this many values are kept (each report replaces each one).
+    pub const MAX_VALUES: usize = 256;
+
+    /// Learns the secret-named values of `env`.
+    pub fn learn(&mut self, env: &BTreeMap<String, String>) {
+        for (name, value) in env {
+            if value.len() >= Self::MIN_LEN
+                && is_secret_name(name)
+                && self.values.len() < Self::MAX_VALUES
+                && !self.values.contains(value)
+            {
+                self.values.push(value.clone());
+            }
+        }
+        // Longest first, so a secret that contains another is hidden whole.
+        self.values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    }
+
+    /// `text` with every known secret replaced by `***`.
+    pub fn hide<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        let mut out = Cow::Borrowed(text);
+        for value in &self.values {
+            if out.contains(value.as_str()) {
+                out = Cow::Owned(out.replace(value.as_str(), "***"));
+            }
+        }
+        out
+    }
+
+    /// `bytes` with every known secret replaced by `***`.
+    pub fn hide_bytes(&self, bytes: &[u8]) -> Vec<u8> {
+        let mut out = bytes.to_vec();
+        for value in &self.values {
+            let needle = value.as_bytes();
+            let mut i = 0;
+            let mut replaced = Vec::with_capacity(out.len());
+            let mut changed = false;
+            while i < out.len() {
+                if out[i..].starts_with(needle) {
+                    replaced.extend_from_slice(b"***");
+                    i += needle.len();
+                    changed = true;
+                } else {
+                    replaced.push(out[i]);
+                    i += 1;
+                }
+            }
+            if changed {
+                out = replaced;
+            }
+        }
+        out
+    }
+}
+
 /// An environment for `Debug` output, with secrets masked.
 pub struct MaskedEnv<'a>(pub &'a BTreeMap<String, String>);
 
@@ -127,6 +196,23 @@ mod tests {
         for name in ["PATH", "HOME", "KEYBOARD", "MONKEY", "PWD", "OLDPWD", "GIT_DIR", "PASSAGE"] {
             assert_eq!(mask(name, "v"), "'v'", "{name}");
         }
+    }
+
+    #[test]
+    fn known_secret_values_are_hidden_wherever_they_appear() {
+        let mut known = KnownSecrets::default();
+        let env = BTreeMap::from([
+            ("GITHUB_TOKEN".to_string(), "ghp_SUPERSECRET123".to_string()),
+            ("PASS".to_string(), "1".to_string()),
+            ("HOME".to_string(), "/home/me".to_string()),
+        ]);
+        known.learn(&env);
+        assert_eq!(
+            known.hide("-H Authorization: Bearer ghp_SUPERSECRET123"),
+            "-H Authorization: Bearer ***"
+        );
+        assert_eq!(known.hide("/home/me 1"), "/home/me 1", "short and ordinary values stay");
+        assert_eq!(known.hide_bytes(b"x ghp_SUPERSECRET123\n"), b"x ***\n");
     }
 
     #[test]

@@ -20,6 +20,9 @@ pub const BACKEND_ENV: &str = "NOOT_SHIM_BACKEND";
 pub const LAUNCHER_ENV: &str = "NOOT_SHIM";
 /// The launcher's file name.
 pub const LAUNCHER_NAME: &str = "noot-shim";
+/// The controller's socket, beside the shims. Command names starting with
+/// `.noot` are refused so no shim can take its place.
+pub const SOCKET_NAME: &str = ".noot-mox.sock";
 
 /// Something that puts a shim for one command on disk.
 pub trait ShimBackend: Send + Sync {
@@ -165,6 +168,9 @@ pub fn valid_command(command: &str) -> Result<(), String> {
     }
     if command.chars().any(char::is_control) {
         return Err(format!("{command:?} is not a command name: it contains a control character"));
+    }
+    if command.starts_with(".noot") {
+        return Err(format!("`{command}` is reserved for noot's own files in the shim folder"));
     }
     if command.contains('/') {
         return Err(format!(

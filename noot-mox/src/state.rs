@@ -18,6 +18,7 @@ use crate::bytes::Bytes;
 use crate::double::{Behaviour, DoubleKind, DoubleSpec, Handler, mask};
 use crate::journal::{Answer, Call, Journal};
 use crate::protocol::{EXIT_UNEXPECTED, Invocation, PassthroughResult, Reply, Response};
+use crate::secrets::KnownSecrets;
 use crate::verify::{Failure, VerifyError};
 
 /// A double and what happened to it.
@@ -55,6 +56,8 @@ pub struct State {
     /// The controller's own environment when it started (to show what a
     /// caller changed).
     pub base_env: BTreeMap<String, String>,
+    /// Secret values seen in any environment, hidden in every report.
+    pub secrets: KnownSecrets,
 }
 
 impl std::fmt::Debug for State {
@@ -94,6 +97,11 @@ impl State {
             seq: 0,
             limit,
             lookup_path,
+            secrets: {
+                let mut known = KnownSecrets::default();
+                known.learn(&base_env);
+                known
+            },
             base_env,
         }
     }
@@ -223,9 +231,11 @@ impl State {
 
     /// Decides how to answer `call`.
     pub fn decide(&mut self, call: &Invocation, arrived: Instant) -> Decision {
+        self.secrets.learn(&call.env);
         let index = match self.choose(call) {
             Ok(index) => index,
             Err(failure) => {
+                let failure = self.hide(failure);
                 let message = format!("noot-mox: {failure}");
                 let mut entry = self.new_call(call, None, Answer::Unexpected);
                 entry.stderr = Bytes::from(format!("{message}\n"));
@@ -267,10 +277,11 @@ impl State {
     /// Fails a call whose matching panicked (a comparator is user code):
     /// journalled, reported at verify, and the shim exits 1.
     pub fn refuse_after_panic(&mut self, call: &Invocation, message: &str) -> Reply {
-        let failure = Failure::MatcherFailed {
+        self.secrets.learn(&call.env);
+        let failure = self.hide(Failure::MatcherFailed {
             actual: crate::journal::signature(&call.command, &call.args),
             message: message.to_string(),
-        };
+        });
         let text = format!("noot-mox: {failure}");
         let mut entry = self.new_call(call, None, Answer::Unexpected);
         entry.stderr = Bytes::from(format!("{text}\n"));
@@ -331,11 +342,11 @@ impl State {
                 Reply::Respond(response)
             }
             Err(message) => {
-                let failure = Failure::HandlerFailed {
+                let failure = self.hide(Failure::HandlerFailed {
                     double: entry.double.clone().unwrap_or_default(),
                     actual: entry.signature(),
                     message: message.clone(),
-                };
+                });
                 let text = format!("noot-mox: {failure}");
                 entry.answer = Answer::HandlerFailed;
                 entry.stderr = Bytes::from(format!("{text}\n"));
@@ -415,7 +426,17 @@ impl State {
         if let Some(failure) = crate::order::check(&ordered, &self.ordered_calls, &self.journal) {
             failures.push(failure);
         }
-        if failures.is_empty() { Ok(()) } else { Err(VerifyError { failures }) }
+        if failures.is_empty() {
+            Ok(())
+        } else {
+            let failures = failures.into_iter().map(|f| self.hide(f)).collect();
+            Err(VerifyError { failures })
+        }
+    }
+
+    /// `failure` with known secrets hidden.
+    fn hide(&self, failure: Failure) -> Failure {
+        failure.hidden(|text| self.secrets.hide(text).into_owned())
     }
 }
 

@@ -77,6 +77,35 @@ pub enum Failure {
 }
 
 impl Failure {
+    /// The same failure with `hide` applied to every text in it.
+    pub fn hidden(mut self, hide: impl Fn(&str) -> String) -> Self {
+        let mut each = |text: &mut String| *text = hide(text);
+        match &mut self {
+            Self::Unexpected { actual, expected, reason } => {
+                each(actual);
+                expected.iter_mut().for_each(&mut each);
+                reason.iter_mut().for_each(&mut each);
+            }
+            Self::Additional { expected, times, actual } => {
+                [expected, times, actual].into_iter().for_each(each);
+            }
+            Self::Unfulfilled { expected, recorded, .. } => {
+                each(expected);
+                recorded.iter_mut().for_each(each);
+            }
+            Self::Order { expected, observed, first_mismatch } => {
+                expected.iter_mut().chain(observed.iter_mut()).for_each(&mut each);
+                each(first_mismatch);
+            }
+            Self::HandlerFailed { double, actual, message } => {
+                [double, actual, message].into_iter().for_each(each);
+            }
+            Self::MatcherFailed { actual, message } => [actual, message].into_iter().for_each(each),
+            Self::PassthroughLost { actual } => each(actual),
+        }
+        self
+    }
+
     /// The report's title line.
     pub fn title(&self) -> &'static str {
         match self {
@@ -108,7 +137,7 @@ impl Failure {
             Self::Additional { expected, times, actual } => vec![
                 ("Expected", lines(&format!("{expected}\ncalls: {times}"))),
                 ("Actual", lines(actual)),
-                ("Reason", vec![format!("called more than {times} time(s)")]),
+                ("Reason", vec![format!("one call more than the {times} expected")]),
             ],
             Self::Unfulfilled { expected, times, observed, recorded } => {
                 let recorded = if recorded.is_empty() {

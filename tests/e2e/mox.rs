@@ -296,6 +296,9 @@ fn a_shim_whose_controller_is_killed_mid_call_returns_at_once() {
     std::thread::sleep(Duration::from_millis(300));
     server.kill().expect("kill -9 the controller");
     let _ = server.wait();
+    // kill -9 leaves the controller no chance to clean up: this test does.
+    let socket = &vars.iter().find(|(k, _)| k == "NOOT_MOX_SOCKET").expect("socket").1;
+    let folder = PathBuf::from(socket).parent().map(Path::to_path_buf).expect("folder");
     let started = Instant::now();
     let out = shim.wait_with_output().expect("shim ends");
     assert!(started.elapsed() < Duration::from_secs(2), "the shim hung {:?}", started.elapsed());
@@ -303,6 +306,7 @@ fn a_shim_whose_controller_is_killed_mid_call_returns_at_once() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("went away before answering"), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    std::fs::remove_dir_all(folder).expect("remove the dead controller's folder");
 }
 
 #[test]

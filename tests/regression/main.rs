@@ -224,3 +224,114 @@ fn a_call_past_a_full_mock_is_additional_even_with_a_catch_all_stub() {
     let report = mox.verify().expect_err("additional").to_string();
     assert!(report.contains("Unexpected additional invocation"), "{report}");
 }
+
+fn noot_in(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_noot"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("NOOT_SHIM_BACKEND")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("noot runs")
+}
+
+/// A double named like the controller's socket (`mox.sock`) failed to get
+/// its shim, and the controller dropped on that error path panicked with
+/// "dropped without verify()" (exit 101) instead of reporting the error.
+#[test]
+fn a_command_named_like_the_socket_is_refused_with_exit_2() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for name in ["mox.sock", ".noot-mox.sock"] {
+        let scenario = format!("[[stub]]\ncommand = \"{name}\"\n");
+        std::fs::write(dir.path().join("s.toml"), scenario).expect("write");
+        let out = noot_in(dir.path(), &["mox", "run", "--scenario", "s.toml", "--", "true"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        if name == "mox.sock" {
+            assert_eq!(out.status.code(), Some(0), "`mox.sock` is an ordinary name now: {stderr}");
+        } else {
+            assert_eq!(out.status.code(), Some(2), "{stderr}");
+            assert!(stderr.contains("reserved"), "{stderr}");
+        }
+    }
+}
+
+/// A passthrough ran its real command with the shim folder taken off its
+/// `PATH`, so what a spied `env`, `make` or `xargs` ran escaped the doubles.
+#[test]
+fn a_spied_command_runs_its_children_through_the_doubles() {
+    let mox = mox();
+    let env = mox.spy("env").passthrough();
+    let git = mox.mock("git").with_args(["via-env"]).returns(noot_mox::ok("mocked\n"));
+    let out = sh(&mox, "env git via-env");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "mocked\n", "{out:?}");
+    env.assert_called_times(1);
+    git.assert_called_times(1);
+    mox.verify().expect("the mock answered the spied env's child");
+}
+
+/// Only environment values were masked: a token passed on as an argument
+/// (`curl -H "Authorization: Bearer $GITHUB_TOKEN"`) was printed in full in
+/// the reports, on the shim's stderr and in the JSON journal.
+#[test]
+fn a_token_passed_as_an_argument_is_hidden_in_reports_and_json() {
+    let mox = mox();
+    mox.mock("curl").with_args(["https://api.example.invalid/"]);
+    let out = mox
+        .command("sh")
+        .args(["-c", "curl -H \"Authorization: Bearer $GITHUB_TOKEN\" https://api.example.invalid/; echo $GITHUB_TOKEN | curl -d @- x"])
+        .env("GITHUB_TOKEN", "ghp_R2d2C3po4Bb8Ewok5Yoda6Luke7Leia8Han9")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("sh runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("Bearer ***"), "{stderr}");
+    assert!(!stderr.contains("ghp_R2d2"), "{stderr}");
+    let report = mox.verify().expect_err("unexpected calls").to_string();
+    assert!(report.contains("Bearer ***") && !report.contains("ghp_R2d2"), "{report}");
+    let document = mox.report_document().to_string();
+    assert!(!document.contains("ghp_R2d2"), "{document}");
+    assert!(!format!("{:?}", mox.journal()).contains("ghp_R2d2"));
+}
+
+/// `serve --daemon` watched noot's parent, which under `eval "$(… | cat)"`
+/// is a subshell gone at once: the controller stopped, its folder went, and
+/// the doubled `git` fell through to the real one. After `verify` the same
+/// happened by design. Now it watches the caller's process group, and keeps
+/// its shims (failing with 125) until that group is gone.
+#[test]
+fn a_served_double_never_falls_through_to_the_real_command() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("s.toml"),
+        "[[mock]]\ncommand = \"git\"\nargs = [\"fetch\"]\nstdout = \"doubled\\n\"\n",
+    )
+    .expect("write");
+    let script = format!(
+        "eval \"$({noot} mox serve --scenario s.toml --daemon | cat)\"\n\
+         sleep 0.5\n\
+         git fetch; echo \"first=$?\"\n\
+         {noot} mox verify >/dev/null; echo \"verify=$?\"\n\
+         git fetch; echo \"after=$?\"\n\
+         echo \"$NOOT_MOX_SOCKET\"\n",
+        noot = env!("CARGO_BIN_EXE_noot")
+    );
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .current_dir(dir.path())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("bash");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stdout.starts_with("doubled\nfirst=0\nverify=0\nafter=125\n"), "{stdout}{stderr}");
+    assert!(stderr.contains("has stopped"), "{stderr}");
+    let socket = stdout.lines().last().expect("socket line");
+    let folder = std::path::Path::new(socket).parent().expect("folder").to_path_buf();
+    let start = std::time::Instant::now();
+    while folder.exists() && start.elapsed() < std::time::Duration::from_secs(5) {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(!folder.exists(), "the folder goes once the harness is gone");
+}

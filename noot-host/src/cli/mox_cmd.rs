@@ -20,7 +20,7 @@ use crate::cli::{CliError, Context, Format, Outcome, interrupt};
 use crate::config::{ConfigError, Location};
 use crate::mox::run::{Ended, run_command};
 use crate::mox::scenario::{self, Scenario};
-use crate::mox::serve::{ServeEnd, serve, shell_exports};
+use crate::mox::serve::{ServeEnd, Watch, linger, serve, shell_exports};
 use crate::mox::{Setup, backend, setup};
 
 /// The version of `noot mox run --format json` and `noot mox serve --format json`.
@@ -69,7 +69,8 @@ pub(crate) struct ServeArgs {
     /// Serve in the background: print the environment and return at once.
     #[arg(long)]
     daemon: bool,
-    /// Stop serving when this process exits [default with --daemon: noot's parent].
+    /// Stop serving when this process exits [default with --daemon: the
+    /// shell that ran noot, past any subshells of `$(…)` or a pipe].
     #[arg(long, value_name = "PID")]
     watch_pid: Option<i32>,
     /// Internal: the background half of --daemon.
@@ -113,16 +114,32 @@ fn start(context: &Context, scenario: &Scenario) -> Result<noot_mox::Mox, CliErr
         timeout_secs: config.mox.timeout_secs,
         max_journal_entries: config.mox.max_journal_entries,
     };
-    let mox = setup(settings, scenario, context.ports.procs.clone())
-        .map_err(|e| CliError::Usage(e.to_string()))?;
-    // noot verifies (or hands verification to a harness) itself; a drop on
-    // an error path must not be reported as a forgotten verify.
-    mox.mark_verified();
-    Ok(mox)
+    setup(settings, scenario, context.ports.procs.clone())
+        .map_err(|e| CliError::Usage(e.to_string()))
+}
+
+/// Commands POSIX shells run themselves: a script calling them never
+/// reaches a shim on `PATH`.
+const SHELL_BUILTINS: [&str; 13] = [
+    "echo", "printf", "test", "[", "true", "false", "pwd", "cd", "read", "kill", "type", "command",
+    "exec",
+];
+
+/// Warns about doubles a shell would bypass.
+fn warn_builtins(context: &Context, scenario: &Scenario) {
+    for decl in &scenario.doubles {
+        if SHELL_BUILTINS.contains(&decl.command.as_str()) {
+            context.err(&format!(
+                "warning: {}: `{}` is a shell builtin: a shell script runs its own, not this double, unless it calls `env {}`",
+                decl.location, decl.command, decl.command
+            ));
+        }
+    }
 }
 
 fn run_scenario(context: &Context, args: RunArgs) -> Result<Outcome, CliError> {
     let scenario = load_scenario(&args.scenario)?;
+    warn_builtins(context, &scenario);
     let interrupted = interrupt::install();
     let mox = start(context, &scenario)?;
     let json = context.format == Format::Json;
@@ -165,6 +182,7 @@ fn serve_scenario(context: &Context, args: ServeArgs) -> Result<Outcome, CliErro
         return daemonise(context, &args);
     }
     let scenario = load_scenario(&args.scenario)?;
+    warn_builtins(context, &scenario);
     let interrupted = interrupt::install();
     let mox = start(context, &scenario)?;
     let vars = mox.env();
@@ -186,8 +204,14 @@ fn serve_scenario(context: &Context, args: ServeArgs) -> Result<Outcome, CliErro
     if args.detached_child {
         detach_stdio();
     }
-    let end = serve(&mox, args.watch_pid, interrupted);
+    let watch = args.watch_pid.map_or(Watch::Nothing, Watch::Pid);
+    let mut mox = mox;
+    let end = serve(&mox, watch, interrupted);
     context.ports.procs.kill_all();
+    if end == ServeEnd::Verified {
+        mox.stop_server();
+        linger(watch, interrupted);
+    }
     let code = match end {
         ServeEnd::Verified => 0,
         ServeEnd::Interrupted => 130,
@@ -221,10 +245,8 @@ fn daemonise(context: &Context, args: &ServeArgs) -> Result<Outcome, CliError> {
     let mut argv: Vec<OsString> = std::env::args_os().skip(1).filter(|a| a != "--daemon").collect();
     argv.push("--detached-child".into());
     if args.watch_pid.is_none() {
-        // SAFETY: getppid has no preconditions.
-        let parent = unsafe { libc::getppid() };
         argv.push("--watch-pid".into());
-        argv.push(parent.to_string().into());
+        argv.push(crate::mox::serve::harness_pid().to_string().into());
     }
     let mut command = std::process::Command::new(exe);
     command.args(&argv).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());

@@ -61,6 +61,9 @@ pub fn setup(setup: Setup, scenario: &Scenario, procs: Arc<dyn Procs>) -> Result
         builder = builder.max_journal_entries(limit);
     }
     let mox = builder.build()?;
+    // noot verifies (or hands verification to a harness) itself: a
+    // controller dropped on an error path is not a forgotten verify.
+    mox.mark_verified();
     for decl in &scenario.doubles {
         let mut double = mox.try_double(decl.kind, &decl.command)?;
         if let Some(args) = &decl.args {
@@ -92,8 +95,6 @@ pub fn setup(setup: Setup, scenario: &Scenario, procs: Arc<dyn Procs>) -> Result
             double.in_order();
         }
     }
-    // Verification belongs to whoever runs the scenario; a failed setup
-    // drops the controller quietly.
     Ok(mox)
 }
 

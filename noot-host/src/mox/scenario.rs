@@ -285,6 +285,13 @@ fn answer(
             "keep one of them",
         ));
     }
+    if let (Some(timeout), None) = (&t.run_timeout, &t.run) {
+        return Err(reader.error(
+            timeout.span().start,
+            "run_timeout without run: only a `run` handler has a timeout",
+            "add run = [\"program\", \"args…\"] or remove run_timeout",
+        ));
+    }
     if let Some(run) = &t.run {
         if run.get_ref().is_empty() {
             return Err(reader.error(
@@ -533,6 +540,10 @@ mod tests {
                 "a double answers one way",
             ),
             ("", "s.toml:1:1: the scenario declares no doubles"),
+            (
+                "[[stub]]\ncommand = \"git\"\nrun_timeout = 5\n",
+                "s.toml:3:15: run_timeout without run",
+            ),
         ];
         for (text, want) in cases {
             let err = parse_text(text).expect_err(want).to_string();

@@ -1,7 +1,9 @@
 //! A long-lived controller for harnesses in other languages (bats, Go,
 //! Node): it prints the environment to export, then serves until the
 //! harness asks for verification over the socket (`noot mox verify`), noot
-//! is interrupted, or the process it watches (the harness's shell) exits.
+//! is interrupted, or the harness it watches exits. After a verification it stops answering but keeps
+//! its shims until the watched harness is gone: a doubled command called
+//! after `verify` fails with exit 125 instead of running the real command.
 
 use std::ffi::OsString;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -33,14 +35,54 @@ pub fn shell_exports(vars: &[(OsString, OsString)]) -> String {
         .collect()
 }
 
-fn alive(pid: i32) -> bool {
-    // SAFETY: kill with signal 0 only checks that the process exists.
-    let rc = unsafe { libc::kill(pid, 0) };
-    rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+/// What a served controller watches, to stop when the harness is gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Watch {
+    /// Nothing: serve until verified or interrupted.
+    Nothing,
+    /// This process.
+    Pid(i32),
+}
+
+impl Watch {
+    fn gone(self) -> bool {
+        let Self::Pid(pid) = self else { return false };
+        // SAFETY: kill with signal 0 only checks that the process exists.
+        let rc = unsafe { libc::kill(pid, 0) };
+        rc != 0 && std::io::Error::last_os_error().raw_os_error() != Some(libc::EPERM)
+    }
+}
+
+fn parent_of(pid: i32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces and parentheses: read after the last ')'.
+    stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn image(pid: i32) -> Option<(std::path::PathBuf, Vec<u8>)> {
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok()?;
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    Some((exe, cmdline))
+}
+
+/// The harness that ran noot: noot's parent, or, when that is a subshell
+/// (a forked copy of its own parent, as `$(…)` and pipes make), the shell
+/// it was forked from. Subshells end as soon as the command substitution
+/// does; the shell lives as long as the harness.
+pub fn harness_pid() -> i32 {
+    // SAFETY: getppid has no preconditions.
+    let mut pid = unsafe { libc::getppid() };
+    while let Some(parent) = parent_of(pid).filter(|p| *p > 1) {
+        match (image(pid), image(parent)) {
+            (Some(child), Some(up)) if child == up => pid = parent,
+            _ => break,
+        }
+    }
+    pid
 }
 
 /// Serves until one of [`ServeEnd`] happens.
-pub fn serve(mox: &Mox, watch: Option<i32>, interrupted: &AtomicBool) -> ServeEnd {
+pub fn serve(mox: &Mox, watch: Watch, interrupted: &AtomicBool) -> ServeEnd {
     let requested = mox.verify_requested();
     loop {
         if requested.wait(Duration::from_millis(100)) {
@@ -50,9 +92,17 @@ pub fn serve(mox: &Mox, watch: Option<i32>, interrupted: &AtomicBool) -> ServeEn
         if interrupted.load(Ordering::SeqCst) {
             return ServeEnd::Interrupted;
         }
-        if watch.is_some_and(|pid| !alive(pid)) {
+        if watch.gone() {
             return ServeEnd::WatchedExited;
         }
+    }
+}
+
+/// After a verification: keeps the shims (answering nothing) until the
+/// watched harness is gone or noot is interrupted.
+pub fn linger(watch: Watch, interrupted: &AtomicBool) {
+    while watch != Watch::Nothing && !watch.gone() && !interrupted.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(200));
     }
 }
 
