@@ -34,7 +34,9 @@
 
 pub mod bytes;
 pub mod client;
+pub mod cmdmox;
 pub mod double;
+pub mod fixture;
 pub mod handle;
 pub mod journal;
 pub mod matchers;
