@@ -123,6 +123,8 @@ pub struct DoubleSpec {
     pub times: Option<Times>,
     /// Whether it takes part in the order check.
     pub ordered: bool,
+    /// The fixture its calls are recorded to.
+    pub record_to: Option<std::path::PathBuf>,
 }
 
 impl fmt::Debug for DoubleSpec {
@@ -150,6 +152,7 @@ impl DoubleSpec {
             behaviour: Behaviour::Respond(Response::default()),
             times: None,
             ordered: false,
+            record_to: None,
         }
     }
 

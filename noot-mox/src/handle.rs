@@ -113,6 +113,38 @@ impl Double {
         self.edit(|spec| spec.behaviour = Behaviour::Passthrough)
     }
 
+    /// Records every call it answers to fixture `path`, scrubbed, when the
+    /// controller verifies (use with `passthrough()` to capture the real
+    /// command).
+    pub fn record(self, path: impl Into<std::path::PathBuf>) -> Self {
+        let path = path.into();
+        self.edit(|spec| spec.record_to = Some(path))
+    }
+
+    /// Answers its command's calls from fixture `path` (strictly) when no
+    /// double accepts them; verify reports recordings never replayed.
+    pub fn replay(self, path: impl AsRef<std::path::Path>) -> Result<Self, crate::MoxError> {
+        self.replay_with(path, crate::replay::Mode::Strict)
+    }
+
+    /// [`Double::replay`] with a matching mode.
+    pub fn replay_with(self, path: impl AsRef<std::path::Path>, mode: crate::replay::Mode) -> Result<Self, crate::MoxError> {
+        let (fixture, _) = crate::fixture::Fixture::load(path.as_ref())?;
+        let command = self.spec().command;
+        {
+            let mut state = lock(&self.shared);
+            let scrubber = state.scrubber.clone();
+            state.replays.push(crate::replay::ReplaySet {
+                name: path.as_ref().display().to_string(),
+                mode,
+                only: Some(command.clone()),
+                recordings: fixture.recordings.into_iter().filter(|r| r.command == command).map(|r| (r, false)).collect(),
+                scrubber,
+            });
+        }
+        Ok(self)
+    }
+
     /// Expects exactly `n` calls.
     pub fn times(self, n: u64) -> Self {
         self.edit(|spec| spec.times = Some(Times::Exactly(n)))

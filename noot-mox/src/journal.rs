@@ -29,6 +29,8 @@ pub enum Answer {
     Unexpected,
     /// A handler failed; the shim failed the call.
     HandlerFailed,
+    /// A fixture's recording answered.
+    Replayed,
 }
 
 /// One call, as the journal keeps it. Its `Debug` output masks secrets in

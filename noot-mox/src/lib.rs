@@ -44,7 +44,9 @@ pub mod mox;
 pub mod order;
 pub mod passthrough;
 pub mod protocol;
+pub mod replay;
 pub mod report;
+pub mod scrubbing;
 pub mod secrets;
 pub mod server;
 pub mod shims;
@@ -58,6 +60,7 @@ pub use journal::{Answer, Call};
 pub use matchers::{Comparator, Kind, any, contains, is_a, predicate, regex, starts_with};
 pub use mox::{Mox, MoxBuilder, MoxError};
 pub use protocol::Response;
+pub use replay::Mode;
 pub use shims::Backend;
 pub use verify::{Failure, VerifyError};
 

@@ -24,7 +24,19 @@ use crate::report;
 use crate::server::{Server, VerifyRequested};
 use crate::shims::{Backend, ShimBackend, find_launcher, path_without, valid_command};
 use crate::state::{Shared, State, lock};
-use crate::verify::VerifyError;
+use crate::fixture::Fixture;
+use crate::replay::{Mode, ReplaySet};
+use crate::scrubbing::FixtureScrubber;
+use crate::verify::{Failure, VerifyError};
+
+/// Who records: the test thread's name (cargo names it after the test), or
+/// the program and its arguments.
+fn recorded_by() -> String {
+    match std::thread::current().name() {
+        Some(name) if name != "main" => name.to_string(),
+        _ => std::env::args().collect::<Vec<_>>().join(" "),
+    }
+}
 
 /// Why a controller could not start or a double could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +47,9 @@ pub enum MoxError {
     /// The launcher is missing.
     #[error("noot-mox: {0}")]
     Launcher(String),
+    /// A fixture could not be read or written.
+    #[error("noot-mox: {0}")]
+    Fixture(#[from] crate::fixture::FixtureError),
     /// The backend could not make a shim.
     #[error("noot-mox: shim backend `{backend}`: {message}")]
     Shim {
@@ -49,8 +64,11 @@ pub enum MoxError {
 }
 
 /// Options for [`Mox`].
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct MoxBuilder {
+    scrubber: Option<Arc<dyn FixtureScrubber>>,
+    review: bool,
+    record_allowlist: Vec<String>,
     backend: Option<Backend>,
     launcher: Option<PathBuf>,
     max_journal_entries: Option<usize>,
@@ -58,7 +76,34 @@ pub struct MoxBuilder {
     path: Option<OsString>,
 }
 
+impl std::fmt::Debug for MoxBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MoxBuilder").field("backend", &self.backend).field("launcher", &self.launcher).finish_non_exhaustive()
+    }
+}
+
 impl MoxBuilder {
+    /// Scrubs recordings before they are saved, and live calls before they
+    /// are compared with a fixture (default: noot's `default` scrubber with
+    /// the `default-scrubber` feature, else none).
+    pub fn scrubber(mut self, scrubber: Arc<dyn FixtureScrubber>) -> Self {
+        self.scrubber = Some(scrubber);
+        self
+    }
+
+    /// Also write `F.review.json` beside each recorded fixture `F.json`.
+    pub fn review(mut self, review: bool) -> Self {
+        self.review = review;
+        self
+    }
+
+    /// Environment variables every recording keeps (besides the command's
+    /// prefix and what a double's `with_env` names; never secrets).
+    pub fn record_allowlist(mut self, names: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.record_allowlist = names.into_iter().map(Into::into).collect();
+        self
+    }
+
     /// The shim backend (default: `$NOOT_SHIM_BACKEND`, else `auto`).
     pub fn backend(mut self, backend: Backend) -> Self {
         self.backend = Some(backend);
@@ -114,6 +159,15 @@ impl MoxBuilder {
             lookup.to_string_lossy().into_owned(),
             base_env,
         )));
+        let scrubber = match self.scrubber {
+            Some(scrubber) => Some(scrubber),
+            None => default_scrubber()?,
+        };
+        {
+            let mut state = lock(&shared);
+            state.scrubber = scrubber;
+            state.record_env.0 = self.record_allowlist;
+        }
         let socket = dir.path().join(crate::shims::SOCKET_NAME);
         let verify_state = shared.clone();
         let server = Server::start(
@@ -140,9 +194,21 @@ impl MoxBuilder {
             path,
             timeout: self.timeout,
             verified: AtomicBool::new(false),
+            review: self.review,
             dir: Some(dir),
         })
     }
+}
+
+#[cfg(feature = "default-scrubber")]
+fn default_scrubber() -> Result<Option<Arc<dyn FixtureScrubber>>, MoxError> {
+    let scrubber = crate::scrubbing::DefaultScrubber::new().map_err(MoxError::Setup)?;
+    Ok(Some(Arc::new(scrubber)))
+}
+
+#[cfg(not(feature = "default-scrubber"))]
+fn default_scrubber() -> Result<Option<Arc<dyn FixtureScrubber>>, MoxError> {
+    Ok(None)
 }
 
 /// A private folder for the socket and shims. Under `$TMPDIR` unless that
@@ -179,6 +245,7 @@ pub struct Mox {
     path: OsString,
     timeout: Option<Duration>,
     verified: AtomicBool,
+    review: bool,
     dir: Option<tempfile::TempDir>,
 }
 
@@ -204,18 +271,22 @@ impl Mox {
 
     /// A double of `kind` for `command`, with its shim made.
     pub fn try_double(&self, kind: DoubleKind, command: &str) -> Result<Double, MoxError> {
-        valid_command(command).map_err(MoxError::Command)?;
-        {
-            let mut shims = self.shims.lock().unwrap_or_else(|e| e.into_inner());
-            if !shims.contains(command) {
-                self.backend.make(self.shim_dir(), &self.launcher, command).map_err(|message| {
-                    MoxError::Shim { backend: self.backend.name().to_string(), message }
-                })?;
-                shims.insert(command.to_string());
-            }
-        }
+        self.ensure_shim(command)?;
         let index = lock(&self.shared).add(kind, command);
         Ok(Double::new(self.shared.clone(), index))
+    }
+
+    /// Makes `command`'s shim unless it exists.
+    fn ensure_shim(&self, command: &str) -> Result<(), MoxError> {
+        valid_command(command).map_err(MoxError::Command)?;
+        let mut shims = self.shims.lock().unwrap_or_else(|e| e.into_inner());
+        if !shims.contains(command) {
+            self.backend.make(self.shim_dir(), &self.launcher, command).map_err(|message| {
+                MoxError::Shim { backend: self.backend.name().to_string(), message }
+            })?;
+            shims.insert(command.to_string());
+        }
+        Ok(())
     }
 
     fn double(&self, kind: DoubleKind, command: &str) -> Double {
@@ -326,10 +397,72 @@ impl Mox {
         lock(&self.shared).journal.entries().cloned().collect()
     }
 
-    /// Checks every expectation; the error lists every failure.
+    /// Replays fixture `path`: a call of one of its commands that no
+    /// double accepts is answered by a recording (see [`crate::replay`]);
+    /// verify reports recordings never replayed.
+    pub fn replay(&self, path: impl AsRef<Path>, mode: Mode) -> Result<(), MoxError> {
+        self.replay_only(path.as_ref(), mode, None)
+    }
+
+    pub(crate) fn replay_only(&self, path: &Path, mode: Mode, only: Option<String>) -> Result<(), MoxError> {
+        let (fixture, _) = Fixture::load(path)?;
+        let mut commands: Vec<String> = fixture.recordings.iter().map(|r| r.command.clone()).collect();
+        commands.sort();
+        commands.dedup();
+        for command in commands.iter().filter(|c| only.as_ref().is_none_or(|o| o == *c)) {
+            self.ensure_shim(command)?;
+        }
+        let mut state = lock(&self.shared);
+        let scrubber = state.scrubber.clone();
+        state.replays.push(ReplaySet {
+            name: path.display().to_string(),
+            mode,
+            only,
+            recordings: fixture.recordings.into_iter().map(|r| (r, false)).collect(),
+            scrubber,
+        });
+        Ok(())
+    }
+
+    /// Scrubs and writes every fixture recorded so far (atomically, with a
+    /// review file when asked for); returns their paths. `verify` does it too.
+    pub fn save_recordings(&self) -> Result<Vec<PathBuf>, MoxError> {
+        let (recorded, scrubber) = {
+            let state = lock(&self.shared);
+            (state.recorded.clone(), state.scrubber.clone())
+        };
+        let mut saved = Vec::new();
+        for (path, recordings) in recorded {
+            let mut fixture = Fixture::new(recorded_by());
+            fixture.recordings = recordings;
+            let review = match &scrubber {
+                Some(scrubber) => crate::scrubbing::scrub_fixture(scrubber.as_ref(), &mut fixture)
+                    .map_err(|e| MoxError::Setup(format!("cannot scrub {}: {e}", path.display())))?,
+                None => Vec::new(),
+            };
+            fixture.save(&path)?;
+            if self.review {
+                crate::scrubbing::save_review(&path, review)?;
+            }
+            saved.push(path);
+        }
+        Ok(saved)
+    }
+
+    /// Checks every expectation, and saves what was recorded; the error
+    /// lists every failure.
     pub fn verify(&self) -> Result<(), VerifyError> {
         self.verified.store(true, Ordering::SeqCst);
-        lock(&self.shared).verify()
+        let saved = self.save_recordings();
+        let outcome = lock(&self.shared).verify();
+        match saved {
+            Ok(_) => outcome,
+            Err(e) => {
+                let mut failures = outcome.err().map(|e| e.failures).unwrap_or_default();
+                failures.push(Failure::RecordFailed { fixture: "(recordings)".into(), message: e.to_string() });
+                Err(VerifyError { failures })
+            }
+        }
     }
 
     /// The journal and the verdict as one JSON document (`schema_version` 1).

@@ -18,6 +18,8 @@ use crate::bytes::Bytes;
 use crate::double::{Behaviour, DoubleKind, DoubleSpec, Handler, mask};
 use crate::journal::{Answer, Call, Journal};
 use crate::protocol::{EXIT_UNEXPECTED, Invocation, PassthroughResult, Reply, Response};
+use crate::fixture::Recording;
+use crate::replay::ReplaySet;
 use crate::secrets::KnownSecrets;
 use crate::verify::{Failure, VerifyError};
 
@@ -58,6 +60,15 @@ pub struct State {
     pub base_env: BTreeMap<String, String>,
     /// Secret values seen in any environment, hidden in every report.
     pub secrets: KnownSecrets,
+    /// Fixtures being replayed.
+    pub replays: Vec<ReplaySet>,
+    /// Calls recorded so far, per fixture path.
+    pub recorded: BTreeMap<std::path::PathBuf, Vec<Recording>>,
+    /// What a recording keeps of the environment: allowlist and prefixes.
+    pub record_env: (Vec<String>, Vec<(String, String)>),
+    /// Scrubs recordings before they are saved, and live calls before they
+    /// are compared with a fixture.
+    pub scrubber: Option<std::sync::Arc<dyn crate::scrubbing::FixtureScrubber>>,
 }
 
 impl std::fmt::Debug for State {
@@ -102,6 +113,10 @@ impl State {
                 known.learn(&base_env);
                 known
             },
+            replays: Vec::new(),
+            recorded: BTreeMap::new(),
+            record_env: (Vec::new(), crate::scrubbing::default_prefixes()),
+            scrubber: None,
             base_env,
         }
     }
@@ -232,7 +247,18 @@ impl State {
     /// Decides how to answer `call`.
     pub fn decide(&mut self, call: &Invocation, arrived: Instant) -> Decision {
         self.secrets.learn(&call.env);
-        let index = match self.choose(call) {
+        // A spy that replays answers from its fixture; a fixture replayed
+        // by the controller answers what no double accepts.
+        if let Some(set) = self.replays.iter().position(|r| r.only.is_some() && r.covers(&call.command)) {
+            return Decision::Reply(self.replay(set, call, arrived));
+        }
+        let chosen = self.choose(call);
+        if chosen.is_err() {
+            if let Some(set) = self.replays.iter().position(|r| r.covers(&call.command)) {
+                return Decision::Reply(self.replay(set, call, arrived));
+            }
+        }
+        let index = match chosen {
             Ok(index) => index,
             Err(failure) => {
                 let failure = self.hide(failure);
@@ -272,6 +298,61 @@ impl State {
                 })
             }
         }
+    }
+
+    /// Answers `call` from replay set `set`, or fails it with the closest
+    /// recordings.
+    fn replay(&mut self, set: usize, call: &Invocation, arrived: Instant) -> Reply {
+        let outcome = self.replays[set].answer(call);
+        let name = self.replays[set].name.clone();
+        match outcome {
+            Ok(recording) => {
+                let mut entry = self.new_call(call, None, Answer::Replayed);
+                entry.double = Some(format!("replay {name} #{}", recording.sequence));
+                entry.stdout = recording.stdout.clone();
+                entry.stderr = recording.stderr.clone();
+                entry.exit_code = recording.exit_code;
+                entry.duration_ms = arrived.elapsed().as_millis() as u64;
+                self.journal.push(entry);
+                Reply::Respond(Response::new(recording.stdout, recording.stderr, recording.exit_code))
+            }
+            Err(closest) => {
+                let failure = self.hide(Failure::ReplayMiss {
+                    fixture: name,
+                    actual: crate::journal::signature(&call.command, &call.args),
+                    closest,
+                });
+                let message = format!("noot-mox: {failure}");
+                let mut entry = self.new_call(call, None, Answer::Unexpected);
+                entry.stderr = Bytes::from(format!("{message}\n"));
+                entry.exit_code = EXIT_UNEXPECTED;
+                self.failures.push(failure);
+                self.journal.push(entry);
+                Reply::Error { message, exit_code: EXIT_UNEXPECTED }
+            }
+        }
+    }
+
+    /// Adds `entry` (answered by double `index`) to that double's fixture,
+    /// if it records.
+    fn record(&mut self, index: usize, entry: &Call) {
+        let Some(path) = self.doubles[index].spec.record_to.clone() else { return };
+        let explicit: Vec<String> = self.doubles[index].spec.env.keys().cloned().collect();
+        let env = crate::scrubbing::env_subset(&entry.env, &entry.command, &explicit, &self.record_env.0, &self.record_env.1);
+        let list = self.recorded.entry(path).or_default();
+        list.push(Recording {
+            sequence: list.len() as u64 + 1,
+            command: entry.command.clone(),
+            args: entry.args.clone(),
+            stdin: entry.stdin.clone().filter(|s| !s.is_empty()),
+            env,
+            stdout: entry.stdout.clone(),
+            stderr: entry.stderr.clone(),
+            exit_code: entry.exit_code,
+            timestamp: crate::fixture::rfc3339_now(),
+            duration_ms: entry.duration_ms,
+            repeatable: false,
+        });
     }
 
     /// Fails a call whose matching panicked (a comparator is user code):
@@ -321,6 +402,7 @@ impl State {
         entry.stderr = response.stderr.clone();
         entry.exit_code = response.exit_code;
         self.count(index, entry.seq);
+        self.record(index, &entry);
         self.remember(index, entry);
     }
 
@@ -338,6 +420,7 @@ impl State {
                 entry.stdout = response.stdout.clone();
                 entry.stderr = response.stderr.clone();
                 entry.exit_code = response.exit_code;
+                self.record(index, &entry);
                 self.remember(index, entry);
                 Reply::Respond(response)
             }
@@ -379,6 +462,7 @@ impl State {
             None => None,
         };
         if let Some(entry) = entry {
+            self.record(pending.double, &entry);
             self.keep_invocation(pending.double, entry);
         }
         Reply::Ack
@@ -420,6 +504,12 @@ impl State {
                     .map(Call::signature)
                     .collect(),
             });
+        }
+        for set in &self.replays {
+            let recordings = set.unconsumed();
+            if !recordings.is_empty() {
+                failures.push(Failure::Unconsumed { fixture: set.name.clone(), recordings });
+            }
         }
         let ordered: Vec<&DoubleSpec> =
             self.ordered.iter().map(|&i| &self.doubles[i].spec).collect();

@@ -69,6 +69,29 @@ pub enum Failure {
         /// What the panic said.
         message: String,
     },
+    /// No recording of a replayed fixture matches a call.
+    ReplayMiss {
+        /// The fixture.
+        fixture: String,
+        /// The call.
+        actual: String,
+        /// The closest recordings, each with what differs.
+        closest: Vec<String>,
+    },
+    /// Recordings that no call replayed.
+    Unconsumed {
+        /// The fixture.
+        fixture: String,
+        /// The recordings left.
+        recordings: Vec<String>,
+    },
+    /// A fixture could not be scrubbed or written.
+    RecordFailed {
+        /// The fixture.
+        fixture: String,
+        /// Why.
+        message: String,
+    },
     /// A passthrough never reported its result (the shim died or was killed).
     PassthroughLost {
         /// The call.
@@ -102,6 +125,16 @@ impl Failure {
             }
             Self::MatcherFailed { actual, message } => [actual, message].into_iter().for_each(each),
             Self::PassthroughLost { actual } => each(actual),
+            Self::ReplayMiss { fixture, actual, closest } => {
+                each(fixture);
+                each(actual);
+                closest.iter_mut().for_each(each);
+            }
+            Self::Unconsumed { fixture, recordings } => {
+                each(fixture);
+                recordings.iter_mut().for_each(each);
+            }
+            Self::RecordFailed { fixture, message } => [fixture, message].into_iter().for_each(each),
         }
         self
     }
@@ -116,6 +149,9 @@ impl Failure {
             Self::HandlerFailed { .. } => "Handler failed",
             Self::MatcherFailed { .. } => "Comparator failed",
             Self::PassthroughLost { .. } => "Passthrough result lost",
+            Self::ReplayMiss { .. } => "No recording matches",
+            Self::Unconsumed { .. } => "Recordings never replayed",
+            Self::RecordFailed { .. } => "Recording not saved",
         }
     }
 
@@ -170,6 +206,22 @@ impl Failure {
             Self::MatcherFailed { actual, message } => vec![
                 ("Actual", lines(actual)),
                 ("Reason", vec![format!("a comparator panicked: {message}")]),
+            ],
+            Self::ReplayMiss { fixture, actual, closest } => {
+                let closest = if closest.is_empty() {
+                    vec!["(none left for this command)".to_string()]
+                } else {
+                    closest.clone()
+                };
+                vec![("Fixture", vec![fixture.clone()]), ("Actual", lines(actual)), ("Closest recordings", closest)]
+            }
+            Self::RecordFailed { fixture, message } => {
+                vec![("Fixture", vec![fixture.clone()]), ("Reason", vec![message.clone()])]
+            }
+            Self::Unconsumed { fixture, recordings } => vec![
+                ("Fixture", vec![fixture.clone()]),
+                ("Reason", vec![format!("{} recordings were never replayed", recordings.len())]),
+                ("Recordings", recordings.clone()),
             ],
             Self::PassthroughLost { actual } => vec![
                 ("Actual", lines(actual)),

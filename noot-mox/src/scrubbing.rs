@@ -1,0 +1,295 @@
+//! What a recording keeps, and the secrets taken out of it before it
+//! touches disk.
+//!
+//! [`env_subset`] picks the environment a recording keeps: the variables a
+//! double asked for, the command's own prefix (`GIT_*` for `git`, `AWS_*`
+//! for `aws`, …) and an allowlist; never `PATH`, `HOME`, noot's own or a
+//! secret-named one. [`FixtureScrubber`] is what redacts: noot passes its
+//! configured scrubber plugins; a Rust test gets noot's `default` scrubber
+//! (the `default-scrubber` feature). Every text field of a recording passes
+//! through it (arguments, stdin, stdout, stderr, environment values); each
+//! redaction is listed for a review file by rule, field, recording and
+//! offset, never with the secret.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::bytes::Bytes;
+use crate::fixture::{Fixture, Recording};
+
+/// The command-specific prefixes a recording keeps by default.
+pub const DEFAULT_PREFIXES: [(&str, &str); 16] = [
+    ("git", "GIT_"),
+    ("gh", "GH_"),
+    ("aws", "AWS_"),
+    ("docker", "DOCKER_"),
+    ("kubectl", "KUBE"),
+    ("helm", "HELM_"),
+    ("terraform", "TF_"),
+    ("gcloud", "CLOUDSDK_"),
+    ("az", "AZURE_"),
+    ("npm", "NPM_"),
+    ("pip", "PIP_"),
+    ("cargo", "CARGO_"),
+    ("rustc", "RUSTC_"),
+    ("go", "GO"),
+    ("make", "MAKE"),
+    ("ssh", "SSH_"),
+];
+
+/// Never recorded, whatever asks for them.
+const EXCLUDED: [&str; 8] = ["PATH", "HOME", "USER", "SHELL", "PWD", "OLDPWD", "SSH_AUTH_SOCK", "GPG_AGENT_INFO"];
+
+/// The environment a recording of `command` keeps: `explicit` names (a
+/// double's `with_env`), the `allowlist`, and the command's prefix from
+/// `prefixes`; never the excluded names, noot's own (`NOOT_*`) or
+/// secret-named ones.
+pub fn env_subset(
+    env: &BTreeMap<String, String>,
+    command: &str,
+    explicit: &[String],
+    allowlist: &[String],
+    prefixes: &[(String, String)],
+) -> BTreeMap<String, String> {
+    let prefix = prefixes.iter().find(|(c, _)| c == command).map(|(_, p)| p.as_str());
+    env.iter()
+        .filter(|(name, _)| {
+            !EXCLUDED.contains(&name.as_str())
+                && !name.starts_with("NOOT_")
+                && !crate::secrets::is_secret_name(name)
+                && (explicit.contains(name)
+                    || allowlist.contains(name)
+                    || prefix.is_some_and(|p| name.starts_with(p)))
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// [`DEFAULT_PREFIXES`] as owned pairs.
+pub fn default_prefixes() -> Vec<(String, String)> {
+    DEFAULT_PREFIXES.iter().map(|(c, p)| ((*c).to_string(), (*p).to_string())).collect()
+}
+
+/// One secret taken out of a text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redaction {
+    /// The scrubber that found it.
+    pub scrubber: String,
+    /// Its rule.
+    pub rule: String,
+    /// Byte offset in the text that scrubber saw.
+    pub offset: usize,
+    /// Length in bytes of what was replaced.
+    pub length: usize,
+}
+
+/// Redacts secrets from text.
+pub trait FixtureScrubber: Send + Sync {
+    /// The scrubbers applied, in order (for the fixture's summary).
+    fn names(&self) -> Vec<String>;
+    /// `text` (a `field` such as `stdout` or `env:GIT_DIR`) with secrets
+    /// replaced, and what was replaced.
+    fn scrub(&self, text: &str, field: &str) -> Result<(String, Vec<Redaction>), String>;
+}
+
+/// One line of a review file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReviewEntry {
+    /// The recording's sequence.
+    pub recording: u64,
+    /// `args[1]`, `stdin`, `stdout`, `stderr` or `env.NAME`.
+    pub field: String,
+    /// The scrubber.
+    pub scrubber: String,
+    /// Its rule.
+    pub rule: String,
+    /// Byte offset in the field.
+    pub offset: usize,
+    /// Bytes replaced.
+    pub length: usize,
+}
+
+/// The companion `F.review.json` of a fixture.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Review {
+    /// 1.
+    pub schema_version: u32,
+    /// The fixture's file name.
+    pub fixture: String,
+    /// Every redaction, never the secret.
+    pub redactions: Vec<ReviewEntry>,
+}
+
+fn scrub_bytes(
+    scrubber: &dyn FixtureScrubber,
+    bytes: &mut Bytes,
+    field: String,
+    recording: u64,
+    review: &mut Vec<ReviewEntry>,
+) -> Result<(), String> {
+    // Binary output is kept byte for byte: a text scrubber would corrupt it.
+    let Ok(text) = std::str::from_utf8(bytes.as_slice()) else { return Ok(()) };
+    let (clean, found) = scrubber.scrub(text, &field)?;
+    for r in found {
+        review.push(ReviewEntry {
+            recording,
+            field: field.clone(),
+            scrubber: r.scrubber,
+            rule: r.rule,
+            offset: r.offset,
+            length: r.length,
+        });
+    }
+    if clean != text {
+        *bytes = Bytes::from(clean);
+    }
+    Ok(())
+}
+
+/// Scrubs every text field of `recording`, adding what it found to `review`.
+pub fn scrub_recording(
+    scrubber: &dyn FixtureScrubber,
+    recording: &mut Recording,
+    review: &mut Vec<ReviewEntry>,
+) -> Result<(), String> {
+    let seq = recording.sequence;
+    for (i, arg) in recording.args.iter_mut().enumerate() {
+        scrub_bytes(scrubber, arg, format!("args[{i}]"), seq, review)?;
+    }
+    if let Some(stdin) = recording.stdin.as_mut() {
+        scrub_bytes(scrubber, stdin, "stdin".into(), seq, review)?;
+    }
+    scrub_bytes(scrubber, &mut recording.stdout, "stdout".into(), seq, review)?;
+    scrub_bytes(scrubber, &mut recording.stderr, "stderr".into(), seq, review)?;
+    for (name, value) in recording.env.iter_mut() {
+        let mut bytes = Bytes::from(value.as_str());
+        scrub_bytes(scrubber, &mut bytes, format!("env.{name}"), seq, review)?;
+        *value = bytes.lossy().into_owned();
+    }
+    Ok(())
+}
+
+/// Scrubs a whole fixture and updates its summary; returns the review.
+pub fn scrub_fixture(scrubber: &dyn FixtureScrubber, fixture: &mut Fixture) -> Result<Vec<ReviewEntry>, String> {
+    let mut review = Vec::new();
+    for recording in &mut fixture.recordings {
+        scrub_recording(scrubber, recording, &mut review)?;
+    }
+    let summary = &mut fixture.scrubbing;
+    for name in scrubber.names() {
+        if !summary.scrubbers.contains(&name) {
+            summary.scrubbers.push(name);
+        }
+    }
+    summary.redactions += review.len() as u64;
+    for entry in &review {
+        *summary.by_rule.entry(entry.rule.clone()).or_default() += 1;
+    }
+    Ok(review)
+}
+
+/// The review file's path for `fixture`: `F.json` → `F.review.json`.
+pub fn review_path(fixture: &std::path::Path) -> std::path::PathBuf {
+    let stem = fixture.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    fixture.with_file_name(format!("{stem}.review.json"))
+}
+
+/// Writes the review of `fixture` atomically.
+pub fn save_review(fixture: &std::path::Path, redactions: Vec<ReviewEntry>) -> Result<(), crate::fixture::FixtureError> {
+    let review = Review {
+        schema_version: 1,
+        fixture: fixture.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        redactions,
+    };
+    let mut text = serde_json::to_string_pretty(&review).unwrap_or_default();
+    text.push('\n');
+    crate::fixture::write_atomic(&review_path(fixture), text.as_bytes())
+}
+
+/// noot's `default` scrubber, for Rust tests that record.
+#[cfg(feature = "default-scrubber")]
+pub struct DefaultScrubber(noot_plugin_scrubbers::DefaultScrubber);
+
+#[cfg(feature = "default-scrubber")]
+impl DefaultScrubber {
+    /// The scrubber with its default rules.
+    pub fn new() -> Result<Self, String> {
+        noot_plugin_scrubbers::DefaultScrubber::from_json("{}").map(Self).map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(feature = "default-scrubber")]
+impl FixtureScrubber for DefaultScrubber {
+    fn names(&self) -> Vec<String> {
+        vec!["default".to_string()]
+    }
+
+    fn scrub(&self, text: &str, field: &str) -> Result<(String, Vec<Redaction>), String> {
+        use noot_plugin_api::ScrubberPlugin;
+        let out = self.0.scrub(text, field).map_err(|e| e.to_string())?;
+        let found = out
+            .findings
+            .iter()
+            .map(|f| Redaction {
+                scrubber: "default".to_string(),
+                rule: f.rule.to_string(),
+                offset: usize::try_from(f.start).unwrap_or(0),
+                length: usize::try_from(f.end.saturating_sub(f.start)).unwrap_or(0),
+            })
+            .collect();
+        Ok((out.text.into_string(), found))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_env_subset_keeps_what_was_asked_and_never_a_secret() {
+        let env: BTreeMap<String, String> = [
+            ("GIT_AUTHOR_NAME", "me"),
+            ("GIT_TOKEN", "x"),
+            ("PATH", "/bin"),
+            ("HOME", "/root"),
+            ("LANG", "C"),
+            ("NOOT_MOX_SOCKET", "/s"),
+            ("AWS_REGION", "eu"),
+            ("DEPLOY_ENV", "prod"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let kept = env_subset(&env, "git", &["DEPLOY_ENV".into(), "PATH".into()], &["LANG".into()], &default_prefixes());
+        let names: Vec<&str> = kept.keys().map(String::as_str).collect();
+        assert_eq!(names, vec!["DEPLOY_ENV", "GIT_AUTHOR_NAME", "LANG"]);
+    }
+
+    #[cfg(feature = "default-scrubber")]
+    #[test]
+    fn a_recording_is_scrubbed_field_by_field_and_reviewed_without_the_secret() {
+        let token = "ghp_R2d2C3po4Bb8Ewok5Yoda6Luke7Leia8Han9";
+        let mut recording = Recording {
+            sequence: 3,
+            command: "gh".into(),
+            args: vec!["auth".into(), format!("--with-token={token}").into()],
+            stdin: None,
+            env: BTreeMap::new(),
+            stdout: format!("{{\"token\": \"{token}\"}}\n").into(),
+            stderr: Bytes::default(),
+            exit_code: 0,
+            timestamp: String::new(),
+            duration_ms: 0,
+            repeatable: false,
+        };
+        let scrubber = DefaultScrubber::new().expect("builds");
+        let mut review = Vec::new();
+        scrub_recording(&scrubber, &mut recording, &mut review).expect("scrubs");
+        assert!(!recording.stdout.lossy().contains(token));
+        assert!(!recording.args[1].lossy().contains(token));
+        let fields: Vec<&str> = review.iter().map(|r| r.field.as_str()).collect();
+        assert_eq!(fields, vec!["args[1]", "stdout"]);
+        assert!(review.iter().all(|r| r.recording == 3 && r.length > 0));
+    }
+}
