@@ -11,6 +11,7 @@ mod config_cmd;
 mod experiment_cmd;
 pub mod interrupt;
 mod mox_cmd;
+mod mox_fixture_cmd;
 pub(crate) mod plugins_cmd;
 mod results_cmd;
 mod run_cmd;

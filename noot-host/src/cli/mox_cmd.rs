@@ -36,6 +36,11 @@ Examples:
       eval \"$(noot mox serve --scenario doubles.toml --daemon --watch-pid $$)\"
       ./code-under-test.sh
       noot mox verify          # prints the report; exit 1 on any failure
+  Record what git and gh really do, scrubbed, then replay it without them:
+      noot mox record --output fixtures/release.json --cmd git --cmd gh -- ./release.sh v1.2.0
+      noot mox replay --fixture fixtures/release.json -- ./release.sh v1.2.0
+  Gate committed fixtures in CI:
+      noot mox validate 'fixtures/**/*.json' && noot mox scrub fixtures/*.json
 
 Exit codes: `run` exits 1 when verification fails, else with the command's
 own code (130 after Ctrl-C); `verify` exits 1 on failures; 2 is for bad
@@ -49,6 +54,14 @@ pub(crate) enum MoxCommand {
     Serve(ServeArgs),
     /// Ask the controller in NOOT_MOX_SOCKET to verify; print its report.
     Verify(VerifyArgs),
+    /// Run a command, recording what the named commands really did into a scrubbed fixture.
+    Record(crate::cli::mox_fixture_cmd::RecordArgs),
+    /// Run a command with a fixture's recordings answering, then verify.
+    Replay(crate::cli::mox_fixture_cmd::ReplayArgs),
+    /// Re-scrub fixtures in place; exit 1 if that changed any.
+    Scrub(crate::cli::mox_fixture_cmd::ScrubArgs),
+    /// Check fixture files (noot's, or cmd-mox's 1.0); exit 1 on any bad one.
+    Validate(crate::cli::mox_fixture_cmd::ValidateArgs),
 }
 
 #[derive(Debug, Args)]
@@ -90,10 +103,14 @@ pub(crate) fn run(context: &Context, command: MoxCommand) -> Result<Outcome, Cli
         MoxCommand::Run(args) => run_scenario(context, args),
         MoxCommand::Serve(args) => serve_scenario(context, args),
         MoxCommand::Verify(args) => verify(context, args),
+        MoxCommand::Record(args) => crate::cli::mox_fixture_cmd::record(context, args),
+        MoxCommand::Replay(args) => crate::cli::mox_fixture_cmd::replay(context, args),
+        MoxCommand::Scrub(args) => crate::cli::mox_fixture_cmd::scrub(context, args),
+        MoxCommand::Validate(args) => crate::cli::mox_fixture_cmd::validate_files(context, args),
     }
 }
 
-fn load_scenario(path: &Path) -> Result<Scenario, CliError> {
+pub(crate) fn load_scenario(path: &Path) -> Result<Scenario, CliError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         ConfigError::at(
             Location::Cli("--scenario".into()),
@@ -104,15 +121,36 @@ fn load_scenario(path: &Path) -> Result<Scenario, CliError> {
     Ok(scenario::parse(path, &text)?)
 }
 
-fn start(context: &Context, scenario: &Scenario) -> Result<noot_mox::Mox, CliError> {
+/// How a controller should record.
+#[derive(Debug, Default)]
+pub(crate) struct Recording {
+    /// Write review files.
+    pub review: bool,
+    /// Variables every recording keeps.
+    pub env: Vec<String>,
+}
+
+pub(crate) fn start(context: &Context, scenario: &Scenario) -> Result<noot_mox::Mox, CliError> {
+    start_recording(context, scenario, Recording::default())
+}
+
+pub(crate) fn start_recording(
+    context: &Context,
+    scenario: &Scenario,
+    recording: Recording,
+) -> Result<noot_mox::Mox, CliError> {
     let config = context.config()?;
     let registry = context.registry(&config)?;
     let backend = backend::choose(&registry, &config, &context.ports)?;
+    let pipeline = crate::scrub::ScrubPipeline::from_config(&registry, &config, &context.ports)?;
     let settings = Setup {
         backend,
         launcher: backend::launcher()?,
         timeout_secs: config.mox.timeout_secs,
         max_journal_entries: config.mox.max_journal_entries,
+        scrubber: std::sync::Arc::new(crate::mox::fixtures::PipelineScrubber(pipeline)),
+        review: recording.review,
+        record_env: recording.env,
     };
     setup(settings, scenario, context.ports.procs.clone())
         .map_err(|e| CliError::Usage(e.to_string()))
@@ -126,7 +164,7 @@ const SHELL_BUILTINS: [&str; 13] = [
 ];
 
 /// Warns about doubles a shell would bypass.
-fn warn_builtins(context: &Context, scenario: &Scenario) {
+pub(crate) fn warn_builtins(context: &Context, scenario: &Scenario) {
     for decl in &scenario.doubles {
         if SHELL_BUILTINS.contains(&decl.command.as_str()) {
             context.err(&format!(
@@ -142,8 +180,20 @@ fn run_scenario(context: &Context, args: RunArgs) -> Result<Outcome, CliError> {
     warn_builtins(context, &scenario);
     let interrupted = interrupt::install();
     let mox = start(context, &scenario)?;
+    run_and_report(context, mox, &args.command, interrupted)
+}
+
+/// Runs `command` under `mox`, verifies, renders the verdict, and picks the
+/// exit code: 130 after Ctrl-C, 1 when verification fails, else the
+/// command's own.
+pub(crate) fn run_and_report(
+    context: &Context,
+    mox: noot_mox::Mox,
+    command: &[OsString],
+    interrupted: &std::sync::atomic::AtomicBool,
+) -> Result<Outcome, CliError> {
     let json = context.format == Format::Json;
-    let ended = run_command(&mox, &args.command, json, interrupted);
+    let ended = run_command(&mox, command, json, interrupted);
     // Handlers still running (a shim killed mid-call) die with the run.
     context.ports.procs.kill_all();
     let ended = ended.map_err(CliError::Usage)?;
@@ -157,7 +207,7 @@ fn run_scenario(context: &Context, args: RunArgs) -> Result<Outcome, CliError> {
         let mut document = mox.report_document();
         if let Value::Object(map) = &mut document {
             let argv: Vec<String> =
-                args.command.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+                command.iter().map(|a| a.to_string_lossy().into_owned()).collect();
             let exit_code = match ended {
                 Ended::Exited(code) => json!(code),
                 Ended::Interrupted => Value::Null,

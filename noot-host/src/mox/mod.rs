@@ -7,6 +7,7 @@
 //! verification over the socket.
 
 pub mod backend;
+pub mod fixtures;
 pub mod run;
 pub mod scenario;
 pub mod serve;
@@ -49,11 +50,22 @@ pub struct Setup {
     pub timeout_secs: Option<f64>,
     /// `[mox] max_journal_entries`.
     pub max_journal_entries: Option<usize>,
+    /// The `[scrub] scrubbers`, for recordings and replays.
+    pub scrubber: Arc<dyn noot_mox::scrubbing::FixtureScrubber>,
+    /// Write a review file beside each recorded fixture.
+    pub review: bool,
+    /// Variables every recording keeps.
+    pub record_env: Vec<String>,
 }
 
 /// Starts a controller and registers the scenario's doubles.
 pub fn setup(setup: Setup, scenario: &Scenario, procs: Arc<dyn Procs>) -> Result<Mox, MoxError> {
-    let mut builder = Mox::builder().backend(setup.backend).launcher(setup.launcher);
+    let mut builder = Mox::builder()
+        .backend(setup.backend)
+        .launcher(setup.launcher)
+        .scrubber(setup.scrubber)
+        .review(setup.review)
+        .record_allowlist(setup.record_env);
     if let Some(secs) = setup.timeout_secs {
         builder = builder.timeout(Duration::from_secs_f64(secs));
     }

@@ -131,6 +131,37 @@ impl ScrubPipeline {
     }
 }
 
+impl ScrubPipeline {
+    /// The scrubbers, in order.
+    pub fn names(&self) -> Vec<String> {
+        self.stages.iter().map(|(name, _)| name.clone()).collect()
+    }
+
+    /// Scrubs `text` (a `field`), returning each finding as (scrubber,
+    /// rule, byte offset, length) in the text that scrubber saw.
+    #[allow(clippy::type_complexity)]
+    pub fn scrub_spans(
+        &self,
+        text: &str,
+        field: &str,
+    ) -> Result<(String, Vec<(String, String, usize, usize)>), ScrubError> {
+        let mut current = text.to_string();
+        let mut found = Vec::new();
+        for (name, scrubber) in &self.stages {
+            let out = scrubber.scrub(current.as_str().into(), field.into()).into_result().map_err(
+                |error| ScrubError::Plugin { scrubber: name.clone(), what: field.to_string(), error },
+            )?;
+            for finding in out.findings.iter() {
+                let start = usize::try_from(finding.start).unwrap_or(0);
+                let end = usize::try_from(finding.end).unwrap_or(start);
+                found.push((name.clone(), finding.rule.to_string(), start, end.saturating_sub(start)));
+            }
+            current = out.text.into_string();
+        }
+        Ok((current, found))
+    }
+}
+
 /// Turns increasing byte offsets into (line, column) in one pass.
 struct LineIndex<'a> {
     text: &'a str,

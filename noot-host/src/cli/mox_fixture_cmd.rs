@@ -1,0 +1,199 @@
+//! `noot mox record | replay | scrub | validate`: fixtures of real commands.
+//!
+//! `record` runs a command with passthrough spies on the named commands and
+//! saves every call, scrubbed by the `[scrub] scrubbers`, to one fixture;
+//! `replay` runs a command with a fixture answering those commands (plus a
+//! scenario's doubles, if given) and verifies like `run`; `scrub` re-scrubs
+//! committed fixtures after rules change (exit 1 if that changed any, for
+//! CI); `validate` checks fixture files (exit 1 on any bad one).
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::Args;
+use serde_json::json;
+
+use crate::cli::mox_cmd::{Recording, load_scenario, run_and_report, start, start_recording, warn_builtins};
+use crate::cli::{CliError, Context, Format, Outcome, interrupt};
+use crate::mox::fixtures::{PipelineScrubber, expand, rescrub, validate};
+use crate::mox::run::{Ended, run_command};
+use crate::mox::scenario::Scenario;
+
+#[derive(Debug, Args)]
+pub(crate) struct RecordArgs {
+    /// The fixture to write (replaced atomically at the end).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: PathBuf,
+    /// A command to record (repeatable): its calls pass through to the real one.
+    #[arg(long = "cmd", value_name = "NAME", required = true)]
+    commands: Vec<String>,
+    /// Also write FILE.review.json: every redaction by rule, field, recording and offset.
+    #[arg(long)]
+    review: bool,
+    /// An environment variable every recording keeps (repeatable; never a secret).
+    #[arg(long = "env", value_name = "NAME")]
+    env: Vec<String>,
+    /// The command to run and its arguments.
+    #[arg(last = true, required = true, value_name = "CMD")]
+    command: Vec<OsString>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ReplayArgs {
+    /// The fixture whose recordings answer.
+    #[arg(long, value_name = "FILE")]
+    fixture: PathBuf,
+    /// Match on command and arguments only; the best fit of stdin and environment wins.
+    #[arg(long, conflicts_with = "strict")]
+    fuzzy: bool,
+    /// Match command, arguments, stdin and the recorded environment (the default).
+    #[arg(long)]
+    strict: bool,
+    /// Doubles besides the fixture (they answer first).
+    #[arg(long, value_name = "FILE")]
+    scenario: Option<PathBuf>,
+    /// The command to run and its arguments.
+    #[arg(last = true, required = true, value_name = "CMD")]
+    command: Vec<OsString>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ScrubArgs {
+    /// Fixtures to re-scrub in place.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ValidateArgs {
+    /// Fixture files or globs (quote them: 'fixtures/**/*.json').
+    #[arg(required = true, value_name = "PATTERN")]
+    patterns: Vec<String>,
+}
+
+pub(crate) fn record(context: &Context, args: RecordArgs) -> Result<Outcome, CliError> {
+    let interrupted = interrupt::install();
+    let mox = start_recording(context, &Scenario::default(), Recording { review: args.review, env: args.env })?;
+    for command in &args.commands {
+        mox.try_double(noot_mox::DoubleKind::Spy, command)
+            .map_err(|e| CliError::Usage(e.to_string()))?
+            .passthrough()
+            .record(&args.output);
+    }
+    let ended = run_command(&mox, &args.command, context.format == Format::Json, interrupted);
+    context.ports.procs.kill_all();
+    let ended = ended.map_err(CliError::Usage)?;
+    if ended == Ended::Interrupted {
+        // Nothing is written: the previous fixture, if any, stays whole.
+        context.err("noot mox record: interrupted; the fixture was not written");
+        mox.close();
+        return Ok(Outcome { code: 130 });
+    }
+    let calls = mox.journal().len();
+    let outcome = mox.verify();
+    let fixture = noot_mox::fixture::Fixture::load(&args.output).ok().map(|(f, _)| f);
+    let (recordings, redactions) = fixture.as_ref().map_or((0, 0), |f| (f.recordings.len(), f.scrubbing.redactions));
+    if let Err(e) = &outcome {
+        context.err(&e.to_string());
+    }
+    if fixture.is_none() && calls == 0 {
+        context.err(&format!(
+            "noot mox record: no call of {} was made; nothing written to {}",
+            args.commands.join(", "),
+            args.output.display()
+        ));
+    }
+    if context.format == Format::Json {
+        context.out_json(&json!({
+            "schema_version": noot_mox::report::REPORT_SCHEMA_VERSION,
+            "fixture": args.output,
+            "recordings": recordings,
+            "redactions": redactions,
+            "review": args.review.then(|| noot_mox::scrubbing::review_path(&args.output)),
+            "ok": outcome.is_ok(),
+        }));
+    } else if fixture.is_some() {
+        context.out(&format!(
+            "recorded {recordings} call{} to {} ({redactions} secret{} redacted)\n",
+            if recordings == 1 { "" } else { "s" },
+            args.output.display(),
+            if redactions == 1 { "" } else { "s" }
+        ));
+    }
+    mox.close();
+    let code = match (ended, outcome) {
+        (_, Err(_)) => 1,
+        (Ended::Exited(code), Ok(())) => code.clamp(0, 255) as u8,
+        (Ended::Interrupted, _) => 130,
+    };
+    Ok(Outcome { code })
+}
+
+pub(crate) fn replay(context: &Context, args: ReplayArgs) -> Result<Outcome, CliError> {
+    let scenario = match &args.scenario {
+        Some(path) => load_scenario(path)?,
+        None => Scenario::default(),
+    };
+    warn_builtins(context, &scenario);
+    let interrupted = interrupt::install();
+    let mox = start(context, &scenario)?;
+    let mode = if args.fuzzy { noot_mox::Mode::Fuzzy } else { noot_mox::Mode::Strict };
+    mox.replay(&args.fixture, mode).map_err(|e| CliError::Usage(e.to_string()))?;
+    run_and_report(context, mox, &args.command, interrupted)
+}
+
+pub(crate) fn scrub(context: &Context, args: ScrubArgs) -> Result<Outcome, CliError> {
+    let config = context.config()?;
+    let registry = context.registry(&config)?;
+    let scrubber = PipelineScrubber(crate::scrub::ScrubPipeline::from_config(&registry, &config, &context.ports)?);
+    let mut results = Vec::new();
+    for file in &args.files {
+        results.push(rescrub(file, &scrubber).map_err(|e| CliError::Usage(e.to_string()))?);
+    }
+    let changed = results.iter().filter(|r| r.redactions > 0).count();
+    if context.format == Format::Json {
+        context.out_json(&json!({
+            "schema_version": noot_mox::report::REPORT_SCHEMA_VERSION,
+            "changed": changed,
+            "fixtures": results,
+        }));
+    } else {
+        for r in &results {
+            let line = if r.redactions == 0 {
+                format!("{}: clean\n", r.path.display())
+            } else {
+                let rules: Vec<String> = r.by_rule.iter().map(|(rule, n)| format!("{rule} ×{n}")).collect();
+                format!("{}: {} secret(s) redacted ({})\n", r.path.display(), r.redactions, rules.join(", "))
+            };
+            context.out(&line);
+        }
+    }
+    Ok(Outcome { code: u8::from(changed > 0) })
+}
+
+pub(crate) fn validate_files(context: &Context, args: ValidateArgs) -> Result<Outcome, CliError> {
+    let cwd = context.ports.env.current_dir().map_err(|e| CliError::Usage(e.to_string()))?;
+    let files = expand(&args.patterns, &cwd).map_err(CliError::Usage)?;
+    let results = validate(&files);
+    let bad = results.iter().filter(|r| r.error.is_some()).count();
+    if context.format == Format::Json {
+        context.out_json(&json!({
+            "schema_version": noot_mox::report::REPORT_SCHEMA_VERSION,
+            "bad": bad,
+            "files": results,
+        }));
+    } else {
+        for r in &results {
+            match (&r.error, &r.format) {
+                (Some(error), _) => context.out(&format!("{error}\n")),
+                (None, Some(format)) => context.out(&format!(
+                    "{}: ok ({format}, {} recordings)\n",
+                    r.path.display(),
+                    r.recordings
+                )),
+                (None, None) => {}
+            }
+        }
+    }
+    Ok(Outcome { code: u8::from(bad > 0) })
+}
