@@ -128,7 +128,11 @@ impl Double {
     }
 
     /// [`Double::replay`] with a matching mode.
-    pub fn replay_with(self, path: impl AsRef<std::path::Path>, mode: crate::replay::Mode) -> Result<Self, crate::MoxError> {
+    pub fn replay_with(
+        self,
+        path: impl AsRef<std::path::Path>,
+        mode: crate::replay::Mode,
+    ) -> Result<Self, crate::MoxError> {
         let (fixture, _) = crate::fixture::Fixture::load(path.as_ref())?;
         let command = self.spec().command;
         {
@@ -138,7 +142,12 @@ impl Double {
                 name: path.as_ref().display().to_string(),
                 mode,
                 only: Some(command.clone()),
-                recordings: fixture.recordings.into_iter().filter(|r| r.command == command).map(|r| (r, false)).collect(),
+                recordings: fixture
+                    .recordings
+                    .into_iter()
+                    .filter(|r| r.command == command)
+                    .map(|r| (r, false))
+                    .collect(),
                 scrubber,
             });
         }

@@ -17,16 +17,16 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::double::DoubleKind;
+use crate::fixture::Fixture;
 use crate::handle::Double;
 use crate::journal::Call;
 use crate::protocol::{Reply, SOCKET_ENV, TIMEOUT_ENV};
+use crate::replay::{Mode, ReplaySet};
 use crate::report;
+use crate::scrubbing::FixtureScrubber;
 use crate::server::{Server, VerifyRequested};
 use crate::shims::{Backend, ShimBackend, find_launcher, path_without, valid_command};
 use crate::state::{Shared, State, lock};
-use crate::fixture::Fixture;
-use crate::replay::{Mode, ReplaySet};
-use crate::scrubbing::FixtureScrubber;
 use crate::verify::{Failure, VerifyError};
 
 /// Who records: the test thread's name (cargo names it after the test), or
@@ -78,7 +78,10 @@ pub struct MoxBuilder {
 
 impl std::fmt::Debug for MoxBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MoxBuilder").field("backend", &self.backend).field("launcher", &self.launcher).finish_non_exhaustive()
+        f.debug_struct("MoxBuilder")
+            .field("backend", &self.backend)
+            .field("launcher", &self.launcher)
+            .finish_non_exhaustive()
     }
 }
 
@@ -404,9 +407,15 @@ impl Mox {
         self.replay_only(path.as_ref(), mode, None)
     }
 
-    pub(crate) fn replay_only(&self, path: &Path, mode: Mode, only: Option<String>) -> Result<(), MoxError> {
+    pub(crate) fn replay_only(
+        &self,
+        path: &Path,
+        mode: Mode,
+        only: Option<String>,
+    ) -> Result<(), MoxError> {
         let (fixture, _) = Fixture::load(path)?;
-        let mut commands: Vec<String> = fixture.recordings.iter().map(|r| r.command.clone()).collect();
+        let mut commands: Vec<String> =
+            fixture.recordings.iter().map(|r| r.command.clone()).collect();
         commands.sort();
         commands.dedup();
         for command in commands.iter().filter(|c| only.as_ref().is_none_or(|o| o == *c)) {
@@ -435,11 +444,15 @@ impl Mox {
         for (path, recordings) in recorded {
             let mut fixture = Fixture::new(recorded_by());
             fixture.recordings = recordings;
-            let review = match &scrubber {
-                Some(scrubber) => crate::scrubbing::scrub_fixture(scrubber.as_ref(), &mut fixture)
-                    .map_err(|e| MoxError::Setup(format!("cannot scrub {}: {e}", path.display())))?,
-                None => Vec::new(),
+            // Nothing unscrubbed ever reaches disk.
+            let Some(scrubber) = &scrubber else {
+                return Err(MoxError::Setup(format!(
+                    "cannot save {}: recording needs a scrubber; enable noot-mox's `default-scrubber` feature (on by default) or pass one with MoxBuilder::scrubber",
+                    path.display()
+                )));
             };
+            let review = crate::scrubbing::scrub_fixture(scrubber.as_ref(), &mut fixture)
+                .map_err(|e| MoxError::Setup(format!("cannot scrub {}: {e}", path.display())))?;
             fixture.save(&path)?;
             if self.review {
                 crate::scrubbing::save_review(&path, review)?;
@@ -459,7 +472,10 @@ impl Mox {
             Ok(_) => outcome,
             Err(e) => {
                 let mut failures = outcome.err().map(|e| e.failures).unwrap_or_default();
-                failures.push(Failure::RecordFailed { fixture: "(recordings)".into(), message: e.to_string() });
+                failures.push(Failure::RecordFailed {
+                    fixture: "(recordings)".into(),
+                    message: e.to_string(),
+                });
                 Err(VerifyError { failures })
             }
         }

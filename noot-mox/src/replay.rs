@@ -42,7 +42,10 @@ pub struct ReplaySet {
 
 impl std::fmt::Debug for ReplaySet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ReplaySet").field("name", &self.name).field("mode", &self.mode).finish_non_exhaustive()
+        f.debug_struct("ReplaySet")
+            .field("name", &self.name)
+            .field("mode", &self.mode)
+            .finish_non_exhaustive()
     }
 }
 
@@ -55,7 +58,9 @@ struct Scrubbed {
 
 fn scrub(scrubber: Option<&Arc<dyn FixtureScrubber>>, bytes: &Bytes, field: &str) -> Bytes {
     match (scrubber, std::str::from_utf8(bytes.as_slice())) {
-        (Some(s), Ok(text)) => s.scrub(text, field).map_or_else(|_| bytes.clone(), |(clean, _)| Bytes::from(clean)),
+        (Some(s), Ok(text)) => {
+            s.scrub(text, field).map_or_else(|_| bytes.clone(), |(clean, _)| Bytes::from(clean))
+        }
         _ => bytes.clone(),
     }
 }
@@ -72,11 +77,21 @@ impl ReplaySet {
         let mut env = BTreeMap::new();
         for key in env_keys {
             if let Some(value) = call.env.get(&key) {
-                env.insert(key.clone(), scrub(s, &Bytes::from(value.as_str()), &format!("env.{key}")).lossy().into_owned());
+                env.insert(
+                    key.clone(),
+                    scrub(s, &Bytes::from(value.as_str()), &format!("env.{key}"))
+                        .lossy()
+                        .into_owned(),
+                );
             }
         }
         Scrubbed {
-            args: call.args.iter().enumerate().map(|(i, a)| scrub(s, a, &format!("args[{i}]"))).collect(),
+            args: call
+                .args
+                .iter()
+                .enumerate()
+                .map(|(i, a)| scrub(s, a, &format!("args[{i}]")))
+                .collect(),
             stdin: scrub(s, call.stdin.as_ref().unwrap_or(&Bytes::default()), "stdin"),
             env,
         }
@@ -92,9 +107,11 @@ impl ReplaySet {
             .flat_map(|(r, _)| r.env.keys().cloned())
             .collect();
         let live = self.scrubbed(call, keys.into_iter());
-        let available = |(r, used): &(Recording, bool)| r.command == call.command && (!*used || r.repeatable);
+        let available =
+            |(r, used): &(Recording, bool)| r.command == call.command && (!*used || r.repeatable);
         let stdin_of = |r: &Recording| r.stdin.clone().unwrap_or_default();
-        let env_equal = |r: &Recording| r.env.iter().filter(|(k, v)| live.env.get(*k) == Some(*v)).count();
+        let env_equal =
+            |r: &Recording| r.env.iter().filter(|(k, v)| live.env.get(*k) == Some(*v)).count();
         let mut best: Option<(usize, (bool, usize))> = None;
         for (i, entry) in self.recordings.iter().enumerate() {
             if !available(entry) || entry.0.args != live.args {
@@ -134,7 +151,9 @@ impl ReplaySet {
         scored
             .into_iter()
             .take(3)
-            .map(|(_, r, why)| format!("#{} {}: {why}", r.sequence, crate::journal::signature(&r.command, &r.args)))
+            .map(|(_, r, why)| {
+                format!("#{} {}: {why}", r.sequence, crate::journal::signature(&r.command, &r.args))
+            })
             .collect()
     }
 
@@ -142,8 +161,12 @@ impl ReplaySet {
     pub fn unconsumed(&self) -> Vec<String> {
         self.recordings
             .iter()
-            .filter(|(r, used)| !used && !r.repeatable && self.only.as_deref().is_none_or(|o| o == r.command))
-            .map(|(r, _)| format!("#{} {}", r.sequence, crate::journal::signature(&r.command, &r.args)))
+            .filter(|(r, used)| {
+                !used && !r.repeatable && self.only.as_deref().is_none_or(|o| o == r.command)
+            })
+            .map(|(r, _)| {
+                format!("#{} {}", r.sequence, crate::journal::signature(&r.command, &r.args))
+            })
             .collect()
     }
 }
@@ -166,7 +189,11 @@ fn difference(recording: &Recording, live: &Scrubbed) -> String {
         let got = live.env.get(key);
         if got != Some(want) {
             let got = got.map_or_else(|| "unset".to_string(), |v| crate::secrets::mask(key, v));
-            return format!("env[{}] {got} != {}", quote(key.as_bytes()), crate::secrets::mask(key, want));
+            return format!(
+                "env[{}] {got} != {}",
+                quote(key.as_bytes()),
+                crate::secrets::mask(key, want)
+            );
         }
     }
     "already replayed (a recording answers once unless marked repeatable)".to_string()

@@ -39,7 +39,8 @@ pub const DEFAULT_PREFIXES: [(&str, &str); 16] = [
 ];
 
 /// Never recorded, whatever asks for them.
-const EXCLUDED: [&str; 8] = ["PATH", "HOME", "USER", "SHELL", "PWD", "OLDPWD", "SSH_AUTH_SOCK", "GPG_AGENT_INFO"];
+const EXCLUDED: [&str; 8] =
+    ["PATH", "HOME", "USER", "SHELL", "PWD", "OLDPWD", "SSH_AUTH_SOCK", "GPG_AGENT_INFO"];
 
 /// The environment a recording of `command` keeps: `explicit` names (a
 /// double's `with_env`), the `allowlist`, and the command's prefix from
@@ -171,7 +172,10 @@ pub fn scrub_recording(
 }
 
 /// Scrubs a whole fixture and updates its summary; returns the review.
-pub fn scrub_fixture(scrubber: &dyn FixtureScrubber, fixture: &mut Fixture) -> Result<Vec<ReviewEntry>, String> {
+pub fn scrub_fixture(
+    scrubber: &dyn FixtureScrubber,
+    fixture: &mut Fixture,
+) -> Result<Vec<ReviewEntry>, String> {
     let mut review = Vec::new();
     for recording in &mut fixture.recordings {
         scrub_recording(scrubber, recording, &mut review)?;
@@ -196,7 +200,10 @@ pub fn review_path(fixture: &std::path::Path) -> std::path::PathBuf {
 }
 
 /// Writes the review of `fixture` atomically.
-pub fn save_review(fixture: &std::path::Path, redactions: Vec<ReviewEntry>) -> Result<(), crate::fixture::FixtureError> {
+pub fn save_review(
+    fixture: &std::path::Path,
+    redactions: Vec<ReviewEntry>,
+) -> Result<(), crate::fixture::FixtureError> {
     let review = Review {
         schema_version: 1,
         fixture: fixture.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
@@ -261,7 +268,13 @@ mod tests {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-        let kept = env_subset(&env, "git", &["DEPLOY_ENV".into(), "PATH".into()], &["LANG".into()], &default_prefixes());
+        let kept = env_subset(
+            &env,
+            "git",
+            &["DEPLOY_ENV".into(), "PATH".into()],
+            &["LANG".into()],
+            &default_prefixes(),
+        );
         let names: Vec<&str> = kept.keys().map(String::as_str).collect();
         assert_eq!(names, vec!["DEPLOY_ENV", "GIT_AUTHOR_NAME", "LANG"]);
     }

@@ -16,9 +16,9 @@ use std::time::Instant;
 
 use crate::bytes::Bytes;
 use crate::double::{Behaviour, DoubleKind, DoubleSpec, Handler, mask};
+use crate::fixture::Recording;
 use crate::journal::{Answer, Call, Journal};
 use crate::protocol::{EXIT_UNEXPECTED, Invocation, PassthroughResult, Reply, Response};
-use crate::fixture::Recording;
 use crate::replay::ReplaySet;
 use crate::secrets::KnownSecrets;
 use crate::verify::{Failure, VerifyError};
@@ -249,7 +249,9 @@ impl State {
         self.secrets.learn(&call.env);
         // A spy that replays answers from its fixture; a fixture replayed
         // by the controller answers what no double accepts.
-        if let Some(set) = self.replays.iter().position(|r| r.only.is_some() && r.covers(&call.command)) {
+        if let Some(set) =
+            self.replays.iter().position(|r| r.only.is_some() && r.covers(&call.command))
+        {
             return Decision::Reply(self.replay(set, call, arrived));
         }
         let chosen = self.choose(call);
@@ -314,7 +316,11 @@ impl State {
                 entry.exit_code = recording.exit_code;
                 entry.duration_ms = arrived.elapsed().as_millis() as u64;
                 self.journal.push(entry);
-                Reply::Respond(Response::new(recording.stdout, recording.stderr, recording.exit_code))
+                Reply::Respond(Response::new(
+                    recording.stdout,
+                    recording.stderr,
+                    recording.exit_code,
+                ))
             }
             Err(closest) => {
                 let failure = self.hide(Failure::ReplayMiss {
@@ -338,7 +344,13 @@ impl State {
     fn record(&mut self, index: usize, entry: &Call) {
         let Some(path) = self.doubles[index].spec.record_to.clone() else { return };
         let explicit: Vec<String> = self.doubles[index].spec.env.keys().cloned().collect();
-        let env = crate::scrubbing::env_subset(&entry.env, &entry.command, &explicit, &self.record_env.0, &self.record_env.1);
+        let env = crate::scrubbing::env_subset(
+            &entry.env,
+            &entry.command,
+            &explicit,
+            &self.record_env.0,
+            &self.record_env.1,
+        );
         let list = self.recorded.entry(path).or_default();
         list.push(Recording {
             sequence: list.len() as u64 + 1,

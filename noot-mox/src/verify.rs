@@ -134,7 +134,9 @@ impl Failure {
                 each(fixture);
                 recordings.iter_mut().for_each(each);
             }
-            Self::RecordFailed { fixture, message } => [fixture, message].into_iter().for_each(each),
+            Self::RecordFailed { fixture, message } => {
+                [fixture, message].into_iter().for_each(each)
+            }
         }
         self
     }

@@ -347,3 +347,28 @@ fn noot_mox_stdin_ignore_leaves_an_open_stdin_unread() {
     assert_eq!(mox.journal()[0].stdin, None);
     mox.verify().expect("stub");
 }
+
+#[test]
+fn a_spy_records_to_a_fixture_and_another_test_replays_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fixture = dir.path().join("printf.json");
+    {
+        let mox = mox(Backend::Auto);
+        mox.spy("printf").passthrough().record(&fixture);
+        let out = sh(
+            &mox,
+            "env printf 'token=%s\\n' ghp_R2d2C3po4Bb8Ewok5Yoda6Luke7Leia8Han9; env printf 'two\\n'",
+        );
+        assert_eq!(text(&out.stdout), "token=ghp_R2d2C3po4Bb8Ewok5Yoda6Luke7Leia8Han9\ntwo\n");
+        mox.verify().expect("records");
+    }
+    let saved = std::fs::read_to_string(&fixture).expect("the fixture was written at verify");
+    assert!(!saved.contains("ghp_R2d2"), "scrubbed before it touched disk: {saved}");
+    let mox = mox(Backend::Auto);
+    let spy = mox.spy("printf").replay(&fixture).expect("loads");
+    let out = sh(&mox, "env printf 'two\\n'");
+    assert_eq!(text(&out.stdout), "two\n");
+    spy.assert_called_times(0);
+    let report = mox.verify().expect_err("one recording left").to_string();
+    assert!(report.contains("1 recordings were never replayed"), "{report}");
+}

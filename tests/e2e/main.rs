@@ -9,6 +9,7 @@ mod experiment;
 mod experiment_api;
 mod mlflow;
 mod mox;
+mod mox_fixtures;
 mod mutate;
 mod plugins;
 mod scrub;

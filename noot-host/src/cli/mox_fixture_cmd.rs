@@ -13,7 +13,9 @@ use std::path::PathBuf;
 use clap::Args;
 use serde_json::json;
 
-use crate::cli::mox_cmd::{Recording, load_scenario, run_and_report, start, start_recording, warn_builtins};
+use crate::cli::mox_cmd::{
+    Recording, load_scenario, run_and_report, start, start_recording, warn_builtins,
+};
 use crate::cli::{CliError, Context, Format, Outcome, interrupt};
 use crate::mox::fixtures::{PipelineScrubber, expand, rescrub, validate};
 use crate::mox::run::{Ended, run_command};
@@ -73,7 +75,11 @@ pub(crate) struct ValidateArgs {
 
 pub(crate) fn record(context: &Context, args: RecordArgs) -> Result<Outcome, CliError> {
     let interrupted = interrupt::install();
-    let mox = start_recording(context, &Scenario::default(), Recording { review: args.review, env: args.env })?;
+    let mox = start_recording(
+        context,
+        &Scenario::default(),
+        Recording { review: args.review, env: args.env },
+    )?;
     for command in &args.commands {
         mox.try_double(noot_mox::DoubleKind::Spy, command)
             .map_err(|e| CliError::Usage(e.to_string()))?
@@ -92,7 +98,8 @@ pub(crate) fn record(context: &Context, args: RecordArgs) -> Result<Outcome, Cli
     let calls = mox.journal().len();
     let outcome = mox.verify();
     let fixture = noot_mox::fixture::Fixture::load(&args.output).ok().map(|(f, _)| f);
-    let (recordings, redactions) = fixture.as_ref().map_or((0, 0), |f| (f.recordings.len(), f.scrubbing.redactions));
+    let (recordings, redactions) =
+        fixture.as_ref().map_or((0, 0), |f| (f.recordings.len(), f.scrubbing.redactions));
     if let Err(e) = &outcome {
         context.err(&e.to_string());
     }
@@ -145,7 +152,11 @@ pub(crate) fn replay(context: &Context, args: ReplayArgs) -> Result<Outcome, Cli
 pub(crate) fn scrub(context: &Context, args: ScrubArgs) -> Result<Outcome, CliError> {
     let config = context.config()?;
     let registry = context.registry(&config)?;
-    let scrubber = PipelineScrubber(crate::scrub::ScrubPipeline::from_config(&registry, &config, &context.ports)?);
+    let scrubber = PipelineScrubber(crate::scrub::ScrubPipeline::from_config(
+        &registry,
+        &config,
+        &context.ports,
+    )?);
     let mut results = Vec::new();
     for file in &args.files {
         results.push(rescrub(file, &scrubber).map_err(|e| CliError::Usage(e.to_string()))?);
@@ -162,8 +173,14 @@ pub(crate) fn scrub(context: &Context, args: ScrubArgs) -> Result<Outcome, CliEr
             let line = if r.redactions == 0 {
                 format!("{}: clean\n", r.path.display())
             } else {
-                let rules: Vec<String> = r.by_rule.iter().map(|(rule, n)| format!("{rule} ×{n}")).collect();
-                format!("{}: {} secret(s) redacted ({})\n", r.path.display(), r.redactions, rules.join(", "))
+                let rules: Vec<String> =
+                    r.by_rule.iter().map(|(rule, n)| format!("{rule} ×{n}")).collect();
+                format!(
+                    "{}: {} secret(s) redacted ({})\n",
+                    r.path.display(),
+                    r.redactions,
+                    rules.join(", ")
+                )
             };
             context.out(&line);
         }

@@ -45,11 +45,12 @@ pub struct Rescrubbed {
 pub fn rescrub(path: &Path, scrubber: &dyn FixtureScrubber) -> Result<Rescrubbed, FixtureError> {
     let (mut fixture, format) = Fixture::load(path)?;
     let before = fixture.recordings.clone();
-    let review = scrub_fixture(scrubber, &mut fixture).map_err(|message| FixtureError::Invalid {
-        path: path.display().to_string(),
-        field: "(scrubbing)".into(),
-        message,
-    })?;
+    let review =
+        scrub_fixture(scrubber, &mut fixture).map_err(|message| FixtureError::Invalid {
+            path: path.display().to_string(),
+            field: "(scrubbing)".into(),
+            message,
+        })?;
     let mut by_rule = std::collections::BTreeMap::new();
     for entry in &review {
         *by_rule.entry(entry.rule.clone()).or_insert(0) += 1;
@@ -57,7 +58,12 @@ pub fn rescrub(path: &Path, scrubber: &dyn FixtureScrubber) -> Result<Rescrubbed
     if fixture.recordings != before {
         fixture.save(path)?;
     }
-    Ok(Rescrubbed { path: path.to_path_buf(), redactions: review.len() as u64, by_rule, format: format.to_string() })
+    Ok(Rescrubbed {
+        path: path.to_path_buf(),
+        redactions: review.len() as u64,
+        by_rule,
+        format: format.to_string(),
+    })
 }
 
 /// What validating one file found.
@@ -87,7 +93,12 @@ pub fn validate(paths: &[PathBuf]) -> Vec<Validated> {
                 recordings: fixture.recordings.len(),
                 error: None,
             },
-            Err(e) => Validated { path: path.clone(), format: None, recordings: 0, error: Some(e.to_string()) },
+            Err(e) => Validated {
+                path: path.clone(),
+                format: None,
+                recordings: 0,
+                error: Some(e.to_string()),
+            },
         })
         .collect()
 }
@@ -102,7 +113,9 @@ pub fn expand(patterns: &[String], cwd: &Path) -> Result<Vec<PathBuf>, String> {
             out.push(cwd.join(pattern));
             continue;
         }
-        let glob = globset::Glob::new(pattern).map_err(|e| format!("`{pattern}` is not a glob: {e}"))?.compile_matcher();
+        let glob = globset::Glob::new(pattern)
+            .map_err(|e| format!("`{pattern}` is not a glob: {e}"))?
+            .compile_matcher();
         let base: PathBuf = Path::new(pattern)
             .components()
             .take_while(|c| !c.as_os_str().to_string_lossy().contains(['*', '?', '[', '{']))

@@ -149,12 +149,21 @@ impl ScrubPipeline {
         let mut found = Vec::new();
         for (name, scrubber) in &self.stages {
             let out = scrubber.scrub(current.as_str().into(), field.into()).into_result().map_err(
-                |error| ScrubError::Plugin { scrubber: name.clone(), what: field.to_string(), error },
+                |error| ScrubError::Plugin {
+                    scrubber: name.clone(),
+                    what: field.to_string(),
+                    error,
+                },
             )?;
             for finding in out.findings.iter() {
                 let start = usize::try_from(finding.start).unwrap_or(0);
                 let end = usize::try_from(finding.end).unwrap_or(start);
-                found.push((name.clone(), finding.rule.to_string(), start, end.saturating_sub(start)));
+                found.push((
+                    name.clone(),
+                    finding.rule.to_string(),
+                    start,
+                    end.saturating_sub(start),
+                ));
             }
             current = out.text.into_string();
         }

@@ -1,0 +1,308 @@
+//! `noot mox record | replay | scrub | validate` with real commands: a
+//! script standing in for `gh` that prints a token and a JSON body, and a
+//! real `git init` / `git status` in a temporary repository.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+use crate::snapshot;
+use crate::support::{Run, fixture};
+
+struct Project {
+    dir: tempfile::TempDir,
+}
+
+const GH: &str = "#!/bin/sh\n# stands in for gh: prints a token and a JSON body\necho \"token: ghp_R2d2C3po4Bb8Ewok5Yoda6Luke7Leia8Han9\"\necho '{\"number\": 42, \"title\": \"Release v1.2.0\"}'\n";
+const WORK: &str =
+    "#!/bin/sh\nset -e\ncd \"$1\"\ngit init -q .\ngit status --short\ngh pr view 42\n";
+
+impl Project {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let write = |name: &str, text: &str| {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(&path, text).expect("write");
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        };
+        write("tools/gh", GH);
+        write("work.sh", WORK);
+        // The only program on PATH when replaying: no git, no gh.
+        std::fs::create_dir_all(dir.path().join("onlysh")).expect("mkdir");
+        std::os::unix::fs::symlink("/bin/sh", dir.path().join("onlysh/sh")).expect("symlink");
+        Self { dir }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `noot ARGS` with `path` as PATH.
+    fn noot(&self, path: &str, args: &[&str]) -> Run {
+        let out = Command::new(env!("CARGO_BIN_EXE_noot"))
+            .args(args)
+            .current_dir(self.path())
+            .env("PATH", path)
+            .env_remove("NOOT_SHIM_BACKEND")
+            .stdin(Stdio::null())
+            .output()
+            .expect("noot runs");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    fn real_path(&self) -> String {
+        format!(
+            "{}:{}",
+            self.path().join("tools").display(),
+            std::env::var("PATH").unwrap_or_default()
+        )
+    }
+
+    fn replay_path(&self) -> String {
+        self.path().join("onlysh").display().to_string()
+    }
+
+    fn record(&self) -> Run {
+        std::fs::create_dir_all(self.path().join("repo")).expect("mkdir");
+        self.noot(
+            &self.real_path(),
+            &[
+                "mox",
+                "record",
+                "--output",
+                "fixtures/work.json",
+                "--cmd",
+                "git",
+                "--cmd",
+                "gh",
+                "--review",
+                "--",
+                "./work.sh",
+                "repo",
+            ],
+        )
+    }
+}
+
+fn read_json(path: PathBuf) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json")
+}
+
+#[test]
+fn record_then_replay_without_the_real_commands_gives_the_same_outputs() {
+    let project = Project::new();
+    let recorded = project.record();
+    assert_eq!(recorded.code, 0, "{recorded:?}");
+    assert_eq!(
+        recorded.stdout,
+        "token: ghp_R2d2C3po4Bb8Ewok5Yoda6Luke7Leia8Han9\n{\"number\": 42, \"title\": \"Release v1.2.0\"}\nrecorded 3 calls to fixtures/work.json (1 secret redacted)\n"
+    );
+    let text = std::fs::read_to_string(project.path().join("fixtures/work.json")).expect("fixture");
+    assert!(!text.contains("ghp_R2d2"), "the token never touches disk");
+    let fixture = read_json(project.path().join("fixtures/work.json"));
+    assert_eq!(fixture["schema_version"], 1);
+    let commands: Vec<&str> = fixture["recordings"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|r| r["command"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(commands, ["git", "git", "gh"]);
+    assert_eq!(fixture["scrubbing"]["by_rule"]["github-token"], 1);
+    let review = read_json(project.path().join("fixtures/work.review.json"));
+    assert_eq!(review["redactions"][0]["field"], "stdout");
+    assert_eq!(review["redactions"][0]["recording"], 3);
+    assert!(!review.to_string().contains("ghp_R2d2"));
+
+    std::fs::create_dir_all(project.path().join("repo2")).expect("mkdir");
+    for mode in ["--strict", "--fuzzy"] {
+        let replayed = project.noot(
+            &project.replay_path(),
+            &["mox", "replay", "--fixture", "fixtures/work.json", mode, "--", "./work.sh", "repo2"],
+        );
+        assert_eq!(replayed.code, 0, "{mode}: {replayed:?}");
+        assert_eq!(
+            replayed.stdout,
+            "token: <REDACTED:github-token>\n{\"number\": 42, \"title\": \"Release v1.2.0\"}\ncommand doubles: every expectation met\n",
+            "{mode}"
+        );
+    }
+}
+
+#[test]
+fn a_strict_miss_and_unconsumed_recordings_are_reported_in_text_and_json() {
+    let project = Project::new();
+    assert_eq!(project.record().code, 0);
+    std::fs::create_dir_all(project.path().join("repo2")).expect("mkdir");
+    let args = [
+        "mox",
+        "replay",
+        "--fixture",
+        "fixtures/work.json",
+        "--",
+        "sh",
+        "-c",
+        "cd repo2; git init -q .; gh pr view 43",
+    ];
+    let run = project.noot(&project.replay_path(), &args);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("No recording matches"), "the miss fails at once: {run:?}");
+    snapshot!("mox_replay_miss_human", run.stdout);
+    let mut json_args = args.to_vec();
+    json_args.insert(4, "--format");
+    json_args.insert(5, "json");
+    let run = project.noot(&project.replay_path(), &json_args);
+    assert_eq!(run.code, 1);
+    let doc: Value = serde_json::from_str(&run.stdout).expect("one document");
+    let failures: Vec<Value> = doc["failures"]
+        .as_array()
+        .expect("failures")
+        .iter()
+        .map(|f| {
+            let mut f = f.clone();
+            f.as_object_mut().map(|m| m.remove("report"));
+            f
+        })
+        .collect();
+    snapshot!("mox_replay_miss_json", serde_json::to_string_pretty(&failures).expect("json"));
+}
+
+#[test]
+fn a_cmd_mox_fixture_replays_unchanged() {
+    let project = Project::new();
+    let cmd_mox =
+        std::fs::read_to_string(fixture("mox/cmd-mox-1.0.json")).expect("cmd-mox fixture");
+    std::fs::create_dir_all(project.path().join("fixtures")).expect("mkdir");
+    std::fs::write(project.path().join("fixtures/legacy.json"), &cmd_mox).expect("write");
+    let run = project.noot(&project.replay_path(), &["mox", "validate", "fixtures/legacy.json"]);
+    assert_eq!(
+        (run.code, run.stdout.ends_with("fixtures/legacy.json: ok (cmd-mox 1.0, 2 recordings)\n")),
+        (0, true),
+        "{run:?}"
+    );
+    let run = project.noot(
+        &project.replay_path(),
+        &[
+            "mox",
+            "replay",
+            "--fixture",
+            "fixtures/legacy.json",
+            "--",
+            "sh",
+            "-c",
+            "git status; git log --oneline -1",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.stdout,
+        "M file.py\nabc1234 Initial commit\ncommand doubles: every expectation met\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(project.path().join("fixtures/legacy.json")).expect("read"),
+        cmd_mox,
+        "replay never rewrites"
+    );
+}
+
+#[test]
+fn validate_names_each_bad_file_and_field() {
+    let project = Project::new();
+    assert_eq!(project.record().code, 0);
+    let good = std::fs::read_to_string(project.path().join("fixtures/work.json")).expect("read");
+    let write = |name: &str, text: &str| {
+        std::fs::write(project.path().join("fixtures").join(name), text).expect("write")
+    };
+    write("newer.json", &good.replacen("\"schema_version\": 1", "\"schema_version\": 7", 1));
+    write("torn.json", &good[..good.len() / 2]);
+    write("dup.json", &good.replace("\"sequence\": 2", "\"sequence\": 1"));
+    let run = project.noot(&project.real_path(), &["mox", "validate", "fixtures/**/*.json"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 4, "one line a file, review files left out: {run:?}");
+    assert!(
+        lines[0].ends_with(
+            "fixtures/dup.json: recordings[1].sequence: 1 appears twice; sequences are unique"
+        ),
+        "{}",
+        lines[0]
+    );
+    assert!(lines[1].contains("fixtures/newer.json: schema_version: 7 is newer than this noot understands (1); upgrade noot"), "{}", lines[1]);
+    assert!(
+        lines[2].contains("fixtures/torn.json: line ") && lines[2].contains("not valid JSON"),
+        "{}",
+        lines[2]
+    );
+    assert!(lines[3].ends_with("fixtures/work.json: ok (noot 1, 3 recordings)"), "{}", lines[3]);
+    let run = project.noot(&project.real_path(), &["mox", "validate", "nothing/*.json"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("`nothing/*.json` matches no file"), "{run:?}");
+}
+
+#[test]
+fn scrub_rewrites_a_leaky_fixture_once_and_gates_ci() {
+    let project = Project::new();
+    let leaky = std::fs::read_to_string(fixture("mox/leaky.json")).expect("leaky fixture");
+    std::fs::write(project.path().join("leaky.json"), &leaky).expect("write");
+    let run = project.noot(&project.real_path(), &["mox", "scrub", "leaky.json"]);
+    assert_eq!(run.code, 1, "changed: {run:?}");
+    assert_eq!(
+        run.stdout,
+        "leaky.json: 2 secret(s) redacted (aws-access-key-id ×1, github-token ×1)\n"
+    );
+    let text = std::fs::read_to_string(project.path().join("leaky.json")).expect("read");
+    assert!(!text.contains("ghp_R2d2") && !text.contains("AKIA"), "{text}");
+    let run = project.noot(&project.real_path(), &["mox", "scrub", "leaky.json"]);
+    assert_eq!((run.code, run.stdout.as_str()), (0, "leaky.json: clean\n"));
+}
+
+#[test]
+fn kill_9_during_record_leaves_the_previous_fixture_whole() {
+    let project = Project::new();
+    std::fs::create_dir_all(project.path().join("fixtures")).expect("mkdir");
+    let previous = "{\"previous\": true}\n";
+    std::fs::write(project.path().join("fixtures/slow.json"), previous).expect("write");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_noot"))
+        .args([
+            "mox",
+            "record",
+            "--output",
+            "fixtures/slow.json",
+            "--cmd",
+            "gh",
+            "--",
+            "sh",
+            "-c",
+            "gh; gh; sleep 30",
+        ])
+        .current_dir(project.path())
+        .env("PATH", project.real_path())
+        // kill -9 leaves noot no chance to remove its shim folder: keep it
+        // in the project, which the test removes.
+        .env("TMPDIR", project.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("noot starts");
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    child.kill().expect("kill -9");
+    let _ = child.wait();
+    assert_eq!(
+        std::fs::read_to_string(project.path().join("fixtures/slow.json")).expect("read"),
+        previous
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(project.path().join("fixtures"))
+        .expect("dir")
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(leftovers.len(), 1, "no temporary file left: {leftovers:?}");
+}
