@@ -50,6 +50,7 @@ pub mod scrubbing;
 pub mod secrets;
 pub mod server;
 pub mod shims;
+pub mod spec;
 pub mod state;
 pub mod verify;
 

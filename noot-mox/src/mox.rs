@@ -172,17 +172,34 @@ impl MoxBuilder {
             state.record_env.0 = self.record_allowlist;
         }
         let socket = dir.path().join(crate::shims::SOCKET_NAME);
+        let shims = Arc::new(ShimFolder {
+            dir: dir.path().to_path_buf(),
+            backend: backend.clone(),
+            launcher,
+            made: Mutex::new(BTreeSet::new()),
+        });
         let verify_state = shared.clone();
+        let review = self.review;
+        let configure_state = shared.clone();
+        let configure_shims = shims.clone();
         let server = Server::start(
             &socket,
             shared.clone(),
             Arc::new(move || {
+                let outcome = verify_and_save(&verify_state, review);
                 let state = lock(&verify_state);
-                let outcome = state.verify();
                 Reply::Verified {
                     ok: outcome.is_ok(),
                     report: report::human(&outcome),
                     document: report::document(&state, &outcome),
+                }
+            }),
+            Arc::new(move |index, double| {
+                match configure(&configure_state, &configure_shims, index, double) {
+                    Ok(index) => Reply::Configured { index },
+                    Err(message) => {
+                        Reply::Error { message: format!("noot-mox: {message}"), exit_code: 2 }
+                    }
                 }
             }),
         )
@@ -192,8 +209,7 @@ impl MoxBuilder {
             server: Some(server),
             socket,
             backend,
-            launcher,
-            shims: Mutex::new(BTreeSet::new()),
+            shims,
             path,
             timeout: self.timeout,
             verified: AtomicBool::new(false),
@@ -212,6 +228,141 @@ fn default_scrubber() -> Result<Option<Arc<dyn FixtureScrubber>>, MoxError> {
 #[cfg(not(feature = "default-scrubber"))]
 fn default_scrubber() -> Result<Option<Arc<dyn FixtureScrubber>>, MoxError> {
     Ok(None)
+}
+
+/// Scrubs and writes every fixture recorded so far.
+fn save_recordings(shared: &Shared, review: bool) -> Result<Vec<PathBuf>, MoxError> {
+    let (recorded, scrubber) = {
+        let state = lock(shared);
+        (state.recorded.clone(), state.scrubber.clone())
+    };
+    let mut saved = Vec::new();
+    for (path, recordings) in recorded {
+        let mut fixture = Fixture::new(recorded_by());
+        fixture.recordings = recordings;
+        // Nothing unscrubbed ever reaches disk.
+        let Some(scrubber) = &scrubber else {
+            return Err(MoxError::Setup(format!(
+                "cannot save {}: recording needs a scrubber; enable noot-mox's `default-scrubber` feature (on by default) or pass one with MoxBuilder::scrubber",
+                path.display()
+            )));
+        };
+        let redactions = crate::scrubbing::scrub_fixture(scrubber.as_ref(), &mut fixture)
+            .map_err(|e| MoxError::Setup(format!("cannot scrub {}: {e}", path.display())))?;
+        fixture.save(&path)?;
+        if review {
+            crate::scrubbing::save_review(&path, redactions)?;
+        }
+        saved.push(path);
+    }
+    Ok(saved)
+}
+
+/// Saves the recordings, then verifies; a failed save is one more failure.
+fn verify_and_save(shared: &Shared, review: bool) -> Result<(), VerifyError> {
+    let saved = save_recordings(shared, review);
+    let outcome = lock(shared).verify();
+    match saved {
+        Ok(_) => outcome,
+        Err(e) => {
+            let mut failures = outcome.err().map(|e| e.failures).unwrap_or_default();
+            failures.push(Failure::RecordFailed {
+                fixture: "(recordings)".into(),
+                message: e.to_string(),
+            });
+            Err(VerifyError { failures })
+        }
+    }
+}
+
+/// The shim folder: makes each command's shim once.
+struct ShimFolder {
+    dir: PathBuf,
+    backend: Arc<dyn ShimBackend>,
+    launcher: PathBuf,
+    made: Mutex<BTreeSet<String>>,
+}
+
+impl ShimFolder {
+    fn ensure(&self, command: &str) -> Result<(), MoxError> {
+        valid_command(command).map_err(MoxError::Command)?;
+        let mut made = self.made.lock().unwrap_or_else(|e| e.into_inner());
+        if !made.contains(command) {
+            self.backend.make(&self.dir, &self.launcher, command).map_err(|message| {
+                MoxError::Shim { backend: self.backend.name().to_string(), message }
+            })?;
+            made.insert(command.to_string());
+        }
+        Ok(())
+    }
+}
+
+/// Declares (`index: None`) or changes a double described as data, for a
+/// harness talking over the socket.
+fn configure(
+    shared: &Shared,
+    shims: &ShimFolder,
+    index: Option<usize>,
+    double: serde_json::Value,
+) -> Result<usize, String> {
+    let json: crate::spec::DoubleJson =
+        serde_json::from_value(double).map_err(|e| format!("bad double: {e}"))?;
+    let kind = json.kind()?;
+    shims.ensure(&json.command).map_err(|e| e.to_string())?;
+    let replay = match &json.replay {
+        Some(path) => Some((
+            crate::fixture::Fixture::load(path).map_err(|e| e.to_string())?.0,
+            path.clone(),
+            json.mode()?,
+        )),
+        None => None,
+    };
+    let mut state = lock(shared);
+    let index = match index {
+        Some(index) => {
+            let spec = &state.doubles.get(index).ok_or_else(|| format!("no double {index}"))?.spec;
+            if spec.kind != kind || spec.command != json.command {
+                return Err(format!(
+                    "double {index} is a {} of {}, not a {} of {}",
+                    spec.kind.as_str(),
+                    spec.command,
+                    kind.as_str(),
+                    json.command
+                ));
+            }
+            index
+        }
+        None => state.add(kind, &json.command),
+    };
+    let mut spec = state.doubles[index].spec.clone();
+    json.apply(&mut spec)?;
+    state.doubles[index].spec = spec;
+    if json.ordered != state.ordered.contains(&index) {
+        state.set_ordered(index, json.ordered);
+    }
+    if let Some((fixture, path, mode)) = replay {
+        let name = path.display().to_string();
+        if !state
+            .replays
+            .iter()
+            .any(|r| r.name == name && r.only.as_deref() == Some(json.command.as_str()))
+        {
+            let scrubber = state.scrubber.clone();
+            state.replays.push(ReplaySet {
+                name,
+                mode,
+                only: Some(json.command.clone()),
+                recordings: fixture
+                    .recordings
+                    .into_iter()
+                    .filter(|r| r.command == json.command)
+                    .map(|r| (r, false))
+                    .collect(),
+                scrubber,
+            });
+        }
+    }
+    Ok(index)
 }
 
 /// A private folder for the socket and shims. Under `$TMPDIR` unless that
@@ -243,8 +394,7 @@ pub struct Mox {
     server: Option<Server>,
     socket: PathBuf,
     backend: Arc<dyn ShimBackend>,
-    launcher: PathBuf,
-    shims: Mutex<BTreeSet<String>>,
+    shims: Arc<ShimFolder>,
     path: OsString,
     timeout: Option<Duration>,
     verified: AtomicBool,
@@ -281,15 +431,7 @@ impl Mox {
 
     /// Makes `command`'s shim unless it exists.
     fn ensure_shim(&self, command: &str) -> Result<(), MoxError> {
-        valid_command(command).map_err(MoxError::Command)?;
-        let mut shims = self.shims.lock().unwrap_or_else(|e| e.into_inner());
-        if !shims.contains(command) {
-            self.backend.make(self.shim_dir(), &self.launcher, command).map_err(|message| {
-                MoxError::Shim { backend: self.backend.name().to_string(), message }
-            })?;
-            shims.insert(command.to_string());
-        }
-        Ok(())
+        self.shims.ensure(command)
     }
 
     fn double(&self, kind: DoubleKind, command: &str) -> Double {
@@ -436,49 +578,14 @@ impl Mox {
     /// Scrubs and writes every fixture recorded so far (atomically, with a
     /// review file when asked for); returns their paths. `verify` does it too.
     pub fn save_recordings(&self) -> Result<Vec<PathBuf>, MoxError> {
-        let (recorded, scrubber) = {
-            let state = lock(&self.shared);
-            (state.recorded.clone(), state.scrubber.clone())
-        };
-        let mut saved = Vec::new();
-        for (path, recordings) in recorded {
-            let mut fixture = Fixture::new(recorded_by());
-            fixture.recordings = recordings;
-            // Nothing unscrubbed ever reaches disk.
-            let Some(scrubber) = &scrubber else {
-                return Err(MoxError::Setup(format!(
-                    "cannot save {}: recording needs a scrubber; enable noot-mox's `default-scrubber` feature (on by default) or pass one with MoxBuilder::scrubber",
-                    path.display()
-                )));
-            };
-            let review = crate::scrubbing::scrub_fixture(scrubber.as_ref(), &mut fixture)
-                .map_err(|e| MoxError::Setup(format!("cannot scrub {}: {e}", path.display())))?;
-            fixture.save(&path)?;
-            if self.review {
-                crate::scrubbing::save_review(&path, review)?;
-            }
-            saved.push(path);
-        }
-        Ok(saved)
+        save_recordings(&self.shared, self.review)
     }
 
     /// Checks every expectation, and saves what was recorded; the error
     /// lists every failure.
     pub fn verify(&self) -> Result<(), VerifyError> {
         self.verified.store(true, Ordering::SeqCst);
-        let saved = self.save_recordings();
-        let outcome = lock(&self.shared).verify();
-        match saved {
-            Ok(_) => outcome,
-            Err(e) => {
-                let mut failures = outcome.err().map(|e| e.failures).unwrap_or_default();
-                failures.push(Failure::RecordFailed {
-                    fixture: "(recordings)".into(),
-                    message: e.to_string(),
-                });
-                Err(VerifyError { failures })
-            }
-        }
+        verify_and_save(&self.shared, self.review)
     }
 
     /// The journal and the verdict as one JSON document (`schema_version` 1).

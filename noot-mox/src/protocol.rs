@@ -75,6 +75,19 @@ pub enum Request {
     Verify,
     /// Send the journal so far.
     Journal,
+    /// Declare a double (`index: null`) or change double `index`.
+    Configure {
+        /// The double to change; none to declare a new one.
+        #[serde(default)]
+        index: Option<usize>,
+        /// What it is.
+        double: serde_json::Value,
+    },
+    /// How often double `index` was called, and its calls.
+    Inspect {
+        /// The double.
+        index: usize,
+    },
 }
 
 /// One call of a doubled command, as the shim saw it.
@@ -157,6 +170,18 @@ pub enum Reply {
     Journal {
         /// The entries.
         entries: serde_json::Value,
+    },
+    /// A double was declared or changed.
+    Configured {
+        /// Its index, for later [`Request::Configure`] and [`Request::Inspect`].
+        index: usize,
+    },
+    /// The answer to [`Request::Inspect`].
+    Inspected {
+        /// Calls it answered.
+        call_count: u64,
+        /// Its calls (bounded like the journal).
+        invocations: serde_json::Value,
     },
 }
 

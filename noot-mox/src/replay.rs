@@ -249,7 +249,11 @@ mod tests {
         let second = set.answer(&call(&["status"], Some(".git"))).expect("two");
         assert_eq!((first.stdout.lossy().as_ref(), second.stdout.lossy().as_ref()), ("one", "two"));
         let miss = set.answer(&call(&["status"], Some(".git"))).expect_err("used up");
-        assert!(miss.is_empty(), "{miss:?}");
+        assert_eq!(
+            miss,
+            vec!["#3 git('log'): arg[0] 'status' != 'log'"],
+            "only what is left is offered"
+        );
         assert_eq!(set.unconsumed(), vec!["#3 git('log')"]);
     }
 

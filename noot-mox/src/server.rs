@@ -78,6 +78,9 @@ impl VerifyRequested {
 /// Renders the verification answer for [`Request::Verify`].
 pub type VerifyAnswer = Arc<dyn Fn() -> Reply + Send + Sync>;
 
+/// Answers [`Request::Configure`]: declares or changes a double.
+pub type ConfigureAnswer = Arc<dyn Fn(Option<usize>, serde_json::Value) -> Reply + Send + Sync>;
+
 /// A running server.
 pub struct Server {
     path: PathBuf,
@@ -89,7 +92,12 @@ pub struct Server {
 
 impl Server {
     /// Binds `path` and starts serving `state`.
-    pub fn start(path: &Path, state: Shared, verify: VerifyAnswer) -> std::io::Result<Self> {
+    pub fn start(
+        path: &Path,
+        state: Shared,
+        verify: VerifyAnswer,
+        configure: ConfigureAnswer,
+    ) -> std::io::Result<Self> {
         let listener = UnixListener::bind(path)?;
         let stop = Arc::new(AtomicBool::new(false));
         let verify_requested = Arc::new(VerifyRequested::default());
@@ -111,7 +119,7 @@ impl Server {
                     // runs; this guard keeps the accepting thread alive
                     // whatever else goes wrong with one connection.
                     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        serve(stream, &state, &verify, &requested)
+                        serve(stream, &state, &verify, &configure, &requested)
                     }));
                 }
             })?
@@ -155,6 +163,7 @@ fn serve(
     mut stream: UnixStream,
     state: &Shared,
     verify: &VerifyAnswer,
+    configure: &ConfigureAnswer,
     requested: &VerifyRequested,
 ) {
     let arrived = Instant::now();
@@ -202,6 +211,18 @@ fn serve(
             let _ = send(&mut stream, &reply(verify()));
             requested.raise();
             return;
+        }
+        Request::Configure { index, double } => configure(index, double),
+        Request::Inspect { index } => {
+            let state = lock(state);
+            match state.doubles.get(index) {
+                Some(double) => Reply::Inspected {
+                    call_count: double.calls,
+                    invocations: serde_json::to_value(&double.invocations)
+                        .unwrap_or(serde_json::Value::Null),
+                },
+                None => error(format!("noot-mox: no double {index}")),
+            }
         }
         Request::Journal => {
             match serde_json::to_value(lock(state).journal.entries().collect::<Vec<_>>()) {

@@ -137,8 +137,11 @@ impl State {
         if let Some(double) = self.doubles.get_mut(index) {
             double.spec.ordered = ordered;
         }
-        self.ordered.retain(|&i| i != index);
-        if ordered {
+        // Declared order is the order of the first `in_order`; saying it
+        // again keeps the place.
+        if !ordered {
+            self.ordered.retain(|&i| i != index);
+        } else if !self.ordered.contains(&index) {
             self.ordered.push(index);
         }
     }

@@ -372,3 +372,58 @@ fn a_spy_records_to_a_fixture_and_another_test_replays_it() {
     let report = mox.verify().expect_err("one recording left").to_string();
     assert!(report.contains("1 recordings were never replayed"), "{report}");
 }
+
+/// What a harness in another language does over the socket: declare doubles
+/// as data, answer `runs` through a callback socket of its own, inspect a
+/// double, verify.
+#[test]
+fn a_harness_declares_doubles_and_answers_callbacks_over_the_socket() {
+    use noot_mox::protocol::{Reply, Request};
+    use std::io::{Read, Write};
+    let mox = mox(Backend::Auto);
+    let ask = |request: Request| {
+        noot_mox::client::exchange(
+            mox.socket_path(),
+            Instant::now() + Duration::from_secs(5),
+            request,
+        )
+        .expect("the controller answers")
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let callback = dir.path().join("callback.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&callback).expect("bind");
+    let answering = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().expect("a call");
+        let mut request = Vec::new();
+        stream.read_to_end(&mut request).expect("read");
+        let call: serde_json::Value = serde_json::from_slice(&request).expect("json");
+        let answer = format!(
+            "{{\"stdout\": \"hello {}\\n\", \"exit_code\": 3}}",
+            call["args"][0].as_str().unwrap_or("?")
+        );
+        stream.write_all(answer.as_bytes()).expect("answer");
+    });
+    let double = serde_json::json!({"kind": "mock", "command": "greet", "args": [{"regex": "^w"}], "callback": callback});
+    let Reply::Configured { index } = ask(Request::Configure { index: None, double }) else {
+        panic!("not configured")
+    };
+    let out = sh(&mox, "greet world; echo \"exit=$?\"");
+    assert_eq!(text(&out.stdout), "hello world\nexit=3\n");
+    answering.join().expect("callback thread");
+    let Reply::Inspected { call_count, .. } = ask(Request::Inspect { index }) else {
+        panic!("not inspected")
+    };
+    assert_eq!(call_count, 1);
+    // Changing the double keeps its calls; a wrong kind is refused.
+    let spy = serde_json::json!({"kind": "spy", "command": "greet"});
+    let Reply::Error { message, exit_code } =
+        ask(Request::Configure { index: Some(index), double: spy })
+    else {
+        panic!("accepted")
+    };
+    assert_eq!(exit_code, 2);
+    assert!(message.contains("is a mock of greet, not a spy of greet"), "{message}");
+    let Reply::Verified { ok, .. } = ask(Request::Verify) else { panic!("not verified") };
+    assert!(ok);
+    mox.mark_verified();
+}

@@ -76,9 +76,9 @@ pub(crate) struct RunArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct ServeArgs {
-    /// The scenario file.
+    /// The scenario file [default: none: a harness declares doubles over the socket].
     #[arg(long, short = 's', value_name = "FILE")]
-    scenario: PathBuf,
+    scenario: Option<PathBuf>,
     /// Serve in the background: print the environment and return at once.
     #[arg(long)]
     daemon: bool,
@@ -231,7 +231,10 @@ fn serve_scenario(context: &Context, args: ServeArgs) -> Result<Outcome, CliErro
     if args.daemon && !args.detached_child {
         return daemonise(context, &args);
     }
-    let scenario = load_scenario(&args.scenario)?;
+    let scenario = match &args.scenario {
+        Some(path) => load_scenario(path)?,
+        None => Scenario::default(),
+    };
     warn_builtins(context, &scenario);
     let interrupted = interrupt::install();
     let mox = start(context, &scenario)?;
