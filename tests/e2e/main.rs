@@ -12,5 +12,6 @@ mod mox;
 mod mox_fixtures;
 mod mutate;
 mod plugins;
+mod pytest_plugin;
 mod scrub;
 mod support;

@@ -1,0 +1,1 @@
+//! The pytest plugin (python/pytest-noot-mox) against the real noot binary.
