@@ -62,6 +62,8 @@ pub(crate) enum MoxCommand {
     Scrub(crate::cli::mox_fixture_cmd::ScrubArgs),
     /// Check fixture files (noot's, or cmd-mox's 1.0); exit 1 on any bad one.
     Validate(crate::cli::mox_fixture_cmd::ValidateArgs),
+    /// Write a test module per fixture (pytest or Rust) that replays it and checks its outputs.
+    GenerateTest(crate::cli::mox_fixture_cmd::GenerateArgs),
 }
 
 #[derive(Debug, Args)]
@@ -107,6 +109,9 @@ pub(crate) fn run(context: &Context, command: MoxCommand) -> Result<Outcome, Cli
         MoxCommand::Replay(args) => crate::cli::mox_fixture_cmd::replay(context, args),
         MoxCommand::Scrub(args) => crate::cli::mox_fixture_cmd::scrub(context, args),
         MoxCommand::Validate(args) => crate::cli::mox_fixture_cmd::validate_files(context, args),
+        MoxCommand::GenerateTest(args) => {
+            crate::cli::mox_fixture_cmd::generate_tests(context, args)
+        }
     }
 }
 

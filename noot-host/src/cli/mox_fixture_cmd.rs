@@ -214,3 +214,106 @@ pub(crate) fn validate_files(context: &Context, args: ValidateArgs) -> Result<Ou
     }
     Ok(Outcome { code: u8::from(bad > 0) })
 }
+
+#[derive(Debug, Args)]
+pub(crate) struct GenerateArgs {
+    /// Fixtures to generate a test module for.
+    #[arg(required = true, value_name = "FIXTURE")]
+    fixtures: Vec<PathBuf>,
+    /// The language of the tests [default: rust with a Cargo.toml in the project root, else python].
+    #[arg(long, value_enum)]
+    lang: Option<GenerateLang>,
+    /// The tests folder, relative to the project root; modules go to its __generated__ folder.
+    #[arg(long, value_name = "DIR", default_value = "tests")]
+    tests_dir: PathBuf,
+    /// Regenerate every module, fresh or not.
+    #[arg(long)]
+    force: bool,
+    /// Then run the generated tests by path and exit with their code.
+    #[arg(long)]
+    run: bool,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum GenerateLang {
+    /// pytest modules.
+    Python,
+    /// Cargo integration tests (the project needs noot-mox as a dev-dependency).
+    Rust,
+}
+
+pub(crate) fn generate_tests(context: &Context, args: GenerateArgs) -> Result<Outcome, CliError> {
+    use crate::mox::generate::{Lang, Request, Status, counts, generate, run_command};
+    let config = context.config()?;
+    let cwd = context.ports.env.current_dir().map_err(|e| CliError::Usage(e.to_string()))?;
+    if args.tests_dir.is_absolute() || args.tests_dir.components().any(|c| c.as_os_str() == "..") {
+        return Err(CliError::Usage(format!(
+            "--tests-dir {}: give a folder inside the project, such as tests",
+            args.tests_dir.display()
+        )));
+    }
+    let lang = match args.lang {
+        Some(GenerateLang::Python) => Lang::Python,
+        Some(GenerateLang::Rust) => Lang::Rust,
+        None => Lang::detect(&config.root, &context.ports),
+    };
+    let request = Request {
+        root: config.root.clone(),
+        tests_dir: args.tests_dir.clone(),
+        fixtures: args.fixtures.iter().map(|f| cwd.join(f)).collect(),
+        lang,
+        jobs: config.jobs,
+        force: args.force,
+        python: config.mutate.python.clone(),
+    };
+    let modules = generate(&context.ports, &request).map_err(CliError::Usage)?;
+    let bad = modules
+        .iter()
+        .filter(|m| matches!(m.status, Status::Invalid(_) | Status::BadFixture(_)))
+        .count();
+    if context.format == Format::Json {
+        context.out_json(&json!({
+            "schema_version": noot_mox::report::REPORT_SCHEMA_VERSION,
+            "lang": lang,
+            "counts": counts(&modules),
+            "modules": modules,
+        }));
+    } else {
+        for m in &modules {
+            let relative =
+                m.path.strip_prefix(&config.root).unwrap_or(&m.path).display().to_string();
+            let line = match &m.status {
+                Status::Written => format!("wrote {relative} ({})", m.test),
+                Status::Fresh => format!("fresh {relative}"),
+                Status::Invalid(why) => format!("invalid {relative}: {why} (not written)"),
+                Status::BadFixture(why) => format!("skipped {}: {why}", m.fixture.display()),
+            };
+            context.out(&format!("{line}\n"));
+        }
+    }
+    if bad > 0 {
+        return Ok(Outcome { code: 1 });
+    }
+    if !args.run {
+        return Ok(Outcome { code: 0 });
+    }
+    let (program, run_args) = run_command(lang, &modules, &request.python);
+    context.err(&format!("noot mox generate-test: running {program} {}", run_args.join(" ")));
+    let mut command = std::process::Command::new(&program);
+    command.args(&run_args).current_dir(&config.root);
+    // The generated Python tests find noot through NOOT_BIN, and the Rust
+    // ones the shim launcher through NOOT_SHIM: this noot's.
+    if std::env::var_os("NOOT_BIN").is_none() {
+        if let Ok(exe) = std::env::current_exe() {
+            command.env("NOOT_BIN", exe);
+        }
+    }
+    if std::env::var_os(noot_mox::shims::LAUNCHER_ENV).is_none() {
+        if let Ok(launcher) = crate::mox::backend::launcher() {
+            command.env(noot_mox::shims::LAUNCHER_ENV, launcher);
+        }
+    }
+    let status =
+        command.status().map_err(|e| CliError::Usage(format!("cannot run {program}: {e}")))?;
+    Ok(Outcome { code: status.code().map_or(1, |c| c.clamp(0, 255) as u8) })
+}

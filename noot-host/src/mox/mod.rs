@@ -8,6 +8,7 @@
 
 pub mod backend;
 pub mod fixtures;
+pub mod generate;
 pub mod run;
 pub mod scenario;
 pub mod serve;
