@@ -69,6 +69,7 @@ pub struct MoxBuilder {
     scrubber: Option<Arc<dyn FixtureScrubber>>,
     review: bool,
     record_allowlist: Vec<String>,
+    record_prefixes: Vec<(String, String)>,
     backend: Option<Backend>,
     launcher: Option<PathBuf>,
     max_journal_entries: Option<usize>,
@@ -97,6 +98,13 @@ impl MoxBuilder {
     /// Also write `F.review.json` beside each recorded fixture `F.json`.
     pub fn review(mut self, review: bool) -> Self {
         self.review = review;
+        self
+    }
+
+    /// Per command, the prefix of the variables its recordings keep; these
+    /// replace noot's default for that command (`git` = `GIT_`, …).
+    pub fn record_prefixes(mut self, prefixes: impl IntoIterator<Item = (String, String)>) -> Self {
+        self.record_prefixes = prefixes.into_iter().collect();
         self
     }
 
@@ -170,6 +178,10 @@ impl MoxBuilder {
             let mut state = lock(&shared);
             state.scrubber = scrubber;
             state.record_env.0 = self.record_allowlist;
+            for (command, prefix) in self.record_prefixes {
+                state.record_env.1.retain(|(c, _)| *c != command);
+                state.record_env.1.push((command, prefix));
+            }
         }
         let socket = dir.path().join(crate::shims::SOCKET_NAME);
         let shims = Arc::new(ShimFolder {

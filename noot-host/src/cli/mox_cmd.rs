@@ -155,7 +155,8 @@ pub(crate) fn start_recording(
         max_journal_entries: config.mox.max_journal_entries,
         scrubber: std::sync::Arc::new(crate::mox::fixtures::PipelineScrubber(pipeline)),
         review: recording.review,
-        record_env: recording.env,
+        record_env: config.mox.record_env.iter().cloned().chain(recording.env).collect(),
+        record_prefixes: config.mox.record_prefixes.clone().into_iter().collect(),
     };
     setup(settings, scenario, context.ports.procs.clone())
         .map_err(|e| CliError::Usage(e.to_string()))

@@ -19,6 +19,9 @@ pub(super) struct MoxTable {
     max_journal_entries: Option<Spanned<i64>>,
     #[serde(default)]
     shim_backend_options: BTreeMap<String, Spanned<toml::Table>>,
+    record_env: Option<Spanned<Vec<String>>>,
+    #[serde(default)]
+    record_prefixes: BTreeMap<String, Spanned<String>>,
 }
 
 /// The effective `[mox]` settings.
@@ -32,6 +35,11 @@ pub struct MoxSettings {
     pub max_journal_entries: Option<usize>,
     /// `[mox.shim_backend_options.NAME]` tables, as JSON.
     pub shim_backend_options: BTreeMap<String, serde_json::Value>,
+    /// Variables every recording keeps (never secrets).
+    pub record_env: Vec<String>,
+    /// Per command, the prefix of the variables its recordings keep
+    /// (added to, or replacing, noot's defaults such as `git` = `GIT_`).
+    pub record_prefixes: BTreeMap<String, String>,
     /// Where `shim_backend` was chosen, for errors.
     #[serde(skip)]
     pub backend_location: Option<Location>,
@@ -44,6 +52,8 @@ impl Default for MoxSettings {
             timeout_secs: None,
             max_journal_entries: None,
             shim_backend_options: BTreeMap::new(),
+            record_env: Vec::new(),
+            record_prefixes: BTreeMap::new(),
             backend_location: None,
         }
     }
@@ -100,6 +110,23 @@ impl MoxTable {
             })?;
             origins.insert("mox.max_journal_entries".into(), at(v.span().start).to_string());
             settings.max_journal_entries = Some(value);
+        }
+        if let Some(v) = &self.record_env {
+            for name in v.get_ref() {
+                if noot_mox::secrets::is_secret_name(name) {
+                    return Err(ConfigError::at(
+                        at(v.span().start),
+                        format!("record_env: `{name}` looks like a secret's name, and recordings never keep those"),
+                    )
+                    .with_help("leave it out; a double's with_env can still match it"));
+                }
+            }
+            origins.insert("mox.record_env".into(), at(v.span().start).to_string());
+            settings.record_env = v.get_ref().clone();
+        }
+        for (command, prefix) in &self.record_prefixes {
+            origins.insert(format!("mox.record_prefixes.{command}"), at(prefix.span().start).to_string());
+            settings.record_prefixes.insert(command.clone(), prefix.get_ref().clone());
         }
         for (name, table) in &self.shim_backend_options {
             let json = serde_json::to_value(table.get_ref()).map_err(|e| {

@@ -57,6 +57,8 @@ pub struct Setup {
     pub review: bool,
     /// Variables every recording keeps.
     pub record_env: Vec<String>,
+    /// Per command, the prefix of the variables its recordings keep.
+    pub record_prefixes: Vec<(String, String)>,
 }
 
 /// Starts a controller and registers the scenario's doubles.
@@ -66,7 +68,8 @@ pub fn setup(setup: Setup, scenario: &Scenario, procs: Arc<dyn Procs>) -> Result
         .launcher(setup.launcher)
         .scrubber(setup.scrubber)
         .review(setup.review)
-        .record_allowlist(setup.record_env);
+        .record_allowlist(setup.record_env)
+        .record_prefixes(setup.record_prefixes);
     if let Some(secs) = setup.timeout_secs {
         builder = builder.timeout(Duration::from_secs_f64(secs));
     }
