@@ -97,7 +97,7 @@ pub trait FixtureScrubber: Send + Sync {
 /// One line of a review file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ReviewEntry {
-    /// The recording's sequence.
+    /// The recording's sequence (0: the fixture's metadata).
     pub recording: u64,
     /// `args[1]`, `stdin`, `stdout`, `stderr` or `env.NAME`.
     pub field: String,
@@ -180,6 +180,10 @@ pub fn scrub_fixture(
     for recording in &mut fixture.recordings {
         scrub_recording(scrubber, recording, &mut review)?;
     }
+    // The recording command line may carry a token too (`--token=…`).
+    let mut recorded_by = Bytes::from(fixture.metadata.recorded_by.as_str());
+    scrub_bytes(scrubber, &mut recorded_by, "metadata.recorded_by".into(), 0, &mut review)?;
+    fixture.metadata.recorded_by = recorded_by.lossy().into_owned();
     let summary = &mut fixture.scrubbing;
     for name in scrubber.names() {
         if !summary.scrubbers.contains(&name) {
