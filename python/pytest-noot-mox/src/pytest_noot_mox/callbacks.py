@@ -33,6 +33,15 @@ def _private_dir():
     return tempfile.mkdtemp(prefix="noot-mox-py-", dir=base)  # mkdtemp makes it 0700
 
 
+def _describe_failure(handler, error):
+    """One line for noot's report: what raised, and where."""
+    name = getattr(handler, "__name__", repr(handler))
+    text = "".join(traceback.format_exception_only(type(error), error)).strip()
+    frames = traceback.extract_tb(error.__traceback__)
+    where = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
+    return f"runs({name}) raised {text}{where}"
+
+
 class CallbackServer:
     """Answers the controller's callbacks with Python callables."""
 
@@ -97,8 +106,8 @@ class CallbackServer:
                     "stderr": wire.encode_bytes(response.stderr),
                     "exit_code": int(response.exit_code),
                 }
-            except Exception:  # the test's callable failed: the call and verify say why
-                reply = {"error": "runs() callable raised:\n" + traceback.format_exc().rstrip()}
+            except Exception as error:  # the callable failed: the call and verify say why
+                reply = {"error": _describe_failure(handler, error)}
             try:
                 wire.send_message(connection, reply)
             except OSError:

@@ -109,6 +109,46 @@ def _body_passed(item):
     return call_report is not None and call_report.passed
 
 
+def _fail(message):
+    """Fails the test with ``message`` alone: a usage problem, no traceback.
+
+    Called outside ``except`` blocks, so pytest does not print the
+    message twice ("during handling of the above exception").
+    """
+    pytest.fail(message, pytrace=False)
+
+
+def _noot_or_fail():
+    try:
+        return find_noot(), None
+    except NootNotFoundError as error:
+        return None, str(error)
+
+
+def _apply_markers_or_problem(request, session):
+    try:
+        _apply_markers(request, session)
+    except MoxError as error:
+        return str(error)
+    return None
+
+
+def _verification_failure(request, session):
+    """noot's report when the test's doubles fail verification, else None.
+
+    A failed or skipped body is reported as it is: a verification failure
+    on top would only mask it, and a recording from a test that failed
+    must not replace a good fixture (verifying is what saves it).
+    """
+    if session.verified or not _body_passed(request.node):
+        return None
+    try:
+        outcome = session.check()
+    except MoxError as error:
+        return f"noot's controller could not verify this test's doubles: {error}"
+    return None if outcome.ok else outcome.report
+
+
 @pytest.fixture
 def mox(request):
     """Command doubles for this test, backed by noot's controller.
@@ -117,25 +157,23 @@ def mox(request):
     code under test that runs ``git`` (through subprocess, a shell, ...)
     reaches the double. Verified at teardown.
     """
-    try:
-        noot_bin = find_noot()
-    except NootNotFoundError as error:
-        pytest.fail(str(error), pytrace=False)
+    noot_bin, missing = _noot_or_fail()
+    if missing is not None:
+        _fail(missing)
     session = Mox(noot_bin=noot_bin)
     environment = pytest.MonkeyPatch()
     try:
         for name, value in session.env.items():
             environment.setenv(name, value)
-        _apply_markers(request, session)
+        marker_problem = _apply_markers_or_problem(request, session)
+        if marker_problem is not None:
+            _fail(marker_problem)
         yield session
-        # A failed or skipped body is reported as it is: a verification
-        # failure on top would only mask it, and a recording from a test
-        # that failed must not replace a good fixture.
-        if not session.verified and _body_passed(request.node):
-            outcome = session.check()
-            if not outcome.ok:
-                pytest.fail(outcome.report, pytrace=False)
+        failure = _verification_failure(request, session)
+        if failure is not None:
+            _fail(failure)
     finally:
+        # Whatever happened above: nothing of the controller outlives the test.
         try:
             session.close()
         finally:

@@ -37,6 +37,11 @@ class Mox:
         """The variables the code under test needs: PATH and NOOT_MOX_SOCKET."""
         return dict(self._controller.env)
 
+    @property
+    def controller_pid(self):
+        """The process id of the ``noot mox serve`` controller."""
+        return self._controller.pid
+
     def stub(self, command):
         """A double that answers and is never verified."""
         return self._double("stub", command)
