@@ -244,13 +244,13 @@ fn default_scrubber() -> Result<Option<Arc<dyn FixtureScrubber>>, MoxError> {
 
 /// Scrubs and writes every fixture recorded so far.
 fn save_recordings(shared: &Shared, review: bool) -> Result<Vec<PathBuf>, MoxError> {
-    let (recorded, scrubber) = {
+    let (recorded, scrubber, who) = {
         let state = lock(shared);
-        (state.recorded.clone(), state.scrubber.clone())
+        (state.recorded.clone(), state.scrubber.clone(), state.recorded_by.clone())
     };
     let mut saved = Vec::new();
     for (path, recordings) in recorded {
-        let mut fixture = Fixture::new(recorded_by());
+        let mut fixture = Fixture::new(who.clone().unwrap_or_else(recorded_by));
         fixture.recordings = recordings;
         // Nothing unscrubbed ever reaches disk.
         let Some(scrubber) = &scrubber else {
@@ -330,6 +330,9 @@ fn configure(
         None => None,
     };
     let mut state = lock(shared);
+    if let Some(who) = &json.recorded_by {
+        state.recorded_by = Some(who.clone());
+    }
     let index = match index {
         Some(index) => {
             let spec = &state.doubles.get(index).ok_or_else(|| format!("no double {index}"))?.spec;

@@ -89,6 +89,9 @@ pub struct DoubleJson {
     /// `strict` (default) or `fuzzy`.
     #[serde(default)]
     pub replay_mode: Option<String>,
+    /// The test that records (a pytest node id), for the fixtures' metadata.
+    #[serde(default)]
+    pub recorded_by: Option<String>,
 }
 
 /// A comparator from its JSON form.

@@ -66,6 +66,8 @@ pub struct State {
     pub recorded: BTreeMap<std::path::PathBuf, Vec<Recording>>,
     /// What a recording keeps of the environment: allowlist and prefixes.
     pub record_env: (Vec<String>, Vec<(String, String)>),
+    /// Who records, when a harness said so (else the test thread or command line).
+    pub recorded_by: Option<String>,
     /// Scrubs recordings before they are saved, and live calls before they
     /// are compared with a fixture.
     pub scrubber: Option<std::sync::Arc<dyn crate::scrubbing::FixtureScrubber>>,
@@ -116,6 +118,7 @@ impl State {
             replays: Vec::new(),
             recorded: BTreeMap::new(),
             record_env: (Vec::new(), crate::scrubbing::default_prefixes()),
+            recorded_by: None,
             scrubber: None,
             base_env,
         }

@@ -62,6 +62,7 @@ def test_record_then_replay(inner, pytester, fake_command, monkeypatch, tmp_path
     [recording] = document["recordings"]
     assert recording["args"] == ["pr", "view", "42"]
     assert recording["stdout"] == '{"number": 42, "title": "Fix 42"}\n'
+    assert document["metadata"]["recorded_by"] == "test_release.py::test_view[42]"
 
     # The real command is gone: only the fixtures can answer now.
     script.unlink()

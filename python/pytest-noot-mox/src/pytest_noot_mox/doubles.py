@@ -142,7 +142,10 @@ class CommandDouble:
     def record(self, path):
         """Records the calls it answers to fixture ``path``, scrubbed, at
         verify (with passthrough(), the real command's answers)."""
-        return self._update(record=os.path.abspath(os.fspath(path)))
+        return self._update(
+            record=os.path.abspath(os.fspath(path)),
+            recorded_by=getattr(self._mox, "test_id", None),
+        )
 
     def replay(self, path, strict=True):
         """Answers its command's calls from fixture ``path``: strictly

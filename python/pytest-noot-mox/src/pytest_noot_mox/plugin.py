@@ -160,7 +160,7 @@ def mox(request):
     noot_bin, missing = _noot_or_fail()
     if missing is not None:
         _fail(missing)
-    session = Mox(noot_bin=noot_bin)
+    session = Mox(noot_bin=noot_bin, test_id=request.node.nodeid)
     environment = pytest.MonkeyPatch()
     try:
         for name, value in session.env.items():

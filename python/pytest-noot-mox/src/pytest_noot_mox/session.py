@@ -25,8 +25,10 @@ class VerifyOutcome:
 class Mox:
     """A noot controller with cmd-mox's API: stub(), mock(), spy(), verify()."""
 
-    def __init__(self, noot_bin=None, cwd=None):
+    def __init__(self, noot_bin=None, cwd=None, test_id=None):
         self._controller = Controller(noot_bin=noot_bin, cwd=cwd)
+        # Named in the metadata of the fixtures this session records.
+        self.test_id = test_id
         self._callback_server = None
         self._outcome = None
         self._closed = False
