@@ -92,7 +92,7 @@ pub fn from_cmd_mox(
         };
         let stdin = text(r.get("stdin"));
         out.push(Recording {
-            sequence: sequence + 1,
+            sequence: sequence.saturating_add(1),
             command,
             args,
             stdin: (!stdin.is_empty()).then(|| Bytes::from(stdin)),
@@ -107,6 +107,7 @@ pub fn from_cmd_mox(
             timestamp: text(r.get("timestamp")),
             duration_ms: r.get("duration_ms").and_then(Value::as_u64).unwrap_or(0),
             repeatable: false,
+            extra: Map::new(),
         });
     }
     document.remove("version");

@@ -75,7 +75,6 @@ pub struct Recording {
     /// The command.
     pub command: String,
     /// Its arguments.
-    #[serde(default)]
     pub args: Vec<Bytes>,
     /// Its stdin, if it had one.
     #[serde(default)]
@@ -90,7 +89,6 @@ pub struct Recording {
     #[serde(default)]
     pub stderr: Bytes,
     /// Its exit code.
-    #[serde(default)]
     pub exit_code: i32,
     /// When it ran (RFC 3339, UTC).
     #[serde(default)]
@@ -101,6 +99,9 @@ pub struct Recording {
     /// Replayable any number of times (else once).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub repeatable: bool,
+    /// Keys this build does not know, kept as they were.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
 }
 
 /// What scrubbing did to a fixture.
@@ -271,15 +272,19 @@ impl Fixture {
     }
 
     /// The JSON text of the fixture, pretty, with a final newline.
-    pub fn to_json(&self) -> String {
-        let mut text = serde_json::to_string_pretty(self).unwrap_or_else(|_| "{}".to_string());
+    pub fn to_json(&self) -> Result<String, serde_json::Error> {
+        let mut text = serde_json::to_string_pretty(self)?;
         text.push('\n');
-        text
+        Ok(text)
     }
 
     /// Writes the fixture to `path` atomically.
     pub fn save(&self, path: &Path) -> Result<(), FixtureError> {
-        write_atomic(path, self.to_json().as_bytes())
+        let text = self.to_json().map_err(|e| FixtureError::Io {
+            path: path.display().to_string(),
+            message: format!("cannot encode the fixture: {e}"),
+        })?;
+        write_atomic(path, text.as_bytes())
     }
 }
 
@@ -327,6 +332,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FixtureError> {
         .tempfile_in(&dir)
         .map_err(io)?;
     tmp.write_all(bytes).map_err(io)?;
+    // A fixture is committed and read by others: keep the mode of the file
+    // it replaces, else the usual 0644 (a temporary file starts at 0600).
+    let mode = std::fs::metadata(path)
+        .map_or(0o644, |m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()));
+    std::fs::set_permissions(tmp.path(), std::os::unix::fs::PermissionsExt::from_mode(mode))
+        .map_err(io)?;
     tmp.as_file().sync_all().map_err(io)?;
     tmp.persist(path).map_err(|e| io(e.error))?;
     if let Ok(folder) = std::fs::File::open(&dir) {
@@ -382,6 +393,7 @@ mod tests {
             timestamp: rfc3339(0),
             duration_ms: 3,
             repeatable: false,
+            extra: Default::default(),
         }
     }
 
@@ -418,7 +430,7 @@ mod tests {
                 "f.json: recordings: missing field `recordings`",
             ),
             (
-                "{\"schema_version\": 1, \"metadata\": {}, \"recordings\": [{\"sequence\": 1, \"command\": \"a\"}, {\"sequence\": 1, \"command\": \"b\"}]}",
+                "{\"schema_version\": 1, \"metadata\": {}, \"recordings\": [{\"sequence\": 1, \"command\": \"a\", \"args\": [], \"exit_code\": 0}, {\"sequence\": 1, \"command\": \"b\", \"args\": [], \"exit_code\": 0}]}",
                 "recordings[1].sequence: 1 appears twice",
             ),
         ];

@@ -118,6 +118,9 @@ impl Double {
     /// command).
     pub fn record(self, path: impl Into<std::path::PathBuf>) -> Self {
         let path = path.into();
+        // Registered now, so a test that makes no call still writes its
+        // (empty) fixture instead of leaving an older one in place.
+        lock(&self.shared).recorded.entry(path.clone()).or_default();
         self.edit(|spec| spec.record_to = Some(path))
     }
 

@@ -30,11 +30,11 @@ use crate::state::{Shared, State, lock};
 use crate::verify::{Failure, VerifyError};
 
 /// Who records: the test thread's name (cargo names it after the test), or
-/// the program and its arguments.
+/// the program's name (not its arguments, which may hold a token).
 fn recorded_by() -> String {
     match std::thread::current().name() {
         Some(name) if name != "main" => name.to_string(),
-        _ => std::env::args().collect::<Vec<_>>().join(" "),
+        _ => std::env::args().next().unwrap_or_default(),
     }
 }
 
@@ -176,6 +176,9 @@ impl MoxBuilder {
         };
         {
             let mut state = lock(&shared);
+            // Named now, on the test's thread: saving may happen on the
+            // server's (a verify request over the socket).
+            state.recorded_by = Some(recorded_by());
             state.scrubber = scrubber;
             state.record_env.0 = self.record_allowlist;
             for (command, prefix) in self.record_prefixes {
@@ -244,13 +247,18 @@ fn default_scrubber() -> Result<Option<Arc<dyn FixtureScrubber>>, MoxError> {
 
 /// Scrubs and writes every fixture recorded so far.
 fn save_recordings(shared: &Shared, review: bool) -> Result<Vec<PathBuf>, MoxError> {
-    let (recorded, scrubber, who) = {
+    let (recorded, scrubber, who, known) = {
         let state = lock(shared);
-        (state.recorded.clone(), state.scrubber.clone(), state.recorded_by.clone())
+        (
+            state.recorded.clone(),
+            state.scrubber.clone(),
+            state.recorded_by.clone(),
+            state.secrets.clone(),
+        )
     };
     let mut saved = Vec::new();
     for (path, recordings) in recorded {
-        let mut fixture = Fixture::new(who.clone().unwrap_or_else(recorded_by));
+        let mut fixture = Fixture::new(who.clone().unwrap_or_default());
         fixture.recordings = recordings;
         // Nothing unscrubbed ever reaches disk.
         let Some(scrubber) = &scrubber else {
@@ -259,8 +267,9 @@ fn save_recordings(shared: &Shared, review: bool) -> Result<Vec<PathBuf>, MoxErr
                 path.display()
             )));
         };
-        let redactions = crate::scrubbing::scrub_fixture(scrubber.as_ref(), &mut fixture)
-            .map_err(|e| MoxError::Setup(format!("cannot scrub {}: {e}", path.display())))?;
+        let redactions =
+            crate::scrubbing::scrub_fixture(scrubber.as_ref(), &known, &mut fixture)
+                .map_err(|e| MoxError::Setup(format!("cannot scrub {}: {e}", path.display())))?;
         fixture.save(&path)?;
         if review {
             crate::scrubbing::save_review(&path, redactions)?;
@@ -330,6 +339,9 @@ fn configure(
         None => None,
     };
     let mut state = lock(shared);
+    if let Some(path) = &json.record {
+        state.recorded.entry(path.clone()).or_default();
+    }
     if let Some(who) = &json.recorded_by {
         state.recorded_by = Some(who.clone());
     }
@@ -616,6 +628,11 @@ impl Mox {
             Some(server) => server.verify_requested.clone(),
             None => Arc::new(VerifyRequested::default()),
         }
+    }
+
+    /// Names who records, in the metadata of the fixtures saved.
+    pub fn set_recorded_by(&self, who: impl Into<String>) {
+        lock(&self.shared).recorded_by = Some(who.into());
     }
 
     /// Marks the controller as verified by someone else (a harness that

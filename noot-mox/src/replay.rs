@@ -16,6 +16,7 @@ use crate::bytes::{Bytes, quote};
 use crate::fixture::Recording;
 use crate::protocol::Invocation;
 use crate::scrubbing::FixtureScrubber;
+use crate::secrets::KnownSecrets;
 
 /// How calls are matched to recordings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,8 +73,17 @@ impl ReplaySet {
             && self.recordings.iter().any(|(r, _)| r.command == command)
     }
 
-    fn scrubbed(&self, call: &Invocation, env_keys: impl Iterator<Item = String>) -> Scrubbed {
+    fn scrubbed(
+        &self,
+        call: &Invocation,
+        known: &KnownSecrets,
+        env_keys: impl Iterator<Item = String>,
+    ) -> Scrubbed {
         let s = self.scrubber.as_ref();
+        // Hidden as the recording hid them: the scrubbers, then known secrets.
+        let scrub = |s: Option<&Arc<dyn FixtureScrubber>>, bytes: &Bytes, field: &str| {
+            Bytes(known.hide_bytes(scrub(s, bytes, field).as_slice()))
+        };
         let mut env = BTreeMap::new();
         for key in env_keys {
             if let Some(value) = call.env.get(&key) {
@@ -99,20 +109,26 @@ impl ReplaySet {
 
     /// The recording that answers `call`, marked used; or the closest
     /// recordings with what differs.
-    pub fn answer(&mut self, call: &Invocation) -> Result<Recording, Vec<String>> {
+    pub fn answer(
+        &mut self,
+        call: &Invocation,
+        known: &KnownSecrets,
+    ) -> Result<Recording, Vec<String>> {
         let keys: std::collections::BTreeSet<String> = self
             .recordings
             .iter()
             .filter(|(r, _)| r.command == call.command)
             .flat_map(|(r, _)| r.env.keys().cloned())
             .collect();
-        let live = self.scrubbed(call, keys.into_iter());
+        let live = self.scrubbed(call, known, keys.into_iter());
         let available =
             |(r, used): &(Recording, bool)| r.command == call.command && (!*used || r.repeatable);
         let stdin_of = |r: &Recording| r.stdin.clone().unwrap_or_default();
         let env_equal =
             |r: &Recording| r.env.iter().filter(|(k, v)| live.env.get(*k) == Some(*v)).count();
-        let mut best: Option<(usize, (bool, usize))> = None;
+        // Unused recordings first (a repeatable one must not starve a later
+        // identical one), then stdin, then environment pairs.
+        let mut best: Option<(usize, (bool, bool, usize))> = None;
         for (i, entry) in self.recordings.iter().enumerate() {
             if !available(entry) || entry.0.args != live.args {
                 continue;
@@ -123,7 +139,7 @@ impl ReplaySet {
             if self.mode == Mode::Strict && !(stdin_equal && env_pairs == r.env.len()) {
                 continue;
             }
-            let score = (stdin_equal, env_pairs);
+            let score = (!entry.1, stdin_equal, env_pairs);
             // Strictly better only: ties keep the lower sequence found first.
             if best.is_none_or(|(_, b)| score > b) {
                 best = Some((i, score));
@@ -155,6 +171,12 @@ impl ReplaySet {
                 format!("#{} {}: {why}", r.sequence, crate::journal::signature(&r.command, &r.args))
             })
             .collect()
+    }
+
+    /// [`ReplaySet::answer`] with no known secrets.
+    #[cfg(test)]
+    fn answer_plain(&mut self, call: &Invocation) -> Result<Recording, Vec<String>> {
+        self.answer(call, &KnownSecrets::default())
     }
 
     /// Recordings that never answered (repeatable ones do not count).
@@ -216,6 +238,7 @@ mod tests {
             timestamp: String::new(),
             duration_ms: 0,
             repeatable: false,
+            extra: Default::default(),
         }
     }
 
@@ -245,10 +268,10 @@ mod tests {
     #[test]
     fn strict_replay_consumes_in_sequence_and_reports_the_rest() {
         let mut set = set(Mode::Strict);
-        let first = set.answer(&call(&["status"], Some(".git"))).expect("one");
-        let second = set.answer(&call(&["status"], Some(".git"))).expect("two");
+        let first = set.answer_plain(&call(&["status"], Some(".git"))).expect("one");
+        let second = set.answer_plain(&call(&["status"], Some(".git"))).expect("two");
         assert_eq!((first.stdout.lossy().as_ref(), second.stdout.lossy().as_ref()), ("one", "two"));
-        let miss = set.answer(&call(&["status"], Some(".git"))).expect_err("used up");
+        let miss = set.answer_plain(&call(&["status"], Some(".git"))).expect_err("used up");
         assert_eq!(
             miss,
             vec!["#3 git('log'): arg[0] 'status' != 'log'"],
@@ -260,16 +283,16 @@ mod tests {
     #[test]
     fn a_strict_miss_names_what_differs_in_the_closest_recordings() {
         let mut set = set(Mode::Strict);
-        let miss = set.answer(&call(&["status"], Some("other"))).expect_err("env differs");
+        let miss = set.answer_plain(&call(&["status"], Some("other"))).expect_err("env differs");
         assert_eq!(miss[0], "#1 git('status'): env['GIT_DIR'] 'other' != '.git'");
-        let miss = set.answer(&call(&["stash"], Some(".git"))).expect_err("args differ");
+        let miss = set.answer_plain(&call(&["stash"], Some(".git"))).expect_err("args differ");
         assert_eq!(miss[0], "#1 git('status'): arg[0] 'stash' != 'status'");
     }
 
     #[test]
     fn fuzzy_replay_takes_the_best_fit_and_ignores_the_environment() {
         let mut set = set(Mode::Fuzzy);
-        let hit = set.answer(&call(&["status"], None)).expect("args are enough");
+        let hit = set.answer_plain(&call(&["status"], None)).expect("args are enough");
         assert_eq!(hit.sequence, 1);
     }
 }

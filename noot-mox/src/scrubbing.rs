@@ -17,6 +17,7 @@ use serde::Serialize;
 
 use crate::bytes::Bytes;
 use crate::fixture::{Fixture, Recording};
+use crate::secrets::KnownSecrets;
 
 /// The command-specific prefixes a recording keeps by default.
 pub const DEFAULT_PREFIXES: [(&str, &str); 16] = [
@@ -124,48 +125,94 @@ pub struct Review {
 
 fn scrub_bytes(
     scrubber: &dyn FixtureScrubber,
+    known: &KnownSecrets,
     bytes: &mut Bytes,
     field: String,
     recording: u64,
     review: &mut Vec<ReviewEntry>,
 ) -> Result<(), String> {
-    // Binary output is kept byte for byte: a text scrubber would corrupt it.
-    let Ok(text) = std::str::from_utf8(bytes.as_slice()) else { return Ok(()) };
-    let (clean, found) = scrubber.scrub(text, &field)?;
-    for r in found {
-        review.push(ReviewEntry {
-            recording,
-            field: field.clone(),
-            scrubber: r.scrubber,
-            rule: r.rule,
-            offset: r.offset,
-            length: r.length,
-        });
+    // Each valid UTF-8 run is scrubbed as text; bytes that are not UTF-8
+    // are kept as they are. So one stray byte in a long output does not
+    // turn scrubbing off for the rest of it.
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut offset = 0;
+    for chunk in bytes.as_slice().utf8_chunks() {
+        let text = chunk.valid();
+        let (clean, found) = scrubber.scrub(text, &field)?;
+        for r in found {
+            review.push(ReviewEntry {
+                recording,
+                field: field.clone(),
+                scrubber: r.scrubber,
+                rule: r.rule,
+                offset: offset + r.offset,
+                length: r.length,
+            });
+        }
+        // Values the controller saw in secret-named variables, wherever
+        // they appear (`docker login -p "$PASSWORD"`).
+        let (clean, hidden) = known.hide_counted(&clean);
+        for _ in 0..hidden {
+            review.push(ReviewEntry {
+                recording,
+                field: field.clone(),
+                scrubber: "noot".into(),
+                rule: KNOWN_SECRET_RULE.into(),
+                offset,
+                length: 0,
+            });
+        }
+        out.extend_from_slice(clean.as_bytes());
+        out.extend_from_slice(chunk.invalid());
+        offset += text.len() + chunk.invalid().len();
     }
-    if clean != text {
-        *bytes = Bytes::from(clean);
+    if out != bytes.as_slice() {
+        *bytes = Bytes(out);
     }
     Ok(())
 }
 
+/// The rule named for values hidden because a secret-named variable held them.
+pub const KNOWN_SECRET_RULE: &str = "known-secret";
+
 /// Scrubs every text field of `recording`, adding what it found to `review`.
 pub fn scrub_recording(
     scrubber: &dyn FixtureScrubber,
+    known: &KnownSecrets,
     recording: &mut Recording,
     review: &mut Vec<ReviewEntry>,
 ) -> Result<(), String> {
     let seq = recording.sequence;
     for (i, arg) in recording.args.iter_mut().enumerate() {
-        scrub_bytes(scrubber, arg, format!("args[{i}]"), seq, review)?;
+        scrub_bytes(scrubber, known, arg, format!("args[{i}]"), seq, review)?;
     }
     if let Some(stdin) = recording.stdin.as_mut() {
-        scrub_bytes(scrubber, stdin, "stdin".into(), seq, review)?;
+        scrub_bytes(scrubber, known, stdin, "stdin".into(), seq, review)?;
     }
-    scrub_bytes(scrubber, &mut recording.stdout, "stdout".into(), seq, review)?;
-    scrub_bytes(scrubber, &mut recording.stderr, "stderr".into(), seq, review)?;
+    scrub_bytes(scrubber, known, &mut recording.stdout, "stdout".into(), seq, review)?;
+    scrub_bytes(scrubber, known, &mut recording.stderr, "stderr".into(), seq, review)?;
+    // A fixture from elsewhere (cmd-mox, or edited by hand) may keep
+    // variables noot never records: they go, and the review says so.
+    let dropped: Vec<String> = recording
+        .env
+        .keys()
+        .filter(|name| EXCLUDED.contains(&name.as_str()) || crate::secrets::is_secret_name(name))
+        .cloned()
+        .collect();
+    for name in dropped {
+        recording.env.remove(&name);
+        review.push(ReviewEntry {
+            recording: seq,
+            field: format!("env.{name}"),
+            scrubber: "noot".into(),
+            rule: "secret-or-system-variable".into(),
+            offset: 0,
+            length: 0,
+        });
+    }
     for (name, value) in recording.env.iter_mut() {
         let mut bytes = Bytes::from(value.as_str());
-        scrub_bytes(scrubber, &mut bytes, format!("env.{name}"), seq, review)?;
+        scrub_bytes(scrubber, known, &mut bytes, format!("env.{name}"), seq, review)?;
         *value = bytes.lossy().into_owned();
     }
     Ok(())
@@ -174,15 +221,16 @@ pub fn scrub_recording(
 /// Scrubs a whole fixture and updates its summary; returns the review.
 pub fn scrub_fixture(
     scrubber: &dyn FixtureScrubber,
+    known: &KnownSecrets,
     fixture: &mut Fixture,
 ) -> Result<Vec<ReviewEntry>, String> {
     let mut review = Vec::new();
     for recording in &mut fixture.recordings {
-        scrub_recording(scrubber, recording, &mut review)?;
+        scrub_recording(scrubber, known, recording, &mut review)?;
     }
     // The recording command line may carry a token too (`--token=…`).
     let mut recorded_by = Bytes::from(fixture.metadata.recorded_by.as_str());
-    scrub_bytes(scrubber, &mut recorded_by, "metadata.recorded_by".into(), 0, &mut review)?;
+    scrub_bytes(scrubber, known, &mut recorded_by, "metadata.recorded_by".into(), 0, &mut review)?;
     fixture.metadata.recorded_by = recorded_by.lossy().into_owned();
     let summary = &mut fixture.scrubbing;
     for name in scrubber.names() {
@@ -213,7 +261,11 @@ pub fn save_review(
         fixture: fixture.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
         redactions,
     };
-    let mut text = serde_json::to_string_pretty(&review).unwrap_or_default();
+    let mut text =
+        serde_json::to_string_pretty(&review).map_err(|e| crate::fixture::FixtureError::Io {
+            path: review_path(fixture).display().to_string(),
+            message: format!("cannot encode the review: {e}"),
+        })?;
     text.push('\n');
     crate::fixture::write_atomic(&review_path(fixture), text.as_bytes())
 }
@@ -299,10 +351,12 @@ mod tests {
             timestamp: String::new(),
             duration_ms: 0,
             repeatable: false,
+            extra: Default::default(),
         };
         let scrubber = DefaultScrubber::new().expect("builds");
         let mut review = Vec::new();
-        scrub_recording(&scrubber, &mut recording, &mut review).expect("scrubs");
+        scrub_recording(&scrubber, &KnownSecrets::default(), &mut recording, &mut review)
+            .expect("scrubs");
         assert!(!recording.stdout.lossy().contains(token));
         assert!(!recording.args[1].lossy().contains(token));
         let fields: Vec<&str> = review.iter().map(|r| r.field.as_str()).collect();

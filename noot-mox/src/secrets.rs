@@ -136,6 +136,20 @@ impl KnownSecrets {
         out
     }
 
+    /// `text` with every known secret replaced by `***`, and how many were.
+    pub fn hide_counted(&self, text: &str) -> (String, usize) {
+        let mut out = text.to_string();
+        let mut count = 0;
+        for value in &self.values {
+            let n = out.matches(value.as_str()).count();
+            if n > 0 {
+                count += n;
+                out = out.replace(value.as_str(), "***");
+            }
+        }
+        (out, count)
+    }
+
     /// `bytes` with every known secret replaced by `***`.
     pub fn hide_bytes(&self, bytes: &[u8]) -> Vec<u8> {
         let mut out = bytes.to_vec();

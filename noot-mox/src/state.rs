@@ -38,6 +38,9 @@ pub struct DoubleState {
 struct Pending {
     double: usize,
     started: Instant,
+    /// The call, kept here (not only in the bounded journal) so its
+    /// recording is never lost.
+    call: Call,
 }
 
 /// Everything the controller knows, behind one lock.
@@ -296,7 +299,8 @@ impl State {
                 let entry = self.new_call(call, Some(index), Answer::PassthroughPending);
                 let id = entry.seq;
                 self.count(index, id);
-                self.pending.insert(id, Pending { double: index, started: arrived });
+                self.pending
+                    .insert(id, Pending { double: index, started: arrived, call: entry.clone() });
                 let env = self.doubles[index].spec.env.clone();
                 self.journal.push(entry);
                 Decision::Reply(Reply::Passthrough {
@@ -311,7 +315,8 @@ impl State {
     /// Answers `call` from replay set `set`, or fails it with the closest
     /// recordings.
     fn replay(&mut self, set: usize, call: &Invocation, arrived: Instant) -> Reply {
-        let outcome = self.replays[set].answer(call);
+        let known = self.secrets.clone();
+        let outcome = self.replays[set].answer(call, &known);
         let name = self.replays[set].name.clone();
         match outcome {
             Ok(recording) => {
@@ -370,6 +375,7 @@ impl State {
             timestamp: crate::fixture::rfc3339_now(),
             duration_ms: entry.duration_ms,
             repeatable: false,
+            extra: Default::default(),
         });
     }
 
@@ -467,22 +473,17 @@ impl State {
                 exit_code: EXIT_UNEXPECTED,
             };
         };
-        let duration_ms = pending.started.elapsed().as_millis() as u64;
-        let entry = match self.journal.get_mut(result.id) {
-            Some(entry) => {
-                entry.stdout = result.stdout;
-                entry.stderr = result.stderr;
-                entry.exit_code = result.exit_code;
-                entry.duration_ms = duration_ms;
-                entry.answer = Answer::Passthrough;
-                Some(entry.clone())
-            }
-            None => None,
-        };
-        if let Some(entry) = entry {
-            self.record(pending.double, &entry);
-            self.keep_invocation(pending.double, entry);
+        let mut entry = pending.call;
+        entry.stdout = result.stdout;
+        entry.stderr = result.stderr;
+        entry.exit_code = result.exit_code;
+        entry.duration_ms = pending.started.elapsed().as_millis() as u64;
+        entry.answer = Answer::Passthrough;
+        if let Some(kept) = self.journal.get_mut(result.id) {
+            *kept = entry.clone();
         }
+        self.record(pending.double, &entry);
+        self.keep_invocation(pending.double, entry);
         Reply::Ack
     }
 

@@ -264,6 +264,65 @@ fn scrub_rewrites_a_leaky_fixture_once_and_gates_ci() {
 }
 
 #[test]
+fn values_of_secret_variables_never_reach_a_fixture_and_unscrubbed_fixtures_are_not_copied_into_tests()
+ {
+    let project = Project::new();
+    let out = Command::new(env!("CARGO_BIN_EXE_noot"))
+        .args([
+            "mox",
+            "record",
+            "--output",
+            "fixtures/login.json",
+            "--cmd",
+            "gh",
+            "--",
+            "sh",
+            "-c",
+            "gh auth login -p \"$DEPLOY_PASSWORD\"",
+        ])
+        .current_dir(project.path())
+        .env("PATH", project.real_path())
+        .env("DEPLOY_PASSWORD", "opaque-but-secret-42")
+        .stdin(Stdio::null())
+        .output()
+        .expect("noot runs");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let text =
+        std::fs::read_to_string(project.path().join("fixtures/login.json")).expect("fixture");
+    assert!(!text.contains("opaque-but-secret-42"), "{text}");
+    assert!(text.contains("\"-p\",\n        \"***\""), "{text}");
+
+    let leaky = std::fs::read_to_string(fixture("mox/leaky.json")).expect("leaky fixture");
+    std::fs::write(project.path().join("fixtures/leaky.json"), leaky).expect("write");
+    let run = project.noot(
+        &project.real_path(),
+        &["mox", "generate-test", "--lang", "python", "fixtures/leaky.json"],
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stdout.contains("holds secrets the scrubbers would redact; run `noot mox scrub"),
+        "{run:?}"
+    );
+    assert!(!project.path().join("tests/__generated__/test_leaky.py").exists());
+    // `fixtures/*.json` also names review files: they are passed over.
+    std::fs::write(project.path().join("fixtures/login.review.json"), "{\"schema_version\": 1}")
+        .expect("review");
+    let run = project.noot(
+        &project.real_path(),
+        &[
+            "mox",
+            "scrub",
+            "fixtures/leaky.json",
+            "fixtures/login.json",
+            "fixtures/login.review.json",
+        ],
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stdout.contains("fixtures/login.json: clean"), "{run:?}");
+    assert!(!run.stdout.contains("review"), "{run:?}");
+}
+
+#[test]
 fn kill_9_during_record_leaves_the_previous_fixture_whole() {
     let project = Project::new();
     std::fs::create_dir_all(project.path().join("fixtures")).expect("mkdir");

@@ -335,3 +335,92 @@ fn a_served_double_never_falls_through_to_the_real_command() {
     }
     assert!(!folder.exists(), "the folder goes once the harness is gone");
 }
+
+/// A recording's field that was not valid UTF-8 skipped scrubbing
+/// altogether: one stray byte in a long output kept every token in it.
+#[test]
+fn a_token_after_a_stray_byte_is_still_scrubbed() {
+    use noot_mox::fixture::Recording;
+    use noot_mox::scrubbing::{DefaultScrubber, scrub_recording};
+    let token = "ghp_R2d2C3po4Bb8Ewok5Yoda6Luke7Leia8Han9";
+    let mut stdout = b"log \xff\n".to_vec();
+    stdout.extend_from_slice(format!("token {token}\n").as_bytes());
+    let mut recording = Recording {
+        sequence: 1,
+        command: "git".into(),
+        args: vec![],
+        stdin: None,
+        env: Default::default(),
+        stdout: noot_mox::Bytes(stdout),
+        stderr: noot_mox::Bytes::default(),
+        exit_code: 0,
+        timestamp: String::new(),
+        duration_ms: 0,
+        repeatable: false,
+        extra: Default::default(),
+    };
+    let scrubber = DefaultScrubber::new().expect("scrubber");
+    let mut review = Vec::new();
+    scrub_recording(&scrubber, &Default::default(), &mut recording, &mut review).expect("scrubs");
+    let kept = recording.stdout.as_slice();
+    assert!(!String::from_utf8_lossy(kept).contains(token));
+    assert!(kept.starts_with(b"log \xff\n"), "the stray byte is kept as it was");
+    assert_eq!(review.len(), 1);
+    assert_eq!(review[0].offset, 12, "offsets count the bytes before the run");
+}
+
+/// With `max_journal_entries` set, a passthrough whose journal entry had
+/// been dropped by the time its result came back was left out of the
+/// fixture.
+#[test]
+fn a_recording_survives_a_journal_bound_of_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fixture = dir.path().join("f.json");
+    let noot = std::path::Path::new(env!("CARGO_BIN_EXE_noot"));
+    let shim = noot.with_file_name("noot-shim");
+    let mox = noot_mox::Mox::builder()
+        .launcher(if shim.exists() { shim } else { noot.to_path_buf() })
+        .max_journal_entries(1)
+        .build()
+        .expect("controller");
+    mox.spy("printf").passthrough().record(&fixture);
+    mox.stub("true");
+    // printf's result comes back after `true` has pushed it out of the journal.
+    let out = sh(&mox, "env printf 'a\\n' & true; wait");
+    assert!(out.status.success());
+    mox.verify().expect("saved");
+    let (saved, _) = noot_mox::fixture::Fixture::load(&fixture).expect("fixture");
+    assert_eq!(saved.recordings.len(), 1);
+    assert_eq!(saved.recordings[0].stdout.lossy(), "a\n");
+}
+
+/// A repeatable recording answered every call, so an identical recording
+/// after it was never used and reported as never replayed.
+#[test]
+fn a_repeatable_recording_does_not_starve_an_identical_later_one() {
+    use noot_mox::fixture::{Fixture, Recording};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("f.json");
+    let recording = |sequence, stdout: &str, repeatable| Recording {
+        sequence,
+        command: "date".into(),
+        args: vec![],
+        stdin: None,
+        env: Default::default(),
+        stdout: stdout.into(),
+        stderr: noot_mox::Bytes::default(),
+        exit_code: 0,
+        timestamp: String::new(),
+        duration_ms: 0,
+        repeatable,
+        extra: Default::default(),
+    };
+    let mut fixture = Fixture::new("test");
+    fixture.recordings = vec![recording(1, "one\n", true), recording(2, "two\n", false)];
+    fixture.save(&path).expect("save");
+    let mox = mox();
+    mox.replay(&path, noot_mox::Mode::Strict).expect("replay");
+    let out = sh(&mox, "date; date; date");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "one\ntwo\none\n");
+    mox.verify().expect("every recording used");
+}

@@ -74,12 +74,21 @@ pub(crate) struct ValidateArgs {
 }
 
 pub(crate) fn record(context: &Context, args: RecordArgs) -> Result<Outcome, CliError> {
+    if let Some(secret) = args.env.iter().find(|name| noot_mox::secrets::is_secret_name(name)) {
+        return Err(CliError::Usage(format!(
+            "--env {secret}: the name looks like a secret's, and recordings never keep those"
+        )));
+    }
     let interrupted = interrupt::install();
     let mox = start_recording(
         context,
         &Scenario::default(),
         Recording { review: args.review, env: args.env },
     )?;
+    // Who recorded: the command, without its arguments (they may hold a token).
+    let program =
+        args.command.first().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
+    mox.set_recorded_by(format!("noot mox record -- {program}"));
     for command in &args.commands {
         mox.try_double(noot_mox::DoubleKind::Spy, command)
             .map_err(|e| CliError::Usage(e.to_string()))?
@@ -158,8 +167,16 @@ pub(crate) fn scrub(context: &Context, args: ScrubArgs) -> Result<Outcome, CliEr
         &context.ports,
     )?);
     let mut results = Vec::new();
-    for file in &args.files {
-        results.push(rescrub(file, &scrubber).map_err(|e| CliError::Usage(e.to_string()))?);
+    let mut errors = Vec::new();
+    // A review file is a fixture's companion, not a fixture: `fixtures/*.json` names both.
+    for file in args.files.iter().filter(|f| !is_review(f)) {
+        match rescrub(file, &scrubber) {
+            Ok(result) => results.push(result),
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    for error in &errors {
+        context.err(&format!("error: {error}"));
     }
     let changed = results.iter().filter(|r| r.redactions > 0).count();
     if context.format == Format::Json {
@@ -185,7 +202,12 @@ pub(crate) fn scrub(context: &Context, args: ScrubArgs) -> Result<Outcome, CliEr
             context.out(&line);
         }
     }
-    Ok(Outcome { code: u8::from(changed > 0) })
+    Ok(Outcome { code: if !errors.is_empty() { 2 } else { u8::from(changed > 0) } })
+}
+
+/// `F.review.json`, the companion of fixture `F.json`.
+fn is_review(path: &std::path::Path) -> bool {
+    path.to_string_lossy().ends_with(".review.json")
 }
 
 pub(crate) fn validate_files(context: &Context, args: ValidateArgs) -> Result<Outcome, CliError> {
@@ -260,11 +282,17 @@ pub(crate) fn generate_tests(context: &Context, args: GenerateArgs) -> Result<Ou
     let request = Request {
         root: config.root.clone(),
         tests_dir: args.tests_dir.clone(),
-        fixtures: args.fixtures.iter().map(|f| cwd.join(f)).collect(),
+        fixtures: args.fixtures.iter().filter(|f| !is_review(f)).map(|f| cwd.join(f)).collect(),
         lang,
         jobs: config.jobs,
         force: args.force,
         python: config.mutate.python.clone(),
+        scrubber: {
+            let registry = context.registry(&config)?;
+            let pipeline =
+                crate::scrub::ScrubPipeline::from_config(&registry, &config, &context.ports)?;
+            Some(std::sync::Arc::new(PipelineScrubber(pipeline)))
+        },
     };
     let modules = generate(&context.ports, &request).map_err(CliError::Usage)?;
     let bad = modules

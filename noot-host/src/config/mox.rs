@@ -125,7 +125,17 @@ impl MoxTable {
             settings.record_env = v.get_ref().clone();
         }
         for (command, prefix) in &self.record_prefixes {
-            origins.insert(format!("mox.record_prefixes.{command}"), at(prefix.span().start).to_string());
+            if prefix.get_ref().is_empty() {
+                return Err(ConfigError::at(
+                    at(prefix.span().start),
+                    format!("record_prefixes.{command} = \"\": an empty prefix would keep every variable"),
+                )
+                .with_help("give the variables' common start, such as \"TF_\""));
+            }
+            origins.insert(
+                format!("mox.record_prefixes.{command}"),
+                at(prefix.span().start).to_string(),
+            );
             settings.record_prefixes.insert(command.clone(), prefix.get_ref().clone());
         }
         for (name, table) in &self.shim_backend_options {

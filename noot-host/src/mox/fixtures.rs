@@ -44,18 +44,20 @@ pub struct Rescrubbed {
 /// Scrubs `path` again and rewrites it atomically if that changed it.
 pub fn rescrub(path: &Path, scrubber: &dyn FixtureScrubber) -> Result<Rescrubbed, FixtureError> {
     let (mut fixture, format) = Fixture::load(path)?;
-    let before = fixture.recordings.clone();
-    let review =
-        scrub_fixture(scrubber, &mut fixture).map_err(|message| FixtureError::Invalid {
+    let before = fixture.clone();
+    let review = scrub_fixture(scrubber, &known_here(), &mut fixture).map_err(|message| {
+        FixtureError::Invalid {
             path: path.display().to_string(),
             field: "(scrubbing)".into(),
             message,
-        })?;
+        }
+    })?;
     let mut by_rule = std::collections::BTreeMap::new();
     for entry in &review {
         *by_rule.entry(entry.rule.clone()).or_insert(0) += 1;
     }
-    if fixture.recordings != before {
+    // Saved whenever anything changed, so a second run finds it clean.
+    if fixture.recordings != before.recordings || fixture.metadata != before.metadata {
         fixture.save(path)?;
     }
     Ok(Rescrubbed {
@@ -64,6 +66,17 @@ pub fn rescrub(path: &Path, scrubber: &dyn FixtureScrubber) -> Result<Rescrubbed
         by_rule,
         format: format.to_string(),
     })
+}
+
+/// The values of this process's secret-named variables (CI tokens), hidden
+/// wherever they appear in a fixture.
+fn known_here() -> noot_mox::secrets::KnownSecrets {
+    let env = std::env::vars_os()
+        .map(|(k, v)| (k.to_string_lossy().into_owned(), v.to_string_lossy().into_owned()))
+        .collect();
+    let mut known = noot_mox::secrets::KnownSecrets::default();
+    known.learn(&env);
+    known
 }
 
 /// What validating one file found.

@@ -47,18 +47,20 @@ pub enum Lang {
 }
 
 impl Lang {
-    /// Rust when the project has a `Cargo.toml`, else Python.
+    /// Rust when the project root has a `Cargo.toml` with a `[package]`
+    /// (a virtual workspace has no test target of its own), else Python.
     pub fn detect(root: &Path, ports: &Ports) -> Self {
-        if ports.fs.kind(&root.join("Cargo.toml")) == Some(PathKind::File) {
-            Self::Rust
-        } else {
-            Self::Python
-        }
+        let manifest = root.join("Cargo.toml");
+        let is_package = ports.fs.kind(&manifest) == Some(PathKind::File)
+            && ports.fs.read(&manifest).is_ok_and(|t| {
+                String::from_utf8_lossy(&t).lines().any(|l| l.trim() == "[package]")
+            });
+        if is_package { Self::Rust } else { Self::Python }
     }
 }
 
 /// What to generate.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Request {
     /// The project root (paths in modules are relative to it).
     pub root: PathBuf,
@@ -74,6 +76,17 @@ pub struct Request {
     pub force: bool,
     /// The Python interpreter that checks Python modules.
     pub python: String,
+    /// The scrubbers: a fixture they would still change is refused.
+    pub scrubber: Option<std::sync::Arc<dyn noot_mox::scrubbing::FixtureScrubber>>,
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Request")
+            .field("fixtures", &self.fixtures)
+            .field("lang", &self.lang)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What happened to one fixture's module.
@@ -104,17 +117,38 @@ pub struct Module {
     pub status: Status,
 }
 
-/// The module name for a fixture: its file stem as an identifier.
-pub fn module_name(fixture: &Path) -> String {
-    let stem = fixture.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    let mut name: String = stem
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
-        .collect();
-    if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
-        name.insert(0, 'f');
+/// Names a module may not take: `main` is the test target's, the others
+/// are Rust or Python keywords.
+const RESERVED: [&str; 24] = [
+    "main", "mod", "type", "fn", "use", "crate", "self", "super", "struct", "enum", "impl",
+    "trait", "match", "loop", "where", "async", "await", "dyn", "move", "ref", "static", "const",
+    "import", "init",
+];
+
+/// The module name for a fixture: its file stem as an identifier, made
+/// unique among `all` by a short digest of its path when two stems clash.
+pub fn module_name(fixture: &Path, all: &[PathBuf]) -> String {
+    let base = |path: &Path| {
+        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let mut name: String = stem
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+            .collect();
+        if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
+            name.insert(0, 'f');
+        }
+        if RESERVED.contains(&name.as_str()) {
+            name.push_str("_fixture");
+        }
+        name
+    };
+    let name = base(fixture);
+    if all.iter().filter(|other| base(other) == name).count() > 1 {
+        let digest = Digest::of(fixture.to_string_lossy().as_bytes()).short();
+        format!("{name}_{}", &digest[..8])
+    } else {
+        name
     }
-    name
 }
 
 fn header(comment: &str, fixture: &str, digest: &Digest) -> String {
@@ -127,6 +161,17 @@ fn header(comment: &str, fixture: &str, digest: &Digest) -> String {
 pub fn generate(ports: &Ports, request: &Request) -> Result<Vec<Module>, String> {
     let dir = request.root.join(&request.tests_dir).join(GENERATED_DIR);
     ports.fs.create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    // A symlinked tests or __generated__ folder could point anywhere.
+    let real = dir.canonicalize().map_err(|e| format!("{}: {e}", dir.display()))?;
+    let root =
+        request.root.canonicalize().map_err(|e| format!("{}: {e}", request.root.display()))?;
+    if real != root.join(&request.tests_dir).join(GENERATED_DIR) {
+        return Err(format!(
+            "{} resolves to {}, through a symlink: noot writes generated tests only into a real {GENERATED_DIR} folder inside the project",
+            dir.display(),
+            real.display()
+        ));
+    }
     let mut graph = JobGraph::new();
     for fixture in &request.fixtures {
         graph.add_job(ports.fs.len(fixture).unwrap_or(1));
@@ -156,7 +201,7 @@ pub fn generate(ports: &Ports, request: &Request) -> Result<Vec<Module>, String>
 }
 
 fn one(ports: &Ports, request: &Request, dir: &Path, fixture_path: &Path) -> Module {
-    let name = module_name(fixture_path);
+    let name = module_name(fixture_path, &request.fixtures);
     let (path, test) = match request.lang {
         Lang::Python => (dir.join(format!("test_{name}.py")), format!("test_replays_{name}")),
         Lang::Rust => (dir.join(format!("{name}.rs")), format!("replays_{name}")),
@@ -179,12 +224,36 @@ fn one(ports: &Ports, request: &Request, dir: &Path, fixture_path: &Path) -> Mod
         Ok((fixture, _)) => fixture,
         Err(e) => return module(Status::BadFixture(e.to_string())),
     };
+    // Whatever a module asserts ends up in the tests folder: a fixture
+    // the scrubbers would still change is refused, not copied.
+    if let Some(scrubber) = &request.scrubber {
+        let mut scrubbed = fixture.clone();
+        let found = noot_mox::scrubbing::scrub_fixture(
+            scrubber.as_ref(),
+            &noot_mox::secrets::KnownSecrets::default(),
+            &mut scrubbed,
+        );
+        if found.map_or(true, |f| !f.is_empty()) {
+            return module(Status::BadFixture(format!(
+                "{}: holds secrets the scrubbers would redact; run `noot mox scrub {}` first",
+                fixture_path.display(),
+                fixture_path.display()
+            )));
+        }
+    }
     let digest = Digest::of(&bytes);
-    let relative = fixture_path
+    let relative: PathBuf = fixture_path
         .strip_prefix(&request.root)
         .unwrap_or(fixture_path)
-        .to_string_lossy()
-        .into_owned();
+        .components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .collect();
+    let relative = relative.to_string_lossy().into_owned();
+    if relative.chars().any(|c| c.is_control() || c == '"' || c == '\\') {
+        return module(Status::BadFixture(format!(
+            "{relative:?}: a fixture path with quotes, backslashes or control characters cannot be written into a test"
+        )));
+    }
     let depth = request.tests_dir.components().count() + 1;
     let text = match request.lang {
         Lang::Python => python_module(
@@ -498,8 +567,12 @@ mod tests {
 
     #[test]
     fn module_names_are_identifiers() {
-        assert_eq!(module_name(Path::new("fixtures/Release-v1.json")), "release_v1");
-        assert_eq!(module_name(Path::new("9lives.json")), "f9lives");
+        assert_eq!(module_name(Path::new("fixtures/Release-v1.json"), &[]), "release_v1");
+        assert_eq!(module_name(Path::new("9lives.json"), &[]), "f9lives");
+        assert_eq!(module_name(Path::new("main.json"), &[]), "main_fixture");
+        let clash = [PathBuf::from("a/x.json"), PathBuf::from("b/X.json")];
+        let (a, b) = (module_name(&clash[0], &clash), module_name(&clash[1], &clash));
+        assert!(a.starts_with("x_") && b.starts_with("x_") && a != b, "{a} {b}");
     }
 
     #[test]
@@ -522,6 +595,7 @@ mod tests {
             timestamp: String::new(),
             duration_ms: 0,
             repeatable: false,
+            extra: Default::default(),
         };
         let text =
             rust_module(&header("//", "f.json", &Digest::of(b"x")), "f.json", "f", &[recording]);
