@@ -105,6 +105,37 @@ pub fn exec_real_if_nested(
     Some(format!("{command}: cannot run {}: {error}", real.display()))
 }
 
+/// The real command's pid, for the signal handler: a handler can reach
+/// nothing but a static. Set once per shim process, before handlers exist.
+static CHILD: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+extern "C" fn forward(signal: libc::c_int) {
+    let pid = CHILD.load(std::sync::atomic::Ordering::SeqCst);
+    if pid > 0 {
+        // SAFETY: kill is async-signal-safe.
+        unsafe { libc::kill(pid, signal) };
+    }
+}
+
+/// Sends TERM, INT, HUP and QUIT that reach the shim on to the real command:
+/// `kill $pid` of a spied command stops the command, not only its shim
+/// (which then dies of the same signal, as the command did).
+fn forward_signals_to(pid: u32) {
+    CHILD.store(i32::try_from(pid).unwrap_or(0), std::sync::atomic::Ordering::SeqCst);
+    let handler = forward as extern "C" fn(libc::c_int);
+    for signal in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGQUIT] {
+        // SAFETY: the handler only reads an atomic and calls kill, both
+        // async-signal-safe; sigaction gets a zeroed, valid struct.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = handler as libc::sighandler_t;
+            action.sa_flags = libc::SA_RESTART;
+            libc::sigemptyset(&mut action.sa_mask);
+            libc::sigaction(signal, &action, std::ptr::null_mut());
+        }
+    }
+}
+
 /// Runs the real `command`; returns what to report and how to end.
 pub fn passthrough(
     command: &str,
@@ -149,6 +180,7 @@ pub fn passthrough(
             return fail(126, format!("noot-shim: {command}: cannot run {}: {e}", real.display()));
         }
     };
+    forward_signals_to(child.id());
     let feeder = match (stdin, child.stdin.take()) {
         // A command that stops reading early is not an error (EPIPE is
         // returned, SIGPIPE is ignored).
@@ -174,6 +206,8 @@ pub fn passthrough(
         let _ = feeder.join();
     }
     let status = child.wait().ok();
+    // Its pid may be reused from here on: forward nothing more.
+    CHILD.store(0, std::sync::atomic::Ordering::SeqCst);
     let signal = status.and_then(|s| s.signal());
     let exit_code = match (status.and_then(|s| s.code()), signal) {
         (Some(code), _) => code,

@@ -316,6 +316,17 @@ impl State {
     /// recordings.
     fn replay(&mut self, set: usize, call: &Invocation, arrived: Instant) -> Reply {
         let known = self.secrets.clone();
+        // A spy that replays injects its `with_env` into the call, as it did
+        // when the call was recorded, so the recording's environment matches.
+        let mut call = call.clone();
+        if let Some(command) = self.replays[set].only.clone() {
+            for double in self.doubles.iter().filter(|d| d.spec.command == command) {
+                for (k, v) in &double.spec.env {
+                    call.env.entry(k.clone()).or_insert_with(|| v.clone());
+                }
+            }
+        }
+        let call = &call;
         let outcome = self.replays[set].answer(call, &known);
         let name = self.replays[set].name.clone();
         match outcome {

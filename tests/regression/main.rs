@@ -424,3 +424,73 @@ fn a_repeatable_recording_does_not_starve_an_identical_later_one() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "one\ntwo\none\n");
     mox.verify().expect("every recording used");
 }
+
+/// `kill $pid` of a spied command reached only its shim: the real command
+/// ran on as an orphan and verify said its result was lost.
+#[test]
+fn killing_a_spied_command_stops_the_real_one_too() {
+    use std::os::unix::process::ExitStatusExt;
+    let mox = mox();
+    let spy = mox.spy("sleep").passthrough();
+    let mut shim =
+        mox.command("sleep").arg("30").stdin(std::process::Stdio::null()).spawn().expect("shim");
+    let shim_pid = shim.id() as i32;
+    let parent_of = |pid: &str| -> Option<i32> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse().ok()
+    };
+    let started = std::time::Instant::now();
+    let real = loop {
+        let found = std::fs::read_dir("/proc")
+            .expect("/proc")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|name| name.chars().all(|c| c.is_ascii_digit()))
+            .find(|pid| parent_of(pid) == Some(shim_pid));
+        if let Some(pid) = found {
+            break pid;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "the real sleep never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    // SAFETY: signalling our own child.
+    unsafe { libc_kill(shim_pid, 15) };
+    let status = shim.wait().expect("the shim ends");
+    assert_eq!(status.signal(), Some(15), "the shim dies of the real command's signal");
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let running = std::fs::read_to_string(format!("/proc/{real}/stat")).is_ok_and(|stat| {
+        stat.rsplit_once(')').is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'))
+    });
+    assert!(!running, "the real sleep outlived its shim");
+    spy.assert_called_times(1);
+    assert_eq!(spy.last_call().map(|c| c.exit_code), Some(143));
+    mox.verify().expect("the result came back");
+}
+
+unsafe extern "C" {
+    #[link_name = "kill"]
+    fn libc_kill(pid: i32, signal: i32) -> i32;
+}
+
+/// A spy recorded with `with_env` and replayed with the same `with_env`
+/// missed: the injected value was in the recording, not in the live call.
+#[test]
+fn a_with_env_spy_replays_what_it_recorded() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fixture = dir.path().join("f.json");
+    {
+        let mox = mox();
+        mox.spy("printenv").with_env([("GIT_DIR", "/repo/.git")]).passthrough().record(&fixture);
+        let out = sh(&mox, "printenv GIT_DIR");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "/repo/.git\n");
+        mox.verify().expect("recorded");
+    }
+    let mox = mox();
+    mox.spy("printenv").with_env([("GIT_DIR", "/repo/.git")]).replay(&fixture).expect("loads");
+    let out = sh(&mox, "printenv GIT_DIR");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "/repo/.git\n", "{out:?}");
+    mox.verify().expect("replayed");
+}
