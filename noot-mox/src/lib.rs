@@ -44,6 +44,7 @@ pub mod mox;
 pub mod order;
 pub mod passthrough;
 pub mod protocol;
+pub mod recording;
 pub mod replay;
 pub mod report;
 pub mod scrubbing;

@@ -27,16 +27,7 @@ use crate::scrubbing::FixtureScrubber;
 use crate::server::{Server, VerifyRequested};
 use crate::shims::{Backend, ShimBackend, find_launcher, path_without, valid_command};
 use crate::state::{Shared, State, lock};
-use crate::verify::{Failure, VerifyError};
-
-/// Who records: the test thread's name (cargo names it after the test), or
-/// the program's name (not its arguments, which may hold a token).
-fn recorded_by() -> String {
-    match std::thread::current().name() {
-        Some(name) if name != "main" => name.to_string(),
-        _ => std::env::args().next().unwrap_or_default(),
-    }
-}
+use crate::verify::VerifyError;
 
 /// Why a controller could not start or a double could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -178,12 +169,12 @@ impl MoxBuilder {
             let mut state = lock(&shared);
             // Named now, on the test's thread: saving may happen on the
             // server's (a verify request over the socket).
-            state.recorded_by = Some(recorded_by());
+            state.recorded_by = Some(crate::recording::recorded_by());
             state.scrubber = scrubber;
-            state.record_env.0 = self.record_allowlist;
+            state.record_env.allowlist = self.record_allowlist;
             for (command, prefix) in self.record_prefixes {
-                state.record_env.1.retain(|(c, _)| *c != command);
-                state.record_env.1.push((command, prefix));
+                state.record_env.prefixes.retain(|(c, _)| *c != command);
+                state.record_env.prefixes.push((command, prefix));
             }
         }
         let socket = dir.path().join(crate::shims::SOCKET_NAME);
@@ -201,7 +192,7 @@ impl MoxBuilder {
             &socket,
             shared.clone(),
             Arc::new(move || {
-                let outcome = verify_and_save(&verify_state, review);
+                let outcome = crate::recording::verify_and_save(&verify_state, review);
                 let state = lock(&verify_state);
                 Reply::Verified {
                     ok: outcome.is_ok(),
@@ -210,7 +201,12 @@ impl MoxBuilder {
                 }
             }),
             Arc::new(move |index, double| {
-                match configure(&configure_state, &configure_shims, index, double) {
+                match crate::spec::configure(
+                    &configure_state,
+                    &|command| configure_shims.ensure(command).map_err(|e| e.to_string()),
+                    index,
+                    double,
+                ) {
                     Ok(index) => Reply::Configured { index },
                     Err(message) => {
                         Reply::Error { message: format!("noot-mox: {message}"), exit_code: 2 }
@@ -245,57 +241,6 @@ fn default_scrubber() -> Result<Option<Arc<dyn FixtureScrubber>>, MoxError> {
     Ok(None)
 }
 
-/// Scrubs and writes every fixture recorded so far.
-fn save_recordings(shared: &Shared, review: bool) -> Result<Vec<PathBuf>, MoxError> {
-    let (recorded, scrubber, who, known) = {
-        let state = lock(shared);
-        (
-            state.recorded.clone(),
-            state.scrubber.clone(),
-            state.recorded_by.clone(),
-            state.secrets.clone(),
-        )
-    };
-    let mut saved = Vec::new();
-    for (path, recordings) in recorded {
-        let mut fixture = Fixture::new(who.clone().unwrap_or_default());
-        fixture.recordings = recordings;
-        // Nothing unscrubbed ever reaches disk.
-        let Some(scrubber) = &scrubber else {
-            return Err(MoxError::Setup(format!(
-                "cannot save {}: recording needs a scrubber; enable noot-mox's `default-scrubber` feature (on by default) or pass one with MoxBuilder::scrubber",
-                path.display()
-            )));
-        };
-        let redactions =
-            crate::scrubbing::scrub_fixture(scrubber.as_ref(), &known, &mut fixture)
-                .map_err(|e| MoxError::Setup(format!("cannot scrub {}: {e}", path.display())))?;
-        fixture.save(&path)?;
-        if review {
-            crate::scrubbing::save_review(&path, redactions)?;
-        }
-        saved.push(path);
-    }
-    Ok(saved)
-}
-
-/// Saves the recordings, then verifies; a failed save is one more failure.
-fn verify_and_save(shared: &Shared, review: bool) -> Result<(), VerifyError> {
-    let saved = save_recordings(shared, review);
-    let outcome = lock(shared).verify();
-    match saved {
-        Ok(_) => outcome,
-        Err(e) => {
-            let mut failures = outcome.err().map(|e| e.failures).unwrap_or_default();
-            failures.push(Failure::RecordFailed {
-                fixture: "(recordings)".into(),
-                message: e.to_string(),
-            });
-            Err(VerifyError { failures })
-        }
-    }
-}
-
 /// The shim folder: makes each command's shim once.
 struct ShimFolder {
     dir: PathBuf,
@@ -316,80 +261,6 @@ impl ShimFolder {
         }
         Ok(())
     }
-}
-
-/// Declares (`index: None`) or changes a double described as data, for a
-/// harness talking over the socket.
-fn configure(
-    shared: &Shared,
-    shims: &ShimFolder,
-    index: Option<usize>,
-    double: serde_json::Value,
-) -> Result<usize, String> {
-    let json: crate::spec::DoubleJson =
-        serde_json::from_value(double).map_err(|e| format!("bad double: {e}"))?;
-    let kind = json.kind()?;
-    shims.ensure(&json.command).map_err(|e| e.to_string())?;
-    let replay = match &json.replay {
-        Some(path) => Some((
-            crate::fixture::Fixture::load(path).map_err(|e| e.to_string())?.0,
-            path.clone(),
-            json.mode()?,
-        )),
-        None => None,
-    };
-    let mut state = lock(shared);
-    if let Some(path) = &json.record {
-        state.recorded.entry(path.clone()).or_default();
-    }
-    if let Some(who) = &json.recorded_by {
-        state.recorded_by = Some(who.clone());
-    }
-    let index = match index {
-        Some(index) => {
-            let spec = &state.doubles.get(index).ok_or_else(|| format!("no double {index}"))?.spec;
-            if spec.kind != kind || spec.command != json.command {
-                return Err(format!(
-                    "double {index} is a {} of {}, not a {} of {}",
-                    spec.kind.as_str(),
-                    spec.command,
-                    kind.as_str(),
-                    json.command
-                ));
-            }
-            index
-        }
-        None => state.add(kind, &json.command),
-    };
-    let mut spec = state.doubles[index].spec.clone();
-    json.apply(&mut spec)?;
-    state.doubles[index].spec = spec;
-    if json.ordered != state.ordered.contains(&index) {
-        state.set_ordered(index, json.ordered);
-    }
-    if let Some((fixture, path, mode)) = replay {
-        let name = path.display().to_string();
-        if !state
-            .replays
-            .iter()
-            .any(|r| r.name == name && r.only.as_deref() == Some(json.command.as_str()))
-        {
-            let scrubber = state.scrubber.clone();
-            state.replays.push(ReplaySet {
-                name,
-                mode,
-                only: Some(json.command.clone()),
-                recordings: fixture
-                    .recordings
-                    .into_iter()
-                    .filter(|r| r.command == json.command)
-                    .map(|r| (r, false))
-                    .collect(),
-                scrubber,
-            });
-        }
-    }
-    Ok(index)
 }
 
 /// A private folder for the socket and shims. Under `$TMPDIR` unless that
@@ -605,14 +476,14 @@ impl Mox {
     /// Scrubs and writes every fixture recorded so far (atomically, with a
     /// review file when asked for); returns their paths. `verify` does it too.
     pub fn save_recordings(&self) -> Result<Vec<PathBuf>, MoxError> {
-        save_recordings(&self.shared, self.review)
+        crate::recording::save_recordings(&self.shared, self.review)
     }
 
     /// Checks every expectation, and saves what was recorded; the error
     /// lists every failure.
     pub fn verify(&self) -> Result<(), VerifyError> {
         self.verified.store(true, Ordering::SeqCst);
-        verify_and_save(&self.shared, self.review)
+        crate::recording::verify_and_save(&self.shared, self.review)
     }
 
     /// The journal and the verdict as one JSON document (`schema_version` 1).

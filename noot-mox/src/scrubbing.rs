@@ -68,6 +68,21 @@ pub fn env_subset(
         .collect()
 }
 
+/// What recordings keep of the environment besides a double's `with_env`.
+#[derive(Debug, Clone)]
+pub struct RecordEnv {
+    /// Names every recording keeps.
+    pub allowlist: Vec<String>,
+    /// Per command, the prefix of the names its recordings keep.
+    pub prefixes: Vec<(String, String)>,
+}
+
+impl Default for RecordEnv {
+    fn default() -> Self {
+        Self { allowlist: Vec::new(), prefixes: default_prefixes() }
+    }
+}
+
 /// [`DEFAULT_PREFIXES`] as owned pairs.
 pub fn default_prefixes() -> Vec<(String, String)> {
     DEFAULT_PREFIXES.iter().map(|(c, p)| ((*c).to_string(), (*p).to_string())).collect()

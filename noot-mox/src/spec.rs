@@ -34,7 +34,8 @@ use crate::double::{Behaviour, DoubleKind, DoubleSpec, Handler, Times};
 use crate::journal::Call;
 use crate::matchers::{Comparator, Kind};
 use crate::protocol::Response;
-use crate::replay::Mode;
+use crate::replay::{Mode, ReplaySet};
+use crate::state::{Shared, lock};
 
 /// A double as data.
 #[derive(Debug, Clone, Deserialize)]
@@ -230,6 +231,80 @@ impl DoubleJson {
         spec.record_to = self.record.clone();
         Ok(())
     }
+}
+
+/// Declares (`index: None`) or changes a double described as data, for a
+/// harness talking over the socket.
+pub(crate) fn configure(
+    shared: &Shared,
+    ensure_shim: &dyn Fn(&str) -> Result<(), String>,
+    index: Option<usize>,
+    double: serde_json::Value,
+) -> Result<usize, String> {
+    let json: crate::spec::DoubleJson =
+        serde_json::from_value(double).map_err(|e| format!("bad double: {e}"))?;
+    let kind = json.kind()?;
+    ensure_shim(&json.command)?;
+    let replay = match &json.replay {
+        Some(path) => Some((
+            crate::fixture::Fixture::load(path).map_err(|e| e.to_string())?.0,
+            path.clone(),
+            json.mode()?,
+        )),
+        None => None,
+    };
+    let mut state = lock(shared);
+    if let Some(path) = &json.record {
+        state.recorded.entry(path.clone()).or_default();
+    }
+    if let Some(who) = &json.recorded_by {
+        state.recorded_by = Some(who.clone());
+    }
+    let index = match index {
+        Some(index) => {
+            let spec = &state.doubles.get(index).ok_or_else(|| format!("no double {index}"))?.spec;
+            if spec.kind != kind || spec.command != json.command {
+                return Err(format!(
+                    "double {index} is a {} of {}, not a {} of {}",
+                    spec.kind.as_str(),
+                    spec.command,
+                    kind.as_str(),
+                    json.command
+                ));
+            }
+            index
+        }
+        None => state.add(kind, &json.command),
+    };
+    let mut spec = state.doubles[index].spec.clone();
+    json.apply(&mut spec)?;
+    state.doubles[index].spec = spec;
+    if json.ordered != state.ordered.contains(&index) {
+        state.set_ordered(index, json.ordered);
+    }
+    if let Some((fixture, path, mode)) = replay {
+        let name = path.display().to_string();
+        if !state
+            .replays
+            .iter()
+            .any(|r| r.name == name && r.only.as_deref() == Some(json.command.as_str()))
+        {
+            let scrubber = state.scrubber.clone();
+            state.replays.push(ReplaySet {
+                name,
+                mode,
+                only: Some(json.command.clone()),
+                recordings: fixture
+                    .recordings
+                    .into_iter()
+                    .filter(|r| r.command == json.command)
+                    .map(|r| (r, false))
+                    .collect(),
+                scrubber,
+            });
+        }
+    }
+    Ok(index)
 }
 
 #[cfg(test)]

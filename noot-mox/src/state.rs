@@ -68,7 +68,7 @@ pub struct State {
     /// Calls recorded so far, per fixture path.
     pub recorded: BTreeMap<std::path::PathBuf, Vec<Recording>>,
     /// What a recording keeps of the environment: allowlist and prefixes.
-    pub record_env: (Vec<String>, Vec<(String, String)>),
+    pub record_env: crate::scrubbing::RecordEnv,
     /// Who records, when a harness said so (else the test thread or command line).
     pub recorded_by: Option<String>,
     /// Scrubs recordings before they are saved, and live calls before they
@@ -120,7 +120,7 @@ impl State {
             },
             replays: Vec::new(),
             recorded: BTreeMap::new(),
-            record_env: (Vec::new(), crate::scrubbing::default_prefixes()),
+            record_env: crate::scrubbing::RecordEnv::default(),
             recorded_by: None,
             scrubber: None,
             base_env,
@@ -370,8 +370,8 @@ impl State {
             &entry.env,
             &entry.command,
             &explicit,
-            &self.record_env.0,
-            &self.record_env.1,
+            &self.record_env.allowlist,
+            &self.record_env.prefixes,
         );
         let list = self.recorded.entry(path).or_default();
         list.push(Recording {

@@ -288,8 +288,10 @@ fn one(ports: &Ports, request: &Request, dir: &Path, fixture_path: &Path) -> Mod
     }
 }
 
-/// A Python `bytes` literal.
-fn py_bytes(bytes: &[u8]) -> String {
+/// A byte-string literal, `b"…"`, written the same way in Python and Rust:
+/// printable ASCII as itself, quotes, backslashes and `\n \t \r` escaped,
+/// every other byte as `\xNN`.
+fn byte_literal(bytes: &[u8]) -> String {
     let mut out = String::from("b\"");
     for &b in bytes {
         match b {
@@ -320,8 +322,8 @@ fn python_module(
 ) -> String {
     let mut calls = String::new();
     for r in recordings {
-        let argv: Vec<String> = std::iter::once(py_bytes(r.command.as_bytes()))
-            .chain(r.args.iter().map(|a| py_bytes(a.as_slice())))
+        let argv: Vec<String> = std::iter::once(byte_literal(r.command.as_bytes()))
+            .chain(r.args.iter().map(|a| byte_literal(a.as_slice())))
             .collect();
         let env: Vec<String> =
             r.env.iter().map(|(k, v)| format!("{}: {}", py_str(k), py_str(v))).collect();
@@ -329,10 +331,10 @@ fn python_module(
             "    ({seq}, [{argv}], {stdin}, {{{env}}}, {stdout}, {stderr}, {code}),\n",
             seq = r.sequence,
             argv = argv.join(", "),
-            stdin = py_bytes(r.stdin.as_ref().map_or(&[][..], |s| s.as_slice())),
+            stdin = byte_literal(r.stdin.as_ref().map_or(&[][..], |s| s.as_slice())),
             env = env.join(", "),
-            stdout = py_bytes(r.stdout.as_slice()),
-            stderr = py_bytes(r.stderr.as_slice()),
+            stdout = byte_literal(r.stdout.as_slice()),
+            stderr = byte_literal(r.stderr.as_slice()),
             code = r.exit_code,
         ));
     }
@@ -381,39 +383,21 @@ if __name__ == "__main__" and sys.argv[1:] == ["--replay"]:
     )
 }
 
-/// A Rust byte-string literal.
-fn rs_bytes(bytes: &[u8]) -> String {
-    let mut out = String::from("b\"");
-    for &b in bytes {
-        match b {
-            b'"' => out.push_str("\\\""),
-            b'\\' => out.push_str("\\\\"),
-            b'\n' => out.push_str("\\n"),
-            b'\t' => out.push_str("\\t"),
-            b'\r' => out.push_str("\\r"),
-            0x20..=0x7e => out.push(b as char),
-            _ => out.push_str(&format!("\\x{b:02x}")),
-        }
-    }
-    out.push('"');
-    out
-}
-
 fn rust_module(header: &str, fixture: &str, name: &str, recordings: &[Recording]) -> String {
     let mut calls = String::new();
     for r in recordings {
         let args: Vec<String> =
-            r.args.iter().map(|a| format!("&{}[..]", rs_bytes(a.as_slice()))).collect();
+            r.args.iter().map(|a| format!("&{}[..]", byte_literal(a.as_slice()))).collect();
         let env: Vec<String> = r.env.iter().map(|(k, v)| format!("({k:?}, {v:?})")).collect();
         calls.push_str(&format!(
             "    check(&mox, {seq}, {command:?}, &[{args}], {stdin}, &[{env}], {stdout}, {stderr}, {code})?;\n",
             seq = r.sequence,
             command = r.command,
             args = args.join(", "),
-            stdin = rs_bytes(r.stdin.as_ref().map_or(&[][..], |s| s.as_slice())),
+            stdin = byte_literal(r.stdin.as_ref().map_or(&[][..], |s| s.as_slice())),
             env = env.join(", "),
-            stdout = rs_bytes(r.stdout.as_slice()),
-            stderr = rs_bytes(r.stderr.as_slice()),
+            stdout = byte_literal(r.stdout.as_slice()),
+            stderr = byte_literal(r.stderr.as_slice()),
             code = r.exit_code,
         ));
     }
@@ -577,8 +561,7 @@ mod tests {
 
     #[test]
     fn byte_literals_escape_what_they_must() {
-        assert_eq!(py_bytes(b"a\"\\\n\xff"), "b\"a\\\"\\\\\\n\\xff\"");
-        assert_eq!(rs_bytes(b"a\"\\\n\xff"), "b\"a\\\"\\\\\\n\\xff\"");
+        assert_eq!(byte_literal(b"a\"\\\n\xff"), "b\"a\\\"\\\\\\n\\xff\"");
     }
 
     #[test]
