@@ -47,6 +47,10 @@ pub(crate) fn save_recordings(shared: &Shared, review: bool) -> Result<Vec<PathB
         fixture.save(&path)?;
         if review {
             crate::scrubbing::save_review(&path, redactions)?;
+        } else {
+            // A review from an earlier recording would describe recordings
+            // this fixture no longer has.
+            let _ = std::fs::remove_file(crate::scrubbing::review_path(&path));
         }
         saved.push(path);
     }

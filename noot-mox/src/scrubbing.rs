@@ -45,10 +45,14 @@ const EXCLUDED: [&str; 8] =
 
 /// The environment a recording of `command` keeps: `explicit` names (a
 /// double's `with_env`), the `allowlist`, and the command's prefix from
-/// `prefixes`; never the excluded names, noot's own (`NOOT_*`) or
-/// secret-named ones.
+/// `prefixes`, this last only where the caller set or changed the variable
+/// relative to `inherited` (the controller's own environment): a
+/// machine-wide `GIT_SSL_CAINFO` would make the fixture replay strictly
+/// only on that machine. Never the excluded names, noot's own (`NOOT_*`)
+/// or secret-named ones.
 pub fn env_subset(
     env: &BTreeMap<String, String>,
+    inherited: &BTreeMap<String, String>,
     command: &str,
     explicit: &[String],
     allowlist: &[String],
@@ -56,13 +60,14 @@ pub fn env_subset(
 ) -> BTreeMap<String, String> {
     let prefix = prefixes.iter().find(|(c, _)| c == command).map(|(_, p)| p.as_str());
     env.iter()
-        .filter(|(name, _)| {
+        .filter(|(name, value)| {
             !EXCLUDED.contains(&name.as_str())
                 && !name.starts_with("NOOT_")
                 && !crate::secrets::is_secret_name(name)
                 && (explicit.contains(name)
                     || allowlist.contains(name)
-                    || prefix.is_some_and(|p| name.starts_with(p)))
+                    || (prefix.is_some_and(|p| name.starts_with(p))
+                        && inherited.get(*name) != Some(*value)))
         })
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
@@ -233,6 +238,37 @@ pub fn scrub_recording(
     Ok(())
 }
 
+/// Scrubs every string inside `value` (keys this build does not know are
+/// kept, so whatever they hold is scrubbed too).
+fn scrub_value(
+    scrubber: &dyn FixtureScrubber,
+    known: &KnownSecrets,
+    value: &mut serde_json::Value,
+    field: &str,
+    recording: u64,
+    review: &mut Vec<ReviewEntry>,
+) -> Result<(), String> {
+    match value {
+        serde_json::Value::String(text) => {
+            let mut bytes = Bytes::from(text.as_str());
+            scrub_bytes(scrubber, known, &mut bytes, field.to_string(), recording, review)?;
+            *text = bytes.lossy().into_owned();
+        }
+        serde_json::Value::Array(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                scrub_value(scrubber, known, item, &format!("{field}[{i}]"), recording, review)?;
+            }
+        }
+        serde_json::Value::Object(map) => {
+            for (key, item) in map.iter_mut() {
+                scrub_value(scrubber, known, item, &format!("{field}.{key}"), recording, review)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
 /// Scrubs a whole fixture and updates its summary; returns the review.
 pub fn scrub_fixture(
     scrubber: &dyn FixtureScrubber,
@@ -242,6 +278,16 @@ pub fn scrub_fixture(
     let mut review = Vec::new();
     for recording in &mut fixture.recordings {
         scrub_recording(scrubber, known, recording, &mut review)?;
+        let seq = recording.sequence;
+        for (key, value) in recording.extra.iter_mut() {
+            scrub_value(scrubber, known, value, key, seq, &mut review)?;
+        }
+    }
+    for (key, value) in fixture.metadata.extra.iter_mut() {
+        scrub_value(scrubber, known, value, &format!("metadata.{key}"), 0, &mut review)?;
+    }
+    for (key, value) in fixture.extra.iter_mut() {
+        scrub_value(scrubber, known, value, key, 0, &mut review)?;
     }
     // The recording command line may carry a token too (`--token=…`).
     let mut recorded_by = Bytes::from(fixture.metadata.recorded_by.as_str());
@@ -339,8 +385,15 @@ mod tests {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
+        let inherited = BTreeMap::from([
+            ("AWS_REGION".to_string(), "eu".to_string()),
+            ("GIT_SSL_CAINFO".to_string(), "/ca".to_string()),
+        ]);
+        let mut env = env;
+        env.insert("GIT_SSL_CAINFO".into(), "/ca".into());
         let kept = env_subset(
             &env,
+            &inherited,
             "git",
             &["DEPLOY_ENV".into(), "PATH".into()],
             &["LANG".into()],

@@ -368,6 +368,7 @@ impl State {
         let explicit: Vec<String> = self.doubles[index].spec.env.keys().cloned().collect();
         let env = crate::scrubbing::env_subset(
             &entry.env,
+            &self.base_env,
             &entry.command,
             &explicit,
             &self.record_env.allowlist,

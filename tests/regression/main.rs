@@ -494,3 +494,60 @@ fn a_with_env_spy_replays_what_it_recorded() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "/repo/.git\n", "{out:?}");
     mox.verify().expect("replayed");
 }
+
+/// `noot mox scrub` scrubbed the known fields only: a token under a key
+/// this build does not know (kept, as readers keep unknown keys) stayed on
+/// disk while the file was reported clean.
+#[test]
+fn a_secret_under_an_unknown_key_is_scrubbed_too() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token = "ghp_R2d2C3po4Bb8Ewok5Yoda6Luke7Leia8Han9";
+    let text = format!(
+        "{{\"schema_version\": 1, \"metadata\": {{\"note\": \"{token}\"}}, \"team\": {{\"k\": [\"{token}\"]}}, \"recordings\": [{{\"sequence\": 1, \"command\": \"gh\", \"args\": [], \"exit_code\": 0, \"x_note\": \"{token}\"}}]}}"
+    );
+    std::fs::write(dir.path().join("f.json"), text).expect("write");
+    let first = noot_in(dir.path(), &["mox", "scrub", "f.json"]);
+    assert_eq!(first.status.code(), Some(1), "{first:?}");
+    assert!(String::from_utf8_lossy(&first.stdout).contains("3 secret(s) redacted"), "{first:?}");
+    let saved = std::fs::read_to_string(dir.path().join("f.json")).expect("read");
+    assert!(!saved.contains(token), "{saved}");
+    assert!(saved.contains("\"team\""), "unknown keys are still kept");
+    let second = noot_in(dir.path(), &["mox", "scrub", "f.json"]);
+    assert_eq!(second.status.code(), Some(0), "{second:?}");
+}
+
+/// `noot mox validate` read every `[` as a glob, so the fixtures the pytest
+/// plugin names after parametrized tests (`test_x[1].json`) matched nothing.
+#[test]
+fn validate_takes_an_existing_path_with_brackets_as_it_is() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("test_x[1].json"),
+        "{\"schema_version\": 1, \"metadata\": {}, \"recordings\": []}",
+    )
+    .expect("write");
+    let out = noot_in(dir.path(), &["mox", "validate", "test_x[1].json"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+}
+
+/// Recording kept machine-wide variables under the command's prefix (this
+/// machine's `GIT_SSL_CAINFO`), so a strict replay failed on any other
+/// machine. Only what the caller set or changed is kept.
+#[test]
+fn inherited_prefix_variables_are_not_recorded() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fixture = dir.path().join("git.json");
+    let mox = mox();
+    mox.spy("git").returns(noot_mox::ok("")).record(&fixture);
+    let out = mox
+        .command("sh")
+        .args(["-c", "GIT_DIR=/repo/.git git status"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("sh runs");
+    assert!(out.status.success());
+    mox.verify().expect("saved");
+    let (saved, _) = noot_mox::fixture::Fixture::load(&fixture).expect("fixture");
+    let names: Vec<&str> = saved.recordings[0].env.keys().map(String::as_str).collect();
+    assert_eq!(names, ["GIT_DIR"], "only what the caller set");
+}

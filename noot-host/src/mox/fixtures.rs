@@ -57,7 +57,7 @@ pub fn rescrub(path: &Path, scrubber: &dyn FixtureScrubber) -> Result<Rescrubbed
         *by_rule.entry(entry.rule.clone()).or_insert(0) += 1;
     }
     // Saved whenever anything changed, so a second run finds it clean.
-    if fixture.recordings != before.recordings || fixture.metadata != before.metadata {
+    if fixture != before {
         fixture.save(path)?;
     }
     Ok(Rescrubbed {
@@ -122,7 +122,9 @@ pub fn validate(paths: &[PathBuf]) -> Vec<Validated> {
 pub fn expand(patterns: &[String], cwd: &Path) -> Result<Vec<PathBuf>, String> {
     let mut out = Vec::new();
     for pattern in patterns {
-        if !pattern.contains(['*', '?', '[', '{']) {
+        // A path that exists is itself, even with `[` in it (pytest's
+        // parametrized fixture names: `test_x[1].json`).
+        if !pattern.contains(['*', '?', '[', '{']) || cwd.join(pattern).is_file() {
             out.push(cwd.join(pattern));
             continue;
         }
