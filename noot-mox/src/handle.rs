@@ -138,22 +138,17 @@ impl Double {
     ) -> Result<Self, crate::MoxError> {
         let (fixture, _) = crate::fixture::Fixture::load(path.as_ref())?;
         let command = self.spec().command;
-        {
-            let mut state = lock(&self.shared);
-            let scrubber = state.scrubber.clone();
-            state.replays.push(crate::replay::ReplaySet {
-                name: path.as_ref().display().to_string(),
-                mode,
-                only: Some(command.clone()),
-                recordings: fixture
-                    .recordings
-                    .into_iter()
-                    .filter(|r| r.command == command)
-                    .map(|r| (r, false))
-                    .collect(),
-                scrubber,
-            });
-        }
+        let mut state = lock(&self.shared);
+        let scrubber = state.scrubber.clone();
+        let name = path.as_ref().display().to_string();
+        state.replays.push(crate::replay::ReplaySet::new(
+            name,
+            fixture,
+            mode,
+            Some(command),
+            scrubber,
+        ));
+        drop(state);
         Ok(self)
     }
 

@@ -232,8 +232,7 @@ impl MoxBuilder {
 
 #[cfg(feature = "default-scrubber")]
 fn default_scrubber() -> Result<Option<Arc<dyn FixtureScrubber>>, MoxError> {
-    let scrubber = crate::scrubbing::DefaultScrubber::new().map_err(MoxError::Setup)?;
-    Ok(Some(Arc::new(scrubber)))
+    Ok(Some(Arc::new(crate::scrubbing::LazyDefaultScrubber::default())))
 }
 
 #[cfg(not(feature = "default-scrubber"))]
@@ -444,32 +443,23 @@ impl Mox {
     /// double accepts is answered by a recording (see [`crate::replay`]);
     /// verify reports recordings never replayed.
     pub fn replay(&self, path: impl AsRef<Path>, mode: Mode) -> Result<(), MoxError> {
-        self.replay_only(path.as_ref(), mode, None)
-    }
-
-    pub(crate) fn replay_only(
-        &self,
-        path: &Path,
-        mode: Mode,
-        only: Option<String>,
-    ) -> Result<(), MoxError> {
+        let path = path.as_ref();
         let (fixture, _) = Fixture::load(path)?;
-        let mut commands: Vec<String> =
-            fixture.recordings.iter().map(|r| r.command.clone()).collect();
+        let mut commands: Vec<&String> = fixture.recordings.iter().map(|r| &r.command).collect();
         commands.sort();
         commands.dedup();
-        for command in commands.iter().filter(|c| only.as_ref().is_none_or(|o| o == *c)) {
+        for command in commands {
             self.ensure_shim(command)?;
         }
         let mut state = lock(&self.shared);
         let scrubber = state.scrubber.clone();
-        state.replays.push(ReplaySet {
-            name: path.display().to_string(),
+        state.replays.push(ReplaySet::new(
+            path.display().to_string(),
+            fixture,
             mode,
-            only,
-            recordings: fixture.recordings.into_iter().map(|r| (r, false)).collect(),
+            None,
             scrubber,
-        });
+        ));
         Ok(())
     }
 
@@ -491,6 +481,11 @@ impl Mox {
         let state = lock(&self.shared);
         let outcome = state.verify();
         report::document(&state, &outcome)
+    }
+
+    /// The same document for an outcome [`Mox::verify`] already gave.
+    pub fn document_for(&self, outcome: &Result<(), VerifyError>) -> serde_json::Value {
+        report::document(&lock(&self.shared), outcome)
     }
 
     /// Raised when a harness sends a verify request over the socket.

@@ -67,6 +67,24 @@ fn scrub(scrubber: Option<&Arc<dyn FixtureScrubber>>, bytes: &Bytes, field: &str
 }
 
 impl ReplaySet {
+    /// The recordings of `fixture` (those of `only`, when a spy replays),
+    /// none used yet.
+    pub fn new(
+        name: String,
+        fixture: crate::fixture::Fixture,
+        mode: Mode,
+        only: Option<String>,
+        scrubber: Option<Arc<dyn FixtureScrubber>>,
+    ) -> Self {
+        let recordings = fixture
+            .recordings
+            .into_iter()
+            .filter(|r| only.as_deref().is_none_or(|o| o == r.command))
+            .map(|r| (r, false))
+            .collect();
+        Self { name, mode, only, recordings, scrubber }
+    }
+
     /// Whether this set holds recordings of `command`.
     pub fn covers(&self, command: &str) -> bool {
         self.only.as_deref().is_none_or(|only| only == command)

@@ -312,6 +312,11 @@ pub fn review_path(fixture: &std::path::Path) -> std::path::PathBuf {
     fixture.with_file_name(format!("{stem}.review.json"))
 }
 
+/// Whether `path` is a review file (`F.review.json`), not a fixture.
+pub fn is_review(path: &std::path::Path) -> bool {
+    path.to_string_lossy().ends_with(".review.json")
+}
+
 /// Writes the review of `fixture` atomically.
 pub fn save_review(
     fixture: &std::path::Path,
@@ -340,6 +345,27 @@ impl DefaultScrubber {
     /// The scrubber with its default rules.
     pub fn new() -> Result<Self, String> {
         noot_plugin_scrubbers::DefaultScrubber::from_json("{}").map(Self).map_err(|e| e.to_string())
+    }
+}
+
+/// [`DefaultScrubber`], built the first time something is scrubbed: its
+/// rules take a compile that a controller which never records or replays
+/// should not pay for.
+#[cfg(feature = "default-scrubber")]
+#[derive(Default)]
+pub struct LazyDefaultScrubber(std::sync::OnceLock<Result<DefaultScrubber, String>>);
+
+#[cfg(feature = "default-scrubber")]
+impl FixtureScrubber for LazyDefaultScrubber {
+    fn names(&self) -> Vec<String> {
+        vec!["default".to_string()]
+    }
+
+    fn scrub(&self, text: &str, field: &str) -> Result<(String, Vec<Redaction>), String> {
+        match self.0.get_or_init(DefaultScrubber::new) {
+            Ok(scrubber) => scrubber.scrub(text, field),
+            Err(e) => Err(e.clone()),
+        }
     }
 }
 

@@ -290,18 +290,8 @@ pub(crate) fn configure(
             .any(|r| r.name == name && r.only.as_deref() == Some(json.command.as_str()))
         {
             let scrubber = state.scrubber.clone();
-            state.replays.push(ReplaySet {
-                name,
-                mode,
-                only: Some(json.command.clone()),
-                recordings: fixture
-                    .recordings
-                    .into_iter()
-                    .filter(|r| r.command == json.command)
-                    .map(|r| (r, false))
-                    .collect(),
-                scrubber,
-            });
+            let only = Some(json.command.clone());
+            state.replays.push(ReplaySet::new(name, fixture, mode, only, scrubber));
         }
     }
     Ok(index)

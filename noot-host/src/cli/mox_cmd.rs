@@ -115,7 +115,18 @@ pub(crate) fn run(context: &Context, command: MoxCommand) -> Result<Outcome, Cli
     }
 }
 
-pub(crate) fn load_scenario(path: &Path) -> Result<Scenario, CliError> {
+/// The scenario at `path` (none: no doubles), with a warning for each
+/// doubled shell builtin.
+pub(crate) fn scenario(context: &Context, path: Option<&Path>) -> Result<Scenario, CliError> {
+    let scenario = match path {
+        Some(path) => load_scenario(path)?,
+        None => Scenario::default(),
+    };
+    warn_builtins(context, &scenario);
+    Ok(scenario)
+}
+
+fn load_scenario(path: &Path) -> Result<Scenario, CliError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         ConfigError::at(
             Location::Cli("--scenario".into()),
@@ -135,8 +146,19 @@ pub(crate) struct Recording {
     pub env: Vec<String>,
 }
 
+/// A controller for the scenario's doubles and whatever fixtures it will
+/// record or replay, scrubbed by the `[scrub] scrubbers`.
 pub(crate) fn start(context: &Context, scenario: &Scenario) -> Result<noot_mox::Mox, CliError> {
     start_recording(context, scenario, Recording::default())
+}
+
+/// A controller for the scenario's doubles alone (`noot mox run`): no
+/// fixture, so no scrubber plugin is built.
+fn start_without_fixtures(
+    context: &Context,
+    scenario: &Scenario,
+) -> Result<noot_mox::Mox, CliError> {
+    build(context, scenario, Recording::default(), false)
 }
 
 pub(crate) fn start_recording(
@@ -144,16 +166,31 @@ pub(crate) fn start_recording(
     scenario: &Scenario,
     recording: Recording,
 ) -> Result<noot_mox::Mox, CliError> {
+    build(context, scenario, recording, true)
+}
+
+fn build(
+    context: &Context,
+    scenario: &Scenario,
+    recording: Recording,
+    fixtures: bool,
+) -> Result<noot_mox::Mox, CliError> {
     let config = context.config()?;
     let registry = context.registry(&config)?;
     let backend = backend::choose(&registry, &config, &context.ports)?;
-    let pipeline = crate::scrub::ScrubPipeline::from_config(&registry, &config, &context.ports)?;
+    let scrubber: Option<std::sync::Arc<dyn noot_mox::scrubbing::FixtureScrubber>> = if fixtures {
+        let pipeline =
+            crate::scrub::ScrubPipeline::from_config(&registry, &config, &context.ports)?;
+        Some(std::sync::Arc::new(crate::mox::fixtures::PipelineScrubber(pipeline)))
+    } else {
+        None
+    };
     let settings = Setup {
         backend,
         launcher: backend::launcher()?,
         timeout_secs: config.mox.timeout_secs,
         max_journal_entries: config.mox.max_journal_entries,
-        scrubber: std::sync::Arc::new(crate::mox::fixtures::PipelineScrubber(pipeline)),
+        scrubber,
         review: recording.review,
         record_env: config.mox.record_env.iter().cloned().chain(recording.env).collect(),
         record_prefixes: config.mox.record_prefixes.clone().into_iter().collect(),
@@ -170,7 +207,7 @@ const SHELL_BUILTINS: [&str; 13] = [
 ];
 
 /// Warns about doubles a shell would bypass.
-pub(crate) fn warn_builtins(context: &Context, scenario: &Scenario) {
+fn warn_builtins(context: &Context, scenario: &Scenario) {
     for decl in &scenario.doubles {
         if SHELL_BUILTINS.contains(&decl.command.as_str()) {
             context.err(&format!(
@@ -182,10 +219,9 @@ pub(crate) fn warn_builtins(context: &Context, scenario: &Scenario) {
 }
 
 fn run_scenario(context: &Context, args: RunArgs) -> Result<Outcome, CliError> {
-    let scenario = load_scenario(&args.scenario)?;
-    warn_builtins(context, &scenario);
+    let scenario = scenario(context, Some(&args.scenario))?;
     let interrupted = interrupt::install();
-    let mox = start(context, &scenario)?;
+    let mox = start_without_fixtures(context, &scenario)?;
     run_and_report(context, mox, &args.command, interrupted)
 }
 
@@ -210,7 +246,7 @@ pub(crate) fn run_and_report(
         (Ended::Exited(code), Ok(())) => code.clamp(0, 255) as u8,
     };
     if json {
-        let mut document = mox.report_document();
+        let mut document = mox.document_for(&outcome);
         if let Value::Object(map) = &mut document {
             let argv: Vec<String> =
                 command.iter().map(|a| a.to_string_lossy().into_owned()).collect();
@@ -237,11 +273,7 @@ fn serve_scenario(context: &Context, args: ServeArgs) -> Result<Outcome, CliErro
     if args.daemon && !args.detached_child {
         return daemonise(context, &args);
     }
-    let scenario = match &args.scenario {
-        Some(path) => load_scenario(path)?,
-        None => Scenario::default(),
-    };
-    warn_builtins(context, &scenario);
+    let scenario = scenario(context, args.scenario.as_deref())?;
     let interrupted = interrupt::install();
     let mox = start(context, &scenario)?;
     let vars = mox.env();

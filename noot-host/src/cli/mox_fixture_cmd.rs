@@ -13,9 +13,7 @@ use std::path::PathBuf;
 use clap::Args;
 use serde_json::json;
 
-use crate::cli::mox_cmd::{
-    Recording, load_scenario, run_and_report, start, start_recording, warn_builtins,
-};
+use crate::cli::mox_cmd::{Recording, run_and_report, scenario, start, start_recording};
 use crate::cli::{CliError, Context, Format, Outcome, interrupt};
 use crate::mox::fixtures::{PipelineScrubber, expand, rescrub, validate};
 use crate::mox::run::{Ended, run_command};
@@ -146,11 +144,7 @@ pub(crate) fn record(context: &Context, args: RecordArgs) -> Result<Outcome, Cli
 }
 
 pub(crate) fn replay(context: &Context, args: ReplayArgs) -> Result<Outcome, CliError> {
-    let scenario = match &args.scenario {
-        Some(path) => load_scenario(path)?,
-        None => Scenario::default(),
-    };
-    warn_builtins(context, &scenario);
+    let scenario = scenario(context, args.scenario.as_deref())?;
     let interrupted = interrupt::install();
     let mox = start(context, &scenario)?;
     let mode = if args.fuzzy { noot_mox::Mode::Fuzzy } else { noot_mox::Mode::Strict };
@@ -169,7 +163,7 @@ pub(crate) fn scrub(context: &Context, args: ScrubArgs) -> Result<Outcome, CliEr
     let mut results = Vec::new();
     let mut errors = Vec::new();
     // A review file is a fixture's companion, not a fixture: `fixtures/*.json` names both.
-    for file in args.files.iter().filter(|f| !is_review(f)) {
+    for file in args.files.iter().filter(|f| !noot_mox::scrubbing::is_review(f)) {
         match rescrub(file, &scrubber) {
             Ok(result) => results.push(result),
             Err(e) => errors.push(e.to_string()),
@@ -203,11 +197,6 @@ pub(crate) fn scrub(context: &Context, args: ScrubArgs) -> Result<Outcome, CliEr
         }
     }
     Ok(Outcome { code: if !errors.is_empty() { 2 } else { u8::from(changed > 0) } })
-}
-
-/// `F.review.json`, the companion of fixture `F.json`.
-fn is_review(path: &std::path::Path) -> bool {
-    path.to_string_lossy().ends_with(".review.json")
 }
 
 pub(crate) fn validate_files(context: &Context, args: ValidateArgs) -> Result<Outcome, CliError> {
@@ -282,7 +271,12 @@ pub(crate) fn generate_tests(context: &Context, args: GenerateArgs) -> Result<Ou
     let request = Request {
         root: config.root.clone(),
         tests_dir: args.tests_dir.clone(),
-        fixtures: args.fixtures.iter().filter(|f| !is_review(f)).map(|f| cwd.join(f)).collect(),
+        fixtures: args
+            .fixtures
+            .iter()
+            .filter(|f| !noot_mox::scrubbing::is_review(f))
+            .map(|f| cwd.join(f))
+            .collect(),
         lang,
         jobs: config.jobs,
         force: args.force,

@@ -139,8 +139,7 @@ pub fn expand(patterns: &[String], cwd: &Path) -> Result<Vec<PathBuf>, String> {
         walk(&cwd.join(&base), &mut |path| {
             let relative = path.strip_prefix(cwd).unwrap_or(path);
             // A glob means fixtures, not their review files.
-            let review = path.to_string_lossy().ends_with(".review.json");
-            if glob.is_match(relative) && !review {
+            if glob.is_match(relative) && !noot_mox::scrubbing::is_review(path) {
                 found.push(path.to_path_buf());
             }
         });

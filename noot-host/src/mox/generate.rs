@@ -308,6 +308,13 @@ fn byte_literal(bytes: &[u8]) -> String {
     out
 }
 
+/// A recording's stdin, stdout and stderr as byte literals (the same in
+/// both languages).
+fn io_literals(r: &Recording) -> [String; 3] {
+    let stdin = r.stdin.as_ref().map_or(&[][..], |s| s.as_slice());
+    [byte_literal(stdin), byte_literal(r.stdout.as_slice()), byte_literal(r.stderr.as_slice())]
+}
+
 /// A Python `str` literal (JSON's escapes are Python's).
 fn py_str(text: &str) -> String {
     serde_json::to_string(text).unwrap_or_else(|_| "\"\"".to_string())
@@ -327,14 +334,12 @@ fn python_module(
             .collect();
         let env: Vec<String> =
             r.env.iter().map(|(k, v)| format!("{}: {}", py_str(k), py_str(v))).collect();
+        let [stdin, stdout, stderr] = io_literals(r);
         calls.push_str(&format!(
             "    ({seq}, [{argv}], {stdin}, {{{env}}}, {stdout}, {stderr}, {code}),\n",
             seq = r.sequence,
             argv = argv.join(", "),
-            stdin = byte_literal(r.stdin.as_ref().map_or(&[][..], |s| s.as_slice())),
             env = env.join(", "),
-            stdout = byte_literal(r.stdout.as_slice()),
-            stderr = byte_literal(r.stderr.as_slice()),
             code = r.exit_code,
         ));
     }
@@ -389,15 +394,13 @@ fn rust_module(header: &str, fixture: &str, name: &str, recordings: &[Recording]
         let args: Vec<String> =
             r.args.iter().map(|a| format!("&{}[..]", byte_literal(a.as_slice()))).collect();
         let env: Vec<String> = r.env.iter().map(|(k, v)| format!("({k:?}, {v:?})")).collect();
+        let [stdin, stdout, stderr] = io_literals(r);
         calls.push_str(&format!(
             "    check(&mox, {seq}, {command:?}, &[{args}], {stdin}, &[{env}], {stdout}, {stderr}, {code})?;\n",
             seq = r.sequence,
             command = r.command,
             args = args.join(", "),
-            stdin = byte_literal(r.stdin.as_ref().map_or(&[][..], |s| s.as_slice())),
             env = env.join(", "),
-            stdout = byte_literal(r.stdout.as_slice()),
-            stderr = byte_literal(r.stderr.as_slice()),
             code = r.exit_code,
         ));
     }

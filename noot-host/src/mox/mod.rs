@@ -51,8 +51,9 @@ pub struct Setup {
     pub timeout_secs: Option<f64>,
     /// `[mox] max_journal_entries`.
     pub max_journal_entries: Option<usize>,
-    /// The `[scrub] scrubbers`, for recordings and replays.
-    pub scrubber: Arc<dyn noot_mox::scrubbing::FixtureScrubber>,
+    /// The `[scrub] scrubbers`, for recordings and replays (none: the
+    /// library's `default`, built only if something is scrubbed).
+    pub scrubber: Option<Arc<dyn noot_mox::scrubbing::FixtureScrubber>>,
     /// Write a review file beside each recorded fixture.
     pub review: bool,
     /// Variables every recording keeps.
@@ -66,10 +67,12 @@ pub fn setup(setup: Setup, scenario: &Scenario, procs: Arc<dyn Procs>) -> Result
     let mut builder = Mox::builder()
         .backend(setup.backend)
         .launcher(setup.launcher)
-        .scrubber(setup.scrubber)
         .review(setup.review)
         .record_allowlist(setup.record_env)
         .record_prefixes(setup.record_prefixes);
+    if let Some(scrubber) = setup.scrubber {
+        builder = builder.scrubber(scrubber);
+    }
     if let Some(secs) = setup.timeout_secs {
         builder = builder.timeout(Duration::from_secs_f64(secs));
     }

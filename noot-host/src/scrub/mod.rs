@@ -104,34 +104,23 @@ impl ScrubPipeline {
 
     /// Scrubs `text`, a `field` (`file`, `stdout`, `env:NAME`, …) of `what`.
     pub fn scrub(&self, text: &str, field: &str, what: &str) -> Result<Scrubbed, ScrubError> {
-        let mut current = text.to_string();
         let mut findings = Vec::new();
-        for (name, scrubber) in &self.stages {
-            let out = scrubber.scrub(current.as_str().into(), field.into()).into_result().map_err(
-                |error| ScrubError::Plugin {
-                    scrubber: name.clone(),
-                    what: what.to_string(),
-                    error,
-                },
-            )?;
-            let mut positions = LineIndex::new(&current);
-            for finding in out.findings.iter() {
-                let (line, column) =
-                    positions.locate(usize::try_from(finding.start).unwrap_or(usize::MAX));
+        let text = self.each_stage(text, field, what, |name, input, found| {
+            // One index per stage: offsets increase, so it is one pass.
+            let mut positions = LineIndex::new(input);
+            for finding in found {
+                let (line, column) = positions.locate(finding.start);
                 findings.push(SecretFound {
-                    scrubber: name.clone(),
-                    rule: finding.rule.to_string(),
+                    scrubber: name.to_string(),
+                    rule: finding.rule.clone(),
                     line,
                     column,
                 });
             }
-            current = out.text.into_string();
-        }
-        Ok(Scrubbed { text: current, findings })
+        })?;
+        Ok(Scrubbed { text, findings })
     }
-}
 
-impl ScrubPipeline {
     /// The scrubbers, in order.
     pub fn names(&self) -> Vec<String> {
         self.stages.iter().map(|(name, _)| name.clone()).collect()
@@ -145,30 +134,59 @@ impl ScrubPipeline {
         text: &str,
         field: &str,
     ) -> Result<(String, Vec<(String, String, usize, usize)>), ScrubError> {
-        let mut current = text.to_string();
         let mut found = Vec::new();
+        let text = self.each_stage(text, field, field, |name, _, stage| {
+            for f in stage {
+                found.push((
+                    name.to_string(),
+                    f.rule.clone(),
+                    f.start,
+                    f.end.saturating_sub(f.start),
+                ));
+            }
+        })?;
+        Ok((text, found))
+    }
+
+    /// Runs every stage in order, showing `visit` each stage's findings with
+    /// the text that stage saw; returns the text after the last stage.
+    fn each_stage(
+        &self,
+        text: &str,
+        field: &str,
+        what: &str,
+        mut visit: impl FnMut(&str, &str, &[StageFinding]),
+    ) -> Result<String, ScrubError> {
+        let mut current = text.to_string();
         for (name, scrubber) in &self.stages {
             let out = scrubber.scrub(current.as_str().into(), field.into()).into_result().map_err(
                 |error| ScrubError::Plugin {
                     scrubber: name.clone(),
-                    what: field.to_string(),
+                    what: what.to_string(),
                     error,
                 },
             )?;
-            for finding in out.findings.iter() {
-                let start = usize::try_from(finding.start).unwrap_or(0);
-                let end = usize::try_from(finding.end).unwrap_or(start);
-                found.push((
-                    name.clone(),
-                    finding.rule.to_string(),
-                    start,
-                    end.saturating_sub(start),
-                ));
-            }
+            let found: Vec<StageFinding> = out
+                .findings
+                .iter()
+                .map(|f| {
+                    let start = usize::try_from(f.start).unwrap_or(usize::MAX);
+                    let end = usize::try_from(f.end).unwrap_or(start);
+                    StageFinding { rule: f.rule.to_string(), start, end }
+                })
+                .collect();
+            visit(name, &current, &found);
             current = out.text.into_string();
         }
-        Ok((current, found))
+        Ok(current)
     }
+}
+
+/// One finding of one stage, in that stage's input.
+struct StageFinding {
+    rule: String,
+    start: usize,
+    end: usize,
 }
 
 /// Turns increasing byte offsets into (line, column) in one pass.
