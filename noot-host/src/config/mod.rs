@@ -264,7 +264,7 @@ pub fn load(fs: &dyn Fs, env: &dyn Env, cli: &CliOverrides) -> Result<Config, Co
         scrub.plugin.insert(name.clone(), json);
     }
 
-    let mutate = file.mutate.resolve(&at, &mut origins)?;
+    let mutate = file.mutate.resolve(&at, &root, fs, env, &mut origins)?;
     let mox = file.mox.resolve(&at, env, &mut origins)?;
     let mut experiments = BTreeMap::new();
     for (name, table) in &file.experiment {
@@ -504,6 +504,82 @@ mod tests {
             serde_json::from_str(&config.scrubber_table("default")).expect("json");
         assert_eq!(table["entropy_threshold"], 3.5);
         assert_eq!(config.scrubber_table("other"), "{}");
+    }
+
+    #[test]
+    fn the_interpreter_is_the_file_s_then_virtual_env_then_the_project_venv_then_python3() {
+        use mutate::PythonOrigin;
+        let venvs = [("/p/.venv/bin/python", "#!"), ("/p/venv/bin/python", "#!")];
+        let configured =
+            [("/p/noot.toml", "[mutate]\npython = \"tools/py\"\n"), ("/p/.venv/bin/python", "#!")];
+        let config =
+            load_with(&configured, env_at("/p", &[("VIRTUAL_ENV", "/v")]), CliOverrides::default())
+                .expect("valid");
+        assert_eq!(config.mutate.python, "/p/tools/py", "a path is relative to the file");
+        assert_eq!(config.origins["mutate.python"], "/p/noot.toml:2:10");
+        assert!(matches!(config.mutate.python_origin, PythonOrigin::Config(_)));
+        let bare = [("/p/noot.toml", "[mutate]\npython = \"python3.12\"\n")];
+        let config = load_with(&bare, env_at("/p", &[]), CliOverrides::default()).expect("valid");
+        assert_eq!(config.mutate.python, "python3.12", "a bare name is looked up on PATH");
+
+        let config = load_with(
+            &venvs,
+            env_at("/p", &[("VIRTUAL_ENV", "/home/u/env")]),
+            CliOverrides::default(),
+        )
+        .expect("valid");
+        assert_eq!(config.mutate.python, "/home/u/env/bin/python");
+        assert_eq!(config.mutate.python_origin, PythonOrigin::VirtualEnv);
+        assert_eq!(config.origins["mutate.python"], "environment variable VIRTUAL_ENV");
+
+        let config = load_with(&venvs, env_at("/p", &[]), CliOverrides::default()).expect("valid");
+        assert_eq!(config.mutate.python, "/p/.venv/bin/python");
+        assert_eq!(config.origins["mutate.python"], "detected: .venv/ in the project");
+        let config =
+            load_with(&venvs[1..], env_at("/p", &[]), CliOverrides::default()).expect("valid");
+        assert_eq!(config.mutate.python, "/p/venv/bin/python");
+        assert_eq!(config.mutate.python_origin, PythonOrigin::ProjectVenv("venv"));
+
+        let config = load_with(&[], env_at("/p", &[("VIRTUAL_ENV", "")]), CliOverrides::default())
+            .expect("valid");
+        assert_eq!(config.mutate.python, "python3");
+        assert_eq!(config.origins["mutate.python"], "default");
+    }
+
+    #[test]
+    fn an_empty_python_is_an_error_at_its_line() {
+        let files = [("/p/noot.toml", "[mutate]\npython = \"\"\n")];
+        let err = load_with(&files, env_at("/p", &[]), CliOverrides::default()).expect_err("empty");
+        assert!(err.to_string().starts_with("/p/noot.toml:2:10: python = \"\""), "{err}");
+        assert!(err.help.is_some_and(|h| h.contains(".venv/bin/python")));
+    }
+
+    #[test]
+    fn the_mutated_tree_defaults_under_dot_noot_and_keeps_apart_from_the_state() {
+        let config = load_with(&[], env_at("/p", &[]), CliOverrides::default()).expect("valid");
+        assert_eq!(config.mutate.mutants_dir, mutate::DEFAULT_MUTANTS_DIR);
+        assert_eq!(config.origins["mutate.mutants_dir"], "default");
+        let files = [("/p/noot.toml", "[mutate]\nmutants_dir = \"mutants/\"\n")];
+        let config = load_with(&files, env_at("/p", &[]), CliOverrides::default()).expect("valid");
+        assert_eq!(config.mutate.mutants_dir, "mutants");
+        for bad in [".noot", ".noot/mutate", ".noot/mutate/x", "/tmp/m", "../m", "."] {
+            let text = format!("[mutate]\nmutants_dir = \"{bad}\"\n");
+            let files = [("/p/noot.toml", text.as_str())];
+            let err =
+                load_with(&files, env_at("/p", &[]), CliOverrides::default()).expect_err("refused");
+            assert!(err.to_string().starts_with("/p/noot.toml:2:15: mutants_dir"), "{bad}: {err}");
+        }
+        let files = [("/p/noot.toml", "[mutate]\nmutants_dir = \".nootish\"\n")];
+        load_with(&files, env_at("/p", &[]), CliOverrides::default())
+            .expect("a name that only starts like .noot");
+    }
+
+    #[test]
+    fn each_test_path_keeps_its_own_line() {
+        let files = [("/p/noot.toml", "[mutate]\ntests = [\n  \"tests\",\n  \"tsts\",\n]\n")];
+        let config = load_with(&files, env_at("/p", &[]), CliOverrides::default()).expect("valid");
+        assert_eq!(config.mutate.tests, ["tests", "tsts"]);
+        assert_eq!(config.mutate.locations["tests.1"].to_string(), "/p/noot.toml:4:3");
     }
 
     #[test]

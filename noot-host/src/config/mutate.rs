@@ -2,13 +2,32 @@
 //! tests to run, how, and with which budget. Validated here with the line
 //! of every bad value; what only a session can check (does the runner
 //! exist?) keeps its location for the session's error.
+//!
+//! The interpreter is resolved here, because a first run should need no
+//! configuration: `[mutate] python`, else the active virtual environment
+//! (`VIRTUAL_ENV`), else `.venv` or `venv` in the project, else `python3`
+//! on `PATH`. Where it came from is kept for `noot config show` and for
+//! the message when it cannot run pytest.
 
 use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use super::error::{ConfigError, Location};
+use crate::engine::ports::{Env, Fs, PathKind};
+
+/// The mutated tree's folder when `[mutate] mutants_dir` is not set. Under
+/// `.noot/` because pytest never collects from dot-folders: a copy of the
+/// project's tests beside the originals would otherwise break a plain
+/// `pytest` at the project root ("import file mismatch").
+pub const DEFAULT_MUTANTS_DIR: &str = "mutants";
+/// The interpreter when nothing else names one.
+pub const DEFAULT_PYTHON: &str = "python3";
+/// Virtual environments looked for in the project root, in this order.
+pub const PROJECT_VENVS: &[&str] = &[".venv", "venv"];
 
 /// `[mutate]` as written.
 #[derive(Debug, Default, Deserialize)]
@@ -16,7 +35,7 @@ use super::error::{ConfigError, Location};
 pub(super) struct MutateTable {
     paths: Option<Spanned<Vec<String>>>,
     exclude: Option<Spanned<Vec<String>>>,
-    tests: Option<Spanned<Vec<String>>>,
+    tests: Option<Spanned<Vec<Spanned<String>>>>,
     pytest_args: Option<Spanned<Vec<String>>>,
     runner: Option<Spanned<String>>,
     jobs: Option<Spanned<i64>>,
@@ -37,7 +56,8 @@ pub struct MutateSettings {
     /// Globs over relative file paths or function names (`pkg.mod.*`), or
     /// `re:` regexes over either, that are never mutated.
     pub exclude: Vec<String>,
-    /// Test paths given to pytest; empty: `tests/` if it exists.
+    /// Test paths given to pytest; empty: `tests/` if it exists, else
+    /// pytest's own discovery (see [`crate::mutate::project::tests_for`]).
     pub tests: Vec<String>,
     /// Extra pytest arguments for every test run.
     pub pytest_args: Vec<String>,
@@ -52,8 +72,11 @@ pub struct MutateSettings {
     pub timeout_floor_secs: f64,
     /// Where the mutated tree is written, relative to the project root.
     pub mutants_dir: String,
-    /// The Python interpreter.
+    /// The Python interpreter: a program on `PATH` or an absolute path.
     pub python: String,
+    /// Where [`Self::python`] came from.
+    #[serde(skip)]
+    pub python_origin: PythonOrigin,
     /// `[mutate.runner_options.NAME]` tables, as JSON, per runner.
     pub runner_options: BTreeMap<String, serde_json::Value>,
     /// Where each key was set (for errors a session finds later).
@@ -72,22 +95,108 @@ impl Default for MutateSettings {
             jobs: None,
             timeout_multiplier: 10.0,
             timeout_floor_secs: 5.0,
-            mutants_dir: "mutants".into(),
-            python: "python3".into(),
+            mutants_dir: DEFAULT_MUTANTS_DIR.into(),
+            python: DEFAULT_PYTHON.into(),
+            python_origin: PythonOrigin::Default,
             runner_options: BTreeMap::new(),
             locations: BTreeMap::new(),
         }
     }
 }
 
+/// Where the interpreter came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum PythonOrigin {
+    /// `[mutate] python`, written here.
+    Config(Location),
+    /// The active virtual environment: `$VIRTUAL_ENV/bin/python`.
+    VirtualEnv,
+    /// A virtual environment in the project root (`.venv` or `venv`).
+    ProjectVenv(&'static str),
+    /// Nothing named one: `python3` on `PATH`.
+    #[default]
+    Default,
+}
+
+impl PythonOrigin {
+    /// The origin as `noot config show` lists it.
+    pub fn origin(&self) -> String {
+        match self {
+            Self::Config(location) => location.to_string(),
+            Self::VirtualEnv => "environment variable VIRTUAL_ENV".into(),
+            Self::ProjectVenv(dir) => format!("detected: {dir}/ in the project"),
+            Self::Default => "default".into(),
+        }
+    }
+}
+
+impl fmt::Display for PythonOrigin {
+    /// Why noot chose it, for messages ("from …").
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Config(location) => write!(f, "[mutate] python at {location}"),
+            Self::VirtualEnv => f.write_str("the active virtual environment, VIRTUAL_ENV"),
+            Self::ProjectVenv(dir) => write!(f, "the project's {dir}/"),
+            Self::Default => f.write_str(
+                "the default: no [mutate] python, no VIRTUAL_ENV, no .venv/ or venv/ in the project",
+            ),
+        }
+    }
+}
+
+/// The interpreter and where it came from, for a project at `root` whose
+/// file may name one (`configured`, with its location).
+fn resolve_python(
+    configured: Option<(&str, Location)>,
+    root: &Path,
+    fs: &dyn Fs,
+    env: &dyn Env,
+) -> Result<(String, PythonOrigin), ConfigError> {
+    if let Some((value, location)) = configured {
+        if value.trim().is_empty() {
+            return Err(ConfigError::at(location, "python = \"\": names no interpreter")
+                .with_help("name a Python with pytest, such as \".venv/bin/python\" or \"python3\", or leave the key out to let noot find one"));
+        }
+        // A path is relative to the config file's folder; tests run in the
+        // mutated tree, where a relative path would point elsewhere. A bare
+        // name is looked up on PATH.
+        let python = if value.contains('/') {
+            root.join(value).display().to_string()
+        } else {
+            value.to_owned()
+        };
+        return Ok((python, PythonOrigin::Config(location)));
+    }
+    if let Some(venv) = env.var("VIRTUAL_ENV").filter(|v| !v.trim().is_empty()) {
+        return Ok((
+            Path::new(&venv).join("bin/python").display().to_string(),
+            PythonOrigin::VirtualEnv,
+        ));
+    }
+    for dir in PROJECT_VENVS {
+        let python = root.join(dir).join("bin/python");
+        if fs.kind(&python) == Some(PathKind::File) {
+            return Ok((python.display().to_string(), PythonOrigin::ProjectVenv(dir)));
+        }
+    }
+    Ok((DEFAULT_PYTHON.to_owned(), PythonOrigin::Default))
+}
+
 impl MutateTable {
-    /// Validates and resolves; `at` turns a byte offset into a location.
+    /// Validates and resolves; `at` turns a byte offset into a location;
+    /// `root` is the project root, where a virtual environment may be.
     pub(super) fn resolve(
         &self,
         at: &dyn Fn(usize) -> Location,
+        root: &Path,
+        fs: &dyn Fs,
+        env: &dyn Env,
         origins: &mut BTreeMap<String, String>,
     ) -> Result<MutateSettings, ConfigError> {
         let mut settings = MutateSettings::default();
+        for key in ["runner", "mutants_dir"] {
+            origins.insert(format!("mutate.{key}"), "default".into());
+        }
         let mut note = |key: &str, offset: usize, settings: &mut MutateSettings| {
             let location = at(offset);
             origins.insert(format!("mutate.{key}"), location.to_string());
@@ -108,7 +217,12 @@ impl MutateTable {
         }
         if let Some(v) = &self.tests {
             note("tests", v.span().start, &mut settings);
-            settings.tests = v.get_ref().clone();
+            // Each entry keeps its own place: a missing folder is reported
+            // at its line, not at the list's.
+            for (index, entry) in v.get_ref().iter().enumerate() {
+                settings.locations.insert(format!("tests.{index}"), at(entry.span().start));
+            }
+            settings.tests = v.get_ref().iter().map(|e| e.get_ref().clone()).collect();
         }
         if let Some(v) = &self.pytest_args {
             note("pytest_args", v.span().start, &mut settings);
@@ -156,20 +270,23 @@ impl MutateTable {
             settings.timeout_floor_secs = value;
         }
         if let Some(v) = &self.mutants_dir {
-            let dir = v.get_ref();
-            if dir.is_empty() || dir == "." || dir.split('/').any(|part| part == "..") {
+            let dir = v.get_ref().trim_end_matches('/');
+            let state = crate::mutate::session::STATE_DIR;
+            if dir.is_empty()
+                || dir == "."
+                || dir.starts_with('/')
+                || dir.split('/').any(|part| part == "..")
+                || Path::new(state).starts_with(dir)
+                || Path::new(dir).starts_with(state)
+            {
                 return Err(ConfigError::at(
                     at(v.span().start),
-                    format!("mutants_dir = \"{dir}\": must be a folder inside the project"),
+                    format!("mutants_dir = \"{}\": must be a folder inside the project, apart from noot's state in {state}/", v.get_ref()),
                 )
-                .with_help("the mutated copy needs a folder of its own, such as \"mutants\""));
+                .with_help(format!("the mutated copy needs a folder of its own, such as \"{DEFAULT_MUTANTS_DIR}\" (the default; pytest skips dot-folders)")));
             }
             note("mutants_dir", v.span().start, &mut settings);
-            settings.mutants_dir = dir.clone();
-        }
-        if let Some(v) = &self.python {
-            note("python", v.span().start, &mut settings);
-            settings.python = v.get_ref().clone();
+            settings.mutants_dir = dir.to_owned();
         }
         for (name, table) in &self.runner_options {
             note(&format!("runner_options.{name}"), table.span().start, &mut settings);
@@ -182,6 +299,14 @@ impl MutateTable {
             })?;
             settings.runner_options.insert(name.clone(), json);
         }
+        let configured = self.python.as_ref().map(|v| (v.get_ref().as_str(), at(v.span().start)));
+        let (python, origin) = resolve_python(configured, root, fs, env)?;
+        if let PythonOrigin::Config(location) = &origin {
+            settings.locations.insert("python".into(), location.clone());
+        }
+        origins.insert("mutate.python".into(), origin.origin());
+        settings.python = python;
+        settings.python_origin = origin;
         Ok(settings)
     }
 }
