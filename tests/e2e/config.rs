@@ -1,7 +1,10 @@
 //! `noot config show` and `noot config check` on fixture projects.
 
+use std::path::Path;
+use std::process::{Command, Stdio};
+
 use crate::snapshot;
-use crate::support::{fixture, noot, noot_env, redact_path};
+use crate::support::{Run, fixture, noot, noot_env, redact_path};
 
 #[test]
 fn show_json_on_a_configured_project() {
@@ -68,4 +71,192 @@ fn a_bad_plugin_table_is_reported_by_config_check() {
     let run = noot(dir.path(), &["config", "check"]);
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("unknown field `entropy`"), "{}", run.stderr);
+}
+
+/// `noot ARGS` in `dir` as a user runs it: no `NOOT_*` variables, and no
+/// active virtual environment unless `virtual_env` names one (the test's
+/// own shell may have one).
+fn noot_as_user(dir: &Path, args: &[&str], virtual_env: Option<&Path>) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_noot"));
+    command.current_dir(dir).args(args).env("NO_COLOR", "1").env_remove("VIRTUAL_ENV");
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("NOOT_") {
+            command.env_remove(name);
+        }
+    }
+    if let Some(venv) = virtual_env {
+        command.env("VIRTUAL_ENV", venv);
+    }
+    let out = command.stdin(Stdio::null()).output().expect("noot runs");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A small pytest project (`src/app`, `tests/`) in a fresh folder, with
+/// `extra` files on top.
+fn python_project(extra: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let files = [
+        ("src/app/__init__.py", "def double(x):\n    return x * 2\n"),
+        (
+            "tests/test_app.py",
+            "from app import double\n\n\ndef test_double():\n    assert double(3) == 6\n",
+        ),
+        ("pyproject.toml", "[tool.pytest.ini_options]\npythonpath = [\"src\"]\n"),
+    ];
+    for (rel, text) in files.iter().chain(extra) {
+        let path = dir.path().join(rel);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    }
+    dir
+}
+
+/// `python3 -m venv --without-pip [--system-site-packages] DIR`: fast, and
+/// without pytest unless the system's is visible.
+fn make_venv(dir: &Path, system_site_packages: bool) {
+    let mut command = Command::new("python3");
+    command.args(["-m", "venv", "--without-pip"]);
+    if system_site_packages {
+        command.arg("--system-site-packages");
+    }
+    let status = command.arg(dir).status().expect("python3 runs");
+    assert!(status.success(), "python3 -m venv {}", dir.display());
+}
+
+fn config_json(dir: &Path, virtual_env: Option<&Path>) -> serde_json::Value {
+    let run = noot_as_user(dir, &["config", "show", "--format", "json"], virtual_env);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    serde_json::from_str(&run.stdout).expect("one JSON document")
+}
+
+#[test]
+fn the_project_venv_is_the_interpreter_unless_a_venv_is_active() {
+    let project = python_project(&[]);
+    let root = project.path().canonicalize().expect("canonical");
+    let shown = config_json(&root, None);
+    assert_eq!(shown["mutate"]["python"], "python3");
+    assert_eq!(shown["origins"]["mutate.python"], "default");
+
+    make_venv(&root.join(".venv"), false);
+    let shown = config_json(&root, None);
+    assert_eq!(shown["mutate"]["python"], format!("{}/.venv/bin/python", root.display()));
+    assert_eq!(shown["origins"]["mutate.python"], "detected: .venv/ in the project");
+
+    let active = tempfile::tempdir().expect("tempdir");
+    let shown = config_json(&root, Some(active.path()));
+    assert_eq!(shown["mutate"]["python"], format!("{}/bin/python", active.path().display()));
+    assert_eq!(shown["origins"]["mutate.python"], "environment variable VIRTUAL_ENV");
+
+    std::fs::write(root.join("noot.toml"), "[mutate]\npython = \"python3\"\n").expect("write");
+    let shown = config_json(&root, Some(active.path()));
+    assert_eq!(shown["mutate"]["python"], "python3");
+    assert_eq!(shown["origins"]["mutate.python"], format!("{}/noot.toml:2:10", root.display()));
+}
+
+#[test]
+fn a_venv_without_pytest_stops_noot_run_before_any_work_with_the_install_command() {
+    let project = python_project(&[]);
+    let root = project.path().canonicalize().expect("canonical");
+    make_venv(&root.join(".venv"), false);
+    let run = noot_as_user(&root, &["run"], None);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+    let python = format!("{}/.venv/bin/python", root.display());
+    assert_eq!(
+        run.stderr,
+        format!(
+            "error: {python} (from the project's .venv/) cannot import pytest; \
+             install it: {python} -m ensurepip && {python} -m pip install pytest\n"
+        )
+    );
+    assert!(!root.join(".noot").exists(), "nothing is written before the check");
+    assert!(!root.join("mutants").exists());
+}
+
+#[test]
+fn a_missing_interpreter_stops_noot_run_naming_the_key_s_line() {
+    let project = python_project(&[("noot.toml", "[mutate]\npython = \"nope\"\n")]);
+    let root = project.path().canonicalize().expect("canonical");
+    let run = noot_as_user(&root, &["run"], None);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(
+        run.stderr.lines().next(),
+        Some(
+            format!(
+                "error: cannot start the Python interpreter `nope` (from [mutate] python at {}/noot.toml:2:10): no such file or program on PATH",
+                root.display()
+            )
+            .as_str()
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("help: set [mutate] python to an interpreter that has pytest"));
+    assert!(!root.join(".noot").exists());
+}
+
+#[test]
+fn noot_run_tests_with_the_project_venv() {
+    // The test imports a module only the venv has: with any other
+    // interpreter the baseline fails and noot exits 2.
+    let project = python_project(&[(
+        "tests/test_venv.py",
+        "import only_in_the_venv\n\n\ndef test_venv():\n    assert only_in_the_venv.HERE\n",
+    )]);
+    let root = project.path().canonicalize().expect("canonical");
+    make_venv(&root.join(".venv"), true);
+    let lib = root.join(".venv/lib");
+    let site = std::fs::read_dir(&lib)
+        .expect("venv lib")
+        .filter_map(|e| e.ok().map(|e| e.path().join("site-packages")))
+        .find(|p| p.is_dir())
+        .expect("site-packages");
+    std::fs::write(site.join("only_in_the_venv.py"), "HERE = True\n").expect("write");
+    let run = noot_as_user(&root, &["run", "--format", "json"], None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
+    // `x * 2`: `x / 2` and `x * 3`, both caught by the venv's test run.
+    assert_eq!(report["summary"]["killed"], 2, "{}", run.stdout);
+}
+
+#[test]
+fn a_missing_tests_folder_is_named_at_its_line_with_the_closest_one() {
+    let project = python_project(&[("noot.toml", "[mutate]\ntests = [\n  \"tsts\",\n]\n")]);
+    let root = project.path().canonicalize().expect("canonical");
+    let run = noot_as_user(&root, &["run"], None);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(
+        run.stderr,
+        format!(
+            "error: {root}/noot.toml:3:3: [mutate] tests: \"tsts\" does not exist\n  \
+             help: did you mean \"tests\"? test paths are relative to {root}, the folder of the config file\n",
+            root = root.display()
+        )
+    );
+    assert!(!root.join(".noot/mutants").exists(), "nothing is written");
+}
+
+#[test]
+fn a_project_without_tests_says_what_noot_looked_for_and_how_to_point_at_them() {
+    let project = python_project(&[]);
+    let root = project.path().canonicalize().expect("canonical");
+    std::fs::remove_dir_all(root.join("tests")).expect("rm tests");
+    let run = noot_as_user(&root, &["run"], None);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.starts_with(&format!(
+            "error: no tests found in {}: noot looked for a tests/ or test/ folder, for test_*.py and *_test.py files",
+            root.display()
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("help: ")
+            && run.stderr.contains("[mutate] tests = [\"path/to/tests\"]")
+    );
 }

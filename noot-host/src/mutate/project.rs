@@ -1,12 +1,19 @@
 //! The project as mutation testing sees it: which Python files are source
 //! (and their module names), which are tests, what the import roots are,
-//! and which files make up the tree that is copied to `mutants/`.
+//! and which files make up the tree that is copied to the mutated tree
+//! (`.noot/mutants/` by default).
 //!
 //! With no `[mutate] paths`, the source is `src/PKG` packages if `src/`
 //! exists, else every top-level package (a folder with `__init__.py`) that
 //! is not a test folder. Tests, conftest files and excluded paths or
 //! function names are never mutated.
+//!
+//! With no `[mutate] tests`, the tests are `tests/` (or `test/`); without
+//! such a folder pytest finds them itself (its `testpaths`, else the
+//! project), as long as there is something to find. What was detected and
+//! why is what `noot config show` prints.
 
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use globset::{Glob, GlobMatcher};
@@ -126,6 +133,19 @@ fn rel_of(root: &Path, path: &Path) -> String {
 /// Walks `dir`, calling `visit` with every file (sorted, skipping the
 /// folders noot never touches).
 fn walk(dir: &Path, mutants_dir: &Path, visit: &mut dyn FnMut(&Path)) -> Result<(), DiscoverError> {
+    walk_until(dir, mutants_dir, &mut |path| {
+        visit(path);
+        ControlFlow::Continue(())
+    })
+    .map(|_| ())
+}
+
+/// [`walk`], stopping as soon as `visit` breaks.
+fn walk_until(
+    dir: &Path,
+    mutants_dir: &Path,
+    visit: &mut dyn FnMut(&Path) -> ControlFlow<()>,
+) -> Result<ControlFlow<()>, DiscoverError> {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| DiscoverError::Io(dir.display().to_string(), e))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -133,15 +153,22 @@ fn walk(dir: &Path, mutants_dir: &Path, visit: &mut dyn FnMut(&Path)) -> Result<
     entries.sort();
     for path in entries {
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        if path.is_dir() {
-            if !is_skipped_dir(&path, &name, mutants_dir) {
-                walk(&path, mutants_dir, visit)?;
+        let flow = if path.is_dir() {
+            if is_skipped_dir(&path, &name, mutants_dir) {
+                ControlFlow::Continue(())
+            } else {
+                walk_until(&path, mutants_dir, visit)?
             }
         } else if path.is_file() {
-            visit(&path);
+            visit(&path)
+        } else {
+            ControlFlow::Continue(())
+        };
+        if flow.is_break() {
+            return Ok(flow);
         }
     }
-    Ok(())
+    Ok(ControlFlow::Continue(()))
 }
 
 /// The module name and import root of a Python file: climb while the
@@ -256,4 +283,322 @@ pub fn default_tests(root: &Path) -> Vec<String> {
         .find(|d| root.join(d).is_dir())
         .map(|d| vec![(*d).to_owned()])
         .unwrap_or_default()
+}
+
+/// The source paths noot mutates when `[mutate] paths` is not set, relative
+/// to `root`, and where they came from (for `noot config show`).
+pub fn default_paths(root: &Path) -> (Vec<String>, String) {
+    let paths: Vec<String> = default_source_roots(root).iter().map(|p| rel_of(root, p)).collect();
+    let origin = match (paths.is_empty(), root.join("src").is_dir()) {
+        (true, _) => "none found: put the package in src/PKG or PKG/ (a folder with __init__.py), or set [mutate] paths".to_owned(),
+        (false, true) => "detected: the packages and modules in src/".to_owned(),
+        (false, false) => "detected: the top-level packages".to_owned(),
+    };
+    (paths, origin)
+}
+
+/// The test paths a session gives pytest, and how they were chosen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tests {
+    /// Paths relative to the project root; empty: pytest's own discovery.
+    pub paths: Vec<String>,
+    /// How they were chosen.
+    pub from: TestsFrom,
+}
+
+/// How the test paths were chosen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TestsFrom {
+    /// `[mutate] tests`.
+    Config,
+    /// A `tests/` or `test/` folder.
+    Folder,
+    /// None given: pytest finds them itself, from its `testpaths` or the
+    /// project root, as a plain `pytest` would; `why` says what told noot
+    /// there is something to find.
+    Pytest {
+        /// A test file seen, or the pytest setting that says where tests are.
+        why: String,
+    },
+}
+
+impl Tests {
+    /// Where the paths came from, as `noot config show` lists it (`None`
+    /// for `[mutate] tests`, whose origin is its place in the file).
+    pub fn origin(&self) -> Option<String> {
+        match &self.from {
+            TestsFrom::Config => None,
+            TestsFrom::Folder => Some(format!("detected: the {}/ folder", self.paths.join(", "))),
+            TestsFrom::Pytest { why } => Some(format!(
+                "detected: no tests/ folder; pytest finds the tests (its testpaths, else the project root): {why}"
+            )),
+        }
+    }
+}
+
+/// Why the test paths cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum TestsError {
+    /// A `[mutate] tests` entry that does not exist.
+    #[error("[mutate] tests: \"{entry}\" does not exist")]
+    Missing {
+        /// Its index in the list.
+        index: usize,
+        /// As written.
+        entry: String,
+        /// The project root it is relative to.
+        root: String,
+        /// The existing folder or file whose path is closest, if any is close.
+        closest: Option<String>,
+    },
+    /// No tests key, no tests folder, and nothing pytest would collect.
+    #[error(
+        "no tests found in {root}: noot looked for a tests/ or test/ folder, for test_*.py and *_test.py files, and for testpaths or python_files in the pytest configuration"
+    )]
+    NoneFound {
+        /// The project root.
+        root: String,
+    },
+}
+
+impl TestsError {
+    /// The `[mutate]` location key the error is about (see
+    /// `MutateSettings::locations`), if it is about one.
+    pub fn location_key(&self) -> Option<String> {
+        match self {
+            Self::Missing { index, .. } => Some(format!("tests.{index}")),
+            Self::NoneFound { .. } => None,
+        }
+    }
+
+    /// What to do.
+    pub fn help(&self) -> String {
+        match self {
+            Self::Missing { root, closest: Some(closest), .. } => format!(
+                "did you mean \"{closest}\"? test paths are relative to {root}, the folder of the config file"
+            ),
+            Self::Missing { root, closest: None, .. } => format!(
+                "name test folders or files that exist, relative to {root} (the folder of the config file), or remove the key: noot then uses tests/ or lets pytest find the tests"
+            ),
+            Self::NoneFound { .. } => "write tests pytest collects (test_*.py files), or tell noot where they are: [mutate] tests = [\"path/to/tests\"] in noot.toml (or [tool.noot.mutate] in pyproject.toml)".to_owned(),
+        }
+    }
+}
+
+/// The pytest configuration files that may say where tests are.
+const PYTEST_CONFIG_FILES: &[&str] = &[
+    "pytest.toml",
+    ".pytest.toml",
+    "pytest.ini",
+    ".pytest.ini",
+    "pyproject.toml",
+    "tox.ini",
+    "setup.cfg",
+];
+
+/// The test paths for a session: `configured` (each checked to exist),
+/// else [`default_tests`], else none (pytest's own discovery) when there is
+/// a test file or a pytest setting that says where the tests are.
+pub fn tests_for(
+    root: &Path,
+    configured: &[String],
+    mutants_dir: &Path,
+) -> Result<Tests, TestsError> {
+    if !configured.is_empty() {
+        for (index, entry) in configured.iter().enumerate() {
+            // `tests/test_a.py::test_x` names a file; an option and the
+            // value after it (`-k`, `slow`) are pytest's business.
+            let path = entry.split("::").next().unwrap_or(entry);
+            let option_value = index > 0 && {
+                let previous = &configured[index - 1];
+                previous.starts_with('-') && !previous.contains('=')
+            };
+            if entry.starts_with('-') || option_value || root.join(path).exists() {
+                continue;
+            }
+            return Err(TestsError::Missing {
+                index,
+                entry: entry.clone(),
+                root: root.display().to_string(),
+                closest: closest_path(root, path.trim_end_matches('/'), mutants_dir),
+            });
+        }
+        return Ok(Tests { paths: configured.to_vec(), from: TestsFrom::Config });
+    }
+    let folder = default_tests(root);
+    if !folder.is_empty() {
+        return Ok(Tests { paths: folder, from: TestsFrom::Folder });
+    }
+    if let Some(why) = pytest_setting(root) {
+        return Ok(Tests { paths: Vec::new(), from: TestsFrom::Pytest { why } });
+    }
+    let mut example = None;
+    // A folder that cannot be read hides nothing pytest could collect.
+    let _ = walk_until(root, mutants_dir, &mut |path| {
+        let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+        if name.ends_with(".py") && name != "conftest.py" && is_test_file(&name) {
+            example = Some(rel_of(root, path));
+            return ControlFlow::Break(());
+        }
+        ControlFlow::Continue(())
+    });
+    match example {
+        Some(file) => Ok(Tests {
+            paths: Vec::new(),
+            from: TestsFrom::Pytest { why: format!("found {file}") },
+        }),
+        None => Err(TestsError::NoneFound { root: root.display().to_string() }),
+    }
+}
+
+/// `testpaths` or `python_files` in a pytest configuration file at `root`:
+/// then pytest knows where the tests are, whatever their names.
+fn pytest_setting(root: &Path) -> Option<String> {
+    PYTEST_CONFIG_FILES.iter().find_map(|name| {
+        let text = std::fs::read_to_string(root.join(name)).ok()?;
+        ["testpaths", "python_files"].iter().find_map(|key| {
+            text.lines()
+                .any(|line| {
+                    line.trim_start()
+                        .strip_prefix(key)
+                        .is_some_and(|rest| rest.trim_start().starts_with('='))
+                })
+                .then(|| format!("{key} in {name}"))
+        })
+    })
+}
+
+/// The existing folder or file in the project whose relative path is
+/// closest to `wanted` (a typo such as `tsts` for `tests`).
+fn closest_path(root: &Path, wanted: &str, mutants_dir: &Path) -> Option<String> {
+    let mut candidates = std::collections::BTreeSet::new();
+    // Folders come from the files inside them; the depth bound keeps a
+    // big tree's walk short, and a typo is rarely deep.
+    let _ = walk_until(root, mutants_dir, &mut |path| {
+        let rel = rel_of(root, path);
+        let mut parts: Vec<&str> = rel.split('/').collect();
+        if parts.len() <= 4 {
+            candidates.insert(rel.clone());
+        }
+        while parts.len() > 1 {
+            parts.pop();
+            candidates.insert(parts.join("/"));
+        }
+        if candidates.len() > 20_000 {
+            return ControlFlow::Break(());
+        }
+        ControlFlow::Continue(())
+    });
+    // Empty folders have no files to name them: the top two levels' folders.
+    let mut level = vec![root.to_path_buf()];
+    for _ in 0..2 {
+        let mut next = Vec::new();
+        for dir in &level {
+            let Ok(entries) = std::fs::read_dir(dir) else { continue };
+            for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
+                let name =
+                    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                if path.is_dir() && !is_skipped_dir(&path, &name, mutants_dir) {
+                    candidates.insert(rel_of(root, &path));
+                    next.push(path);
+                }
+            }
+        }
+        level = next;
+    }
+    let candidates: Vec<&str> = candidates.iter().map(String::as_str).collect();
+    crate::config::error::closest(wanted, &candidates).map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A project folder with these files (empty content unless given).
+    fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (rel, text) in files {
+            let path = dir.path().join(rel);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(path, text).expect("write");
+        }
+        dir
+    }
+
+    fn tests_in(dir: &Path, configured: &[&str]) -> Result<Tests, TestsError> {
+        let configured: Vec<String> = configured.iter().map(|s| (*s).to_owned()).collect();
+        tests_for(dir, &configured, &dir.join(".noot/mutants"))
+    }
+
+    #[test]
+    fn a_tests_folder_is_the_default() {
+        let dir = project(&[("pkg/__init__.py", ""), ("tests/test_a.py", "")]);
+        let tests = tests_in(dir.path(), &[]).expect("found");
+        assert_eq!(tests.paths, ["tests"]);
+        assert_eq!(tests.origin().as_deref(), Some("detected: the tests/ folder"));
+    }
+
+    #[test]
+    fn without_a_folder_pytest_discovers_tests_it_can_find() {
+        let dir = project(&[("pkg/__init__.py", ""), ("test_pkg.py", "")]);
+        let tests = tests_in(dir.path(), &[]).expect("found");
+        assert!(tests.paths.is_empty(), "pytest's own discovery");
+        assert_eq!(tests.from, TestsFrom::Pytest { why: "found test_pkg.py".into() });
+        let dir = project(&[
+            ("pkg/__init__.py", ""),
+            ("pkg/checks/check_a.py", ""),
+            ("setup.cfg", "[tool:pytest]\npython_files = check_*.py\n"),
+        ]);
+        let tests = tests_in(dir.path(), &[]).expect("found");
+        assert_eq!(tests.from, TestsFrom::Pytest { why: "python_files in setup.cfg".into() });
+    }
+
+    #[test]
+    fn no_tests_anywhere_is_an_error_that_says_what_was_looked_for() {
+        // A test file inside the mutated tree or a venv does not count.
+        let dir = project(&[
+            ("pkg/__init__.py", ""),
+            ("pkg/core.py", ""),
+            (".noot/mutants/test_old.py", ""),
+            (".venv/lib/test_x.py", ""),
+            ("pyproject.toml", "[project]\nname = \"pkg\"\n# testpaths are not set\n"),
+        ]);
+        let err = tests_in(dir.path(), &[]).expect_err("none");
+        let text = err.to_string();
+        assert!(text.starts_with("no tests found in "), "{text}");
+        assert!(text.contains("a tests/ or test/ folder") && text.contains("test_*.py"), "{text}");
+        assert!(err.help().contains("[mutate] tests = [\"path/to/tests\"]"));
+        assert_eq!(err.location_key(), None);
+    }
+
+    #[test]
+    fn a_missing_configured_path_names_its_entry_and_the_closest_folder() {
+        let dir = project(&[("pkg/__init__.py", ""), ("tests/unit/test_a.py", "")]);
+        let err =
+            tests_in(dir.path(), &["tests/unit/test_a.py::test_x", "tsts"]).expect_err("missing");
+        assert_eq!(err.to_string(), "[mutate] tests: \"tsts\" does not exist");
+        assert_eq!(err.location_key().as_deref(), Some("tests.1"));
+        assert!(err.help().starts_with("did you mean \"tests\"? test paths are relative to "));
+        let err = tests_in(dir.path(), &["zzzzzz"]).expect_err("missing");
+        assert!(err.help().starts_with("name test folders or files that exist"), "{}", err.help());
+        let tests = tests_in(dir.path(), &["tests/unit", "-k", "not slow"]).expect("exists");
+        assert_eq!(tests.from, TestsFrom::Config);
+    }
+
+    #[test]
+    fn default_paths_say_where_they_came_from() {
+        let dir =
+            project(&[("src/pkg/__init__.py", ""), ("src/mod.py", ""), ("tests/test_a.py", "")]);
+        let (paths, origin) = default_paths(dir.path());
+        assert_eq!(paths, ["src/mod.py", "src/pkg"]);
+        assert_eq!(origin, "detected: the packages and modules in src/");
+        let dir = project(&[("pkg/__init__.py", ""), ("tests/__init__.py", ""), ("setup.py", "")]);
+        assert_eq!(
+            default_paths(dir.path()),
+            (vec!["pkg".to_owned()], "detected: the top-level packages".to_owned())
+        );
+        let dir = project(&[("notes.txt", "")]);
+        let (paths, origin) = default_paths(dir.path());
+        assert!(paths.is_empty() && origin.starts_with("none found: "), "{origin}");
+    }
 }

@@ -3,6 +3,7 @@
 //! runtime switch.
 
 pub mod functions;
+pub mod interpreter;
 pub mod operators;
 pub mod schemata;
 
