@@ -181,6 +181,7 @@ MUTMUT_NAMES = {"killed": "killed", "survived": "survived", "no tests": "no_test
 
 
 def run_mutmut(project, jobs):
+    # mutmut's own tree (noot's is .noot/mutants/ and leaves this one out).
     shutil.rmtree(os.path.join(project, "mutants"), ignore_errors=True)
     start = time.perf_counter()
     out = subprocess.run(
@@ -261,14 +262,14 @@ def main():
             generate(project, args.modules, args.per_module)
             compare(project, args.jobs, "generated project")
 
-        # Generation on a big project: parse, generate, write mutants/.
+        # Generation on a big project: parse, generate, write .noot/mutants/.
         big = os.path.join(tmp, "big")
         lines_per_module = FUNCTIONS.count("\n") * 20 + 1
         modules = max(1, args.gen_lines // lines_per_module)
         generate(big, modules, 20, with_tests=False)
         timings = []
         for _ in range(3):
-            shutil.rmtree(os.path.join(big, "mutants"), ignore_errors=True)
+            shutil.rmtree(os.path.join(big, ".noot", "mutants"), ignore_errors=True)
             start = time.perf_counter()
             out = subprocess.run([NOOT, "run", "--list", "--format", "json"], cwd=big,
                                  capture_output=True, text=True)

@@ -95,11 +95,12 @@ fn calc_verdicts_ids_and_json_with_the_subprocess_runner() {
         .iter()
         .any(|m| m["function"] == "calc.core.skipped");
     assert!(!pragma_line_mutated, "`# pragma: no mutate` is honoured");
-    // The user's files are never written; the mutated copy is in mutants/.
+    // The user's files are never written; the mutated copy is in .noot/mutants/.
     let original = std::fs::read_to_string(project.path().join("src/calc/core.py")).expect("read");
     assert!(!original.contains("_noot_rt"));
-    let copy =
-        std::fs::read_to_string(project.path().join("mutants/src/calc/core.py")).expect("read");
+    let copy = std::fs::read_to_string(project.path().join(".noot/mutants/src/calc/core.py"))
+        .expect("read");
+    assert!(!project.path().join("mutants").exists(), "nothing beside the user's files");
     assert!(copy.contains("def _noot_add__1(a, b):"));
     snapshot!("run_json_calc", serde_json::to_string_pretty(&stable(report)).expect("json"));
 }

@@ -551,3 +551,40 @@ fn inherited_prefix_variables_are_not_recorded() {
     let names: Vec<&str> = saved.recordings[0].env.keys().map(String::as_str).collect();
     assert_eq!(names, ["GIT_DIR"], "only what the caller set");
 }
+
+/// The mutated tree was written to `mutants/` at the project root. A user
+/// whose tests sit at the root, with no `testpaths`, then got "import file
+/// mismatch" from their own `pytest`, which collected the mutated copy of
+/// the tests beside the originals. The tree now lives under `.noot/`, a
+/// dot-folder pytest never collects from.
+#[test]
+fn the_mutated_tree_does_not_disturb_the_users_own_pytest() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("pkg")).expect("mkdir");
+    std::fs::write(dir.path().join("pkg/__init__.py"), "def add(a, b):\n    return a + b\n")
+        .expect("write");
+    std::fs::write(
+        dir.path().join("test_pkg.py"),
+        "from pkg import add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n",
+    )
+    .expect("write");
+    let mut noot = std::process::Command::new(env!("CARGO_BIN_EXE_noot"));
+    noot.args(["run"]).current_dir(dir.path()).env_remove("VIRTUAL_ENV");
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("NOOT_") {
+            noot.env_remove(name);
+        }
+    }
+    let out = noot.stdin(std::process::Stdio::null()).output().expect("noot runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let pytest = std::process::Command::new("python3")
+        .args(["-m", "pytest", "-q"])
+        .current_dir(dir.path())
+        .env_remove("PYTHONPATH")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("pytest runs");
+    let report = String::from_utf8_lossy(&pytest.stdout);
+    assert!(pytest.status.success(), "the user's own pytest fails after noot run:\n{report}");
+    assert!(report.contains("1 passed"), "only the user's test, once:\n{report}");
+}

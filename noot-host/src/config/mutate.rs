@@ -23,7 +23,7 @@ use crate::engine::ports::{Env, Fs, PathKind};
 /// `.noot/` because pytest never collects from dot-folders: a copy of the
 /// project's tests beside the originals would otherwise break a plain
 /// `pytest` at the project root ("import file mismatch").
-pub const DEFAULT_MUTANTS_DIR: &str = "mutants";
+pub const DEFAULT_MUTANTS_DIR: &str = ".noot/mutants";
 /// The interpreter when nothing else names one.
 pub const DEFAULT_PYTHON: &str = "python3";
 /// Virtual environments looked for in the project root, in this order.

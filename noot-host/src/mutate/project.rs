@@ -124,6 +124,34 @@ fn is_skipped_dir(path: &Path, name: &str, mutants_dir: &Path) -> bool {
         || (name.starts_with('.') && name != ".")
         || path == mutants_dir
         || path.join("pyvenv.cfg").is_file()
+        || is_mutated_tree(path)
+}
+
+/// A mutated copy of the project that another run left: an older noot's
+/// `mutants/` (before the default moved under `.noot/`) or mutmut's.
+/// Copied into noot's tree, its mutants and its copies of the tests would
+/// be collected as if they were the project's.
+pub fn is_mutated_tree(path: &Path) -> bool {
+    path.join(super::tree::SUPPORT_DIR).is_dir()
+        || path.join("mutmut-stats.json").is_file()
+        || path.join("mutmut-cicd-stats.json").is_file()
+}
+
+/// The mutated trees of other runs at the top of the project (see
+/// [`is_mutated_tree`]), relative: noot leaves them out, but a plain
+/// `pytest` may still collect them.
+pub fn foreign_mutated_trees(root: &Path, mutants_dir: &Path) -> Vec<String> {
+    let mut found: Vec<String> = std::fs::read_dir(root)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_dir() && p != mutants_dir && is_mutated_tree(p))
+                .map(|p| rel_of(root, &p))
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort();
+    found
 }
 
 fn rel_of(root: &Path, path: &Path) -> String {
@@ -583,6 +611,22 @@ mod tests {
         assert!(err.help().starts_with("name test folders or files that exist"), "{}", err.help());
         let tests = tests_in(dir.path(), &["tests/unit", "-k", "not slow"]).expect("exists");
         assert_eq!(tests.from, TestsFrom::Config);
+    }
+
+    #[test]
+    fn mutated_trees_of_other_runs_are_left_out() {
+        let dir = project(&[
+            ("pkg/__init__.py", "def f():\n    return 1\n"),
+            ("tests/test_pkg.py", ""),
+            ("mutants/.noot/python/_noot_runtime.py", ""),
+            ("mutants/pkg/__init__.py", ""),
+            ("mutmut_tree/mutmut-stats.json", "{}"),
+            ("mutmut_tree/tests/test_pkg.py", ""),
+        ]);
+        let mutants_dir = dir.path().join(".noot/mutants");
+        let found = discover(dir.path(), &[], &mutants_dir, &Excludes::default()).expect("found");
+        assert_eq!(found.files, ["pkg/__init__.py", "tests/test_pkg.py"]);
+        assert_eq!(foreign_mutated_trees(dir.path(), &mutants_dir), ["mutants", "mutmut_tree"]);
     }
 
     #[test]
