@@ -493,3 +493,411 @@ fn every_kind_of_function_dispatches_to_its_variants() {
         assert!(report["skipped_functions"].as_array().expect("skipped").is_empty());
     }
 }
+
+/// The ids of the mutants with `status` in a `noot results --format json`.
+fn ids_with(project: &Path, status: &str) -> Vec<String> {
+    let listed = noot(project, &["results", "--status", status, "--format", "json"]);
+    assert_eq!(listed.code, 0, "{}", listed.stderr);
+    let mut ids: Vec<String> = json(&listed.stdout)["mutants"]
+        .as_array()
+        .expect("mutants")
+        .iter()
+        .map(|m| m["id"].as_str().expect("id").to_owned())
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// The page `noot report` writes, opened from `file://` in a real headless
+/// Chromium that can reach no network: the viewer renders the file table
+/// (names and scores), the survivors and uncovered mutants are marked in
+/// the code (read from the rendered shadow DOM, never from the inlined
+/// data), clicking a survivor shows why it survived, and the page asked
+/// for nothing but itself. A screenshot is left in the target folder.
+#[test]
+fn the_html_report_renders_offline_in_a_headless_browser() {
+    let Some(chromium) = browser::executable() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must render the HTML report in a browser: install Debian's chromium-headless-shell \
+             (.ci/run does) or set NOOT_TEST_CHROMIUM to a Chromium executable"
+        );
+        eprintln!(
+            "skipped: no Chromium (apt-get install chromium-headless-shell, or set NOOT_TEST_CHROMIUM)"
+        );
+        return;
+    };
+    let project = copy_fixture("calc");
+    let run = noot(project.path(), &["run", "-j", "2"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report = noot(project.path(), &["report", "--stryker", "out/mutation.json"]);
+    assert_eq!(report.code, 0, "{}", report.stderr);
+    let page = project.path().join("out/mutation.html");
+    let html = std::fs::read_to_string(&page).expect("html");
+    assert!(!html.contains("<script src") && !html.contains("<link"), "loads nothing");
+
+    let mut browser = browser::Browser::start(&chromium);
+    let session = browser.open(&format!("file://{}", page.display()));
+    let table = browser.wait_for(&session, "the file table", |r| {
+        let text = r["text"].as_str().unwrap_or("");
+        text.contains("core.py") && text.contains("text.py")
+    });
+    let text = table["text"].as_str().unwrap_or("");
+    // The viewer's own numbers: the whole run's score, core.py's, text.py's.
+    for number in ["52.63", "43.75", "100.00"] {
+        assert!(text.contains(number), "{number} in the rendered table: {text}");
+    }
+
+    browser.eval(&session, "location.hash = '#mutant/core.py'");
+    let code = browser.wait_for(&session, "core.py's code", |r| {
+        r["survived"].as_array().is_some_and(|a| !a.is_empty())
+    });
+    let shown = |key: &str| -> Vec<String> {
+        code[key]
+            .as_array()
+            .expect("ids")
+            .iter()
+            .map(|v| v.as_str().expect("id").to_owned())
+            .collect()
+    };
+    assert_eq!(shown("survived"), ids_with(project.path(), "survived"), "survivors on screen");
+    assert_eq!(shown("noCoverage"), ids_with(project.path(), "no_tests"), "uncovered on screen");
+    let source = code["text"].as_str().unwrap_or("");
+    assert!(source.contains("Small arithmetic helpers") && source.contains("is_adult"), "{source}");
+
+    browser.eval(
+        &session,
+        &format!("{}.click()", browser::element_with_mutant_id("calc.core.is_adult__noot_1")),
+    );
+    let drawer = browser.wait_for(&session, "the survivor's details", |r| {
+        r["text"].as_str().unwrap_or("").contains("every selected test passed")
+    });
+    assert!(drawer["text"].as_str().unwrap_or("").contains("comparison_swap"), "{drawer}");
+
+    let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("noot-html-report.png");
+    browser.screenshot(&session, &shot);
+    eprintln!("screenshot: {}", shot.display());
+    let requests = browser.network_requests();
+    assert!(
+        requests.iter().all(|url| url.starts_with("file:") || url.starts_with("data:")),
+        "the page asked the network for {requests:?}"
+    );
+}
+
+/// A headless Chromium driven over the DevTools protocol on a pipe
+/// (`--remote-debugging-pipe`: the browser reads NUL-terminated JSON
+/// messages on fd 3 and writes its own on fd 4), so no port, no WebSocket
+/// client and no extra crate are needed.
+mod browser {
+    use std::fs::File;
+    use std::io::{BufRead, BufReader, Write};
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    use std::os::unix::process::CommandExt;
+    use std::path::{Path, PathBuf};
+    use std::process::{Child, Command, Stdio};
+    use std::sync::mpsc;
+    use std::time::{Duration, Instant};
+
+    use serde_json::{Value, json};
+
+    /// Chromium from `NOOT_TEST_CHROMIUM`, else the first of Debian's and
+    /// others' names on PATH.
+    pub fn executable() -> Option<PathBuf> {
+        if let Some(path) = std::env::var_os("NOOT_TEST_CHROMIUM") {
+            return Some(PathBuf::from(path));
+        }
+        let path = std::env::var_os("PATH")?;
+        ["chromium-headless-shell", "chromium", "chromium-browser", "google-chrome"]
+            .iter()
+            .find_map(|name| {
+                std::env::split_paths(&path).map(|dir| dir.join(name)).find(|c| c.is_file())
+            })
+    }
+
+    /// What the page shows, read through every shadow root: its text (no
+    /// script, style or noscript), and the ids of the mutants marked
+    /// `Survived` and `NoCoverage` in the rendered code.
+    const RENDERED: &str = r#"(() => {
+      const texts = [], survived = new Set(), noCoverage = new Set();
+      if (!document.body) return { text: '', survived: [], noCoverage: [] };
+      const walk = (node) => {
+        if (node.nodeType === Node.ELEMENT_NODE) {
+          if (['SCRIPT', 'STYLE', 'NOSCRIPT', 'TEMPLATE'].includes(node.tagName)) return;
+          const id = node.getAttribute('data-mutant-id');
+          if (id && node.checkVisibility()) {
+            if (node.classList.contains('Survived')) survived.add(id);
+            if (node.classList.contains('NoCoverage')) noCoverage.add(id);
+          }
+          if (node.shadowRoot) walk(node.shadowRoot);
+        } else if (node.nodeType === Node.TEXT_NODE) {
+          const text = node.nodeValue.trim();
+          if (text) texts.push(text);
+        }
+        for (const child of node.childNodes) walk(child);
+      };
+      walk(document.body);
+      return { text: texts.join(' '), survived: [...survived].sort(), noCoverage: [...noCoverage].sort() };
+    })()"#;
+
+    /// A JavaScript expression for the first element (through shadow
+    /// roots) with this `data-mutant-id`.
+    pub fn element_with_mutant_id(id: &str) -> String {
+        format!(
+            r#"(() => {{
+              const find = (node) => {{
+                if (node.nodeType === Node.ELEMENT_NODE && node.getAttribute('data-mutant-id') === {id:?}) return node;
+                for (const child of [...(node.shadowRoot ? [node.shadowRoot] : []), ...node.childNodes]) {{
+                  const found = find(child);
+                  if (found) return found;
+                }}
+                return null;
+              }};
+              return find(document.body);
+            }})()"#
+        )
+    }
+
+    pub struct Browser {
+        child: Child,
+        to: File,
+        from: BufReader<File>,
+        next: u64,
+        events: Vec<Value>,
+        log: PathBuf,
+        _watchdog: mpsc::Sender<()>,
+        _profile: tempfile::TempDir,
+    }
+
+    impl Drop for Browser {
+        fn drop(&mut self) {
+            kill_group(self.child.id());
+            let _ = self.child.wait();
+        }
+    }
+
+    fn kill_group(pid: u32) {
+        if let Ok(pgid) = i32::try_from(pid) {
+            // SAFETY: killpg has no memory-safety preconditions.
+            unsafe {
+                libc::killpg(pgid, libc::SIGKILL);
+            }
+        }
+    }
+
+    fn pipe() -> (OwnedFd, OwnedFd) {
+        let mut fds = [0; 2];
+        // SAFETY: pipe2 writes two descriptors into the array it is given.
+        let rc = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) };
+        assert_eq!(rc, 0, "pipe2: {}", std::io::Error::last_os_error());
+        // SAFETY: both descriptors were just opened and are owned here alone.
+        unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
+    }
+
+    impl Browser {
+        /// Starts the browser in its own process group with a fresh profile,
+        /// no network (every host name fails and the proxy is a closed
+        /// port), and a watchdog that kills it after two minutes.
+        pub fn start(executable: &Path) -> Self {
+            let profile = tempfile::tempdir().expect("profile");
+            let log = profile.path().join("chromium.log");
+            // (read end, write end)
+            let (browser_reads, to_browser) = pipe();
+            let (from_browser, browser_writes) = pipe();
+            let mut command = Command::new(executable);
+            command
+                .args([
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-dev-shm-usage",
+                    "--no-first-run",
+                    "--no-default-browser-check",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    "--disable-extensions",
+                    "--mute-audio",
+                    "--proxy-server=127.0.0.1:9",
+                    "--host-resolver-rules=MAP * ~NOTFOUND",
+                    "--window-size=1280,1400",
+                    "--remote-debugging-pipe",
+                ])
+                .arg(format!("--user-data-dir={}", profile.path().join("profile").display()))
+                .arg("about:blank")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(File::create(&log).expect("log"))
+                .process_group(0);
+            let (reads, writes) = (browser_reads.as_raw_fd(), browser_writes.as_raw_fd());
+            // SAFETY: between fork and exec only async-signal-safe calls
+            // (fcntl, dup2). The ends are first copied above 10 so that
+            // placing them on 3 and 4 cannot overwrite one with the other;
+            // dup2 clears close-on-exec on the copies the browser keeps.
+            unsafe {
+                command.pre_exec(move || {
+                    let high_reads = libc::fcntl(reads, libc::F_DUPFD_CLOEXEC, 10);
+                    let high_writes = libc::fcntl(writes, libc::F_DUPFD_CLOEXEC, 10);
+                    if high_reads < 0
+                        || high_writes < 0
+                        || libc::dup2(high_reads, 3) < 0
+                        || libc::dup2(high_writes, 4) < 0
+                    {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+            let child = command
+                .spawn()
+                .unwrap_or_else(|e| panic!("cannot start {}: {e}", executable.display()));
+            drop((browser_reads, browser_writes));
+            let (watchdog, stop) = mpsc::channel::<()>();
+            let pid = child.id();
+            std::thread::spawn(move || {
+                if stop.recv_timeout(Duration::from_secs(120))
+                    == Err(mpsc::RecvTimeoutError::Timeout)
+                {
+                    kill_group(pid);
+                }
+            });
+            Self {
+                child,
+                to: File::from(to_browser),
+                from: BufReader::new(File::from(from_browser)),
+                next: 0,
+                events: Vec::new(),
+                log,
+                _watchdog: watchdog,
+                _profile: profile,
+            }
+        }
+
+        fn log_tail(&self) -> String {
+            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+            let lines: Vec<&str> = log.lines().collect();
+            lines[lines.len().saturating_sub(20)..].join("\n")
+        }
+
+        /// Sends one command and waits for its answer, keeping the events
+        /// that arrive meanwhile.
+        pub fn call(&mut self, method: &str, params: Value, session: Option<&str>) -> Value {
+            self.next += 1;
+            let id = self.next;
+            let mut message = json!({"id": id, "method": method, "params": params});
+            if let Some(session) = session {
+                message["sessionId"] = session.into();
+            }
+            let mut bytes = serde_json::to_vec(&message).expect("json");
+            bytes.push(0);
+            if let Err(e) = self.to.write_all(&bytes) {
+                panic!("{method}: the browser is gone ({e}):\n{}", self.log_tail());
+            }
+            loop {
+                let mut raw = Vec::new();
+                let read = self.from.read_until(0, &mut raw).expect("read the pipe");
+                if read == 0 || raw.pop() != Some(0) {
+                    panic!("{method}: the browser closed its pipe:\n{}", self.log_tail());
+                }
+                let reply: Value = serde_json::from_slice(&raw).expect("a JSON message");
+                if reply["id"] == id {
+                    assert!(reply.get("error").is_none(), "{method}: {reply}");
+                    return reply["result"].clone();
+                }
+                self.events.push(reply);
+            }
+        }
+
+        /// Opens `url` in a new tab with the network watched; the session id.
+        pub fn open(&mut self, url: &str) -> String {
+            let target = self.call("Target.createTarget", json!({"url": "about:blank"}), None);
+            let target = target["targetId"].as_str().expect("targetId").to_owned();
+            let attached = self.call(
+                "Target.attachToTarget",
+                json!({"targetId": target, "flatten": true}),
+                None,
+            );
+            let session = attached["sessionId"].as_str().expect("sessionId").to_owned();
+            self.call("Network.enable", json!({}), Some(&session));
+            self.call("Page.enable", json!({}), Some(&session));
+            self.call("Page.navigate", json!({"url": url}), Some(&session));
+            session
+        }
+
+        /// Evaluates an expression in the page; its value.
+        pub fn eval(&mut self, session: &str, expression: &str) -> Value {
+            let result = self.call(
+                "Runtime.evaluate",
+                json!({"expression": expression, "returnByValue": true, "awaitPromise": true}),
+                Some(session),
+            );
+            assert!(result.get("exceptionDetails").is_none(), "{expression}: {result}");
+            result["result"]["value"].clone()
+        }
+
+        /// What the page shows once `ready` holds (30 s at most).
+        pub fn wait_for(
+            &mut self,
+            session: &str,
+            what: &str,
+            ready: impl Fn(&Value) -> bool,
+        ) -> Value {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            loop {
+                let rendered = self.eval(session, RENDERED);
+                if ready(&rendered) {
+                    return rendered;
+                }
+                if Instant::now() > deadline {
+                    let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("noot-html-failed.png");
+                    self.screenshot(session, &shot);
+                    panic!(
+                        "{what} never rendered (screenshot {}); the page shows: {rendered}\n{}",
+                        shot.display(),
+                        self.log_tail()
+                    );
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+
+        /// Saves a PNG of the page.
+        pub fn screenshot(&mut self, session: &str, path: &Path) {
+            let shot = self.call("Page.captureScreenshot", json!({"format": "png"}), Some(session));
+            let png = base64_decode(shot["data"].as_str().expect("data"));
+            assert!(png.starts_with(b"\x89PNG"), "a PNG");
+            std::fs::write(path, png).expect("write the screenshot");
+        }
+
+        /// Every URL the page asked for so far.
+        pub fn network_requests(&mut self) -> Vec<String> {
+            self.events
+                .iter()
+                .filter(|e| e["method"] == "Network.requestWillBeSent")
+                .filter_map(|e| e["params"]["request"]["url"].as_str().map(str::to_owned))
+                .collect()
+        }
+    }
+
+    fn base64_decode(text: &str) -> Vec<u8> {
+        let value = |c: u8| match c {
+            b'A'..=b'Z' => Some(c - b'A'),
+            b'a'..=b'z' => Some(c - b'a' + 26),
+            b'0'..=b'9' => Some(c - b'0' + 52),
+            b'+' => Some(62),
+            b'/' => Some(63),
+            _ => None,
+        };
+        let mut out = Vec::with_capacity(text.len() * 3 / 4);
+        let (mut bits, mut count) = (0u32, 0);
+        for sextet in text.bytes().filter_map(value) {
+            bits = (bits << 6) | u32::from(sextet);
+            count += 6;
+            if count >= 8 {
+                count -= 8;
+                out.push(((bits >> count) & 0xFF) as u8);
+                bits &= (1 << count) - 1;
+            }
+        }
+        out
+    }
+}

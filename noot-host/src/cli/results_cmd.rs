@@ -13,7 +13,7 @@ use crate::engine::store::{Store, write_atomic};
 use crate::mutate::report::{self, RunReport, SessionFile};
 use crate::mutate::results::{ResultStore, Status};
 use crate::mutate::session::STATE_DIR;
-use crate::mutate::stryker;
+use crate::mutate::{diff, stryker};
 
 /// Arguments of `noot results`.
 #[derive(Debug, Args)]
@@ -112,26 +112,12 @@ pub(crate) fn show(context: &Context, args: ShowArgs) -> Result<Outcome, CliErro
     let path = config.root.join(&mutant.file);
     let source = std::fs::read_to_string(&path)
         .map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?;
-    let start = offset_of(&source, mutant.line, mutant.column)
-        .filter(|&start| source[start..].starts_with(&mutant.original))
-        .ok_or_else(|| {
-            CliError::Usage(format!(
-                "{} changed since the last `noot run`; run it again to see this mutant",
-                mutant.file
-            ))
-        })?;
-    let mutated = format!(
-        "{}{}{}",
-        &source[..start],
-        mutant.replacement,
-        &source[start + mutant.original.len()..]
-    );
-    let diff = similar::TextDiff::from_lines(&source, &mutated);
-    let unified = diff
-        .unified_diff()
-        .context_radius(3)
-        .header(&format!("a/{}", mutant.file), &format!("b/{}", mutant.file))
-        .to_string();
+    let unified = diff::unified(&source, mutant).ok_or_else(|| {
+        CliError::Usage(format!(
+            "{} changed since the last `noot run`; run it again to see this mutant",
+            mutant.file
+        ))
+    })?;
     match context.format {
         Format::Json => context.out_json(&serde_json::json!({
             "schema_version": report::REPORT_SCHEMA_VERSION,
@@ -153,16 +139,6 @@ pub(crate) fn show(context: &Context, args: ShowArgs) -> Result<Outcome, CliErro
         }
     }
     Ok(Outcome { code: 0 })
-}
-
-/// Byte offset of a 1-based line and (byte) column.
-fn offset_of(source: &str, line: usize, column: usize) -> Option<usize> {
-    let mut offset = 0;
-    for _ in 1..line {
-        offset += source[offset..].find('\n')? + 1;
-    }
-    let at = offset + column.checked_sub(1)?;
-    (at <= source.len() && source.is_char_boundary(at)).then_some(at)
 }
 
 pub(crate) fn report_files(context: &Context, args: ReportArgs) -> Result<Outcome, CliError> {
@@ -189,7 +165,7 @@ pub(crate) fn report_files(context: &Context, args: ReportArgs) -> Result<Outcom
             "mutants": report.mutants.len(),
         })),
         Format::Human => context.out(&format!(
-            "wrote {} ({} mutants) and {}\n",
+            "wrote {} ({} mutants) and {} (works offline)\n",
             json_path.display(),
             report.mutants.len(),
             html_path.display()

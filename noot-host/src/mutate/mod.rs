@@ -4,6 +4,7 @@
 //! persist every result as it arrives, and report.
 
 pub mod catalog;
+pub mod diff;
 pub mod project;
 pub mod python;
 pub mod report;
