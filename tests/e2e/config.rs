@@ -9,10 +9,78 @@ use crate::support::{Run, fixture, noot, noot_env, redact_path};
 #[test]
 fn show_json_on_a_configured_project() {
     let dir = fixture("projects/configured");
-    let run = noot(&dir, &["config", "show", "--format", "json"]);
+    let run = noot_as_user(&dir, &["config", "show", "--format", "json"], None);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    serde_json::from_str::<serde_json::Value>(&run.stdout).expect("one JSON document");
+    let shown: serde_json::Value = serde_json::from_str(&run.stdout).expect("one JSON document");
+    // What noot detects, not empty lists.
+    assert_eq!(shown["mutate"]["paths"], serde_json::json!(["src/app"]));
+    assert_eq!(shown["mutate"]["tests"], serde_json::json!(["tests"]));
     snapshot!("config_show_json", redact_path(&run.stdout, &dir, "PROJECT"));
+}
+
+#[test]
+fn show_lists_the_detected_mutate_values_with_their_origin() {
+    let project = python_project(&[]);
+    let root = project.path().canonicalize().expect("canonical");
+    make_venv(&root.join(".venv"), false);
+    let run = noot_as_user(&root, &["config", "show"], None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let mutate = run.stdout.split("[mutate]\n").nth(1).expect("a [mutate] section");
+    let lines: Vec<&str> = mutate.lines().take(5).collect();
+    let python = format!(
+        "python = \"{}/.venv/bin/python\"  # detected: .venv/ in the project",
+        root.display()
+    );
+    assert_eq!(
+        [lines[0], lines[1], lines[2], lines[4]],
+        [
+            "paths = [\"src/app\"]  # detected: the packages and modules in src/",
+            "tests = [\"tests\"]  # detected: the tests/ folder",
+            python.as_str(),
+            "mutants_dir = \".noot/mutants\"  # default",
+        ],
+        "{}",
+        run.stdout
+    );
+    // The default runner's name is not this test's business.
+    assert!(
+        lines[3].starts_with("runner = \"") && lines[3].ends_with("\"  # default"),
+        "{}",
+        lines[3]
+    );
+
+    // Tests left to pytest, and no tests at all, say so rather than list nothing.
+    std::fs::rename(root.join("tests/test_app.py"), root.join("test_app.py")).expect("move");
+    std::fs::remove_dir(root.join("tests")).expect("rmdir");
+    let run = noot_as_user(&root, &["config", "show"], None);
+    assert!(
+        run.stdout.contains("tests = []  # detected: no tests/ folder; pytest finds the tests (its testpaths, else the project root): found test_app.py"),
+        "{}",
+        run.stdout
+    );
+    std::fs::remove_file(root.join("test_app.py")).expect("rm");
+    let run = noot_as_user(&root, &["config", "show"], None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("tests = []  # none found: "), "{}", run.stdout);
+}
+
+#[test]
+fn a_missing_tests_entry_fails_config_check_at_its_line() {
+    let project =
+        python_project(&[("noot.toml", "[mutate]\ntests = [\"tests\", \"tsts/unit\"]\n")]);
+    let root = project.path().canonicalize().expect("canonical");
+    for command in ["check", "show"] {
+        let run = noot_as_user(&root, &["config", command], None);
+        assert_eq!(run.code, 2, "{command}: {}", run.stdout);
+        assert!(
+            run.stderr.starts_with(&format!(
+                "error: {}/noot.toml:2:19: [mutate] tests: \"tsts/unit\" does not exist\n  help: did you mean \"tests\"?",
+                root.display()
+            )),
+            "{command}: {}",
+            run.stderr
+        );
+    }
 }
 
 #[test]

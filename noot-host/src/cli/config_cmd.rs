@@ -1,10 +1,16 @@
 //! `noot config check` and `noot config show`.
+//!
+//! `show` prints the values a command would use, not only what the file
+//! says: for `[mutate]`, the source paths and tests noot detects in the
+//! project (the same detection `noot run` uses) and the interpreter it
+//! found, each with where it came from.
 
 use clap::Subcommand;
 use serde::Serialize;
 
 use crate::cli::{CliError, Context, Format, Outcome};
-use crate::config::{CONFIG_SCHEMA_VERSION, Config};
+use crate::config::{CONFIG_SCHEMA_VERSION, Config, ConfigError};
+use crate::mutate::project::{self, TestsError};
 use crate::scrub::ScrubPipeline;
 
 #[derive(Debug, Subcommand)]
@@ -14,9 +20,9 @@ pub(crate) enum ConfigCommand {
         after_long_help = "Examples:\n  noot config check\n  noot --config ci/noot.toml config check\n\nExit 0 if valid; 2 with file:line:column and a fix if not."
     )]
     Check,
-    /// Print the effective configuration and where each value came from.
+    /// Print the effective configuration, detected values included, and where each came from.
     #[command(
-        after_long_help = "Examples:\n  noot config show\n  NOOT_JOBS=8 noot config show --format json | jq .origins"
+        after_long_help = "Examples:\n  noot config show\n  noot config show --format json | jq .mutate\n  NOOT_JOBS=8 noot config show --format json | jq .origins"
     )]
     Show,
 }
@@ -32,6 +38,11 @@ pub(crate) fn run(context: &Context, command: ConfigCommand) -> Result<Outcome, 
     let config = context.config()?;
     match command {
         ConfigCommand::Check => {
+            // Only configured test paths: detection may walk a big tree,
+            // and a project without Python tests is no configuration error.
+            if !config.mutate.tests.is_empty() {
+                with_detected(&config)?;
+            }
             let registry = context.registry(&config)?;
             ScrubPipeline::from_config(&registry, &config, &context.ports)?;
             let file = config.file.as_ref().map_or_else(
@@ -54,6 +65,7 @@ pub(crate) fn run(context: &Context, command: ConfigCommand) -> Result<Outcome, 
             }
         }
         ConfigCommand::Show => {
+            let config = with_detected(&config)?;
             if context.format == Format::Json {
                 context.out_json(&Shown { schema_version: CONFIG_SCHEMA_VERSION, config: &config });
             } else {
@@ -62,6 +74,48 @@ pub(crate) fn run(context: &Context, command: ConfigCommand) -> Result<Outcome, 
         }
     }
     Ok(Outcome { code: 0 })
+}
+
+/// `config` with `[mutate] paths` and `tests` as `noot run` would find
+/// them when the file leaves them out, and their origins.
+fn with_detected(config: &Config) -> Result<Config, CliError> {
+    let mut shown = config.clone();
+    let root = shown.root.clone();
+    let settings = &mut shown.mutate;
+    if settings.paths.is_empty() {
+        let (paths, origin) = project::default_paths(&root);
+        settings.paths = paths;
+        shown.origins.insert("mutate.paths".into(), origin);
+    }
+    match project::tests_for(&root, &settings.tests, &root.join(&settings.mutants_dir)) {
+        Ok(tests) => {
+            if let Some(origin) = tests.origin() {
+                shown.origins.insert("mutate.tests".into(), origin);
+            }
+            settings.tests = tests.paths;
+        }
+        // Not a configuration error: the project has no tests yet.
+        Err(TestsError::NoneFound { .. }) => {
+            shown.origins.insert(
+                "mutate.tests".into(),
+                "none found: no tests/ or test/ folder and no test files; noot run stops until [mutate] tests names them".into(),
+            );
+        }
+        Err(e) => {
+            return Err(CliError::Config(ConfigError {
+                location: e.location_key().and_then(|key| settings.locations.get(&key).cloned()),
+                help: Some(e.help()),
+                message: e.to_string(),
+            }));
+        }
+    }
+    Ok(shown)
+}
+
+/// A list as TOML writes it.
+fn toml_list(items: &[String]) -> String {
+    let quoted: Vec<String> = items.iter().map(|s| format!("{s:?}")).collect();
+    format!("[{}]", quoted.join(", "))
 }
 
 fn human(config: &Config) -> String {
@@ -89,6 +143,43 @@ fn human(config: &Config) -> String {
     ));
     for (name, table) in &config.scrub.plugin {
         out.push_str(&format!("\n[scrub.plugin.{name}]\n# {table}\n"));
+    }
+
+    let mutate = &config.mutate;
+    let origin = |key: &str| origin(&format!("mutate.{key}"));
+    out.push_str("\n[mutate]\n");
+    out.push_str(&format!("paths = {}  # {}\n", toml_list(&mutate.paths), origin("paths")));
+    out.push_str(&format!("tests = {}  # {}\n", toml_list(&mutate.tests), origin("tests")));
+    out.push_str(&format!("python = {:?}  # {}\n", mutate.python, origin("python")));
+    out.push_str(&format!("runner = {:?}  # {}\n", mutate.runner, origin("runner")));
+    out.push_str(&format!("mutants_dir = {:?}  # {}\n", mutate.mutants_dir, origin("mutants_dir")));
+    match mutate.jobs {
+        Some(jobs) => out.push_str(&format!("jobs = {jobs}  # {}\n", origin("jobs"))),
+        None => out.push_str("# jobs: the top-level jobs\n"),
+    }
+    out.push_str(&format!(
+        "timeout_multiplier = {:?}  # {}\ntimeout_floor = {:?}  # {}\n",
+        mutate.timeout_multiplier,
+        origin("timeout_multiplier"),
+        mutate.timeout_floor_secs,
+        origin("timeout_floor")
+    ));
+    if !mutate.exclude.is_empty() {
+        out.push_str(&format!(
+            "exclude = {}  # {}\n",
+            toml_list(&mutate.exclude),
+            origin("exclude")
+        ));
+    }
+    if !mutate.pytest_args.is_empty() {
+        out.push_str(&format!(
+            "pytest_args = {}  # {}\n",
+            toml_list(&mutate.pytest_args),
+            origin("pytest_args")
+        ));
+    }
+    for (name, table) in &mutate.runner_options {
+        out.push_str(&format!("\n[mutate.runner_options.{name}]\n# {table}\n"));
     }
     out
 }

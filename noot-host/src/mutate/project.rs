@@ -496,12 +496,47 @@ fn pytest_setting(root: &Path) -> Option<String> {
     })
 }
 
-/// The existing folder or file in the project whose relative path is
-/// closest to `wanted` (a typo such as `tsts` for `tests`).
+/// The existing folder or file in the project closest to `wanted`: the
+/// typo is usually in one component (`tsts/unit` for `tests/unit`), so the
+/// first missing component is matched against its existing siblings;
+/// failing that, the whole path against the project's paths.
 fn closest_path(root: &Path, wanted: &str, mutants_dir: &Path) -> Option<String> {
+    closest_by_component(root, wanted, mutants_dir)
+        .or_else(|| closest_whole_path(root, wanted, mutants_dir))
+}
+
+fn closest_by_component(root: &Path, wanted: &str, mutants_dir: &Path) -> Option<String> {
+    let parts: Vec<&str> = wanted.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
+    let mut base = PathBuf::new();
+    for (index, part) in parts.iter().enumerate() {
+        if root.join(&base).join(part).exists() {
+            base.push(part);
+            continue;
+        }
+        let siblings: Vec<String> = std::fs::read_dir(root.join(&base))
+            .ok()?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter_map(|path| {
+                let name = path.file_name()?.to_string_lossy().into_owned();
+                (!path.is_dir() || !is_skipped_dir(&path, &name, mutants_dir)).then_some(name)
+            })
+            .collect();
+        let names: Vec<&str> = siblings.iter().map(String::as_str).collect();
+        base.push(crate::config::error::closest(part, &names)?);
+        // The rest of the path, if it exists under the corrected component.
+        let rest = parts[index + 1..].join("/");
+        if !rest.is_empty() && root.join(&base).join(&rest).exists() {
+            base.push(rest);
+        }
+        return Some(base.to_string_lossy().replace('\\', "/"));
+    }
+    None
+}
+
+fn closest_whole_path(root: &Path, wanted: &str, mutants_dir: &Path) -> Option<String> {
     let mut candidates = std::collections::BTreeSet::new();
-    // Folders come from the files inside them; the depth bound keeps a
-    // big tree's walk short, and a typo is rarely deep.
+    // Folders come from the files inside them; the bound keeps a big
+    // tree's walk short.
     let _ = walk_until(root, mutants_dir, &mut |path| {
         let rel = rel_of(root, path);
         let mut parts: Vec<&str> = rel.split('/').collect();
@@ -517,23 +552,6 @@ fn closest_path(root: &Path, wanted: &str, mutants_dir: &Path) -> Option<String>
         }
         ControlFlow::Continue(())
     });
-    // Empty folders have no files to name them: the top two levels' folders.
-    let mut level = vec![root.to_path_buf()];
-    for _ in 0..2 {
-        let mut next = Vec::new();
-        for dir in &level {
-            let Ok(entries) = std::fs::read_dir(dir) else { continue };
-            for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
-                let name =
-                    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                if path.is_dir() && !is_skipped_dir(&path, &name, mutants_dir) {
-                    candidates.insert(rel_of(root, &path));
-                    next.push(path);
-                }
-            }
-        }
-        level = next;
-    }
     let candidates: Vec<&str> = candidates.iter().map(String::as_str).collect();
     crate::config::error::closest(wanted, &candidates).map(str::to_owned)
 }
