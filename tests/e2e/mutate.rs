@@ -901,3 +901,26 @@ mod browser {
         out
     }
 }
+
+/// `noot results` and `noot run`'s summary show the per-file table, worst
+/// score first, and the JSON its `files`; a `--status` listing does not.
+#[test]
+fn results_end_with_a_table_per_file() {
+    let project = copy_fixture("calc");
+    let run = noot(project.path(), &["run", "-j", "2"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let results = noot(project.path(), &["results"]);
+    assert_eq!(results.code, 0, "{}", results.stderr);
+    snapshot!("results_human_calc", results.stdout);
+    // `noot run`'s summary has the same table, after the score.
+    let table = results.stdout.split_once("\nPer file").map(|(_, t)| t).expect("a table");
+    let (score, rest) = run.stdout.split_once("  score ").expect("the score line");
+    assert!(!score.contains("Per file"), "the table follows the score");
+    assert!(rest.contains(&format!("\nPer file{table}")), "{}", run.stdout);
+    let survived = noot(project.path(), &["results", "--status", "survived"]);
+    assert!(!survived.stdout.contains("Per file"), "{}", survived.stdout);
+    let report = json(&noot(project.path(), &["results", "--format", "json"]).stdout);
+    assert_eq!(report["files"][0]["file"], "src/calc/core.py");
+    assert_eq!(report["files"][0]["survived"], 7);
+    assert_eq!(report["files"][1]["score"], 100.0);
+}

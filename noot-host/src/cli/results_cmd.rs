@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use clap::builder::TypedValueParser as _;
 
+use crate::cli::run_cmd::render_file_table;
 use crate::cli::{CliError, Context, Format, Outcome};
 use crate::config::Config;
 use crate::engine::store::{Store, write_atomic};
@@ -18,7 +19,8 @@ use crate::mutate::{diff, stryker};
 /// Arguments of `noot results`.
 #[derive(Debug, Args)]
 pub struct ResultsArgs {
-    /// Only mutants with this status (repeatable).
+    /// Only mutants with this status (repeatable). Without it, a table of
+    /// counts and score per file follows the list.
     #[arg(long, value_name = "STATUS", value_parser = status_parser())]
     status: Vec<Status>,
 }
@@ -90,6 +92,11 @@ pub(crate) fn results(context: &Context, args: ResultsArgs) -> Result<Outcome, C
             }
             if report.mutants.is_empty() {
                 out.push_str("no mutants match\n");
+            }
+            // The whole run's table; a --status listing stays a plain list.
+            if args.status.is_empty() && !report.files.is_empty() {
+                out.push('\n');
+                out.push_str(&render_file_table(&report.files));
             }
             context.out(&out);
         }

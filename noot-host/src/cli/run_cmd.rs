@@ -7,7 +7,7 @@ use clap::Args;
 
 use crate::cli::{CliError, Context, Format, Outcome, interrupt};
 use crate::config::ConfigError;
-use crate::mutate::report::RunReport;
+use crate::mutate::report::{FileScore, RunReport};
 use crate::mutate::results::Status;
 use crate::mutate::session::{self, RunError, RunRequest};
 
@@ -178,6 +178,10 @@ pub(crate) fn render_summary(report: &RunReport, title: &str) -> String {
         )),
         None => out.push_str("  score        -   (nothing to score)\n"),
     }
+    if !report.files.is_empty() {
+        out.push('\n');
+        out.push_str(&render_file_table(&report.files));
+    }
     for (status, heading) in [
         (Status::Survived, "Survived"),
         (Status::NoTests, "Not reached by any test"),
@@ -215,6 +219,70 @@ pub(crate) fn render_summary(report: &RunReport, title: &str) -> String {
     }
     if s.survived + s.no_tests > 0 {
         out.push_str("\nSee a mutant: noot show ID · list them: noot results --status survived\n");
+    }
+    out
+}
+
+/// Per source file: mutants, each status and the score, worst score first,
+/// in aligned columns (`error` and `skipped` only when some file has one).
+pub(crate) fn render_file_table(files: &[FileScore]) -> String {
+    let mut headers = vec!["file", "mutants", "killed", "survived", "timeout", "no tests"];
+    let with_errors = files.iter().any(|f| f.error > 0);
+    let with_skipped = files.iter().any(|f| f.skipped > 0);
+    if with_errors {
+        headers.push("error");
+    }
+    if with_skipped {
+        headers.push("skipped");
+    }
+    headers.push("score");
+    let rows: Vec<Vec<String>> = files
+        .iter()
+        .map(|f| {
+            let mut row = vec![
+                f.file.clone(),
+                f.total.to_string(),
+                f.killed.to_string(),
+                f.survived.to_string(),
+                f.timeout.to_string(),
+                f.no_tests.to_string(),
+            ];
+            if with_errors {
+                row.push(f.error.to_string());
+            }
+            if with_skipped {
+                row.push(f.skipped.to_string());
+            }
+            row.push(f.score.map_or_else(|| "-".to_owned(), |s| format!("{s:.1}%")));
+            row
+        })
+        .collect();
+    let widths: Vec<usize> = (0..headers.len())
+        .map(|i| {
+            rows.iter()
+                .map(|row| row[i].chars().count())
+                .chain([headers[i].chars().count()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: &[String]| {
+        let mut text = String::from(" ");
+        for (i, cell) in cells.iter().enumerate() {
+            let pad = " ".repeat(widths[i].saturating_sub(cell.chars().count()));
+            // The file name reads left to right; numbers line up on the right.
+            if i == 0 {
+                text.push_str(&format!(" {cell}{pad}"));
+            } else {
+                text.push_str(&format!("  {pad}{cell}"));
+            }
+        }
+        text.trim_end().to_owned() + "\n"
+    };
+    let mut out = String::from("Per file, worst score first:\n");
+    out.push_str(&line(&headers.iter().map(|h| (*h).to_owned()).collect::<Vec<_>>()));
+    for row in &rows {
+        out.push_str(&line(row));
     }
     out
 }

@@ -74,6 +74,29 @@ pub struct Summary {
     pub interrupted: bool,
 }
 
+/// One source file's counts and score.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FileScore {
+    /// File, relative to the project root.
+    pub file: String,
+    /// Its mutants.
+    pub total: usize,
+    /// Per status.
+    pub killed: usize,
+    /// Per status.
+    pub survived: usize,
+    /// Per status.
+    pub no_tests: usize,
+    /// Per status.
+    pub timeout: usize,
+    /// Per status.
+    pub error: usize,
+    /// Per status.
+    pub skipped: usize,
+    /// As [`Summary::score`], for this file's mutants.
+    pub score: Option<f64>,
+}
+
 /// The whole report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunReport {
@@ -83,6 +106,10 @@ pub struct RunReport {
     pub runner: String,
     /// Counts and score.
     pub summary: Summary,
+    /// Counts and score per source file, worst score first (over every
+    /// mutant of the run, also when `noot results --status` lists fewer).
+    #[serde(default)]
+    pub files: Vec<FileScore>,
     /// Every mutant, by file and position.
     pub mutants: Vec<MutantReport>,
     /// Functions not mutated and why.
@@ -113,6 +140,46 @@ pub fn score(summary: &Summary) -> Option<f64> {
     let detected = summary.killed + summary.timeout;
     let counted = detected + summary.survived + summary.no_tests;
     (counted > 0).then(|| (detected as f64) * 100.0 / (counted as f64))
+}
+
+/// Counts and score per file, worst first: lowest score, then most
+/// undetected mutants, then by name; files with nothing to score last.
+pub fn file_scores(mutants: &[MutantReport]) -> Vec<FileScore> {
+    let mut by_file: BTreeMap<&str, Summary> = BTreeMap::new();
+    for mutant in mutants {
+        let counts = by_file.entry(&mutant.file).or_default();
+        counts.total += 1;
+        match mutant.status {
+            Status::Killed => counts.killed += 1,
+            Status::Survived => counts.survived += 1,
+            Status::NoTests => counts.no_tests += 1,
+            Status::Timeout => counts.timeout += 1,
+            Status::Error => counts.error += 1,
+            Status::Skipped => counts.skipped += 1,
+        }
+    }
+    let mut files: Vec<FileScore> = by_file
+        .into_iter()
+        .map(|(file, counts)| FileScore {
+            file: file.to_owned(),
+            total: counts.total,
+            killed: counts.killed,
+            survived: counts.survived,
+            no_tests: counts.no_tests,
+            timeout: counts.timeout,
+            error: counts.error,
+            skipped: counts.skipped,
+            score: score(&counts),
+        })
+        .collect();
+    files.sort_by(|a, b| {
+        let rank = |f: &FileScore| f.score.unwrap_or(f64::INFINITY);
+        rank(a)
+            .total_cmp(&rank(b))
+            .then((b.survived + b.no_tests).cmp(&(a.survived + a.no_tests)))
+            .then(a.file.cmp(&b.file))
+    });
+    files
 }
 
 /// Joins mutants with their results into a report.
@@ -160,7 +227,61 @@ pub fn build(
         schema_version: REPORT_SCHEMA_VERSION,
         runner: runner.to_owned(),
         summary,
+        files: file_scores(&rows),
         mutants: rows,
         skipped_functions,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(file: &str, status: Status) -> MutantReport {
+        MutantReport {
+            id: format!("{file}__noot"),
+            file: file.into(),
+            line: 1,
+            column: 1,
+            function: "f".into(),
+            operator: "op".into(),
+            original: "a".into(),
+            replacement: "b".into(),
+            status,
+            duration_ms: 0,
+            tests_run: Vec::new(),
+            detail: String::new(),
+            reused: false,
+        }
+    }
+
+    #[test]
+    fn file_scores_come_worst_first_and_unscored_files_last() {
+        use Status::*;
+        let rows = [
+            row("a.py", Killed),
+            row("a.py", Survived),
+            row("b.py", Error),
+            row("c.py", Timeout),
+            row("c.py", NoTests),
+            row("c.py", Survived),
+            row("d.py", Killed),
+            row("d.py", NoTests),
+        ];
+        let files = file_scores(&rows);
+        let order: Vec<(&str, Option<f64>)> =
+            files.iter().map(|f| (f.file.as_str(), f.score)).collect();
+        // c.py and a.py and d.py score below b.py, which has nothing to score;
+        // a.py and d.py tie at 50 %, then by name.
+        assert_eq!(
+            order,
+            [
+                ("c.py", Some(100.0 / 3.0)),
+                ("a.py", Some(50.0)),
+                ("d.py", Some(50.0)),
+                ("b.py", None)
+            ]
+        );
+        assert_eq!((files[0].total, files[0].timeout, files[0].no_tests), (3, 1, 1));
     }
 }
