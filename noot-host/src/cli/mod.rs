@@ -32,6 +32,13 @@ use crate::plugins::{Registry, RegistryError};
 
 const EXAMPLES: &str = "\
 Examples:
+  Mutation-test the Python project in this folder (src/PKG or PKG/ with tests/; needs no
+  configuration, and uses the project's .venv/ if it has one):
+      noot run
+  Then the mutants no test noticed, one of them as a diff, and a report for a browser or CI:
+      noot results --status survived
+      noot show shop.pricing.discount__noot_4
+      noot report --stryker out/mutation.json
   Redact secrets from a log before you share it:
       noot scrub build.log > build.scrubbed.log
   Scrub every text file under a folder in place, and fail CI if any secret was found:
@@ -53,13 +60,31 @@ Exit codes: 0 success; 1 the command's own negative result (secrets found,
 a plugin check failed); 2 usage, configuration, input or plugin errors.
 As a cargo subcommand: cargo noot <COMMAND>.";
 
-/// noot: test quality for Python and Rust projects.
+/// `noot run --help` opens with the whole job, run to report; the
+/// options' own examples follow the option list.
+const RUN_ABOUT: &str = "\
+Mutation-test a Python project: which changes to the code do the tests miss?
+
+The job, start to end (a src/PKG or PKG/ project with tests/ needs no configuration; the
+interpreter is [mutate] python, else the active VIRTUAL_ENV, else the project's .venv/ or venv/,
+else python3, and it must have pytest):
+  noot run                                  mutate, test each mutant, summarise
+  noot results --status survived            the mutants no test noticed
+  noot show shop.pricing.discount__noot_4   one of them as a unified diff
+  noot report --stryker out/mutation.json   Stryker JSON and an HTML view";
+
+/// noot: mutation testing of Python projects, command doubles,
+/// experiments and secret scrubbing.
 #[derive(Debug, Parser)]
 #[command(
     name = "noot",
     bin_name = "noot",
     version,
-    about = "Test quality for Python and Rust projects: mutation testing, command doubles, experiments and secret scrubbing",
+    about = "Mutation testing for Python (Rust: not yet), command doubles, experiments, secret scrubbing",
+    long_about = "Mutation testing for Python (Rust: not yet), command doubles, experiments, secret scrubbing\n\n\
+        noot run mutation-tests a Python project with pytest; Rust projects are not supported yet. \
+        noot mox runs programs against command doubles (stubs, mocks, spies, record and replay), \
+        noot experiment runs a command over config variants, and noot scrub redacts secrets.",
     after_long_help = EXAMPLES,
     term_width = 100
 )]
@@ -104,7 +129,7 @@ pub enum Format {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Mutation-test a Python project: which changes to the code do the tests miss?
-    #[command(after_long_help = run_cmd::EXAMPLES)]
+    #[command(long_about = RUN_ABOUT, after_long_help = run_cmd::EXAMPLES)]
     Run(run_cmd::RunArgs),
     /// List the stored results of the last `noot run`.
     Results(results_cmd::ResultsArgs),
