@@ -588,3 +588,212 @@ fn the_mutated_tree_does_not_disturb_the_users_own_pytest() {
     assert!(pytest.status.success(), "the user's own pytest fails after noot run:\n{report}");
     assert!(report.contains("1 passed"), "only the user's test, once:\n{report}");
 }
+
+/// Wrong verdicts and messages of Python mutation testing (issue 13), each
+/// on a fixture project under `tests/fixtures/mutate/` with real pytest.
+mod python_verdicts {
+    use std::collections::BTreeMap;
+    use std::path::{Path, PathBuf};
+
+    /// A private copy of `tests/fixtures/mutate/NAME` (runs never write
+    /// into the repository).
+    fn project(name: &str) -> tempfile::TempDir {
+        fn copy(from: &Path, to: &Path) {
+            std::fs::create_dir_all(to).expect("mkdir");
+            for entry in std::fs::read_dir(from).expect("read fixture") {
+                let entry = entry.expect("entry");
+                let name = entry.file_name();
+                if name == "mutants" || name == ".noot" || name == "__pycache__" {
+                    continue;
+                }
+                if entry.path().is_dir() {
+                    copy(&entry.path(), &to.join(&name));
+                } else {
+                    std::fs::copy(entry.path(), to.join(&name)).expect("copy");
+                }
+            }
+        }
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/mutate");
+        let dir = tempfile::tempdir().expect("tempdir");
+        copy(&fixtures.join(name), dir.path());
+        dir
+    }
+
+    /// `noot ARGS` in `dir`, free of the caller's NOOT_* settings:
+    /// (exit code, stdout, stderr).
+    fn noot(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_noot"));
+        command.args(args).current_dir(dir).env("NO_COLOR", "1");
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("NOOT_") {
+                command.env_remove(name);
+            }
+        }
+        let out = command.stdin(std::process::Stdio::null()).output().expect("noot runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// `noot run --runner RUNNER --format json`: id → (status, detail).
+    fn verdicts(dir: &Path, runner: &str) -> BTreeMap<String, (String, String)> {
+        let (code, stdout, stderr) =
+            noot(dir, &["run", "--runner", runner, "--format", "json", "-j", "2"]);
+        assert_eq!(code, Some(0), "{runner}: {stderr}");
+        let report: serde_json::Value = serde_json::from_str(&stdout)
+            .unwrap_or_else(|e| panic!("{runner}: one JSON document ({e}):\n{stdout}"));
+        report["mutants"]
+            .as_array()
+            .expect("mutants")
+            .iter()
+            .map(|m| {
+                let text = |key: &str| m[key].as_str().unwrap_or_default().to_owned();
+                (text("id"), (text("status"), text("detail")))
+            })
+            .collect()
+    }
+
+    /// The project's own `src/`, as a test that escapes the mutated tree
+    /// would name it.
+    fn original_src(dir: &Path) -> PathBuf {
+        dir.join("src").canonicalize().expect("src")
+    }
+
+    /// A mutant that makes `import confpkg` fail while `conftest.py`
+    /// imports it: pytest exits 4 with "ImportError while loading conftest"
+    /// and noot said `error`. The suite cannot even start under it: killed.
+    #[test]
+    fn a_mutant_that_breaks_the_import_of_a_conftest_is_killed() {
+        for runner in ["subprocess", "inprocess"] {
+            let dir = project("conftestimport");
+            let found = verdicts(dir.path(), runner);
+            assert_eq!(found.len(), 4, "{runner}: {found:?}");
+            for (id, (status, detail)) in &found {
+                assert_eq!(status, "killed", "{runner}: {id}: {detail}");
+            }
+            let (_, detail) = &found["confpkg.divisor__noot_2"];
+            assert!(detail.contains("conftest"), "{runner}: {detail}");
+            assert!(detail.contains("ZeroDivisionError"), "{runner}: {detail}");
+        }
+    }
+
+    /// A mutant of the function a parametrisation is built from changes
+    /// which tests exist: the selected `test_…[2]` is "not found" (pytest
+    /// exit 4), which was an `error`. The suite noticed: killed.
+    #[test]
+    fn a_mutant_that_changes_which_tests_exist_is_killed() {
+        for runner in ["subprocess", "inprocess"] {
+            let dir = project("paramcases");
+            let found = verdicts(dir.path(), runner);
+            let (status, detail) = &found["parampkg.cases__noot_3"];
+            assert_eq!(status, "killed", "{runner}: {detail}");
+            assert!(detail.contains("not found"), "{runner}: {detail}");
+            let errors: Vec<_> = found.iter().filter(|(_, (s, _))| s == "error").collect();
+            assert!(errors.is_empty(), "{runner}: {errors:?}");
+        }
+    }
+
+    /// A test file that puts the project's own `src/` first on `sys.path`
+    /// imports `beta` from there; the stats run said nothing as long as
+    /// some other module was reached, and beta's mutants went untested.
+    #[test]
+    fn the_stats_run_stops_when_any_mutated_module_escaped() {
+        let dir = project("pathescape");
+        let src = original_src(dir.path());
+        std::fs::write(
+            dir.path().join("tests/test_beta.py"),
+            format!(
+                "import sys\nsys.path.insert(0, {:?})\nimport beta  # noqa: E402\n\n\ndef test_dec():\n    assert beta.dec(3) == 2\n",
+                src.display().to_string()
+            ),
+        )
+        .expect("write");
+        let (code, stdout, stderr) = noot(dir.path(), &["run"]);
+        assert_eq!(code, Some(2), "{stdout}\n{stderr}");
+        let path = src.join("beta").join("__init__.py");
+        assert!(stderr.contains(&format!("beta was imported from {}", path.display())), "{stderr}");
+        assert!(!stderr.contains("alpha was imported"), "alpha stayed in the tree: {stderr}");
+        assert!(stderr.contains("sys.path"), "the fix: {stderr}");
+    }
+
+    /// The same escape, hidden from the stats run by import order: there
+    /// `test_alpha.py` imports `beta` from the mutated tree first, but a
+    /// mutant of `beta` runs `test_beta.py` alone, which imports the
+    /// original. Under `subprocess` every such mutant "survived" silently.
+    #[test]
+    fn a_mutant_whose_tests_import_the_original_module_is_an_error() {
+        for runner in ["subprocess", "inprocess"] {
+            let dir = project("pathescape");
+            let src = original_src(dir.path());
+            std::fs::write(
+                dir.path().join("tests/test_alpha.py"),
+                "import alpha\nimport beta  # noqa: F401\n\n\ndef test_inc():\n    assert alpha.inc(1) == 2\n",
+            )
+            .expect("write");
+            std::fs::write(
+                dir.path().join("tests/test_beta.py"),
+                format!(
+                    "import sys\nsys.path.insert(0, {:?})\nimport beta  # noqa: E402\n\n\ndef test_dec():\n    assert beta.dec(3) == 2\n",
+                    src.display().to_string()
+                ),
+            )
+            .expect("write");
+            let found = verdicts(dir.path(), runner);
+            let beta: Vec<_> = found.iter().filter(|(id, _)| id.starts_with("beta.")).collect();
+            assert!(!beta.is_empty(), "{runner}: {found:?}");
+            for (id, (status, detail)) in beta {
+                assert_ne!(status, "survived", "{runner}: {id}: {detail}");
+                if runner == "subprocess" {
+                    // Its test process never saw the mutant: no verdict.
+                    assert_eq!(status, "error", "{id}: {detail}");
+                    let path = src.join("beta").join("__init__.py");
+                    assert!(detail.contains(&format!("beta from {}", path.display())), "{detail}");
+                    assert!(detail.contains("sys.path"), "the fix: {detail}");
+                }
+            }
+        }
+    }
+
+    /// A package with nothing to mutate stopped with "the tests imported
+    /// the original package instead of the mutated copy".
+    #[test]
+    fn a_package_without_mutants_says_so() {
+        let dir = project("unreached");
+        std::fs::write(dir.path().join("src/lonely/__init__.py"), "NAME = \"lonely\"\n")
+            .expect("write");
+        let (code, _, stderr) = noot(dir.path(), &["run"]);
+        assert_eq!(code, Some(2), "{stderr}");
+        assert!(stderr.contains("0 mutants"), "{stderr}");
+        assert!(stderr.contains("pragma"), "what to check: {stderr}");
+        assert!(!stderr.contains("imported the original"), "{stderr}");
+    }
+
+    /// Functions no test calls stopped with the same wrong cause.
+    #[test]
+    fn functions_no_test_reaches_are_named_as_such() {
+        let dir = project("unreached");
+        let (code, _, stderr) = noot(dir.path(), &["run"]);
+        assert_eq!(code, Some(2), "{stderr}");
+        assert!(
+            stderr.contains("2 mutants in 2 functions, and no test reaches any of them"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("imported the original"), "{stderr}");
+        assert!(!stderr.contains("was imported from"), "nothing escaped: {stderr}");
+    }
+
+    /// A module the tests import does not parse: the run ended in "pytest
+    /// collected no tests", hiding pytest's own collection error.
+    #[test]
+    fn a_syntax_error_in_the_users_code_shows_pytests_collection_error() {
+        let dir = project("syntaxerr");
+        let (code, _, stderr) = noot(dir.path(), &["run"]);
+        assert_eq!(code, Some(2), "{stderr}");
+        assert!(!stderr.contains("collected no tests"), "{stderr}");
+        assert!(stderr.contains("without any mutant"), "{stderr}");
+        assert!(stderr.contains("SyntaxError"), "pytest's own error: {stderr}");
+        assert!(stderr.contains("helper.py"), "the file: {stderr}");
+    }
+}

@@ -3,6 +3,16 @@
 //! pytest's exit codes: 0 all passed, 1 some failed, 2 interrupted (a
 //! collection error, which a mutant that breaks an import causes), 3
 //! internal error, 4 usage error, 5 no tests collected.
+//!
+//! A mutant runs only tests the baseline collected and passed, from the
+//! same tree with the same arguments, so whatever makes pytest refuse them
+//! under the mutant is the mutant's doing. Three usage errors (exit 4) are
+//! therefore kills, because the suite noticed the mutant before any test
+//! ran: a test module that no longer imports ("found no collectors"), a
+//! `conftest.py` that no longer loads ("ImportError while loading
+//! conftest"), and a selected test that no longer exists ("not found",
+//! e.g. a parametrisation built at import from a mutated function). Any
+//! other usage error is noot's or the environment's problem: `error`.
 
 use noot_plugin_api::MutantStatus;
 
@@ -37,22 +47,56 @@ pub fn classify(ending: Ending, output: &str) -> (MutantStatus, String) {
                 .unwrap_or_else(|| "pytest was interrupted (collection error)".into()),
         ),
         Ending::Exited(3) => (MutantStatus::Error, "pytest internal error".into()),
-        // Given node ids, a file that no longer imports makes pytest exit 4
-        // ("found no collectors"), not 2. The baseline collected those ids,
-        // so the mutant broke the import: a kill.
-        Ending::Exited(4) if collection_failed(output) => (
-            MutantStatus::Killed,
-            format!(
-                "collection failed: {}",
-                first_failure(output).unwrap_or_else(|| "a test module did not import".into())
-            ),
-        ),
-        Ending::Exited(4) => (MutantStatus::Error, "pytest usage error".into()),
+        Ending::Exited(4) => usage_error(output),
         Ending::Exited(5) => (MutantStatus::Error, "pytest collected no tests".into()),
         Ending::Exited(code) => {
             (MutantStatus::Killed, format!("the test process exited with {code}"))
         }
     }
+}
+
+/// Exit 4, pytest's "usage error": a kill when the mutant made pytest
+/// refuse tests the baseline ran (see the module documentation), else an
+/// `error`.
+fn usage_error(output: &str) -> (MutantStatus, String) {
+    // Given node ids, a file that no longer imports makes pytest exit 4
+    // ("found no collectors"), not 2.
+    if collection_failed(output) {
+        let reason = first_failure(output).unwrap_or_else(|| "a test module did not import".into());
+        return (MutantStatus::Killed, format!("collection failed: {reason}"));
+    }
+    // A conftest.py that imports the package cannot load under a mutant
+    // that breaks the import: the suite cannot even start.
+    if let Some(reason) = conftest_failure(output) {
+        return (MutantStatus::Killed, format!("conftest.py failed to load: {reason}"));
+    }
+    // The mutant changed which tests exist (a parametrisation computed at
+    // import): the suite noticed, as a user expects of a kill.
+    if let Some(missing) = output.lines().find_map(|l| l.strip_prefix("ERROR: not found: ")) {
+        return (
+            MutantStatus::Killed,
+            format!("the mutant changed which tests exist: not found: {}", missing.trim()),
+        );
+    }
+    (MutantStatus::Error, "pytest usage error".into())
+}
+
+/// pytest's "ImportError while loading conftest '…'." → the error it
+/// shows below (its `E   ` line) and the conftest's path.
+fn conftest_failure(output: &str) -> Option<String> {
+    let mut lines =
+        output.lines().skip_while(|l| !l.starts_with("ImportError while loading conftest"));
+    let header = lines.next()?;
+    let path = header.split('\'').nth(1).unwrap_or("conftest.py");
+    let error = lines
+        .take_while(|l| !l.starts_with("ImportError while loading conftest"))
+        .filter_map(|l| l.strip_prefix("E   "))
+        .last()
+        .map_or_else(
+            || "it raised while importing".to_owned(),
+            |e| e.trim().chars().take(300).collect(),
+        );
+    Some(format!("{error} (in {path})"))
 }
 
 /// Whether pytest reported a test module it could not collect.
@@ -109,6 +153,28 @@ mod tests {
         assert_eq!(classify(Ending::Signaled(libc::SIGXCPU), "").0, MutantStatus::Timeout);
         assert_eq!(classify(Ending::Signaled(9), "").0, MutantStatus::Killed);
         assert_eq!(classify(Ending::TimedOut, "").0, MutantStatus::Timeout);
+    }
+
+    #[test]
+    fn usage_errors_a_mutant_causes_are_kills() {
+        let conftest = "ImportError while loading conftest '/p/mutants/tests/conftest.py'.\n\
+tests/conftest.py:1: in <module>\n    import pkg\nE   ZeroDivisionError: division by zero\n";
+        assert_eq!(
+            classify(Ending::Exited(4), conftest),
+            (
+                MutantStatus::Killed,
+                "conftest.py failed to load: ZeroDivisionError: division by zero \
+                 (in /p/mutants/tests/conftest.py)"
+                    .to_owned()
+            )
+        );
+        let missing = "ERROR: not found: /p/mutants/tests/t.py::test_a\n(no match in any of [<Module t.py>])\n";
+        let (status, detail) = classify(Ending::Exited(4), missing);
+        assert_eq!(status, MutantStatus::Killed);
+        assert!(detail.contains("changed which tests exist"), "{detail}");
+        assert!(detail.contains("/p/mutants/tests/t.py::test_a"), "{detail}");
+        let (status, _) = classify(Ending::Exited(4), "ERROR: file or directory not found: x\n");
+        assert_eq!(status, MutantStatus::Error);
     }
 
     #[test]

@@ -68,12 +68,59 @@ impl SubprocessRunner {
             session.env.iter().map(|t| (t.0.to_string(), t.1.to_string())).collect();
         env.push(("MUTANT_UNDER_TEST".into(), job.mutant_id.to_string()));
         env.push(("NOOT_SESSION_MARK".into(), Self::mark_path(session, job.slot)));
+        // Where the runtime plugin looks for mutated modules imported from
+        // the project instead of the mutated tree.
+        env.push(("NOOT_PROJECT_DIR".into(), session.project_dir.to_string()));
+        env.push(("NOOT_MUTANTS_DIR".into(), session.mutants_dir.to_string()));
         env
     }
 
     /// The file the runtime plugin writes when the pytest session ends.
     fn mark_path(session: &RunnerSession, slot: u32) -> String {
         format!("{}/slot-{slot}.done", session.scratch_dir)
+    }
+}
+
+/// What the runtime plugin wrote when the pytest session ended (see
+/// `pytest_sessionfinish` in `_noot_runtime.py`).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct SessionEnd {
+    /// Mutated modules the tests imported from outside the mutated tree:
+    /// (name, file).
+    pub escaped_modules: Vec<(String, String)>,
+}
+
+impl SessionEnd {
+    /// Reads the mark: JSON, or the bare exit status older runtimes wrote.
+    pub(crate) fn parse(text: &str) -> Self {
+        let escaped_modules = serde_json::from_str::<serde_json::Value>(text)
+            .ok()
+            .and_then(|v| v.get("escaped_modules").and_then(|m| m.as_object()).cloned())
+            .map(|modules| {
+                modules
+                    .into_iter()
+                    .map(|(name, path)| (name, path.as_str().unwrap_or_default().to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Self { escaped_modules }
+    }
+
+    /// The detail of a mutant whose tests imported mutated modules from
+    /// the project: which, from where, and the fix; `None` if none did.
+    pub(crate) fn escaped_message(&self, session: &RunnerSession) -> Option<String> {
+        if self.escaped_modules.is_empty() {
+            return None;
+        }
+        let modules: Vec<String> =
+            self.escaped_modules.iter().map(|(name, path)| format!("{name} from {path}")).collect();
+        Some(format!(
+            "the tests imported {}, outside the mutated tree {}, so the mutant was never active there; \
+             remove the sys.path.insert/sys.path.append that puts the project's own folder first \
+             (use pytest's `pythonpath` setting or paths built from `__file__`) and run again",
+            modules.join(", "),
+            session.mutants_dir
+        ))
     }
 }
 
@@ -101,8 +148,10 @@ impl RunnerPlugin for SubprocessRunner {
                 .collect(),
             cwd: ROption::RSome(session.mutants_dir.clone()),
             output_cap_bytes: job.output_cap_bytes,
+            // The job's limit is for the tests; a fresh process also pays
+            // for its start-up (twice the measured time, as CPU varies).
             cpu_limit_secs: if job.cpu_limit_secs > 0 {
-                ROption::RSome(job.cpu_limit_secs)
+                ROption::RSome(job.cpu_limit_secs + (job.startup_ms * 2).div_ceil(1000))
             } else {
                 ROption::RNone
             },
@@ -134,10 +183,17 @@ impl RunnerPlugin for SubprocessRunner {
             output.push_str("\n[output capped]");
         }
         let (mut status, mut detail) = classify(ending, &output);
-        if status == MutantStatus::Survived && !std::path::Path::new(&mark).exists() {
+        let session_end = std::fs::read_to_string(&mark).ok().map(|text| SessionEnd::parse(&text));
+        if status == MutantStatus::Survived && session_end.is_none() {
             // Exit 0 without pytest's session end: a test ended the process.
             status = MutantStatus::Error;
             detail = "the test process exited with 0 before the pytest session finished".into();
+        }
+        if let Some(message) = session_end.and_then(|end| end.escaped_message(&session)) {
+            // The tests ran the project's own copy of a mutated module, where
+            // no mutant is ever active: whatever pytest said, no verdict.
+            status = MutantStatus::Error;
+            detail = message;
         }
         let cap = usize::try_from(job.output_cap_bytes).unwrap_or(usize::MAX);
         let output =
@@ -177,5 +233,28 @@ impl RunnerPlugin for SubprocessRunner {
     fn shutdown(&self) -> Result<(), PluginError> {
         self.cancel();
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_session_mark_names_escaped_modules() {
+        let end = SessionEnd::parse(
+            r#"{"exit_status": 0, "escaped_modules": {"pkg.mod": "/p/src/pkg/mod.py"}}"#,
+        );
+        assert_eq!(end.escaped_modules, [("pkg.mod".to_owned(), "/p/src/pkg/mod.py".to_owned())]);
+        let session =
+            RunnerSession { mutants_dir: "/p/mutants".into(), ..RunnerSession::default() };
+        let message = end.escaped_message(&session).expect("a message");
+        assert!(message.contains("pkg.mod from /p/src/pkg/mod.py"), "{message}");
+        assert!(message.contains("/p/mutants"), "{message}");
+        assert!(message.contains("sys.path"), "{message}");
+        // A bare exit status (older runtimes) and no escape: nothing to say.
+        assert_eq!(SessionEnd::parse("0"), SessionEnd::default());
+        let clean = SessionEnd::parse(r#"{"exit_status": 1, "escaped_modules": {}}"#);
+        assert_eq!(clean.escaped_message(&session), None);
     }
 }

@@ -3,9 +3,15 @@
 MUTANT_UNDER_TEST names the active mutant (``module.Qualname__noot_N``),
 ``stats`` to record which functions each test reaches, or nothing.
 A forked worker calls ``activate`` instead of changing the environment.
+
+``escaped_modules`` finds test processes that imported a mutated module
+from the user's project instead of the mutated tree (a ``sys.path.insert``
+of the original ``src/``): there no mutant is ever active, so every verdict
+would be a silent "survived".
 """
 
 import os
+import sys
 
 FUNC = None  # key of the function whose variant is active
 NAME = None  # name of that variant in the function's namespace
@@ -29,12 +35,81 @@ def activate(mutant_id):
 
 activate(os.environ.get("MUTANT_UNDER_TEST", ""))
 
+# What every mutated module imports; how a file in the mutated tree is
+# recognised as mutated (noot writes this line into each one it rewrites).
+_MUTATED_MARK = b"import _noot_runtime as _noot_rt\n"
+
+
+def _under(path, folder):
+    return bool(folder) and path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _mutated_file(path):
+    try:
+        with open(path, "rb") as f:
+            return _MUTATED_MARK in f.read()
+    except OSError:
+        return False
+
+
+def _spellings(folder):
+    """A folder as given and with symlinks resolved (a path on sys.path may
+    use either); none for an unset one."""
+    if not folder:
+        return []
+    real = os.path.realpath(folder)
+    return [folder] if real == folder else [folder, real]
+
+
+def escaped_modules(project_dir, mutants_dir, mutated_names=None):
+    """Modules this process imported from outside the mutated tree that
+    noot mutated, as ``{module name: file}``.
+
+    A module counts if its file lies outside ``mutants_dir`` and either its
+    name is in ``mutated_names`` (any collection of dotted names, or None),
+    or the file lies inside ``project_dir`` and its counterpart in
+    ``mutants_dir`` (same relative path) is a mutated module. The second
+    rule needs no list of names and also catches a module imported under
+    another name (``src.pkg.mod``). Cheap: one pass over ``sys.modules``,
+    and a file read only for a module that already looks escaped.
+    """
+    names = set(mutated_names or ())
+    mutants = _spellings(mutants_dir)
+    projects = _spellings(project_dir)
+    if not mutants:
+        return {}
+    escaped = {}
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, "__file__", None)
+        if not isinstance(path, str) or any(_under(path, d) for d in mutants):
+            continue
+        if name in names:
+            escaped[name] = path
+            continue
+        for project in projects:
+            if _under(path, project):
+                counterpart = os.path.join(mutants[0], os.path.relpath(path, project))
+                if _mutated_file(counterpart):
+                    escaped[name] = path
+                break
+    return escaped
+
 
 def pytest_sessionfinish(session, exitstatus):
     """Loaded as a pytest plugin by the subprocess runner: leave a mark that
     the session ended normally, so a test process that exits early with
-    status 0 (os._exit) is not mistaken for a pass."""
+    status 0 (os._exit) is not mistaken for a pass, and name the mutated
+    modules the tests imported from outside the mutated tree (whose mutants
+    were then never active). The mark is JSON: ``{"exit_status": int,
+    "escaped_modules": {name: file}}``; NOOT_PROJECT_DIR and
+    NOOT_MUTANTS_DIR say where the project and the mutated tree are."""
     mark = os.environ.get("NOOT_SESSION_MARK")
-    if mark:
-        with open(mark, "w", encoding="utf-8") as f:
-            f.write(str(int(exitstatus)))
+    if not mark:
+        return
+    import json  # here: every mutated module imports this runtime
+
+    escaped = escaped_modules(
+        os.environ.get("NOOT_PROJECT_DIR", ""), os.environ.get("NOOT_MUTANTS_DIR", "")
+    )
+    with open(mark, "w", encoding="utf-8") as f:
+        json.dump({"exit_status": int(exitstatus), "escaped_modules": escaped}, f)

@@ -1,8 +1,9 @@
 """Written by noot: the pytest plugin of the stats run.
 
 Records, for every test, the mutated functions it reaches and how long it
-takes, plus the functions reached while collecting (at import time), and
-writes them as JSON to the file named by NOOT_STATS_FILE.
+takes, plus the functions reached while collecting (at import time) and the
+mutated modules imported from outside the mutated tree, and writes them as
+JSON to the file named by NOOT_STATS_FILE.
 """
 
 import json
@@ -58,15 +59,9 @@ class NootStats:
             self.failed.append(report.nodeid or "<collection>")
 
     def pytest_sessionfinish(self, session, exitstatus):
-        project = os.environ.get("NOOT_PROJECT_DIR", "")
-        mutants = os.environ.get("NOOT_MUTANTS_DIR", "")
-        escaped = {}
-        for name, module in list(sys.modules.items()):
-            path = getattr(module, "__file__", None) or ""
-            if project and path.startswith(project + os.sep) and not (
-                mutants and path.startswith(mutants + os.sep)
-            ):
-                escaped[name] = path
+        escaped = rt.escaped_modules(
+            os.environ.get("NOOT_PROJECT_DIR", ""), os.environ.get("NOOT_MUTANTS_DIR", "")
+        )
         document = {
             "schema_version": 1,
             "exit_status": int(exitstatus),
