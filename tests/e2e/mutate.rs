@@ -902,6 +902,160 @@ mod browser {
     }
 }
 
+/// Checks a JUnit file against the schema Jenkins ships (junit-10.xsd:
+/// its elements, their attributes, the required ones) and that the counts
+/// add up; prints what is wrong, nothing when it is valid.
+const JUNIT_CHECK: &str = r#"
+import sys
+import xml.etree.ElementTree as ET
+
+ALLOWED = {
+    "testsuites": ({"name", "time", "tests", "failures", "errors"}, set()),
+    "testsuite": ({"name", "tests", "failures", "errors", "group", "time", "skipped", "timestamp",
+                   "hostname", "id", "package", "file", "log", "url"},
+                  {"name", "tests", "failures", "errors"}),
+    "properties": (set(), set()),
+    "property": ({"name", "value"}, {"name", "value"}),
+    "testcase": ({"name", "time", "classname", "group"}, {"name"}),
+    "failure": ({"type", "message"}, set()),
+    "error": ({"type", "message"}, set()),
+    "skipped": ({"type", "message"}, set()),
+    "system-out": (set(), set()),
+    "system-err": (set(), set()),
+}
+CHILDREN = {
+    "testsuites": {"testsuite"},
+    "testsuite": {"testsuite", "properties", "testcase", "system-out", "system-err"},
+    "properties": {"property"},
+    "testcase": {"skipped", "error", "failure", "system-out", "system-err"},
+}
+TIME = __import__("re").compile(r"^(([0-9]{0,3},)*[0-9]{3}|[0-9]{0,3})*(\.[0-9]*)?$")
+problems = []
+root = ET.parse(sys.argv[1]).getroot()
+if root.tag != "testsuites":
+    problems.append("root is " + root.tag)
+for element in root.iter():
+    allowed, required = ALLOWED.get(element.tag, (None, None))
+    if allowed is None:
+        problems.append("unknown element " + element.tag)
+        continue
+    for name in set(element.attrib) - allowed:
+        problems.append(f"{element.tag} has no attribute {name}")
+    for name in required - set(element.attrib):
+        problems.append(f"{element.tag} lacks {name}")
+    for child in element:
+        if child.tag not in CHILDREN.get(element.tag, set()):
+            problems.append(f"{child.tag} inside {element.tag}")
+    if element.tag in ("testsuites", "testsuite") and not TIME.match(element.get("time", "")):
+        problems.append(f"time {element.get('time')!r}")
+for suite in [root, *root.iter("testsuite")]:
+    cases = list(suite.iter("testcase"))
+    counted = {
+        "tests": len(cases),
+        "failures": sum(len(c.findall("failure")) for c in cases),
+        "errors": sum(len(c.findall("error")) for c in cases),
+    }
+    for key, value in counted.items():
+        if suite.get(key) != str(value):
+            problems.append(f"{suite.tag} {suite.get('name')}: {key}={suite.get(key)}, counted {value}")
+print("\n".join(problems))
+"#;
+
+/// `noot report --junit` and `--github` on the calc run: a JUnit file that
+/// keeps to the schema (checked element by element) with one case per
+/// mutant, survivors and uncovered mutants failing with their diff, and
+/// one escaped annotation per undetected mutant; both snapshotted.
+#[test]
+fn junit_and_github_reports_of_a_run() {
+    let project = copy_fixture("calc");
+    assert_eq!(noot(project.path(), &["run", "-j", "2"]).code, 0);
+
+    let report = noot(project.path(), &["report", "--junit", "out/mutation.xml"]);
+    assert_eq!(report.code, 0, "{}", report.stderr);
+    assert_eq!(report.stdout, "wrote out/mutation.xml (19 test cases, 9 failing)\n");
+    let path = project.path().join("out/mutation.xml");
+    let check = Command::new("python3")
+        .args(["-c", JUNIT_CHECK])
+        .arg(&path)
+        .output()
+        .expect("python3 runs");
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
+    let problems = String::from_utf8_lossy(&check.stdout);
+    assert!(problems.trim().is_empty(), "not valid JUnit:\n{problems}");
+    let xml = std::fs::read_to_string(&path).expect("junit");
+    let times = regex::Regex::new(r#"time="[0-9]+\.[0-9]{3}""#).expect("regex");
+    snapshot!("report_junit_calc", times.replace_all(&xml, r#"time="0.000""#));
+
+    // Not a git repository: paths relative to the project, and a warning.
+    let github = noot(project.path(), &["report", "--github"]);
+    assert_eq!(github.code, 0, "{}", github.stderr);
+    assert!(github.stderr.contains("not a git repository"), "{}", github.stderr);
+    assert!(github.stderr.contains("9 annotations for undetected mutants"), "{}", github.stderr);
+    assert!(github.stdout.lines().all(|l| l.starts_with("::warning file=src/calc/core.py,line=")));
+    snapshot!("report_github_calc", github.stdout);
+
+    let json_too = noot(project.path(), &["report", "--github", "--format", "json"]);
+    assert_eq!(json_too.code, 2);
+    assert!(json_too.stderr.contains("run `noot report` once for each"), "{}", json_too.stderr);
+    let nothing = noot(project.path(), &["report"]);
+    assert_eq!(nothing.code, 2);
+    assert!(nothing.stderr.contains("--stryker"), "{}", nothing.stderr);
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .args(["-c", "user.name=noot", "-c", "user.email=noot@example.invalid"])
+        .args(["-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main"])
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .expect("git runs");
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// A project in a subfolder of a git repository, a branch that edits one
+/// line: `--github --changed-since main` annotates only the survivors on
+/// that line, with paths from the repository's root.
+#[test]
+fn github_annotations_only_on_lines_changed_since_a_ref() {
+    let repo = tempfile::tempdir().expect("tempdir");
+    let project = repo.path().join("proj");
+    copy_tree(&fixture("mutate/calc"), &project);
+    std::fs::write(repo.path().join(".gitignore"), ".noot/\nmutants/\n__pycache__/\n")
+        .expect("gitignore");
+    git(repo.path(), &["init", "-q"]);
+    git(repo.path(), &["add", "."]);
+    git(repo.path(), &["commit", "-q", "-m", "base"]);
+    git(repo.path(), &["checkout", "-q", "-b", "feature"]);
+    let core = project.join("src/calc/core.py");
+    let source = std::fs::read_to_string(&core).expect("read");
+    let edited = source.replace("    return age >= 18\n", "    return age >= 18  # adults\n");
+    assert_ne!(edited, source);
+    std::fs::write(&core, edited).expect("write");
+    git(repo.path(), &["commit", "-q", "-am", "edit is_adult"]);
+
+    assert_eq!(noot(&project, &["run", "-j", "2"]).code, 0);
+    let github = noot(&project, &["report", "--github", "--changed-since", "main"]);
+    assert_eq!(github.code, 0, "{}", github.stderr);
+    assert!(
+        github.stderr.contains(
+            "2 annotations for undetected mutants on lines changed since main (7 more on unchanged lines)"
+        ),
+        "{}",
+        github.stderr
+    );
+    snapshot!("report_github_changed_since", github.stdout);
+
+    let unknown = noot(&project, &["report", "--github", "--changed-since", "no-such-branch"]);
+    assert_eq!(unknown.code, 2, "{}", unknown.stdout);
+    assert!(unknown.stderr.contains("`git merge-base no-such-branch HEAD`"), "{}", unknown.stderr);
+    assert!(unknown.stderr.contains("fetch-depth: 0"), "{}", unknown.stderr);
+    let alone = noot(&project, &["report", "--junit", "x.xml", "--changed-since", "main"]);
+    assert_eq!(alone.code, 2, "--changed-since needs --github: {}", alone.stderr);
+}
+
 /// `noot results` and `noot run`'s summary show the per-file table, worst
 /// score first, and the JSON its `files`; a `--status` listing does not.
 #[test]

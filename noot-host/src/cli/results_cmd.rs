@@ -4,8 +4,8 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use clap::Args;
 use clap::builder::TypedValueParser as _;
+use clap::{ArgGroup, Args};
 
 use crate::cli::run_cmd::render_file_table;
 use crate::cli::{CliError, Context, Format, Outcome};
@@ -14,7 +14,7 @@ use crate::engine::store::{Store, write_atomic};
 use crate::mutate::report::{self, RunReport, SessionFile};
 use crate::mutate::results::{ResultStore, Status};
 use crate::mutate::session::STATE_DIR;
-use crate::mutate::{diff, stryker};
+use crate::mutate::{diff, github, junit, stryker};
 
 /// Arguments of `noot results`.
 #[derive(Debug, Args)]
@@ -35,11 +35,42 @@ pub struct ShowArgs {
 
 /// Arguments of `noot report`.
 #[derive(Debug, Args)]
+#[command(
+    after_long_help = REPORT_EXAMPLES,
+    group(ArgGroup::new("output").required(true).multiple(true).args(["stryker", "junit", "github"]))
+)]
 pub struct ReportArgs {
-    /// Write a Stryker mutation-testing-report-schema JSON file here, and an HTML view next to it.
+    /// Write a Stryker mutation-testing-report-schema JSON file here, and next to it
+    /// (FILE with .html) a single-file HTML view that works offline.
     #[arg(long, value_name = "FILE")]
-    stryker: PathBuf,
+    stryker: Option<PathBuf>,
+
+    /// Write JUnit XML here: one test case per mutant, one suite per file;
+    /// survived and no_tests mutants fail, errors are errors.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+
+    /// Print GitHub Actions annotations (stdout) for survived and no_tests mutants.
+    #[arg(long)]
+    github: bool,
+
+    /// With --github: only mutants on lines changed since the merge base of REF
+    /// and HEAD (committed or not).
+    #[arg(long, value_name = "REF", requires = "github")]
+    changed_since: Option<String>,
 }
+
+const REPORT_EXAMPLES: &str = "\
+Examples:
+  noot report --stryker out/mutation.json    Stryker JSON + out/mutation.html (opens offline)
+  noot report --junit out/mutation.xml       JUnit XML for GitHub, GitLab or Jenkins test reports
+  noot report --github --changed-since origin/main
+                                             annotate the survivors on the lines a PR changed
+
+--github writes GitHub workflow commands to stdout (run it in a workflow
+step); its paths are relative to the git repository's root. With
+--changed-since, the base commit must be in the clone (actions/checkout
+with fetch-depth: 0).";
 
 /// `--status` takes the names the JSON uses, and `--help` lists them.
 fn status_parser() -> impl clap::builder::TypedValueParser<Value = Status> {
@@ -149,36 +180,103 @@ pub(crate) fn show(context: &Context, args: ShowArgs) -> Result<Outcome, CliErro
 }
 
 pub(crate) fn report_files(context: &Context, args: ReportArgs) -> Result<Outcome, CliError> {
+    if args.github && context.format == Format::Json {
+        return Err(CliError::Usage(
+            "--github prints workflow commands on stdout and --format json one JSON document: \
+             run `noot report` once for each"
+                .to_owned(),
+        ));
+    }
     let (config, report) = load(context)?;
-    let document = stryker::document(&report, &config.root);
-    let json_path = &args.stryker;
-    let html_path = html_path_for(json_path);
-    let write = |path: &Path, data: &[u8]| {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| CliError::Usage(format!("{}: {e}", parent.display())))?;
-        }
-        write_atomic(path, data).map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))
-    };
-    let text =
-        serde_json::to_string_pretty(&document).map_err(|e| CliError::Usage(e.to_string()))?;
-    write(json_path, text.as_bytes())?;
-    write(&html_path, stryker::html(&document).as_bytes())?;
-    match context.format {
-        Format::Json => context.out_json(&serde_json::json!({
-            "schema_version": report::REPORT_SCHEMA_VERSION,
-            "stryker": json_path.display().to_string(),
-            "html": html_path.display().to_string(),
-            "mutants": report.mutants.len(),
-        })),
-        Format::Human => context.out(&format!(
+    let mut written = serde_json::Map::new();
+    let mut said = String::new();
+    if let Some(json_path) = &args.stryker {
+        let document = stryker::document(&report, &config.root);
+        let html_path = html_path_for(json_path);
+        let text =
+            serde_json::to_string_pretty(&document).map_err(|e| CliError::Usage(e.to_string()))?;
+        write_file(json_path, text.as_bytes())?;
+        write_file(&html_path, stryker::html(&document).as_bytes())?;
+        said.push_str(&format!(
             "wrote {} ({} mutants) and {} (works offline)\n",
             json_path.display(),
             report.mutants.len(),
             html_path.display()
-        )),
+        ));
+        written.insert("stryker".into(), json_path.display().to_string().into());
+        written.insert("html".into(), html_path.display().to_string().into());
+    }
+    if let Some(path) = &args.junit {
+        let xml =
+            junit::document(&report, &|file| std::fs::read_to_string(config.root.join(file)).ok());
+        write_file(path, xml.as_bytes())?;
+        let failing = report
+            .mutants
+            .iter()
+            .filter(|m| matches!(m.status, Status::Survived | Status::NoTests))
+            .count();
+        said.push_str(&format!(
+            "wrote {} ({} test cases, {failing} failing)\n",
+            path.display(),
+            report.mutants.len()
+        ));
+        written.insert("junit".into(), path.display().to_string().into());
+    }
+    if args.github {
+        let procs = context.ports.procs.as_ref();
+        let prefix = match github::repo_prefix(procs, &config.root) {
+            Ok(prefix) => prefix,
+            Err(e) if args.changed_since.is_none() => {
+                context.err(&format!(
+                    "warning: {e}\n  annotation paths are relative to the project root instead"
+                ));
+                String::new()
+            }
+            Err(e) => return Err(CliError::Usage(e.to_string())),
+        };
+        let changed = args
+            .changed_since
+            .as_deref()
+            .map(|rev| github::changed_lines(procs, &config.root, rev))
+            .transpose()
+            .map_err(|e| CliError::Usage(e.to_string()))?;
+        let found = github::annotations(&report, &prefix, changed.as_ref());
+        context.out(&found.text);
+        let scope = match &args.changed_since {
+            Some(rev) => format!(
+                " on lines changed since {rev} ({} more on unchanged lines)",
+                found.unchanged
+            ),
+            None => String::new(),
+        };
+        said.push_str(&format!("{} annotations for undetected mutants{scope}\n", found.shown));
+    }
+    match context.format {
+        Format::Json => {
+            let mut value = serde_json::json!({
+                "schema_version": report::REPORT_SCHEMA_VERSION,
+                "mutants": report.mutants.len(),
+            });
+            if let Some(object) = value.as_object_mut() {
+                object.extend(written);
+            }
+            context.out_json(&value);
+        }
+        // With --github, stdout carries only the workflow commands.
+        Format::Human if args.github => context.err(said.trim_end()),
+        Format::Human => context.out(&said),
     }
     Ok(Outcome { code: 0 })
+}
+
+/// Writes a report file atomically, creating its folder.
+fn write_file(path: &Path, data: &[u8]) -> Result<(), CliError> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| CliError::Usage(format!("cannot create {}: {e}", parent.display())))?;
+    }
+    write_atomic(path, data)
+        .map_err(|e| CliError::Usage(format!("cannot write {}: {e}", path.display())))
 }
 
 fn html_path_for(json: &Path) -> PathBuf {

@@ -5,6 +5,8 @@
 
 pub mod catalog;
 pub mod diff;
+pub mod github;
+pub mod junit;
 pub mod project;
 pub mod python;
 pub mod report;
