@@ -84,7 +84,8 @@ fn stable(mut report: Value) -> Value {
 #[test]
 fn calc_verdicts_ids_and_json_with_the_subprocess_runner() {
     let project = copy_fixture("calc");
-    let run = noot(project.path(), &["run", "--format", "json", "-j", "2"]);
+    let run =
+        noot(project.path(), &["run", "--runner", "subprocess", "--format", "json", "-j", "2"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let report = json(&run.stdout);
     assert_eq!(statuses(&report), calc_expected());
@@ -114,6 +115,48 @@ fn calc_verdicts_are_the_same_with_the_inprocess_runner() {
     let report = json(&run.stdout);
     assert_eq!(report["runner"], "inprocess");
     assert_eq!(statuses(&report), calc_expected());
+}
+
+/// The default runner, `auto`, runs mutants in children forked from a warm
+/// worker once the whole suite passed there, and in fresh processes when it
+/// does not: `forkunsafe` serves calls from a thread started at import,
+/// which a forked child lacks. The choice and its reason are reported, and
+/// the verdicts are those of the runner chosen.
+#[test]
+fn the_auto_default_runs_warm_when_the_suite_passes_forked_and_fresh_when_not() {
+    let project = copy_fixture("calc");
+    let run = noot(project.path(), &["run", "--format", "json", "-j", "2"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report = json(&run.stdout);
+    assert_eq!(report["runner"], "inprocess");
+    assert_eq!(statuses(&report), calc_expected());
+    assert!(
+        run.stderr.contains(
+            "runner: inprocess (the whole suite passed in children forked from a warm worker"
+        ),
+        "{}",
+        run.stderr
+    );
+
+    let project = copy_fixture("forkunsafe");
+    let run = noot(project.path(), &["run", "--format", "json", "-j", "2"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report = json(&run.stdout);
+    assert_eq!(report["runner"], "subprocess");
+    assert!(
+        run.stderr.contains(
+            "runner: subprocess (the suite does not pass in a child forked from a warm worker"
+        ) && run.stderr.contains("test_forky.py::test_double"),
+        "{}",
+        run.stderr
+    );
+    let fresh = statuses(&report);
+    assert_eq!(fresh.get("forky.double__noot_1").map(String::as_str), Some("killed"));
+    assert_eq!(fresh.get("forky.clamp__noot_1").map(String::as_str), Some("survived"));
+    // The decision is kept with the stats: the next run does not prove again.
+    let again = noot(project.path(), &["run", "--format", "json", "-j", "2"]);
+    assert_eq!(json(&again.stdout)["runner"], "subprocess");
+    assert_eq!(json(&again.stdout)["summary"]["reused"], 9);
 }
 
 /// Functions that also run while the project is imported: their mutants
@@ -155,6 +198,26 @@ fn import_time_mutants_get_a_fresh_import_with_both_runners() {
         let detail = broken_import["detail"].as_str().unwrap_or_default();
         assert!(detail.starts_with("collection failed: "), "{runner}: {detail}");
         assert!(detail.contains("ZeroDivisionError"), "{runner}: {detail}");
+        if runner == "inprocess" {
+            // The import check: `limit` → `min(n, 101)` leaves MAX = 5, so
+            // the same state, and the calling test already judged it; `tag`
+            // → `lower` changes LABEL, so the whole suite ran.
+            let detail = |id: &str| {
+                report["mutants"]
+                    .as_array()
+                    .and_then(|all| all.iter().find(|m| m["id"] == id))
+                    .and_then(|m| m["detail"].as_str())
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            let same = detail("imptime.table.limit__noot_5");
+            assert!(same.contains("built the same state as without it"), "{same}");
+            let changed = detail("imptime.table.tag__noot_1");
+            assert!(
+                changed.contains("importing under the mutant changed imptime.table:LABEL"),
+                "{changed}"
+            );
+        }
     }
 }
 

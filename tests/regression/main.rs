@@ -797,3 +797,104 @@ mod python_verdicts {
         assert!(stderr.contains("helper.py"), "the file: {stderr}");
     }
 }
+
+/// Selection, keys and `--debug` of `noot run` (issue 13), on the `calc`
+/// fixture with real pytest.
+mod mutation_runs {
+    use std::path::Path;
+
+    fn calc() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/mutate/calc");
+        let status = std::process::Command::new("cp")
+            .args(["-r", &format!("{}/.", from.display()), &dir.path().display().to_string()])
+            .status()
+            .expect("cp");
+        assert!(status.success());
+        let _ = std::fs::remove_dir_all(dir.path().join(".noot"));
+        dir
+    }
+
+    fn noot(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_noot"));
+        command.args(args).current_dir(dir).env("NO_COLOR", "1").env_remove("VIRTUAL_ENV");
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("NOOT_") {
+                command.env_remove(name);
+            }
+        }
+        let out = command.stdin(std::process::Stdio::null()).output().expect("noot runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    fn summary(stdout: &str) -> serde_json::Value {
+        let report: serde_json::Value = serde_json::from_str(stdout).expect("one JSON document");
+        report["summary"].clone()
+    }
+
+    /// `noot run FILTER --fail-under 90` with a FILTER that matched
+    /// nothing passed a CI gate on "0 mutants".
+    #[test]
+    fn a_filter_that_matches_nothing_stops_with_the_closest_ids() {
+        let dir = calc();
+        let (code, stdout, stderr) =
+            noot(dir.path(), &["run", "calc.core.addd", "--fail-under", "90"]);
+        assert_eq!(code, Some(2), "{stdout}{stderr}");
+        assert!(stderr.contains("no mutant matches `calc.core.addd`"), "{stderr}");
+        assert!(stderr.contains("calc.core.add"), "the closest ids: {stderr}");
+        assert!(stdout.is_empty(), "no summary: {stdout}");
+        let (code, _, stderr) = noot(dir.path(), &["run", "--list", "nothing.here"]);
+        assert_eq!(code, Some(2), "{stderr}");
+    }
+
+    /// `noot run --debug ID` printed no command when the result was reused.
+    #[test]
+    fn debug_prints_the_repro_of_a_reused_result_too() {
+        let dir = calc();
+        let (code, _, stderr) = noot(dir.path(), &["run", "calc.core.add"]);
+        assert_eq!(code, Some(0), "{stderr}");
+        let (code, stdout, stderr) =
+            noot(dir.path(), &["run", "--debug", "calc.core.add__noot_1", "--format", "json"]);
+        assert_eq!(code, Some(0), "{stderr}");
+        assert_eq!(summary(&stdout)["reused"], 1);
+        assert!(stderr.contains("debug: calc.core.add__noot_1 (result reused): "), "{stderr}");
+        assert!(stderr.contains("MUTANT_UNDER_TEST=calc.core.add__noot_1"), "{stderr}");
+    }
+
+    /// Keys joined the selected tests fastest first, an order measured anew
+    /// by every stats run, and a comment anywhere in a module changed the
+    /// key of all its mutants. Now a comment outside a function changes no
+    /// key, one inside a function only that function's.
+    #[test]
+    fn comments_re_run_only_the_function_they_are_in() {
+        let dir = calc();
+        let (code, stdout, stderr) = noot(dir.path(), &["run", "--format", "json"]);
+        assert_eq!(code, Some(0), "{stderr}");
+        let total = summary(&stdout)["total"].as_u64().expect("total");
+        let core = dir.path().join("src/calc/core.py");
+        let text = std::fs::read_to_string(&core).expect("read");
+        std::fs::write(&core, format!("# A note at the top.\n{text}\n# And one at the end.\n"))
+            .expect("write");
+        let (_, stdout, stderr) = noot(dir.path(), &["run", "--format", "json"]);
+        assert_eq!(summary(&stdout)["tested"], 0, "a comment between functions: {stderr}");
+        assert_eq!(summary(&stdout)["reused"], total);
+        let text = std::fs::read_to_string(&core).expect("read");
+        std::fs::write(&core, text.replace("    return a + b\n", "    # why\n    return a + b\n"))
+            .expect("write");
+        let (_, stdout, _) =
+            noot(dir.path(), &["run", "--format", "json", "--runner", "subprocess"]);
+        let report: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+        let tested: Vec<&str> = report["mutants"]
+            .as_array()
+            .expect("mutants")
+            .iter()
+            .filter(|m| m["reused"] == false && m["status"] != "no_tests")
+            .filter_map(|m| m["function"].as_str())
+            .collect();
+        assert!(!tested.is_empty() && tested.iter().all(|f| *f == "calc.core.add"), "{tested:?}");
+    }
+}

@@ -91,7 +91,7 @@ impl Default for MutateSettings {
             exclude: Vec::new(),
             tests: Vec::new(),
             pytest_args: Vec::new(),
-            runner: "subprocess".into(),
+            runner: "auto".into(),
             jobs: None,
             timeout_multiplier: 10.0,
             timeout_floor_secs: 5.0,

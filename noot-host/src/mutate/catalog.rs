@@ -11,7 +11,7 @@ use super::python;
 use crate::engine::digest::Digest;
 
 /// One mutant.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Mutant {
     /// `module.Qualname__noot_N`.
     pub id: String,
@@ -55,7 +55,7 @@ pub struct SkippedFunction {
 pub struct ModuleEntry {
     /// The file.
     pub source: SourceFile,
-    /// Digest of its text.
+    /// Digest of its code, comments and layout left out.
     pub digest: Digest,
     /// How many lines it has.
     pub lines: usize,
@@ -171,7 +171,7 @@ fn analyse_file(root: &Path, file: &SourceFile, excludes: &Excludes) -> FileOutc
     FileOutcome::Analysed {
         module: ModuleEntry {
             source: file.clone(),
-            digest: Digest::of(source.as_bytes()),
+            digest: analysed.code_digest,
             lines: source.lines().count(),
             imports: analysed.imports,
             mutated,

@@ -5,12 +5,16 @@
 
 pub mod catalog;
 pub mod diff;
+pub mod execute;
 pub mod github;
 pub mod junit;
+pub mod keys;
 pub mod project;
 pub mod python;
 pub mod report;
 pub mod results;
+pub mod runner_choice;
+pub mod selection;
 pub mod session;
 pub mod stats;
 pub mod stryker;

@@ -8,33 +8,34 @@
 //! that were in flight are dropped (they run again next time), and the
 //! results so far are saved.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
 use noot_plugin_api::abi_stable::std_types::{RString, RVec, Tuple2};
-use noot_plugin_api::{MutantJob, MutantStatus, PluginError, RunnerBox, RunnerSession};
+use noot_plugin_api::{PluginError, RunnerBox, RunnerSession};
 
 use super::catalog::{self, Catalog, Mutant};
+use super::execute::{self, ExecuteError, Execution, Limits};
+use super::keys::result_keys;
 use super::project::{self, Excludes};
+use super::python::hints::ImportCheck;
 use super::report::{self, RunReport, SessionFile};
 use super::results::{MutantResult, ResultStore, ResultsFile, Status};
+use super::runner_choice;
+use super::selection::select_tests;
 use super::stats::{self, Stats, StatsRun};
 use super::tree;
 use crate::config::{Config, Location};
-use crate::engine::digest::{DepGraph, Digest};
+use crate::engine::digest::Digest;
 use crate::engine::events::Event;
 use crate::engine::ports::Ports;
-use crate::engine::scheduler::{self, JobGraph};
 use crate::engine::store::{Store, StoreError};
 use crate::plugins::{Registry, RegistryError};
 
 /// Where noot keeps mutation state, relative to the project root.
 pub const STATE_DIR: &str = ".noot/mutate";
-/// Output kept per mutant (survived, timeout, error).
-const OUTPUT_CAP: u64 = 64 * 1024;
 
 /// What the command line asks for.
 #[derive(Debug, Clone, Default)]
@@ -108,73 +109,28 @@ pub fn run(
     let settings = &config.mutate;
 
     // The runner first: an unknown name should fail before the stats run.
-    let runner_options = settings
-        .runner_options
-        .get(&plan.runner)
-        .map_or_else(|| "{}".to_owned(), |v| v.to_string());
-    let runner = registry.new_runner(&plan.runner, &runner_options, ports).map_err(|e| match e {
-        RegistryError::Unknown { .. } => RunError::Setup {
-            location: if request.runner.is_some() {
-                Some(Location::Cli("--runner".into()))
-            } else {
-                settings.locations.get("runner").cloned()
-            },
-            message: format!("unknown runner `{}`", plan.runner),
-            help: Some(format!(
-                "built-in runners: subprocess, inprocess; see `noot plugins list` for the rest{}",
-                crate::config::error::closest(&plan.runner, &["subprocess", "inprocess"])
-                    .map(|c| format!(" (did you mean `{c}`?)"))
-                    .unwrap_or_default()
-            )),
-        },
-        // The runner refused its options: point at the table it was given.
-        RegistryError::Construct { error: PluginError::InvalidConfig(message), name, .. } => {
-            RunError::Setup {
-                location: settings.locations.get(&format!("runner_options.{name}")).cloned(),
-                message: format!("runner `{name}`: {message}"),
-                help: Some(format!(
-                    "fix the [mutate.runner_options.{name}] table; the runner's documentation lists its keys"
-                )),
-            }
-        }
-        other => RunError::Registry(other),
-    })?;
-
-    // Whatever happens from here, the runner's processes go with the run.
-    let _shutdown = ShutdownOnDrop(&runner);
-    let runner_session = RunnerSession {
-        project_dir: plan.root.display().to_string().into(),
-        mutants_dir: plan.mutants_dir.display().to_string().into(),
-        test_command: RVec::from(vec![
-            RString::from(settings.python.as_str()),
-            "-m".into(),
-            "pytest".into(),
-        ]),
-        test_args: base_test_args(settings).into_iter().map(RString::from).collect(),
-        suite_args: plan.test_paths.iter().map(|p| RString::from(p.as_str())).collect(),
-        env: plan
-            .env
-            .iter()
-            .map(|(k, v)| Tuple2(RString::from(k.as_str()), RString::from(v.as_str())))
-            .collect(),
-        slots: u32::try_from(request.jobs.max(1)).unwrap_or(1),
-        scratch_dir: plan.mutants_dir.join(tree::SCRATCH_DIR).display().to_string().into(),
-        options_json: runner_options.into(),
-    };
+    // `auto` starts warm and may fall back once the stats are known.
+    let auto = plan.runner == runner_choice::AUTO;
+    let first = if auto { runner_choice::WARM } else { plan.runner.as_str() };
+    let mut active = ActiveRunner::new(registry, config, request, ports, &plan, first)?;
     // A runner with long-lived workers starts them while the stats run
     // works; when the stats are reused, it starts only if mutants need it.
-    let mut prepared = false;
     let mut pytest_args = settings.pytest_args.clone();
     pytest_args.extend(plan.test_paths.iter().cloned());
-    let stats = stats_for(config, ports, &plan, &pytest_args, request.force, &mut || {
-        prepare_runner(&runner, &runner_session, &plan.runner)?;
-        prepared = true;
-        Ok(())
-    })?;
+    let stats =
+        stats_for(config, ports, &plan, &pytest_args, request.force, &mut || active.prepare())?;
+    let limits = Limits {
+        multiplier: settings.timeout_multiplier,
+        floor_secs: settings.timeout_floor_secs,
+        startup_ms: startup_overhead_ms(&stats),
+    };
 
     // Selection, and the key each result is stored under.
     let selection = select_tests(&plan.catalog.mutants, &stats);
-    let keys = result_keys(&plan, &stats, &selection);
+    let keys = result_keys(&plan.root, &plan.catalog, &stats, &selection);
+    ImportCheck::new(&stats, &plan.catalog)
+        .write(&plan.mutants_dir.join(tree::SCRATCH_DIR))
+        .map_err(|e| RunError::setup(format!("cannot write the runner's hints: {e}"), None))?;
 
     let store = ResultStore::new(ports.fs.as_ref(), &plan.state_dir);
     let previous = store.load()?;
@@ -185,6 +141,11 @@ pub fn run(
         .iter()
         .filter(|m| filters.is_empty() || filters.iter().any(|f| f.is_match(&m.id)))
         .collect();
+    if wanted.is_empty() && !request.filters.is_empty() {
+        // A gate such as `noot run FILTER --fail-under 90` must not pass
+        // on zero mutants because of a typo.
+        return Err(no_match(&request.filters, &plan.catalog));
+    }
 
     let mut results: BTreeMap<String, MutantResult> = BTreeMap::new();
     let mut reused = BTreeSet::new();
@@ -218,33 +179,83 @@ pub fn run(
         }
     }
 
+    // `auto`: the decision made against these stats, or a proof when
+    // mutants are to run; with nothing to run and nothing decided, the
+    // report says `auto`.
+    let mut runner_name = active.name.clone();
+    if auto {
+        let mut decided = runner_choice::remembered(ports.fs.as_ref(), &plan.state_dir, &stats);
+        if decided.is_none() && !to_run.is_empty() {
+            active.prepare()?;
+            ports.progress.progress(0, 1, "auto runner: the suite in forked children");
+            let proved = runner_choice::prove(&active.runner, &stats, &limits);
+            ports.progress.finish();
+            if !stop.load(Ordering::SeqCst) {
+                runner_choice::remember(ports.fs.as_ref(), &plan.state_dir, &proved);
+            }
+            decided = Some(proved);
+        }
+        match decided {
+            Some(decided) => {
+                if decided.runner != active.name {
+                    active = ActiveRunner::new(
+                        registry,
+                        config,
+                        request,
+                        ports,
+                        &plan,
+                        &decided.runner,
+                    )?;
+                }
+                ports.events.emit(&Event::Note {
+                    message: format!("runner: {} ({})", decided.runner, decided.reason),
+                });
+                runner_name = decided.runner;
+            }
+            None => runner_name = runner_choice::AUTO.to_owned(),
+        }
+    }
+    if !to_run.is_empty() || (request.debug && !reused.is_empty()) {
+        active.prepare()?;
+    }
+    if request.debug {
+        // A reused result still gets its repro: it is what --debug is for.
+        for id in &reused {
+            if let Some(selected) = selection.get(id) {
+                let job = limits.job(0, id, selected);
+                ports.events.emit(&Event::Note {
+                    message: format!("debug: {id} (result reused): {}", active.runner.repro(&job)),
+                });
+            }
+        }
+    }
+
     // The session file says what the last run was about.
     let session_file = SessionFile {
-        runner: plan.runner.clone(),
+        runner: runner_name.clone(),
         root: plan.root.display().to_string(),
         mutants: plan.catalog.mutants.clone(),
         skipped_functions: plan.catalog.skipped.clone(),
     };
     Store::new(ports.fs.as_ref()).save(&plan.state_dir.join("session.json"), &session_file)?;
 
-    let overhead_ms = startup_overhead_ms(&stats);
-    if !prepared && !to_run.is_empty() {
-        prepare_runner(&runner, &runner_session, &plan.runner)?;
-    }
-
-    let tested = run_mutants(
-        &runner,
+    let execution = Execution {
+        runner: &active.runner,
         ports,
-        request,
         stop,
-        &to_run,
-        &selection,
-        &keys,
-        &store,
-        (settings.timeout_multiplier, settings.timeout_floor_secs, overhead_ms),
-    );
-    drop(_shutdown);
-    let tested = tested?;
+        jobs: request.jobs,
+        debug: request.debug,
+        selection: &selection,
+        keys: &keys,
+        store: &store,
+        limits,
+    };
+    let tested = execute::run_mutants(&execution, &to_run);
+    drop(active);
+    let tested = tested.map_err(|e| match e {
+        ExecuteError::Store(e) => RunError::Store(e),
+        ExecuteError::Schedule(message) => RunError::setup(message, None),
+    })?;
     let tested_count = tested.len();
     results.extend(tested);
 
@@ -260,7 +271,7 @@ pub fn run(
 
     let wanted_mutants: Vec<Mutant> = wanted.into_iter().cloned().collect();
     let mut report = report::build(
-        &plan.runner,
+        &runner_name,
         &wanted_mutants,
         &results,
         &reused,
@@ -301,12 +312,16 @@ pub fn list(config: &Config, request: &RunRequest, ports: &Ports) -> Result<List
     let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let lines = plan.catalog.modules.iter().map(|m| m.lines).sum();
     let filters = compile_filters(&request.filters)?;
-    let mutants = plan
+    let mutants: Vec<Mutant> = plan
         .catalog
         .mutants
-        .into_iter()
+        .iter()
         .filter(|m| filters.is_empty() || filters.iter().any(|f| f.is_match(&m.id)))
+        .cloned()
         .collect();
+    if mutants.is_empty() && !request.filters.is_empty() {
+        return Err(no_match(&request.filters, &plan.catalog));
+    }
     Ok(ListReport {
         schema_version: report::REPORT_SCHEMA_VERSION,
         files: plan.catalog.modules.len(),
@@ -321,10 +336,18 @@ pub fn list(config: &Config, request: &RunRequest, ports: &Ports) -> Result<List
 fn prepare(config: &Config, request: &RunRequest, ports: &Ports) -> Result<Plan, RunError> {
     let settings = &config.mutate;
     let root = config.root.clone();
+    // First, before anything is written: without an interpreter that can
+    // import pytest every later step is wasted, and the stats run's
+    // failure would not say how to fix it.
+    super::python::interpreter::check(
+        ports.procs.as_ref(),
+        &settings.python,
+        &settings.python_origin,
+        &root,
+    )
+    .map_err(|e| RunError::Setup { location: None, help: e.help(), message: e.to_string() })?;
     let mutants_dir = root.join(&settings.mutants_dir);
     let state_dir = root.join(STATE_DIR);
-    std::fs::create_dir_all(&state_dir)
-        .map_err(|e| RunError::setup(format!("{}: {e}", state_dir.display()), None))?;
     let excludes = Excludes::new(&settings.exclude).map_err(|e| RunError::Setup {
         location: settings.locations.get("exclude").cloned(),
         message: e.to_string(),
@@ -342,6 +365,24 @@ fn prepare(config: &Config, request: &RunRequest, ports: &Ports) -> Result<Plan,
             help: Some("paths in [mutate] are relative to the folder of the config file".into()),
         },
     })?;
+    // An older noot wrote its tree to mutants/; mutmut still does.
+    for tree in project::foreign_mutated_trees(&root, &mutants_dir) {
+        ports.events.emit(&Event::Warning {
+            message: format!(
+                "{tree}/ holds a mutated copy of the project (an older noot's, or mutmut's): noot leaves it out, but your own pytest may collect it; delete it if nothing uses it"
+            ),
+        });
+    }
+    // The tests too are checked before anything is written.
+    let test_paths = project::tests_for(&root, &settings.tests, &mutants_dir)
+        .map_err(|e| RunError::Setup {
+            location: e.location_key().and_then(|key| settings.locations.get(&key).cloned()),
+            help: Some(e.help()),
+            message: e.to_string(),
+        })?
+        .paths;
+    std::fs::create_dir_all(&state_dir)
+        .map_err(|e| RunError::setup(format!("{}: {e}", state_dir.display()), None))?;
     let catalog = catalog::build(&root, &project.sources, &excludes, request.jobs);
     for (file, message) in &catalog.unparsable {
         ports.events.emit(&Event::Warning { message: format!("{file}: {message}; not mutated") });
@@ -368,11 +409,6 @@ fn prepare(config: &Config, request: &RunRequest, ports: &Ports) -> Result<Plan,
         // every machine.
         ("COLUMNS".to_owned(), "400".to_owned()),
     ];
-    let test_paths = if settings.tests.is_empty() {
-        project::default_tests(&root)
-    } else {
-        settings.tests.clone()
-    };
     let runner = request.runner.clone().unwrap_or_else(|| settings.runner.clone());
     Ok(Plan {
         root,
@@ -386,20 +422,92 @@ fn prepare(config: &Config, request: &RunRequest, ports: &Ports) -> Result<Plan,
     })
 }
 
-/// Hands the runner its session (for `inprocess`, this starts the workers).
-fn prepare_runner(runner: &RunnerBox, session: &RunnerSession, name: &str) -> Result<(), RunError> {
-    runner
-        .prepare(session)
-        .into_result()
-        .map_err(|e| RunError::setup(format!("runner `{name}` could not start: {e}"), None))
+/// The runner plugin in use, with the session it is (or will be)
+/// prepared with; shut down on every way out of a run, errors included.
+struct ActiveRunner {
+    runner: RunnerBox,
+    name: String,
+    session: RunnerSession,
+    prepared: bool,
 }
 
-/// Shuts the runner down on every way out of a run, errors included.
-struct ShutdownOnDrop<'a>(&'a RunnerBox);
+impl ActiveRunner {
+    fn new(
+        registry: &Registry,
+        config: &Config,
+        request: &RunRequest,
+        ports: &Ports,
+        plan: &Plan,
+        name: &str,
+    ) -> Result<Self, RunError> {
+        let settings = &config.mutate;
+        let options =
+            settings.runner_options.get(name).map_or_else(|| "{}".to_owned(), |v| v.to_string());
+        let runner = registry.new_runner(name, &options, ports).map_err(|e| match e {
+            RegistryError::Unknown { .. } => RunError::Setup {
+                location: if request.runner.is_some() {
+                    Some(Location::Cli("--runner".into()))
+                } else {
+                    settings.locations.get("runner").cloned()
+                },
+                message: format!("unknown runner `{name}`"),
+                help: Some(format!(
+                    "built-in runners: auto, subprocess, inprocess; see `noot plugins list` for the rest{}",
+                    crate::config::error::closest(name, &["auto", "subprocess", "inprocess"])
+                        .map(|c| format!(" (did you mean `{c}`?)"))
+                        .unwrap_or_default()
+                )),
+            },
+            // The runner refused its options: point at the table it was given.
+            RegistryError::Construct { error: PluginError::InvalidConfig(message), name, .. } => {
+                RunError::Setup {
+                    location: settings.locations.get(&format!("runner_options.{name}")).cloned(),
+                    message: format!("runner `{name}`: {message}"),
+                    help: Some(format!(
+                        "fix the [mutate.runner_options.{name}] table; the runner's documentation lists its keys"
+                    )),
+                }
+            }
+            other => RunError::Registry(other),
+        })?;
+        let session = RunnerSession {
+            project_dir: plan.root.display().to_string().into(),
+            mutants_dir: plan.mutants_dir.display().to_string().into(),
+            test_command: RVec::from(vec![
+                RString::from(settings.python.as_str()),
+                "-m".into(),
+                "pytest".into(),
+            ]),
+            test_args: base_test_args(settings).into_iter().map(RString::from).collect(),
+            suite_args: plan.test_paths.iter().map(|p| RString::from(p.as_str())).collect(),
+            env: plan
+                .env
+                .iter()
+                .map(|(k, v)| Tuple2(RString::from(k.as_str()), RString::from(v.as_str())))
+                .collect(),
+            slots: u32::try_from(request.jobs.max(1)).unwrap_or(1),
+            scratch_dir: plan.mutants_dir.join(tree::SCRATCH_DIR).display().to_string().into(),
+            options_json: options.into(),
+        };
+        Ok(Self { runner, name: name.to_owned(), session, prepared: false })
+    }
 
-impl Drop for ShutdownOnDrop<'_> {
+    /// Hands the runner its session once (for `inprocess`, this starts
+    /// the workers).
+    fn prepare(&mut self) -> Result<(), RunError> {
+        if !self.prepared {
+            self.runner.prepare(&self.session).into_result().map_err(|e| {
+                RunError::setup(format!("runner `{}` could not start: {e}", self.name), None)
+            })?;
+            self.prepared = true;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for ActiveRunner {
     fn drop(&mut self) {
-        let _ = self.0.shutdown();
+        let _ = self.runner.shutdown();
     }
 }
 
@@ -437,13 +545,18 @@ fn stats_for(
         env: plan.env.clone(),
         report_path: &report_path,
         inputs,
-        mutated_modules: plan
-            .catalog
-            .modules
-            .iter()
-            .filter(|m| m.mutated.is_some())
-            .map(|m| m.source.module.clone())
-            .collect(),
+        catalog: stats::CatalogCounts {
+            mutants: plan.catalog.mutants.len(),
+            functions: plan
+                .catalog
+                .mutants
+                .iter()
+                .map(|m| m.function.as_str())
+                .collect::<BTreeSet<_>>()
+                .len(),
+            modules: plan.catalog.modules.len(),
+            skipped_functions: plan.catalog.skipped.len(),
+        },
     };
     ports.progress.progress(0, 1, "stats run: the whole suite once");
     let stats = stats::run(ports.procs.as_ref(), &run);
@@ -453,161 +566,41 @@ fn stats_for(
     Ok(stats)
 }
 
-/// The tests chosen for one mutant.
-#[derive(Debug, Clone, Default)]
-struct Selected {
-    /// pytest arguments, fastest first.
-    tests: Vec<String>,
-    /// Their node ids, same order.
-    node_ids: Vec<String>,
-    /// Sum of their baseline durations, in ms.
-    baseline_ms: u64,
-    /// Reached at import time: needs a fresh process.
-    fresh: bool,
-    /// How many leading tests call the function while they run.
-    call_time_tests: u32,
-}
-
-fn select_tests(mutants: &[Mutant], stats: &Stats) -> HashMap<String, Selected> {
-    let mut by_function: HashMap<&str, Vec<(&String, &stats::TestStats)>> = HashMap::new();
-    for (node_id, test) in &stats.tests {
-        for hit in &test.hits {
-            by_function.entry(hit.as_str()).or_default().push((node_id, test));
-        }
+/// A filter that matches no mutant, with the ids and functions closest
+/// to what was typed.
+fn no_match(filters: &[String], catalog: &Catalog) -> RunError {
+    let mut names: Vec<&str> = catalog.mutants.iter().map(|m| m.function.as_str()).collect();
+    names.dedup();
+    names.extend(catalog.mutants.iter().map(|m| m.id.as_str()));
+    let mut scored: Vec<(f64, &str)> = names
+        .iter()
+        .map(|name| {
+            let best = filters
+                .iter()
+                .map(|f| strsim::jaro_winkler(f.trim_end_matches('*'), name))
+                .fold(0.0, f64::max);
+            (best, *name)
+        })
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+    let closest: Vec<&str> = scored.iter().take(3).map(|(_, name)| *name).collect();
+    let quoted: Vec<String> = filters.iter().map(|f| format!("`{f}`")).collect();
+    RunError::Setup {
+        location: Some(Location::Cli("MUTANT".into())),
+        message: format!(
+            "no mutant matches {} (of {} mutants)",
+            quoted.join(" or "),
+            catalog.mutants.len()
+        ),
+        help: Some(if closest.is_empty() {
+            "this project has no mutants; see `noot run --list`".to_owned()
+        } else {
+            format!(
+                "the closest: {}; a filter is an id, an id prefix (module or function) or a glob; `noot run --list` lists them all",
+                closest.join(", ")
+            )
+        }),
     }
-    let import_time: BTreeSet<&str> = stats.collection_hits.iter().map(String::as_str).collect();
-    let everything: Vec<(&String, &stats::TestStats)> = stats.tests.iter().collect();
-    let mut cache: HashMap<&str, Selected> = HashMap::new();
-    let mut selection = HashMap::new();
-    for mutant in mutants {
-        let function = mutant.function.as_str();
-        let selected = cache
-            .entry(function)
-            .or_insert_with(|| {
-                let fastest_first =
-                    |a: &(&String, &stats::TestStats), b: &(&String, &stats::TestStats)| {
-                        a.1.duration_s.total_cmp(&b.1.duration_s).then(a.0.cmp(b.0))
-                    };
-                let mut tests = by_function.get(function).cloned().unwrap_or_default();
-                tests.sort_by(fastest_first);
-                let call_time_tests = tests.len();
-                // A fresh process runs the whole suite, the tests that call
-                // the function first: they are the likeliest to fail, and
-                // `-x` then spares the rest.
-                let fresh = import_time.contains(function);
-                if fresh {
-                    let callers: BTreeSet<&String> = tests.iter().map(|(id, _)| *id).collect();
-                    let mut rest: Vec<_> = everything
-                        .iter()
-                        .filter(|(id, _)| !callers.contains(id))
-                        .copied()
-                        .collect();
-                    rest.sort_by(fastest_first);
-                    tests.extend(rest);
-                }
-                let baseline_s: f64 = tests.iter().map(|(_, t)| t.duration_s).sum();
-                Selected {
-                    tests: tests.iter().map(|(_, t)| t.arg.clone()).collect(),
-                    node_ids: tests.iter().map(|(id, _)| (*id).clone()).collect(),
-                    baseline_ms: (baseline_s * 1000.0).ceil() as u64,
-                    fresh,
-                    call_time_tests: u32::try_from(call_time_tests).unwrap_or(u32::MAX),
-                }
-            })
-            .clone();
-        selection.insert(mutant.id.clone(), selected);
-    }
-    selection
-}
-
-/// A result's key: the mutant's own digest (function text + mutation), the
-/// closure digest of its module over the import graph, and the digest of
-/// the selected tests' files and of the test configuration.
-fn result_keys(
-    plan: &Plan,
-    stats: &Stats,
-    selection: &HashMap<String, Selected>,
-) -> HashMap<String, String> {
-    let mut graph = DepGraph::new();
-    let known: BTreeSet<&str> =
-        plan.catalog.modules.iter().map(|m| m.source.module.as_str()).collect();
-    let mut module_of_file: HashMap<&str, &str> = HashMap::new();
-    for module in &plan.catalog.modules {
-        graph.add_unit(module.source.module.clone(), module.digest);
-        module_of_file.insert(module.source.rel.as_str(), module.source.module.as_str());
-    }
-    for module in &plan.catalog.modules {
-        for import in &module.imports {
-            // `import a.b.c` depends on a, a.b and a.b.c (their __init__s run).
-            let parts: Vec<&str> = import.split('.').collect();
-            for end in 1..=parts.len() {
-                let prefix = parts[..end].join(".");
-                if known.contains(prefix.as_str()) && prefix != module.source.module {
-                    graph.add_dependency(module.source.module.clone(), prefix);
-                }
-            }
-        }
-    }
-    let closure = graph.closure_digests();
-
-    let mut file_digests: HashMap<String, String> = HashMap::new();
-    let mut file_digest = |rel: &str| -> String {
-        file_digests
-            .entry(rel.to_owned())
-            .or_insert_with(|| {
-                std::fs::read(plan.root.join(rel))
-                    .map(|b| Digest::of(&b).to_string())
-                    .unwrap_or_default()
-            })
-            .clone()
-    };
-    // Test configuration: conftest files and the ini files pytest reads.
-    let mut config_hasher = String::new();
-    for rel in walk_config_files(&plan.root) {
-        config_hasher.push_str(&rel);
-        config_hasher.push_str(&file_digest(&rel));
-    }
-    let mut keys = HashMap::new();
-    let test_files: HashMap<&str, &str> =
-        stats.tests.iter().map(|(id, t)| (id.as_str(), t.file.as_str())).collect();
-    for mutant in &plan.catalog.mutants {
-        let module = mutant.file.as_str();
-        let module_digest = module_of_file
-            .get(module)
-            .and_then(|name| closure.get(*name))
-            .map(ToString::to_string)
-            .unwrap_or_default();
-        let mut tests_text = config_hasher.clone();
-        if let Some(selected) = selection.get(&mutant.id) {
-            for node_id in &selected.node_ids {
-                tests_text.push_str(node_id);
-                if let Some(file) = test_files.get(node_id.as_str()) {
-                    tests_text.push_str(&file_digest(file));
-                }
-            }
-        }
-        let key =
-            Digest::of(format!("{}\0{module_digest}\0{tests_text}", mutant.digest).as_bytes());
-        keys.insert(mutant.id.clone(), key.to_string());
-    }
-    keys
-}
-
-fn walk_config_files(root: &Path) -> Vec<String> {
-    let mut found = Vec::new();
-    for name in
-        ["pytest.ini", ".pytest.ini", "pyproject.toml", "setup.cfg", "tox.ini", "conftest.py"]
-    {
-        if root.join(name).is_file() {
-            found.push(name.to_owned());
-        }
-    }
-    for dir in ["tests", "test", "src"] {
-        if root.join(dir).join("conftest.py").is_file() {
-            found.push(format!("{dir}/conftest.py"));
-        }
-    }
-    found
 }
 
 fn compile_filters(filters: &[String]) -> Result<Vec<globset::GlobMatcher>, RunError> {
@@ -625,14 +618,6 @@ fn compile_filters(filters: &[String]) -> Result<Vec<globset::GlobMatcher>, RunE
         .collect()
 }
 
-/// `-x -q -p no:cacheprovider` and the user's pytest arguments.
-fn base_test_args(settings: &crate::config::mutate::MutateSettings) -> Vec<String> {
-    let mut args: Vec<String> =
-        ["-x", "-q", "-p", "no:cacheprovider"].iter().map(|s| (*s).to_owned()).collect();
-    args.extend(settings.pytest_args.iter().cloned());
-    args
-}
-
 /// Interpreter and pytest start-up, as the stats run measured it.
 fn startup_overhead_ms(stats: &Stats) -> u64 {
     let tests_ms: f64 = stats.tests.values().map(|t| t.duration_s * 1000.0).sum();
@@ -640,143 +625,10 @@ fn startup_overhead_ms(stats: &Stats) -> u64 {
     overhead.min(30_000.0) as u64
 }
 
-#[allow(clippy::too_many_arguments)]
-fn run_mutants(
-    runner: &RunnerBox,
-    ports: &Ports,
-    request: &RunRequest,
-    stop: &AtomicBool,
-    to_run: &[&Mutant],
-    selection: &HashMap<String, Selected>,
-    keys: &HashMap<String, String>,
-    store: &ResultStore<'_>,
-    (multiplier, floor_secs, overhead_ms): (f64, f64, u64),
-) -> Result<BTreeMap<String, MutantResult>, RunError> {
-    let mut graph = JobGraph::new();
-    for mutant in to_run {
-        let cost = selection.get(&mutant.id).map_or(1, |s| s.baseline_ms.max(1));
-        graph.add_job(cost);
-    }
-    let total = to_run.len() as u64;
-    let done = AtomicUsize::new(0);
-    let slots = Mutex::new(
-        (0..u32::try_from(request.jobs.max(1)).unwrap_or(1)).rev().collect::<Vec<u32>>(),
-    );
-    let failures: Mutex<Option<StoreError>> = Mutex::new(None);
-    let finished = AtomicBool::new(false);
-
-    std::thread::scope(|scope| {
-        // Ctrl-C watcher: stop the runner's processes at once.
-        scope.spawn(|| {
-            while !finished.load(Ordering::SeqCst) {
-                if stop.load(Ordering::SeqCst) {
-                    runner.cancel();
-                    ports.procs.kill_all();
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(25));
-            }
-        });
-        ports.progress.progress(0, total, "");
-        let outcome = scheduler::run(&graph, request.jobs.max(1), stop, |job| {
-            let mutant = to_run[job];
-            let selected = selection.get(&mutant.id).cloned().unwrap_or_default();
-            let slot = slots.lock().unwrap_or_else(|e| e.into_inner()).pop().unwrap_or(0);
-            let deadline_ms = deadline_ms(selected.baseline_ms, multiplier, floor_secs);
-            let mutant_job = MutantJob {
-                slot,
-                mutant_id: mutant.id.as_str().into(),
-                tests: selected.tests.iter().map(|t| RString::from(t.as_str())).collect(),
-                deadline_ms,
-                startup_ms: overhead_ms,
-                cpu_limit_secs: (deadline_ms + overhead_ms).div_ceil(1000) * 2 + 1,
-                output_cap_bytes: OUTPUT_CAP,
-                fresh_process: selected.fresh,
-                call_time_tests: selected.call_time_tests,
-            };
-            if request.debug {
-                ports.events.emit(&Event::Note {
-                    message: format!("debug: {}: {}", mutant.id, runner.repro(&mutant_job)),
-                });
-            }
-            let verdict = runner.run_mutant(&mutant_job).into_result();
-            slots.lock().unwrap_or_else(|e| e.into_inner()).push(slot);
-            if stop.load(Ordering::SeqCst) {
-                // Interrupted mid-flight: not a result; it runs again next time.
-                return None;
-            }
-            let result = match verdict {
-                Ok(v) => MutantResult {
-                    id: mutant.id.clone(),
-                    key: keys.get(&mutant.id).cloned().unwrap_or_default(),
-                    status: status_of(v.status),
-                    duration_ms: v.duration_ms,
-                    tests: selected.node_ids.clone(),
-                    exit_code: v.exit_code.into_option(),
-                    detail: v.detail.into_string(),
-                    output: v.output.into_string(),
-                },
-                Err(e) => MutantResult {
-                    id: mutant.id.clone(),
-                    key: keys.get(&mutant.id).cloned().unwrap_or_default(),
-                    status: Status::Error,
-                    duration_ms: 0,
-                    tests: selected.node_ids.clone(),
-                    exit_code: None,
-                    detail: format!("runner error: {e}"),
-                    output: String::new(),
-                },
-            };
-            if let Err(e) = store.append(&result) {
-                failures.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(e);
-                stop.store(true, Ordering::SeqCst);
-            }
-            let finished_count = done.fetch_add(1, Ordering::SeqCst) as u64 + 1;
-            ports.events.emit(&Event::MutantFinished {
-                id: mutant.id.clone(),
-                status: result.status.name().into(),
-                duration_ms: result.duration_ms,
-            });
-            ports.progress.progress(
-                finished_count,
-                total,
-                &format!("{} {}", result.status.name(), mutant.id),
-            );
-            Some(result)
-        });
-        finished.store(true, Ordering::SeqCst);
-        ports.progress.finish();
-        if let Some(e) = failures.lock().unwrap_or_else(|p| p.into_inner()).take() {
-            return Err(RunError::Store(e));
-        }
-        let outcome = outcome.map_err(|e| RunError::setup(e.to_string(), None))?;
-        Ok(outcome.into_iter().flatten().flatten().map(|r| (r.id.clone(), r)).collect())
-    })
-}
-
-/// max(floor, multiplier × baseline): the budget of the tests themselves
-/// (a runner that starts a fresh process adds the measured start-up).
-fn deadline_ms(baseline_ms: u64, multiplier: f64, floor_secs: f64) -> u64 {
-    (baseline_ms as f64 * multiplier).max(floor_secs * 1000.0).ceil() as u64
-}
-
-fn status_of(status: MutantStatus) -> Status {
-    match status {
-        MutantStatus::Killed => Status::Killed,
-        MutantStatus::Survived => Status::Survived,
-        MutantStatus::Timeout => Status::Timeout,
-        MutantStatus::Error => Status::Error,
-        MutantStatus::Skipped => Status::Skipped,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn deadlines_take_the_floor_the_multiple_and_start_up() {
-        assert_eq!(deadline_ms(100, 10.0, 5.0), 5_000);
-        assert_eq!(deadline_ms(2_000, 10.0, 5.0), 20_000);
-    }
+/// `-x -q -p no:cacheprovider` and the user's pytest arguments.
+fn base_test_args(settings: &crate::config::mutate::MutateSettings) -> Vec<String> {
+    let mut args: Vec<String> =
+        ["-x", "-q", "-p", "no:cacheprovider"].iter().map(|s| (*s).to_owned()).collect();
+    args.extend(settings.pytest_args.iter().cloned());
+    args
 }

@@ -26,7 +26,7 @@ pub struct TestStats {
 }
 
 /// The stats of one suite, as stored in `.noot/mutate/stats.json`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Stats {
     /// Digest of everything the stats depend on; equal → reuse.
     pub inputs: String,
@@ -34,6 +34,13 @@ pub struct Stats {
     pub tests: BTreeMap<String, TestStats>,
     /// Functions reached at import time (while collecting).
     pub collection_hits: Vec<String>,
+    /// Per function reached while collecting, the modules whose import
+    /// called it (`""`: called from no module body, e.g. a pytest hook).
+    #[serde(default)]
+    pub collection_importers: BTreeMap<String, Vec<String>>,
+    /// Modules of the mutated tree imported while collecting, in order.
+    #[serde(default)]
+    pub collection_modules: Vec<String>,
     /// Wall-clock time of the whole run, in ms.
     pub wall_ms: u64,
 }
@@ -54,6 +61,10 @@ struct RawStats {
     collection_hits: Vec<String>,
     #[serde(default)]
     escaped_modules: BTreeMap<String, String>,
+    #[serde(default)]
+    collection_importers: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    collection_modules: Vec<String>,
 }
 
 /// Why the stats run cannot be used.
@@ -226,6 +237,8 @@ pub fn run(procs: &dyn Procs, run: &StatsRun<'_>) -> Result<Stats, StatsError> {
         inputs: run.inputs.clone(),
         tests: raw.tests,
         collection_hits: raw.collection_hits,
+        collection_importers: raw.collection_importers,
+        collection_modules: raw.collection_modules,
         wall_ms: result.elapsed_ms,
     })
 }

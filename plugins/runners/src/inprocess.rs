@@ -75,6 +75,7 @@ pub struct InprocessRunner {
     /// Per slot, the zygote that runs import-time mutants' whole sessions.
     zygotes: Mutex<Vec<Arc<Mutex<Option<Worker>>>>>,
     currents: Mutex<Vec<Arc<AtomicI32>>>,
+    import_check: Mutex<Option<Arc<ImportCheck>>>,
     cancelled: AtomicBool,
 }
 
@@ -86,6 +87,7 @@ impl InprocessRunner {
             slots: Mutex::new(Vec::new()),
             zygotes: Mutex::new(Vec::new()),
             currents: Mutex::new(Vec::new()),
+            import_check: Mutex::new(None),
             cancelled: AtomicBool::new(false),
         }
     }
@@ -102,12 +104,45 @@ impl InprocessRunner {
     /// Runs a whole pytest session over the job's tests in a child forked
     /// from the slot's zygote: a fresh import of the project, without a
     /// fresh interpreter.
-    fn run_fresh(&self, job: &MutantJob) -> Result<MutantVerdict, PluginError> {
+    ///
+    /// With `check`, the session first compares what importing the project
+    /// under the mutant built with what it builds without one, and ends
+    /// early when nothing differs (see [`ImportCheck`]).
+    fn run_fresh(
+        &self,
+        job: &MutantJob,
+        check: Option<&ImportCheck>,
+    ) -> Result<MutantVerdict, PluginError> {
         let session = self.fresh.session()?;
         let argv = SubprocessRunner::pytest_args(&session, &job.tests);
-        let request = Self::request(&session, job, "argv", json!(argv));
-        let budget = Duration::from_millis(job.deadline_ms.saturating_add(job.startup_ms));
-        self.run_on(Kind::Zygote, &session, job, &request, budget)
+        let mut request = Self::request(&session, job, "argv", json!(argv));
+        // A whole session also imports and collects: its start-up counts.
+        request["cpu"] = json!(job.cpu_limit_secs + (job.startup_ms * 2).div_ceil(1000));
+        let mut budget = job.deadline_ms.saturating_add(job.startup_ms);
+        if let Some(check) = check {
+            let baseline = Path::new(session.scratch_dir.as_str())
+                .join(format!("import-baseline-{}.json", job.slot));
+            request["check"] = json!({
+                "modules": check.modules,
+                "baseline_file": baseline.to_string_lossy(),
+            });
+            // The zygote's first check records the baseline: one more start-up.
+            budget = budget.saturating_add(job.startup_ms);
+        }
+        self.run_on(Kind::Zygote, &session, job, &request, Duration::from_millis(budget))
+    }
+
+    /// The import check's hints, read once the host wrote them.
+    fn import_check(&self, function: &str) -> Option<Arc<ImportCheck>> {
+        let mut cached = self.import_check.lock().unwrap_or_else(|e| e.into_inner());
+        if cached.is_none() {
+            let session = self.fresh.session().ok()?;
+            let path = Path::new(session.scratch_dir.as_str()).join(IMPORT_CHECK_FILE);
+            // Not written (yet): no check for this mutant, asked again later.
+            let text = std::fs::read_to_string(path).ok()?;
+            *cached = Some(Arc::new(ImportCheck::parse(&text)?));
+        }
+        cached.as_ref().filter(|c| c.functions.iter().any(|f| f == function)).map(Arc::clone)
     }
 
     /// A request to a worker or zygote: the mutant, its limits, where its
@@ -324,6 +359,40 @@ impl InprocessRunner {
     }
 }
 
+/// Where the host leaves the import check's hints in the scratch folder.
+pub const IMPORT_CHECK_FILE: &str = "import-check.json";
+
+/// Hints for import-time mutants, from the stats run.
+///
+/// `functions` ran only while the project's own `modules` were imported
+/// (never from a test module or a pytest hook). For a mutant in one of
+/// them, a fresh import that builds the same state as without the mutant
+/// (function code, defaults, closure cells, class and module attributes,
+/// recursively) means the mutant can only act through calls made while
+/// tests run, which its calling tests in the warm worker already judged.
+#[derive(Debug)]
+pub struct ImportCheck {
+    /// The project modules imported while collecting, in import order.
+    pub modules: Vec<String>,
+    /// Function keys eligible for the check.
+    pub functions: Vec<String>,
+}
+
+impl ImportCheck {
+    /// Reads the host's JSON (`{"schema_version": 1, "modules": [...],
+    /// "functions": [...]}`); anything else means no check.
+    fn parse(text: &str) -> Option<Self> {
+        let value: Value = serde_json::from_str(text).ok()?;
+        if value.get("schema_version").and_then(Value::as_u64) != Some(1) {
+            return None;
+        }
+        let strings = |key: &str| -> Option<Vec<String>> {
+            value.get(key)?.as_array()?.iter().map(|v| v.as_str().map(str::to_owned)).collect()
+        };
+        Some(Self { modules: strings("modules")?, functions: strings("functions")? })
+    }
+}
+
 /// The two kinds of long-lived process a slot keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -388,6 +457,14 @@ fn verdict(
     let signal = done.get("signal").and_then(Value::as_i64).and_then(|c| i32::try_from(c).ok());
     let (status, detail) = if timed_out {
         (MutantStatus::Timeout, "deadline passed; the child's process group was killed".to_owned())
+    } else if let Some(objects) = done.get("same_import").and_then(Value::as_u64) {
+        (
+            MutantStatus::Survived,
+            format!(
+                "importing the project under the mutant built the same state as without it \
+                 ({objects} globals compared), so no other test can see it"
+            ),
+        )
     } else if let Some(error) = done.get("error").and_then(Value::as_str) {
         (MutantStatus::Error, error.to_owned())
     } else if let Some(code) =
@@ -407,6 +484,13 @@ fn verdict(
         let code = exit.unwrap_or(-1);
         (MutantStatus::Killed, format!("the test process exited with {code}"))
     };
+    let mut detail = detail;
+    if let Some(differs) = done.get("import_differs").and_then(Value::as_array) {
+        if status == MutantStatus::Survived {
+            let names: Vec<&str> = differs.iter().filter_map(Value::as_str).collect();
+            detail = format!("{detail} (importing under the mutant changed {})", names.join(", "));
+        }
+    }
     let output = if status == MutantStatus::Killed { String::new() } else { tail(output, cap) };
     MutantVerdict {
         status,
@@ -459,8 +543,14 @@ impl RunnerPlugin for InprocessRunner {
         // also sees what the function did while the project was imported.
         let call_time =
             usize::try_from(job.call_time_tests).unwrap_or(usize::MAX).min(job.tests.len());
+        let function = job.mutant_id.as_str().rsplit_once("__noot_").map_or("", |(f, _)| f);
+        let check = self.import_check(function);
         if call_time == 0 {
-            return self.run_fresh(job);
+            let mut fresh = self.run_fresh(job, check.as_deref())?;
+            if fresh.status == MutantStatus::Survived && check.is_some() {
+                fresh.detail = format!("no test calls it, and {}", fresh.detail).into();
+            }
+            return Ok(fresh);
         }
         let warm_job = MutantJob {
             tests: job.tests[..call_time].iter().cloned().collect(),
@@ -472,8 +562,15 @@ impl RunnerPlugin for InprocessRunner {
         if matches!(warm.status, MutantStatus::Killed | MutantStatus::Timeout) {
             return Ok(warm);
         }
-        let mut fresh = self.run_fresh(job)?;
+        let mut fresh = self.run_fresh(job, check.as_deref())?;
         fresh.duration_ms += warm.duration_ms;
+        if fresh.status == MutantStatus::Survived && check.is_some() {
+            fresh.detail = format!(
+                "its {call_time} calling test(s) passed in the warm worker, and {}",
+                fresh.detail
+            )
+            .into();
+        }
         Ok(fresh)
     }
 

@@ -35,6 +35,30 @@ def activate(mutant_id):
 
 activate(os.environ.get("MUTANT_UNDER_TEST", ""))
 
+# In the stats run, until the first test starts: per function key, the
+# modules whose import called it ("" when no module was being imported,
+# e.g. a pytest hook). The stats plugin sets it to None when tests start.
+IMPORTERS = {} if STATS else None
+
+
+def hit(key):
+    """Called by every trampoline in the stats run."""
+    HITS.add(key)
+    importers = IMPORTERS
+    if importers is not None:
+        importers.setdefault(key, set()).add(_importing_module())
+
+
+def _importing_module():
+    # The innermost module body on the stack is the module being imported.
+    frame = sys._getframe(2)
+    while frame is not None:
+        if frame.f_code.co_name == "<module>":
+            return frame.f_globals.get("__name__", "")
+        frame = frame.f_back
+    return ""
+
+
 # What every mutated module imports; how a file in the mutated tree is
 # recognised as mutated (noot writes this line into each one it rewrites).
 _MUTATED_MARK = b"import _noot_runtime as _noot_rt\n"

@@ -24,10 +24,25 @@ class NootStats:
         self.order = []
         self.failed = []
         self.collection_hits = set()
+        self.importers = {}
+        self.imported = []
 
     def pytest_collection_finish(self, session):
         self.collection_hits |= rt.HITS
         rt.HITS.clear()
+        # Who called each function while the project was imported, and
+        # which modules of the mutated tree were imported, in import order:
+        # what the inprocess runner's import check compares.
+        self.importers = {k: sorted(v) for k, v in (rt.IMPORTERS or {}).items()}
+        rt.IMPORTERS = None
+        mutants = os.environ.get("NOOT_MUTANTS_DIR", "")
+        self.imported = [
+            name
+            for name, module in list(sys.modules.items())
+            if mutants
+            and isinstance(getattr(module, "__file__", None), str)
+            and module.__file__.startswith(mutants.rstrip(os.sep) + os.sep)
+        ]
         for item in session.items:
             self.order.append(item.nodeid)
 
@@ -70,6 +85,8 @@ class NootStats:
             "failed": self.failed,
             "collection_hits": sorted(self.collection_hits | rt.HITS),
             "escaped_modules": escaped,
+            "collection_importers": self.importers,
+            "collection_modules": self.imported,
         }
         tmp = self.out + ".tmp"
         with open(tmp, "w", encoding="utf-8") as f:

@@ -3,11 +3,14 @@
 //! runtime switch.
 
 pub mod functions;
+pub mod hints;
 pub mod interpreter;
 pub mod operators;
 pub mod schemata;
 
 use tree_sitter::{Node, Parser, Tree};
+
+use crate::engine::digest::Digest;
 
 use functions::FunctionUnit;
 use operators::{Mutation, Pragmas};
@@ -40,6 +43,10 @@ pub struct AnalysedModule {
     pub header_at: usize,
     /// The modules it imports (absolute names, relative ones resolved).
     pub imports: Vec<String>,
+    /// Digest of its syntax tree without comments or layout: what the
+    /// module's behaviour can depend on, so a comment or a blank line
+    /// leaves stored results valid.
+    pub code_digest: Digest,
 }
 
 /// A module that does not parse.
@@ -92,7 +99,43 @@ pub fn analyse(
         functions: analysed,
         header_at: schemata::header_offset(root, source),
         imports: imports(root, source, module, is_package),
+        code_digest: code_digest(root, source),
     })
+}
+
+/// Digests the tree's structure and tokens, skipping comments: each node
+/// is its kind with its children in brackets, so moving a statement into
+/// or out of a block changes the digest even when the tokens do not.
+fn code_digest(root: Node<'_>, source: &str) -> Digest {
+    enum Step<'t> {
+        Open(Node<'t>),
+        Close,
+    }
+    let mut text: Vec<u8> = Vec::with_capacity(source.len());
+    // An explicit stack: deeply nested input must not overflow the thread's.
+    let mut stack = vec![Step::Open(root)];
+    while let Some(step) = stack.pop() {
+        let node = match step {
+            Step::Close => {
+                text.push(b')');
+                continue;
+            }
+            Step::Open(node) => node,
+        };
+        if node.kind() == "comment" {
+            continue;
+        }
+        text.extend_from_slice(node.kind().as_bytes());
+        text.push(b'(');
+        if node.child_count() == 0 {
+            text.extend_from_slice(&source.as_bytes()[node.byte_range()]);
+        }
+        stack.push(Step::Close);
+        let mut cursor = node.walk();
+        let children: Vec<Node<'_>> = node.children(&mut cursor).collect();
+        stack.extend(children.into_iter().rev().map(Step::Open));
+    }
+    Digest::of(&text)
 }
 
 /// Writes the module with every mutation behind the switch; `None` if it

@@ -74,7 +74,7 @@ fn prelude_lines(unit: &FunctionUnit) -> Vec<String> {
             format!("{step}return"),
         ],
     };
-    lines.push(format!("if _noot_rt.STATS: _noot_rt.HITS.add({key})"));
+    lines.push(format!("if _noot_rt.STATS: _noot_rt.hit({key})"));
     lines
 }
 

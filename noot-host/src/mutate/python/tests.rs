@@ -142,3 +142,15 @@ fn syntax_errors_are_located() {
     let error = analyse("def f(:\n    pass\n", "m", false).expect_err("does not parse");
     assert_eq!(error.line, 1);
 }
+
+#[test]
+fn the_code_digest_ignores_comments_and_layout_but_not_structure() {
+    let digest = |source: &str| analyse(source, "m", false).expect("parses").code_digest;
+    let base = digest("def f(a):\n    if a:\n        g()\n    h()\n");
+    assert_eq!(base, digest("# a note\ndef f(a):  # why\n\n    if a:\n        g()\n    h()\n"));
+    assert_eq!(base, digest("def f(a):\n  if a:\n    g()\n  h()\n"));
+    // The same tokens, h() moved into the block: different behaviour.
+    assert_ne!(base, digest("def f(a):\n    if a:\n        g()\n        h()\n"));
+    assert_ne!(base, digest("def f(a):\n    if a:\n        g()\n    h(1)\n"));
+    assert_ne!(base, digest("def f(a):\n    '''Doc.'''\n    if a:\n        g()\n    h()\n"));
+}

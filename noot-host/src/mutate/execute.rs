@@ -1,0 +1,360 @@
+//! Execution: each mutant to run goes through the runner plugin, longest
+//! first across the job slots, and its result is persisted as it arrives.
+//!
+//! Limits. A mutant gets a generous wall-clock deadline (multiplier ×
+//! its tests' baseline time, at least the floor) and a tight CPU-time
+//! limit (multiplier × the same baseline, at least one second): a busy
+//! loop, the usual shape of a mutant that never ends, is stopped after
+//! about a second instead of waiting out the wall-clock floor. A tight
+//! limit can be wrong: a test whose first run in a fresh child pays for a
+//! lazy import costs more than the stats run measured. So a timeout is
+//! re-checked once: the same tests run without the mutant under the same
+//! limits. If they finish well inside them, the timeout stands (the
+//! detail says how long they took); if not, the mutant runs again with
+//! generous limits and that verdict counts. A real infinite loop costs
+//! its tight limit plus one quick run of its tests.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use noot_plugin_api::abi_stable::std_types::RString;
+use noot_plugin_api::{MutantJob, MutantStatus, MutantVerdict, PluginError, RunnerBox};
+
+use super::catalog::Mutant;
+use super::results::{MutantResult, ResultStore, Status};
+use super::selection::Selected;
+use crate::engine::events::Event;
+use crate::engine::ports::Ports;
+use crate::engine::scheduler::{self, JobGraph};
+use crate::engine::store::StoreError;
+
+/// Output kept per mutant (survived, timeout, error).
+const OUTPUT_CAP: u64 = 64 * 1024;
+/// The tight CPU-time limit is never below this.
+const MIN_CPU_SECS: u64 = 1;
+/// A timeout stands when its tests, without the mutant, took at most this
+/// share of the tight limit.
+const CONFIRM_SHARE: u64 = 4;
+
+/// How long a mutant may run, from its tests' baseline time.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// `[mutate] timeout_multiplier`.
+    pub multiplier: f64,
+    /// `[mutate] timeout_floor_secs`: the wall-clock floor.
+    pub floor_secs: f64,
+    /// Start-up of a fresh test process, as the stats run measured it.
+    pub startup_ms: u64,
+}
+
+impl Limits {
+    /// max(floor, multiplier × baseline): the wall-clock budget of the
+    /// tests themselves (a runner that starts a fresh process adds the
+    /// measured start-up).
+    pub fn deadline_ms(&self, baseline_ms: u64) -> u64 {
+        (baseline_ms as f64 * self.multiplier).max(self.floor_secs * 1000.0).ceil() as u64
+    }
+
+    /// The tight CPU-time limit of the tests themselves, in seconds.
+    pub fn tight_cpu_secs(&self, baseline_ms: u64) -> u64 {
+        ((baseline_ms as f64 * self.multiplier / 1000.0).ceil() as u64).max(MIN_CPU_SECS)
+    }
+
+    /// The CPU-time limit of a re-check: twice the wall-clock budget and
+    /// start-up, so only the deadline can stop it.
+    pub fn generous_cpu_secs(&self, baseline_ms: u64) -> u64 {
+        (self.deadline_ms(baseline_ms) + self.startup_ms).div_ceil(1000) * 2 + 1
+    }
+
+    /// The job that tests `mutant_id` with `selected` (tight limits).
+    pub fn job(&self, slot: u32, mutant_id: &str, selected: &Selected) -> MutantJob {
+        MutantJob {
+            slot,
+            mutant_id: mutant_id.into(),
+            tests: selected.tests.iter().map(|t| RString::from(t.as_str())).collect(),
+            deadline_ms: self.deadline_ms(selected.baseline_ms),
+            startup_ms: self.startup_ms,
+            cpu_limit_secs: self.tight_cpu_secs(selected.baseline_ms),
+            output_cap_bytes: OUTPUT_CAP,
+            fresh_process: selected.fresh,
+            call_time_tests: selected.call_time_tests,
+        }
+    }
+}
+
+/// Runs `job`; a timeout is re-checked as the module documentation says.
+/// Returns early with whatever it has once `stop` is set.
+pub fn judge(
+    runner: &RunnerBox,
+    job: &MutantJob,
+    baseline_ms: u64,
+    limits: &Limits,
+    stop: &AtomicBool,
+) -> Result<MutantVerdict, PluginError> {
+    let verdict = runner.run_mutant(job).into_result()?;
+    if verdict.status != MutantStatus::Timeout || stop.load(Ordering::SeqCst) {
+        return Ok(verdict);
+    }
+    let without = MutantJob { mutant_id: RString::new(), ..job.clone() };
+    let reference = runner.run_mutant(&without).into_result()?;
+    let share_ms = job.cpu_limit_secs * 1000 / CONFIRM_SHARE;
+    if reference.status == MutantStatus::Survived && reference.duration_ms <= share_ms {
+        let mut verdict = verdict;
+        verdict.detail = format!(
+            "{}; without the mutant the same tests took {} ms",
+            verdict.detail, reference.duration_ms
+        )
+        .into();
+        return Ok(verdict);
+    }
+    if stop.load(Ordering::SeqCst) {
+        return Ok(verdict);
+    }
+    let generous = MutantJob {
+        deadline_ms: job.deadline_ms.saturating_mul(2),
+        cpu_limit_secs: limits.generous_cpu_secs(baseline_ms),
+        ..job.clone()
+    };
+    let mut second = runner.run_mutant(&generous).into_result()?;
+    second.detail = format!(
+        "{} (re-run with generous limits: without the mutant its tests took {} ms, too close to the first limit)",
+        second.detail, reference.duration_ms
+    )
+    .into();
+    Ok(second)
+}
+
+/// What [`run_mutants`] works with.
+pub struct Execution<'a> {
+    /// The runner, prepared.
+    pub runner: &'a RunnerBox,
+    /// Host ports.
+    pub ports: &'a Ports,
+    /// Ctrl-C.
+    pub stop: &'a AtomicBool,
+    /// Parallel mutants.
+    pub jobs: usize,
+    /// Emit each mutant's reproduction command.
+    pub debug: bool,
+    /// Per mutant id, its tests.
+    pub selection: &'a HashMap<String, Selected>,
+    /// Per mutant id, its result key.
+    pub keys: &'a HashMap<String, String>,
+    /// Where results go as they arrive.
+    pub store: &'a ResultStore<'a>,
+    /// Time limits.
+    pub limits: Limits,
+}
+
+/// Runs `to_run` and returns their results by id; mutants interrupted by
+/// Ctrl-C have none (they run again next time).
+pub fn run_mutants(
+    exec: &Execution<'_>,
+    to_run: &[&Mutant],
+) -> Result<BTreeMap<String, MutantResult>, ExecuteError> {
+    let mut graph = JobGraph::new();
+    for mutant in to_run {
+        let cost = exec.selection.get(&mutant.id).map_or(1, |s| s.baseline_ms.max(1));
+        graph.add_job(cost);
+    }
+    let total = to_run.len() as u64;
+    let done = AtomicUsize::new(0);
+    let slots =
+        Mutex::new((0..u32::try_from(exec.jobs.max(1)).unwrap_or(1)).rev().collect::<Vec<u32>>());
+    let failures: Mutex<Option<StoreError>> = Mutex::new(None);
+    let finished = AtomicBool::new(false);
+    let (ports, stop, runner) = (exec.ports, exec.stop, exec.runner);
+
+    std::thread::scope(|scope| {
+        // Ctrl-C watcher: stop the runner's processes at once.
+        scope.spawn(|| {
+            while !finished.load(Ordering::SeqCst) {
+                if stop.load(Ordering::SeqCst) {
+                    runner.cancel();
+                    ports.procs.kill_all();
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(25));
+            }
+        });
+        ports.progress.progress(0, total, "");
+        let outcome = scheduler::run(&graph, exec.jobs.max(1), stop, |job| {
+            let mutant = to_run[job];
+            let selected = exec.selection.get(&mutant.id).cloned().unwrap_or_default();
+            let slot = slots.lock().unwrap_or_else(|e| e.into_inner()).pop().unwrap_or(0);
+            let mutant_job = exec.limits.job(slot, &mutant.id, &selected);
+            if exec.debug {
+                ports.events.emit(&Event::Note {
+                    message: format!("debug: {}: {}", mutant.id, runner.repro(&mutant_job)),
+                });
+            }
+            let verdict = judge(runner, &mutant_job, selected.baseline_ms, &exec.limits, stop);
+            slots.lock().unwrap_or_else(|e| e.into_inner()).push(slot);
+            if stop.load(Ordering::SeqCst) {
+                // Interrupted mid-flight: not a result; it runs again next time.
+                return None;
+            }
+            let key = exec.keys.get(&mutant.id).cloned().unwrap_or_default();
+            let result = match verdict {
+                Ok(v) => MutantResult {
+                    id: mutant.id.clone(),
+                    key,
+                    status: status_of(v.status),
+                    duration_ms: v.duration_ms,
+                    tests: selected.node_ids.clone(),
+                    exit_code: v.exit_code.into_option(),
+                    detail: v.detail.into_string(),
+                    output: v.output.into_string(),
+                },
+                Err(e) => MutantResult {
+                    id: mutant.id.clone(),
+                    key,
+                    status: Status::Error,
+                    duration_ms: 0,
+                    tests: selected.node_ids.clone(),
+                    exit_code: None,
+                    detail: format!("runner error: {e}"),
+                    output: String::new(),
+                },
+            };
+            if let Err(e) = exec.store.append(&result) {
+                failures.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(e);
+                stop.store(true, Ordering::SeqCst);
+            }
+            let finished_count = done.fetch_add(1, Ordering::SeqCst) as u64 + 1;
+            ports.events.emit(&Event::MutantFinished {
+                id: mutant.id.clone(),
+                status: result.status.name().into(),
+                duration_ms: result.duration_ms,
+            });
+            ports.progress.progress(
+                finished_count,
+                total,
+                &format!("{} {}", result.status.name(), mutant.id),
+            );
+            Some(result)
+        });
+        finished.store(true, Ordering::SeqCst);
+        ports.progress.finish();
+        if let Some(e) = failures.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            return Err(ExecuteError::Store(e));
+        }
+        let outcome = outcome.map_err(|e| ExecuteError::Schedule(e.to_string()))?;
+        Ok(outcome.into_iter().flatten().flatten().map(|r| (r.id.clone(), r)).collect())
+    })
+}
+
+/// Why execution stopped short.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecuteError {
+    /// A result could not be stored.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The scheduler refused the job graph.
+    #[error("{0}")]
+    Schedule(String),
+}
+
+fn status_of(status: MutantStatus) -> Status {
+    match status {
+        MutantStatus::Killed => Status::Killed,
+        MutantStatus::Survived => Status::Survived,
+        MutantStatus::Timeout => Status::Timeout,
+        MutantStatus::Error => Status::Error,
+        MutantStatus::Skipped => Status::Skipped,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: Limits = Limits { multiplier: 10.0, floor_secs: 5.0, startup_ms: 700 };
+
+    #[test]
+    fn deadlines_take_the_floor_or_the_multiple() {
+        assert_eq!(LIMITS.deadline_ms(100), 5_000);
+        assert_eq!(LIMITS.deadline_ms(2_000), 20_000);
+    }
+
+    /// A runner whose mutant "loop" times out and whose tests, without
+    /// a mutant, take `reference_ms` (and time out as well if that is
+    /// beyond the CPU limit they get).
+    struct Scripted {
+        reference_ms: u64,
+        calls: std::sync::Arc<Mutex<Vec<(String, u64)>>>,
+    }
+
+    impl noot_plugin_api::RunnerPlugin for Scripted {
+        fn prepare(&self, _: &noot_plugin_api::RunnerSession) -> Result<(), PluginError> {
+            Ok(())
+        }
+        fn run_mutant(&self, job: &MutantJob) -> Result<MutantVerdict, PluginError> {
+            self.calls
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((job.mutant_id.to_string(), job.cpu_limit_secs));
+            let (status, duration_ms) = match job.mutant_id.as_str() {
+                "loop" if job.cpu_limit_secs > 5 => (MutantStatus::Survived, self.reference_ms),
+                "loop" => (MutantStatus::Timeout, job.cpu_limit_secs * 1000),
+                "" if self.reference_ms > job.cpu_limit_secs * 1000 => {
+                    (MutantStatus::Timeout, job.cpu_limit_secs * 1000)
+                }
+                _ => (MutantStatus::Survived, self.reference_ms),
+            };
+            Ok(MutantVerdict {
+                status,
+                duration_ms,
+                exit_code: noot_plugin_api::abi_stable::std_types::ROption::RNone,
+                output: RString::new(),
+                detail: "CPU-time limit reached".into(),
+            })
+        }
+        fn repro(&self, _: &MutantJob) -> String {
+            String::new()
+        }
+        fn cancel(&self) {}
+        fn shutdown(&self) -> Result<(), PluginError> {
+            Ok(())
+        }
+    }
+
+    fn judged(reference_ms: u64) -> (MutantVerdict, Vec<(String, u64)>) {
+        let calls = std::sync::Arc::default();
+        let runner = noot_plugin_api::runner_box(Scripted {
+            reference_ms,
+            calls: std::sync::Arc::clone(&calls),
+        });
+        let selected =
+            Selected { tests: vec!["t.py::a".into()], baseline_ms: 3, ..Selected::default() };
+        let job = LIMITS.job(0, "loop", &selected);
+        let verdict = judge(&runner, &job, 3, &LIMITS, &AtomicBool::new(false)).expect("judged");
+        let calls = calls.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        (verdict, calls)
+    }
+
+    #[test]
+    fn a_timeout_stands_when_the_tests_alone_are_quick() {
+        let (verdict, calls) = judged(12);
+        assert_eq!(verdict.status, MutantStatus::Timeout);
+        assert!(verdict.detail.contains("without the mutant the same tests took 12 ms"));
+        assert_eq!(calls, [("loop".to_owned(), 1), (String::new(), 1)]);
+    }
+
+    #[test]
+    fn a_timeout_under_a_limit_too_tight_for_the_tests_is_run_again_generously() {
+        let (verdict, calls) = judged(900);
+        assert_eq!(verdict.status, MutantStatus::Survived, "{verdict:?}");
+        assert!(verdict.detail.contains("re-run with generous limits"));
+        assert_eq!(calls, [("loop".to_owned(), 1), (String::new(), 1), ("loop".to_owned(), 13)]);
+    }
+
+    #[test]
+    fn the_cpu_limit_is_tight_but_never_below_a_second() {
+        assert_eq!(LIMITS.tight_cpu_secs(3), 1);
+        assert_eq!(LIMITS.tight_cpu_secs(250), 3);
+        assert_eq!(LIMITS.generous_cpu_secs(100), 13);
+    }
+}
