@@ -146,8 +146,21 @@ pub fn annotations(
         );
         out.shown += 1;
     }
+    // GitHub shows 10 warnings of a step and drops the rest without a word;
+    // a notice (a kind with its own 10) says how many there are.
+    if out.shown > SHOWN_PER_STEP {
+        let note = format!(
+            "{} undetected mutants, and GitHub shows the first {SHOWN_PER_STEP} warnings of a step: \
+             all of them are in this step's log and in `noot results --status survived --status no_tests`",
+            out.shown
+        );
+        let _ = writeln!(out.text, "::notice title=noot::{}", escape_data(&note));
+    }
     out
 }
+
+/// Warning annotations GitHub shows per step (10 of each kind; 50 a job).
+const SHOWN_PER_STEP: usize = 10;
 
 fn message(mutant: &MutantReport) -> String {
     let mut text = format!(
@@ -370,6 +383,17 @@ mod tests {
         let found = annotations(&report, "pkg/", Some(&changed));
         assert_eq!((found.shown, found.unchanged), (2, 1), "{}", found.text);
         assert!(!found.text.contains("m.f__noot_2"));
+    }
+
+    #[test]
+    fn past_what_github_shows_a_notice_counts_them() {
+        let many = (1..=11).map(|i| mutant(&format!("m.f__noot_{i}"), i, Status::Survived, "a"));
+        let found = annotations(&report(many.collect()), "", None);
+        assert_eq!(found.shown, 11);
+        let last = found.text.lines().last().unwrap_or_default();
+        assert!(last.starts_with("::notice title=noot::11 undetected mutants"), "{last}");
+        let ten = (1..=10).map(|i| mutant(&format!("m.f__noot_{i}"), i, Status::Survived, "a"));
+        assert!(!annotations(&report(ten.collect()), "", None).text.contains("::notice"));
     }
 
     #[test]
