@@ -67,6 +67,13 @@ def enter_child(request):
 
 
 def leave_child(report, status, result_fd):
+    # Mutated modules the tests imported from the project instead of the
+    # mutated tree: the mutant was never active there.
+    escaped = rt.escaped_modules(
+        os.environ.get("NOOT_PROJECT_DIR", ""), os.environ.get("NOOT_MUTANTS_DIR", "")
+    )
+    if escaped:
+        report["escaped_modules"] = escaped
     try:
         sys.stdout.flush()
         sys.stderr.flush()

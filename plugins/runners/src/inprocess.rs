@@ -29,7 +29,7 @@ use noot_plugin_api::prelude::*;
 use noot_plugin_api::serde_json::{self, Value, json};
 
 use crate::pytest::{Ending, classify, tail};
-use crate::subprocess::SubprocessRunner;
+use crate::subprocess::{SessionEnd, SubprocessRunner};
 
 const WORKER_SCRIPT: &str = include_str!("_noot_worker.py");
 const WORKER_FILE: &str = "_noot_worker.py";
@@ -177,7 +177,15 @@ impl InprocessRunner {
         let out_path = Self::out_path(session, job.slot);
         match Self::run_in_worker(worker, &out_path, request, budget) {
             Outcome::Done { done, timed_out, elapsed, output } => {
-                Ok(verdict(&done, timed_out, elapsed, &output, cap))
+                let mut verdict = verdict(&done, timed_out, elapsed, &output, cap);
+                let end = SessionEnd::parse(&done.to_string());
+                if let Some(message) = end.escaped_message(session) {
+                    // The tests ran the project's own copy of a mutated
+                    // module, where no mutant is ever active: no verdict.
+                    verdict.status = MutantStatus::Error;
+                    verdict.detail = message.into();
+                }
+                Ok(verdict)
             }
             Outcome::WorkerDied(why) => {
                 // Restarted on the slot's next mutant; this one is an error,
@@ -250,6 +258,8 @@ impl InprocessRunner {
             .current_dir(session.mutants_dir.as_str())
             .envs(session.env.iter().map(|t| (t.0.as_str(), t.1.as_str())))
             .env("MUTANT_UNDER_TEST", "")
+            .env("NOOT_PROJECT_DIR", session.project_dir.as_str())
+            .env("NOOT_MUTANTS_DIR", session.mutants_dir.as_str())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
