@@ -898,3 +898,37 @@ mod mutation_runs {
         assert!(!tested.is_empty() && tested.iter().all(|f| *f == "calc.core.add"), "{tested:?}");
     }
 }
+
+/// A string literal's mutants are recorded at the literal's opening quote,
+/// while their original text is its content. `noot show` looked for the
+/// content at the quote, said the file had "changed since the last
+/// `noot run`" for every string mutant, and the HTML viewer and the JUnit
+/// diff marked or missed the wrong span.
+#[test]
+fn a_string_mutant_is_shown_as_its_diff() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("greet")).expect("mkdir");
+    std::fs::write(dir.path().join("greet/__init__.py"), "def hello():\n    return 'Hi'\n")
+        .expect("write");
+    std::fs::write(
+        dir.path().join("test_greet.py"),
+        "from greet import hello\n\n\ndef test_hello():\n    assert hello()\n",
+    )
+    .expect("write");
+    let noot = |args: &[&str]| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_noot"));
+        command.args(args).current_dir(dir.path()).env_remove("VIRTUAL_ENV");
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("NOOT_") {
+                command.env_remove(name);
+            }
+        }
+        command.stdin(std::process::Stdio::null()).output().expect("noot runs")
+    };
+    let run = noot(&["run"]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let show = noot(&["show", "greet.hello__noot_1"]);
+    let stdout = String::from_utf8_lossy(&show.stdout);
+    assert!(show.status.success(), "{}", String::from_utf8_lossy(&show.stderr));
+    assert!(stdout.contains("-    return 'Hi'\n+    return 'XXHiXX'\n"), "{stdout}");
+}
