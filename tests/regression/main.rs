@@ -836,6 +836,40 @@ mod mutation_runs {
         report["summary"].clone()
     }
 
+    /// An import-time mutant stored every test id of the suite with its
+    /// result, and a survivor up to 64 KiB of output: `results.jsonl`
+    /// reached 8 MB for 650 mutants. Now the result names the calling
+    /// tests and says the whole suite ran; it keeps the end of the output,
+    /// and `noot show ID --output` prints the whole.
+    #[test]
+    fn results_name_callers_not_the_whole_suite_and_keep_the_end_of_the_output() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/mutate/imptime");
+        let status = std::process::Command::new("cp")
+            .args(["-r", &format!("{}/.", from.display()), &dir.path().display().to_string()])
+            .status()
+            .expect("cp");
+        assert!(status.success());
+        let (code, _, stderr) =
+            noot(dir.path(), &["run", "--runner", "subprocess", "imptime.table.limit"]);
+        assert_eq!(code, Some(0), "{stderr}");
+        let stored =
+            std::fs::read_to_string(dir.path().join(".noot/mutate/results.json")).expect("results");
+        let stored: serde_json::Value = serde_json::from_str(&stored).expect("json");
+        let survivor = &stored["results"]["imptime.table.limit__noot_5"];
+        assert_eq!(survivor["status"], "survived", "{survivor}");
+        assert_eq!(survivor["tests"], serde_json::json!(["tests/test_table.py::test_limit"]));
+        assert_eq!(survivor["whole_suite"], true);
+        let (code, output, stderr) =
+            noot(dir.path(), &["show", "imptime.table.limit__noot_5", "--output"]);
+        assert_eq!(code, Some(0), "{stderr}");
+        assert!(output.contains("5 passed"), "pytest's own output: {output}");
+        let (code, _, stderr) =
+            noot(dir.path(), &["show", "imptime.table.limit__noot_1", "--output"]);
+        assert_eq!(code, Some(2), "a killed mutant keeps no output: {stderr}");
+        assert!(stderr.contains("no output kept"), "{stderr}");
+    }
+
     /// `noot run FILTER --fail-under 90` with a FILTER that matched
     /// nothing passed a CI gate on "0 mutants".
     #[test]

@@ -31,6 +31,11 @@ pub struct ShowArgs {
     /// The mutant's id, as `noot results` lists it.
     #[arg(value_name = "ID")]
     id: String,
+
+    /// Print the test output captured for it (survived, timeout, error)
+    /// instead of the diff.
+    #[arg(long)]
+    output: bool,
 }
 
 /// Arguments of `noot report`.
@@ -147,6 +152,26 @@ pub(crate) fn show(context: &Context, args: ShowArgs) -> Result<Outcome, CliErro
             args.id
         )));
     };
+    if args.output {
+        let state = config.root.join(STATE_DIR);
+        let store = ResultStore::new(context.ports.fs.as_ref(), &state);
+        let output = store.output(&mutant.id).ok_or_else(|| {
+            CliError::Usage(format!(
+                "no output kept for `{}` ({}): noot keeps the output of survived, timeout and error mutants",
+                mutant.id,
+                mutant.status.name()
+            ))
+        })?;
+        match context.format {
+            Format::Json => context.out_json(&serde_json::json!({
+                "schema_version": report::REPORT_SCHEMA_VERSION,
+                "id": mutant.id,
+                "output": output,
+            })),
+            Format::Human => context.out(&output),
+        }
+        return Ok(Outcome { code: 0 });
+    }
     let path = config.root.join(&mutant.file);
     let source = std::fs::read_to_string(&path)
         .map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?;
@@ -172,6 +197,11 @@ pub(crate) fn show(context: &Context, args: ShowArgs) -> Result<Outcome, CliErro
             ));
             if !mutant.tests_run.is_empty() {
                 context.out(&format!("tests: {}\n", mutant.tests_run.join(" ")));
+            }
+            if mutant.whole_suite {
+                context.out(
+                    "then the whole suite, in a fresh import (the function runs at import time)\n",
+                );
             }
             context.err(&format!("reproduce: noot run --debug {}", mutant.id));
         }

@@ -65,6 +65,7 @@ mod tests {
             status: Status::Survived,
             duration_ms: 0,
             tests_run: Vec::new(),
+            whole_suite: false,
             detail: String::new(),
             reused: false,
         }

@@ -197,13 +197,22 @@ pub fn run_mutants(
                 return None;
             }
             let key = exec.keys.get(&mutant.id).cloned().unwrap_or_default();
-            let result = match verdict {
+            // An import-time mutant's selection is its callers and then the
+            // whole suite: the result names the callers and says the rest.
+            let callers = if selected.fresh {
+                let count = usize::try_from(selected.call_time_tests).unwrap_or(usize::MAX);
+                selected.node_ids.iter().take(count).cloned().collect()
+            } else {
+                selected.node_ids.clone()
+            };
+            let mut result = match verdict {
                 Ok(v) => MutantResult {
                     id: mutant.id.clone(),
                     key,
                     status: status_of(v.status),
                     duration_ms: v.duration_ms,
-                    tests: selected.node_ids.clone(),
+                    tests: callers,
+                    whole_suite: selected.fresh,
                     exit_code: v.exit_code.into_option(),
                     detail: v.detail.into_string(),
                     output: v.output.into_string(),
@@ -213,13 +222,19 @@ pub fn run_mutants(
                     key,
                     status: Status::Error,
                     duration_ms: 0,
-                    tests: selected.node_ids.clone(),
+                    tests: callers,
+                    whole_suite: selected.fresh,
                     exit_code: None,
                     detail: format!("runner error: {e}"),
                     output: String::new(),
                 },
             };
-            if let Err(e) = exec.store.append(&result) {
+            let kept = exec.store.keep_output(&mutant.id, &result.output);
+            let stored = kept.and_then(|kept| {
+                result.output = kept;
+                exec.store.append(&result)
+            });
+            if let Err(e) = stored {
                 failures.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(e);
                 stop.store(true, Ordering::SeqCst);
             }

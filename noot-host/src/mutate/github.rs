@@ -319,6 +319,7 @@ mod tests {
             status,
             duration_ms: 0,
             tests_run: ["t1", "t2", "t3", "t4"].map(String::from).to_vec(),
+            whole_suite: false,
             detail: "every selected test passed".into(),
             reused: false,
         }

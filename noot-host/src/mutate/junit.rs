@@ -259,6 +259,7 @@ mod tests {
             status,
             duration_ms: 1500,
             tests_run: vec!["tests/test_m.py::test_f".into()],
+            whole_suite: false,
             detail: detail.into(),
             reused: false,
         }

@@ -36,8 +36,12 @@ pub struct MutantReport {
     pub status: Status,
     /// Wall-clock time of its test run (0 when not run).
     pub duration_ms: u64,
-    /// The tests selected for it, fastest first.
+    /// The tests selected for it, fastest first (for a function that also
+    /// runs at import time: those that call it, and `whole_suite`).
     pub tests_run: Vec<String>,
+    /// The whole suite ran behind `tests_run`, in a fresh import.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub whole_suite: bool,
     /// One line about the outcome.
     pub detail: String,
     /// Whether the result came from an earlier session (nothing it depends on changed).
@@ -217,6 +221,7 @@ pub fn build(
             status,
             duration_ms: result.map_or(0, |r| r.duration_ms),
             tests_run: result.map(|r| r.tests.clone()).unwrap_or_default(),
+            whole_suite: result.is_some_and(|r| r.whole_suite),
             detail: result.map_or_else(|| "not run".to_owned(), |r| r.detail.clone()),
             reused: was_reused,
         });
@@ -250,6 +255,7 @@ mod tests {
             status,
             duration_ms: 0,
             tests_run: Vec::new(),
+            whole_suite: false,
             detail: String::new(),
             reused: false,
         }

@@ -68,15 +68,22 @@ pub struct MutantResult {
     pub status: Status,
     /// Wall-clock time of its test run.
     pub duration_ms: u64,
-    /// The tests selected for it, fastest first.
+    /// The tests selected for it, fastest first; for a mutant that also
+    /// acts at import time, only those that call it (`whole_suite`).
     pub tests: Vec<String>,
+    /// The whole suite ran behind `tests` (the function runs at import
+    /// time): kept as a flag, not as the suite's every test id.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub whole_suite: bool,
     /// Exit code of the test process, if it exited.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i32>,
     /// One line: the failing test, the error, …
     #[serde(default)]
     pub detail: String,
-    /// Captured output (capped), for survived, timeout and error.
+    /// The end of the captured output (see [`OUTPUT_KEPT`]), for
+    /// survived, timeout and error; the whole capture is in the output
+    /// folder ([`ResultStore::output`]).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub output: String,
 }
@@ -101,17 +108,57 @@ struct JournalLine {
     result: MutantResult,
 }
 
+/// How much of a mutant's output its result keeps: the end, which holds
+/// pytest's summary and the failing test's lines. Results stay small (a
+/// journal line per mutant); the runner's whole capture is kept beside.
+pub const OUTPUT_KEPT: usize = 4 * 1024;
+
 /// The store in one folder.
 pub struct ResultStore<'a> {
     fs: &'a dyn Fs,
     snapshot: PathBuf,
     journal: PathBuf,
+    outputs: PathBuf,
 }
 
 impl<'a> ResultStore<'a> {
     /// The store in `dir` (`.noot/mutate`).
     pub fn new(fs: &'a dyn Fs, dir: &Path) -> Self {
-        Self { fs, snapshot: dir.join("results.json"), journal: dir.join("results.jsonl") }
+        Self {
+            fs,
+            snapshot: dir.join("results.json"),
+            journal: dir.join("results.jsonl"),
+            outputs: dir.join("output"),
+        }
+    }
+
+    /// Stores a mutant's whole captured output and returns what its result
+    /// keeps (the end).
+    pub fn keep_output(&self, id: &str, output: &str) -> Result<String, StoreError> {
+        let path = self.output_path(id);
+        if output.is_empty() {
+            let _ = self.fs.remove_file(&path);
+            return Ok(String::new());
+        }
+        let io = |source| StoreError::Io { path: path.clone(), source };
+        self.fs.create_dir_all(&self.outputs).map_err(io)?;
+        self.fs.replace_atomic(&path, output.as_bytes()).map_err(io)?;
+        Ok(tail(output, OUTPUT_KEPT))
+    }
+
+    /// A mutant's whole captured output, if one was kept.
+    pub fn output(&self, id: &str) -> Option<String> {
+        self.fs.read(&self.output_path(id)).ok().map(|b| String::from_utf8_lossy(&b).into_owned())
+    }
+
+    fn output_path(&self, id: &str) -> PathBuf {
+        // Ids are dotted identifiers; a very long one is shortened by digest.
+        let name = if id.len() > 200 || id.contains(['/', '\\']) {
+            crate::engine::digest::Digest::of(id.as_bytes()).to_string()
+        } else {
+            id.to_owned()
+        };
+        self.outputs.join(format!("{name}.txt"))
     }
 
     /// Everything stored: the snapshot, then the journal replayed.
@@ -145,14 +192,41 @@ impl<'a> ResultStore<'a> {
     }
 
     /// Writes the snapshot atomically and empties the journal.
+    /// Outputs of mutants that are gone or have none now are removed.
     pub fn compact(&self, file: &ResultsFile) -> Result<(), StoreError> {
         Store::new(self.fs).save(&self.snapshot, file)?;
+        if let Ok(entries) = self.fs.read_dir(&self.outputs) {
+            let kept: std::collections::BTreeSet<PathBuf> = file
+                .results
+                .values()
+                .filter(|r| !r.output.is_empty())
+                .map(|r| self.output_path(&r.id))
+                .collect();
+            for path in entries {
+                if !kept.contains(&path) {
+                    let _ = self.fs.remove_file(&path);
+                }
+            }
+        }
         match std::fs::remove_file(&self.journal) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(source) => Err(StoreError::Io { path: self.journal.clone(), source }),
         }
     }
+}
+
+/// The last `cap` bytes of `text`, at a character boundary, saying how
+/// much was left out.
+fn tail(text: &str, cap: usize) -> String {
+    if text.len() <= cap {
+        return text.to_owned();
+    }
+    let mut start = text.len() - cap;
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    format!("[… {start} bytes before this: noot show ID --output …]\n{}", &text[start..])
 }
 
 #[cfg(test)]
@@ -167,10 +241,31 @@ mod tests {
             status,
             duration_ms: 1,
             tests: vec![],
+            whole_suite: false,
             exit_code: None,
             detail: String::new(),
             output: String::new(),
         }
+    }
+
+    #[test]
+    fn a_result_keeps_the_end_of_its_output_and_the_whole_is_kept_beside_until_it_is_gone() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let fs = RealFs;
+        let store = ResultStore::new(&fs, dir.path());
+        let output = format!("{}\nFAILED tests/t.py::test_a - assert 1 == 2\n", "x".repeat(10_000));
+        let kept = store.keep_output("m.f__noot_1", &output).expect("kept");
+        assert!(kept.len() < OUTPUT_KEPT + 100, "{}", kept.len());
+        assert!(kept.starts_with("[… ") && kept.ends_with("assert 1 == 2\n"), "{kept}");
+        assert_eq!(store.output("m.f__noot_1").as_deref(), Some(output.as_str()));
+        let mut with_output = result("m.f__noot_1", Status::Survived);
+        with_output.output = kept;
+        let mut snapshot = ResultsFile::default();
+        snapshot.results.insert("m.f__noot_1".into(), with_output);
+        store.compact(&snapshot).expect("compact");
+        assert!(store.output("m.f__noot_1").is_some(), "still a survivor");
+        store.compact(&ResultsFile::default()).expect("compact");
+        assert!(store.output("m.f__noot_1").is_none(), "gone with its mutant");
     }
 
     #[test]

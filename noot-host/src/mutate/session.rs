@@ -169,6 +169,7 @@ pub fn run(
                     status: Status::NoTests,
                     duration_ms: 0,
                     tests: Vec::new(),
+                    whole_suite: false,
                     exit_code: None,
                     detail: "no test reaches this function".into(),
                     output: String::new(),
