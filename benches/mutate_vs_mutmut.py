@@ -142,6 +142,10 @@ PROJECTS = {
     # classes at class creation.
     "funcy": RealProject(
         "funcy", "funcy==2.0", "funcy", "tests",
+        # monkey() patches a module's function in place, which mutmut's
+        # trampolines intercept: the test fails under mutmut without any
+        # mutant, so neither tool runs it.
+        deselect=["tests/test_objects.py::test_monkey_module"],
         requirements=["whatever==0.7"],
     ),
 }
