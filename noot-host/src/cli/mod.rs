@@ -135,7 +135,7 @@ enum Command {
     Results(results_cmd::ResultsArgs),
     /// Show one mutant as a unified diff.
     Show(results_cmd::ShowArgs),
-    /// Export the results (Stryker JSON and an HTML view).
+    /// Export the results (Stryker JSON and offline HTML, JUnit XML, GitHub annotations).
     Report(results_cmd::ReportArgs),
     /// Run a command over config variants; a strategy picks the branches, all are logged.
     #[command(after_long_help = experiment_cmd::EXAMPLES)]

@@ -14,16 +14,18 @@ use crate::mutate::session::{self, RunError, RunRequest};
 pub(crate) const EXAMPLES: &str = "\
 Examples:
   noot run                          mutate the package, test each mutant with the tests that reach it
-  noot run --runner inprocess       warm pytest workers, one fork per mutant (fastest)
+  noot run --runner inprocess       warm pytest workers, one fork per mutant (what auto picks when it can)
+  noot run --runner subprocess      a fresh pytest process per mutant (slowest, shares nothing)
   noot run --fail-under 80          exit 1 if the score is below 80 %
   noot run calc.core.add            only the mutants of one function (id prefix or glob)
   noot run --debug calc.core.add__noot_3   print the command that reproduces a mutant
   noot run --force                  re-test everything, ignoring stored results
-  noot run --list                   generate the mutants (and mutants/), list them, run nothing
+  noot run --list                   generate the mutants (and .noot/mutants/), list them, run nothing
 
 Results are stored in .noot/mutate/ as they arrive: Ctrl-C and run again to
-resume; after an edit only mutants whose function, imported modules or
-tests changed run again. Then: noot results, noot show ID, noot report.
+resume; after an edit only mutants whose function, module code (comments
+and layout aside), imported project modules or tests changed run again.
+Then: noot results --status survived, noot show ID, noot report.
 Score = (killed + timeout) / (killed + timeout + survived + no_tests).
 Exit 0 done (and score >= --fail-under), 1 score below --fail-under,
 2 configuration or baseline problems, 130 interrupted.";
@@ -35,7 +37,11 @@ pub struct RunArgs {
     #[arg(value_name = "MUTANT")]
     filters: Vec<String>,
 
-    /// The runner plugin [default: [mutate] runner, else subprocess].
+    /// The runner: auto, inprocess, subprocess or a plugin's [default: [mutate] runner, else auto].
+    ///
+    /// auto runs the whole suite once in children forked from a warm worker:
+    /// if it passes there, mutants run warm (inprocess), else each in a
+    /// fresh process (subprocess); the summary says which and why.
     #[arg(long, value_name = "NAME")]
     runner: Option<String>,
 
@@ -51,7 +57,7 @@ pub struct RunArgs {
     #[arg(long)]
     debug: bool,
 
-    /// Generate the mutants and write mutants/, list them, run nothing.
+    /// Generate the mutants and write .noot/mutants/, list them, run nothing.
     #[arg(long)]
     list: bool,
 }
@@ -162,6 +168,15 @@ pub(crate) fn render_summary(report: &RunReport, title: &str) -> String {
         s.reused,
         s.duration_ms as f64 / 1000.0
     ));
+    if !s.runner_reason.is_empty() {
+        out.push_str(&format!("  runner: {} ({})\n", report.runner, s.runner_reason));
+    }
+    if !s.interpreter.is_empty() {
+        out.push_str(&format!("  python: {}\n", s.interpreter));
+    }
+    if !s.runner_reason.is_empty() || !s.interpreter.is_empty() {
+        out.push('\n');
+    }
     for (label, count) in [
         ("killed", s.killed),
         ("survived", s.survived),

@@ -76,6 +76,12 @@ pub struct Summary {
     pub duration_ms: u64,
     /// Ctrl-C stopped the session early.
     pub interrupted: bool,
+    /// Why `auto` picked the runner it did (empty when it was named).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub runner_reason: String,
+    /// The interpreter the tests ran with, and where it came from.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub interpreter: String,
 }
 
 /// One source file's counts and score.

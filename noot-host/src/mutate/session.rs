@@ -184,8 +184,13 @@ pub fn run(
     // mutants are to run; with nothing to run and nothing decided, the
     // report says `auto`.
     let mut runner_name = active.name.clone();
+    let mut runner_reason = String::new();
     if auto {
-        let mut decided = runner_choice::remembered(ports.fs.as_ref(), &plan.state_dir, &stats);
+        let mut decided = if request.force {
+            None
+        } else {
+            runner_choice::remembered(ports.fs.as_ref(), &plan.state_dir, &stats)
+        };
         if decided.is_none() && !to_run.is_empty() {
             active.prepare()?;
             ports.progress.progress(0, 1, "auto runner: the suite in forked children");
@@ -208,10 +213,8 @@ pub fn run(
                         &decided.runner,
                     )?;
                 }
-                ports.events.emit(&Event::Note {
-                    message: format!("runner: {} ({})", decided.runner, decided.reason),
-                });
                 runner_name = decided.runner;
+                runner_reason = format!("auto: {}", decided.reason);
             }
             None => runner_name = runner_choice::AUTO.to_owned(),
         }
@@ -281,6 +284,8 @@ pub fn run(
     report.summary.tested = tested_count;
     report.summary.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     report.summary.interrupted = stop.load(Ordering::SeqCst);
+    report.summary.runner_reason = runner_reason;
+    report.summary.interpreter = format!("{} ({})", settings.python, settings.python_origin);
     ports.events.emit(&Event::SessionFinished {
         command: "run".into(),
         elapsed_ms: report.summary.duration_ms,
