@@ -49,10 +49,13 @@ pub struct MutantJob {
     /// (interpreter, pytest, collection), in milliseconds: a runner that
     /// starts one adds it to `deadline_ms`; a warm worker does not.
     pub startup_ms: u64,
-    /// CPU-time limit in seconds for the tests themselves, tight (a busy
-    /// loop should cost about this, not the wall-clock deadline): a runner
-    /// that starts a fresh process adds its start-up, as for `deadline_ms`.
-    /// The host re-checks a timeout before it reports one.
+    /// CPU-time budget in seconds for the test process itself, tight (a
+    /// busy loop should cost about this, not the wall-clock deadline); a
+    /// runner that starts a fresh process adds its start-up, as for
+    /// `deadline_ms`. It must not reach the processes the tests start (an
+    /// rlimit would): poll the test process's own CPU time, or treat it as
+    /// a floor for a generous rlimit. The host re-checks a timeout before
+    /// it reports one.
     pub cpu_limit_secs: u64,
     /// How much output to keep.
     pub output_cap_bytes: u64,

@@ -1144,3 +1144,52 @@ fn results_end_with_a_table_per_file() {
     assert_eq!(report["files"][0]["survived"], 7);
     assert_eq!(report["files"][1]["score"], 100.0);
 }
+
+/// The import check's soundness on state built at import in every place
+/// it must look (a registry, a closure's code, a default argument, a class
+/// attribute): `inprocess`, which settles some import-time mutants by
+/// comparing what the import built, gives every mutant the verdict of
+/// `subprocess`, which runs the whole suite in a fresh import for each.
+#[test]
+fn the_import_check_gives_the_verdicts_of_a_fresh_whole_suite_run() {
+    let mut found = BTreeMap::new();
+    let mut details = BTreeMap::new();
+    for runner in ["subprocess", "inprocess"] {
+        let project = copy_fixture("impstate");
+        let run = noot(project.path(), &["run", "--runner", runner, "--format", "json", "-j", "2"]);
+        assert_eq!(run.code, 0, "{runner}: {}", run.stderr);
+        let report = json(&run.stdout);
+        found.insert(runner, statuses(&report));
+        details.insert(
+            runner,
+            report["mutants"]
+                .as_array()
+                .expect("mutants")
+                .iter()
+                .map(|m| {
+                    (
+                        m["id"].as_str().unwrap_or_default().to_owned(),
+                        m["detail"].as_str().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect::<BTreeMap<_, _>>(),
+        );
+    }
+    assert_eq!(found["inprocess"], found["subprocess"]);
+    let same: Vec<&String> = details["inprocess"]
+        .iter()
+        .filter(|(_, detail)| detail.contains("built the same state as without it"))
+        .map(|(id, _)| id)
+        .collect();
+    assert!(!same.is_empty(), "the check settles some: {:?}", details["inprocess"]);
+    let killed_by_state = found["subprocess"]
+        .iter()
+        .filter(|(id, status)| {
+            *status == "killed"
+                && ["count_sides", "make_scaler", "default_unit", "register"]
+                    .iter()
+                    .any(|f| id.contains(f))
+        })
+        .count();
+    assert!(killed_by_state >= 4, "state changes are killed: {:?}", found["subprocess"]);
+}

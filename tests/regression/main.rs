@@ -966,3 +966,211 @@ fn a_string_mutant_is_shown_as_its_diff() {
     assert!(show.status.success(), "{}", String::from_utf8_lossy(&show.stderr));
     assert!(stdout.contains("-    return 'Hi'\n+    return 'XXHiXX'\n"), "{stdout}");
 }
+
+/// Reliability of `noot run` (issue 14): concurrency, output, signals and
+/// escaped processes, each on a small project written by the test.
+mod run_reliability {
+    use std::path::Path;
+    use std::time::{Duration, Instant};
+
+    /// A project with `pkg/__init__.py` = `source` and `tests/test_pkg.py`
+    /// = `tests`.
+    fn project(source: &str, tests: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join("pkg")).expect("mkdir");
+        std::fs::create_dir_all(dir.path().join("tests")).expect("mkdir");
+        std::fs::write(dir.path().join("pkg/__init__.py"), source).expect("write");
+        std::fs::write(dir.path().join("tests/test_pkg.py"), tests).expect("write");
+        dir
+    }
+
+    fn command(dir: &Path, args: &[&str]) -> std::process::Command {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_noot"));
+        command.args(args).current_dir(dir).env("NO_COLOR", "1").env_remove("VIRTUAL_ENV");
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("NOOT_") {
+                command.env_remove(name);
+            }
+        }
+        command.stdin(std::process::Stdio::null());
+        command
+    }
+
+    fn noot(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
+        let out = command(dir, args).output().expect("noot runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    const ADD: &str = "def add(a, b):\n    return a + b\n";
+
+    /// Two `noot run` in one project shared the runners' marker files and
+    /// turned survivors into errors, both exiting 0. The second now stops
+    /// at once, naming the first one's pid.
+    #[test]
+    fn a_second_run_in_the_same_project_stops_and_names_the_first() {
+        let dir =
+            project(ADD, "from pkg import add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n");
+        std::fs::create_dir_all(dir.path().join(".noot")).expect("mkdir");
+        // Another run, as far as the lock can tell: flock held, pid written.
+        let mut holder = std::process::Command::new("python3")
+            .args([
+                "-c",
+                "import fcntl, os, sys, time\n\
+                 f = open(sys.argv[1], 'a+')\n\
+                 fcntl.flock(f, fcntl.LOCK_EX)\n\
+                 f.seek(0); f.truncate(); f.write(str(os.getpid())); f.flush()\n\
+                 print('locked', flush=True)\n\
+                 time.sleep(60)\n",
+                &dir.path().join(".noot/run.lock").display().to_string(),
+            ])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3");
+        let mut line = String::new();
+        let stdout = holder.stdout.take().expect("stdout");
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).expect("read");
+        assert_eq!(line.trim(), "locked");
+        let (code, stdout, stderr) = noot(dir.path(), &["run"]);
+        let _ = holder.kill();
+        let _ = holder.wait();
+        assert_eq!(code, Some(2), "{stdout}{stderr}");
+        assert!(stderr.contains(&format!("another noot run (pid {})", holder.id())), "{stderr}");
+        // Once it is gone, a run goes ahead.
+        let (code, _, stderr) = noot(dir.path(), &["run"]);
+        assert_eq!(code, Some(0), "{stderr}");
+    }
+
+    /// A crash in the middle of appending a result left a torn last line;
+    /// the next result was appended onto it and lost with it.
+    #[test]
+    fn a_result_after_a_torn_line_starts_a_line_of_its_own() {
+        use noot::engine::ports::RealFs;
+        use noot::mutate::results::{MutantResult, ResultStore, Status};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let fs = RealFs;
+        let store = ResultStore::new(&fs, dir.path());
+        let result = |id: &str| MutantResult {
+            id: id.into(),
+            key: "k".into(),
+            status: Status::Killed,
+            duration_ms: 1,
+            tests: Vec::new(),
+            whole_suite: false,
+            exit_code: None,
+            detail: String::new(),
+            output: String::new(),
+        };
+        store.append(&result("m.a__noot_1")).expect("append");
+        // kill -9 mid-write: half a line, no newline.
+        let journal = dir.path().join("results.jsonl");
+        let mut torn = std::fs::read(&journal).expect("read");
+        torn.extend_from_slice(b"{\"schema_version\":1,\"id\":\"m.b__no");
+        std::fs::write(&journal, torn).expect("write");
+        store.append(&result("m.c__noot_1")).expect("append");
+        let loaded = store.load().expect("load");
+        let ids: Vec<&str> = loaded.results.keys().map(String::as_str).collect();
+        assert_eq!(ids, ["m.a__noot_1", "m.c__noot_1"]);
+    }
+
+    /// Under `inprocess`, a test that printed 512 MB left a 512 MB file
+    /// behind, which noot then read whole. The worker now keeps the last
+    /// 64 KiB while the child prints, and noot reads no more.
+    #[test]
+    fn output_without_end_is_capped_in_memory_and_on_disk() {
+        // Past pytest's capture, straight to the test process's stdout.
+        let tests = "import os\nfrom pkg import add\n\n\ndef test_add(capfd):\n    \
+                     chunk = b'x' * (1 << 20)\n    with capfd.disabled():\n        \
+                     for _ in range(300):\n            os.write(1, chunk)\n    \
+                     assert add(1, 2) is not None\n";
+        let dir = project(ADD, tests);
+        let (code, stdout, stderr) =
+            noot(dir.path(), &["run", "--runner", "inprocess", "--format", "json"]);
+        assert_eq!(code, Some(0), "{stderr}");
+        let report: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+        assert!(report["summary"]["survived"].as_u64().unwrap_or(0) >= 1, "{report}");
+        let mut biggest = 0;
+        for folder in [".noot/mutants/.noot/runner", ".noot/mutate/output", ".noot/mutate"] {
+            for entry in std::fs::read_dir(dir.path().join(folder)).into_iter().flatten() {
+                let meta = entry.expect("entry").metadata().expect("meta");
+                if meta.is_file() {
+                    biggest = biggest.max(meta.len());
+                }
+            }
+        }
+        assert!(biggest < 1 << 20, "a file of {biggest} bytes was left");
+    }
+
+    /// A grandchild that calls `setsid` and keeps the result pipe open
+    /// cost 2 s per mutant under `inprocess` (the worker waited for an end
+    /// of file).
+    #[test]
+    fn a_setsid_grandchild_holding_the_pipes_costs_no_time() {
+        let tests = "import subprocess\nfrom pkg import add\n\n\ndef test_add():\n    \
+                     subprocess.Popen(['setsid', 'sleep', '30'], close_fds=False, pass_fds=(3, 4, 5, 6, 7, 8, 9))\n    \
+                     assert add(1, 2) > 0\n";
+        let dir = project(ADD, tests);
+        let (code, stdout, stderr) =
+            noot(dir.path(), &["run", "--runner", "inprocess", "--format", "json"]);
+        assert_eq!(code, Some(0), "{stderr}");
+        let report: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+        for mutant in report["mutants"].as_array().expect("mutants") {
+            let ms = mutant["duration_ms"].as_u64().unwrap_or(0);
+            assert!(ms < 1500, "{}: {ms} ms", mutant["id"]);
+        }
+        let _ = std::process::Command::new("pkill").args(["-f", "sleep 30"]).status();
+    }
+
+    /// Ctrl-C during the stats run was ignored until the suite finished
+    /// (17.6 s for a 20 s test); a second one orphaned the stats pytest.
+    #[test]
+    fn ctrl_c_during_the_stats_run_stops_it_at_once() {
+        let tests = "import time\nfrom pkg import add\n\n\ndef test_add():\n    \
+                     time.sleep(20)\n    assert add(1, 2) == 3\n";
+        let dir = project(ADD, tests);
+        let mut child = command(dir.path(), &["run", "--runner", "subprocess"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("noot");
+        // Until the stats run's pytest is running.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        // (Test processes run in .noot/mutants/; noot itself in the project.)
+        let tree = dir.path().join(".noot");
+        while processes_in(&tree).is_empty() {
+            assert!(Instant::now() < deadline, "the stats run never started");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        std::thread::sleep(Duration::from_millis(500));
+        // SAFETY: kill(2) on the child's pid with SIGINT.
+        unsafe {
+            libc::kill(child.id() as i32, libc::SIGINT);
+        }
+        let sent = Instant::now();
+        let status = child.wait().expect("wait");
+        let took = sent.elapsed();
+        assert_eq!(status.code(), Some(130));
+        assert!(took < Duration::from_secs(2), "took {took:?}");
+        std::thread::sleep(Duration::from_millis(300));
+        let left = processes_in(&tree);
+        assert!(left.is_empty(), "left running: {left:?}");
+    }
+
+    /// Processes (other than this test) whose working directory is inside
+    /// `dir`: what a run in `dir` started.
+    fn processes_in(dir: &Path) -> Vec<String> {
+        let Ok(dir) = dir.canonicalize() else { return Vec::new() };
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let cwd = std::fs::read_link(entry.path().join("cwd"));
+            if cwd.is_ok_and(|cwd| cwd.starts_with(&dir)) {
+                let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+                found.push(String::from_utf8_lossy(&cmdline).replace('\0', " "));
+            }
+        }
+        found
+    }
+}

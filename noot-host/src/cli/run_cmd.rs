@@ -131,8 +131,14 @@ pub(crate) fn run(context: &Context, args: RunArgs) -> Result<Outcome, CliError>
         return Ok(Outcome { code: 0 });
     }
     let stop = interrupt::install();
-    let report =
-        session::run(&config, &registry, &context.ports, &request, stop).map_err(cli_error)?;
+    let report = match session::run(&config, &registry, &context.ports, &request, stop) {
+        Ok(report) => report,
+        Err(RunError::Interrupted) => {
+            context.err("interrupted during the stats run: nothing was tested yet");
+            return Ok(Outcome { code: 130 });
+        }
+        Err(e) => return Err(cli_error(e)),
+    };
     match context.format {
         Format::Json => context.out_json(&report),
         Format::Human => context.out(&render_summary(&report, "noot run")),

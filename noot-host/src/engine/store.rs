@@ -197,14 +197,38 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
 /// partial lines. (`O_APPEND` alone keeps one `write` whole on a local
 /// file system; the lock also covers a short write being retried.)
 pub fn append_synced(path: &Path, record: &[u8]) -> io::Result<()> {
+    append_record(path, record, true)
+}
+
+/// Appends one record under the file's lock, on a line of its own; with
+/// `sync`, waits until it is on disk. Without, it survives a killed noot
+/// (the kernel has it) but not a power cut until the next synced append.
+pub fn append_record(path: &Path, record: &[u8], sync: bool) -> io::Result<()> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)?;
     }
-    let mut file = OpenOptions::new().append(true).create(true).open(path)?;
+    let mut file = OpenOptions::new().read(true).append(true).create(true).open(path)?;
     flock_exclusive(&file)?;
+    // A crash mid-append leaves a torn last line, which readers skip; the
+    // next record must not be glued onto it and lost with it.
+    if ends_mid_line(&mut file)? {
+        file.write_all(b"\n")?;
+    }
     file.write_all(record)?;
     // Closing the descriptor releases the lock.
-    file.sync_data()
+    if sync { file.sync_data() } else { Ok(()) }
+}
+
+/// Whether the file is non-empty and its last byte is not a newline.
+fn ends_mid_line(file: &mut File) -> io::Result<bool> {
+    use std::io::{Read, Seek, SeekFrom};
+    if file.metadata()?.len() == 0 {
+        return Ok(false);
+    }
+    file.seek(SeekFrom::End(-1))?;
+    let mut last = [0u8; 1];
+    file.read_exact(&mut last)?;
+    Ok(last[0] != b'\n')
 }
 
 fn flock_exclusive(file: &File) -> io::Result<()> {
@@ -243,6 +267,39 @@ impl FileLock {
             OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)?;
         flock_exclusive(&file)?;
         Ok(Self { _file: Some(file) })
+    }
+
+    /// Takes the exclusive `flock` of `path` without waiting and writes this
+    /// process's id into it; if another process holds it, returns the id
+    /// that process wrote (`Err(Some(pid))`; `Err(None)` when unreadable).
+    pub fn try_acquire_for_pid(path: &Path) -> io::Result<Result<Self, Option<u32>>> {
+        use std::io::{Read, Seek, SeekFrom};
+        use std::os::fd::AsRawFd;
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)?;
+        }
+        let mut file =
+            OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)?;
+        loop {
+            // SAFETY: flock on a descriptor this function owns.
+            if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+                break;
+            }
+            let error = io::Error::last_os_error();
+            match error.raw_os_error() {
+                Some(libc::EINTR) => continue,
+                Some(libc::EWOULDBLOCK) => {
+                    let mut text = String::new();
+                    let _ = file.read_to_string(&mut text);
+                    return Ok(Err(text.trim().parse().ok()));
+                }
+                _ => return Err(error),
+            }
+        }
+        file.set_len(0)?;
+        file.seek(SeekFrom::Start(0))?;
+        file.write_all(std::process::id().to_string().as_bytes())?;
+        Ok(Ok(Self { _file: Some(file) }))
     }
 }
 

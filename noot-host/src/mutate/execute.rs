@@ -9,10 +9,11 @@
 //! limit can be wrong: a test whose first run in a fresh child pays for a
 //! lazy import costs more than the stats run measured. So a timeout is
 //! re-checked once: the same tests run without the mutant under the same
-//! limits. If they finish well inside them, the timeout stands (the
-//! detail says how long they took); if not, the mutant runs again with
-//! generous limits and that verdict counts. A real infinite loop costs
-//! its tight limit plus one quick run of its tests.
+//! limits. If they pass in a quarter of the mutant's time or less, the
+//! timeout stands (the detail says how long they took); if they time out
+//! too, the mutant runs again with generous limits and that verdict
+//! counts; if they fail, the verdict is an error (flaky tests). A real
+//! infinite loop costs its tight limit plus one quick run of its tests.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -34,9 +35,9 @@ use crate::engine::store::StoreError;
 const OUTPUT_CAP: u64 = 64 * 1024;
 /// The tight CPU-time limit is never below this.
 const MIN_CPU_SECS: u64 = 1;
-/// A timeout stands when its tests, without the mutant, took at most this
-/// share of the tight limit.
-const CONFIRM_SHARE: u64 = 4;
+/// A timeout stands when the mutant ran at least this many times as long
+/// as its tests without it.
+const CONFIRM_FACTOR: u64 = 4;
 
 /// How long a mutant may run, from its tests' baseline time.
 #[derive(Debug, Clone, Copy)]
@@ -99,15 +100,31 @@ pub fn judge(
     }
     let without = MutantJob { mutant_id: RString::new(), ..job.clone() };
     let reference = runner.run_mutant(&without).into_result()?;
-    let share_ms = job.cpu_limit_secs * 1000 / CONFIRM_SHARE;
-    if reference.status == MutantStatus::Survived && reference.duration_ms <= share_ms {
-        let mut verdict = verdict;
-        verdict.detail = format!(
-            "{}; without the mutant the same tests took {} ms",
-            verdict.detail, reference.duration_ms
-        )
-        .into();
-        return Ok(verdict);
+    match reference.status {
+        // Wall-clock against wall-clock, start-up included on both sides.
+        MutantStatus::Survived
+            if reference.duration_ms.saturating_mul(CONFIRM_FACTOR) <= verdict.duration_ms =>
+        {
+            let mut verdict = verdict;
+            verdict.detail = format!(
+                "{}; without the mutant the same tests took {} ms",
+                verdict.detail, reference.duration_ms
+            )
+            .into();
+            return Ok(verdict);
+        }
+        MutantStatus::Survived | MutantStatus::Timeout => {}
+        _ => {
+            return Ok(MutantVerdict {
+                status: MutantStatus::Error,
+                detail: format!(
+                    "a timeout, but its tests do not pass without the mutant either ({}): flaky or order-dependent tests",
+                    reference.detail
+                )
+                .into(),
+                ..verdict
+            });
+        }
     }
     if stop.load(Ordering::SeqCst) {
         return Ok(verdict);
@@ -317,6 +334,7 @@ mod tests {
                 "" if self.reference_ms > job.cpu_limit_secs * 1000 => {
                     (MutantStatus::Timeout, job.cpu_limit_secs * 1000)
                 }
+                "" if self.reference_ms == FAILS => (MutantStatus::Killed, 5),
                 _ => (MutantStatus::Survived, self.reference_ms),
             };
             Ok(MutantVerdict {
@@ -350,6 +368,17 @@ mod tests {
         (verdict, calls)
     }
 
+    /// A `reference_ms` that makes the tests fail without the mutant.
+    const FAILS: u64 = 7;
+
+    #[test]
+    fn a_timeout_whose_tests_fail_without_the_mutant_is_an_error() {
+        let (verdict, calls) = judged(FAILS);
+        assert_eq!(verdict.status, MutantStatus::Error, "{verdict:?}");
+        assert!(verdict.detail.contains("do not pass without the mutant"), "{verdict:?}");
+        assert_eq!(calls.len(), 2);
+    }
+
     #[test]
     fn a_timeout_stands_when_the_tests_alone_are_quick() {
         let (verdict, calls) = judged(12);
@@ -360,7 +389,7 @@ mod tests {
 
     #[test]
     fn a_timeout_under_a_limit_too_tight_for_the_tests_is_run_again_generously() {
-        let (verdict, calls) = judged(900);
+        let (verdict, calls) = judged(1500);
         assert_eq!(verdict.status, MutantStatus::Survived, "{verdict:?}");
         assert!(verdict.detail.contains("re-run with generous limits"));
         assert_eq!(calls, [("loop".to_owned(), 1), (String::new(), 1), ("loop".to_owned(), 13)]);

@@ -5,13 +5,14 @@
 //! forks a child per mutant. That is only as safe as fresh processes if
 //! the suite passes in such children: a suite that relies on a thread, a
 //! connection or a pid set up at import does not. The proof runs the
-//! whole suite without a mutant in two children forked one after the other
-//! from the worker (the second shows that the first left the worker fit
-//! to fork again); if both pass, mutants run warm, else every mutant gets
-//! a fresh process and the summary says why. The decision is kept beside
+//! whole suite without a mutant, split in two halves run in two children
+//! forked one after the other from the worker (the second shows that the
+//! first left the worker fit to fork again); if both pass, mutants run
+//! warm, else every mutant gets a fresh process and the summary says why. The decision is kept beside
 //! the stats and made again whenever they are.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use noot_plugin_api::abi_stable::std_types::RString;
 use noot_plugin_api::{MutantJob, MutantStatus, RunnerBox};
@@ -60,7 +61,7 @@ pub fn remember(fs: &dyn Fs, state_dir: &Path, choice: &Choice) {
 }
 
 /// Runs the proof on a prepared warm runner and says what to use.
-pub fn prove(runner: &RunnerBox, stats: &Stats, limits: &Limits) -> Choice {
+pub fn prove(runner: &RunnerBox, stats: &Stats, limits: &Limits, stop: &AtomicBool) -> Choice {
     let mut tests: Vec<(&String, &str)> =
         stats.tests.iter().map(|(id, t)| (id, t.arg.as_str())).collect();
     tests.sort();
@@ -83,6 +84,9 @@ pub fn prove(runner: &RunnerBox, stats: &Stats, limits: &Limits) -> Choice {
             fresh_process: false,
             call_time_tests: 0,
         };
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
         let failure = match runner.run_mutant(&job).into_result() {
             Ok(verdict) if verdict.status == MutantStatus::Survived => continue,
             Ok(verdict) => verdict.detail.into_string(),

@@ -74,6 +74,9 @@ pub enum RunError {
     /// The runner plugin.
     #[error(transparent)]
     Registry(#[from] RegistryError),
+    /// Ctrl-C or SIGTERM before any mutant ran (during the stats run).
+    #[error("interrupted during the stats run; nothing was tested yet")]
+    Interrupted,
 }
 
 impl RunError {
@@ -93,6 +96,8 @@ struct Plan {
     test_paths: Vec<String>,
     /// Digest of every file copied into the mutated tree.
     tree_digest: String,
+    /// This session's hold on the project's `.noot/` folder.
+    _lock: crate::engine::store::FileLock,
 }
 
 /// Runs a session. `stop` is the Ctrl-C flag.
@@ -117,8 +122,31 @@ pub fn run(
     // works; when the stats are reused, it starts only if mutants need it.
     let mut pytest_args = settings.pytest_args.clone();
     pytest_args.extend(plan.test_paths.iter().cloned());
-    let stats =
-        stats_for(config, ports, &plan, &pytest_args, request.force, &mut || active.prepare())?;
+    // Ctrl-C during the stats run stops it at once (its process group and
+    // the workers starting beside it), not when the suite is done.
+    let stats = {
+        let stats_done = AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                while !stats_done.load(Ordering::SeqCst) {
+                    if stop.load(Ordering::SeqCst) {
+                        ports.procs.kill_all();
+                        return;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(25));
+                }
+            });
+            let stats = stats_for(config, ports, &plan, &pytest_args, request.force, &mut || {
+                active.prepare()
+            });
+            stats_done.store(true, Ordering::SeqCst);
+            stats
+        })
+    };
+    if stop.load(Ordering::SeqCst) {
+        return Err(RunError::Interrupted);
+    }
+    let stats = stats?;
     let limits = Limits {
         multiplier: settings.timeout_multiplier,
         floor_secs: settings.timeout_floor_secs,
@@ -128,7 +156,7 @@ pub fn run(
     // Selection, and the key each result is stored under.
     let selection = select_tests(&plan.catalog.mutants, &stats);
     let keys = result_keys(&plan.root, &plan.catalog, &stats, &selection);
-    ImportCheck::new(&stats, &plan.catalog)
+    ImportCheck::new(&stats)
         .write(&plan.mutants_dir.join(tree::SCRATCH_DIR))
         .map_err(|e| RunError::setup(format!("cannot write the runner's hints: {e}"), None))?;
 
@@ -194,7 +222,7 @@ pub fn run(
         if decided.is_none() && !to_run.is_empty() {
             active.prepare()?;
             ports.progress.progress(0, 1, "auto runner: the suite in forked children");
-            let proved = runner_choice::prove(&active.runner, &stats, &limits);
+            let proved = runner_choice::prove(&active.runner, &stats, &limits, stop);
             ports.progress.finish();
             if !stop.load(Ordering::SeqCst) {
                 runner_choice::remember(ports.fs.as_ref(), &plan.state_dir, &proved);
@@ -338,6 +366,28 @@ pub fn list(config: &Config, request: &RunRequest, ports: &Ports) -> Result<List
     })
 }
 
+/// One run at a time per project: two would share the mutated tree, the
+/// runners' scratch files and the results, and mix their verdicts.
+fn lock_project(root: &std::path::Path) -> Result<crate::engine::store::FileLock, RunError> {
+    let path = root.join(".noot").join("run.lock");
+    match crate::engine::store::FileLock::try_acquire_for_pid(&path) {
+        Ok(Ok(lock)) => Ok(lock),
+        Ok(Err(pid)) => Err(RunError::Setup {
+            location: None,
+            message: format!(
+                "another noot run{} is using {}",
+                pid.map(|p| format!(" (pid {p})")).unwrap_or_default(),
+                root.join(".noot").display()
+            ),
+            help: Some(
+                "wait for it to finish, or stop it (Ctrl-C keeps its results); two runs at once would mix their verdicts"
+                    .into(),
+            ),
+        }),
+        Err(e) => Err(RunError::setup(format!("{}: {e}", path.display()), None)),
+    }
+}
+
 /// Discovery, analysis and the mutated tree.
 fn prepare(config: &Config, request: &RunRequest, ports: &Ports) -> Result<Plan, RunError> {
     let settings = &config.mutate;
@@ -389,6 +439,8 @@ fn prepare(config: &Config, request: &RunRequest, ports: &Ports) -> Result<Plan,
         .paths;
     std::fs::create_dir_all(&state_dir)
         .map_err(|e| RunError::setup(format!("{}: {e}", state_dir.display()), None))?;
+    // Held for the whole session: from here on noot writes.
+    let lock = lock_project(&root)?;
     let catalog = catalog::build(&root, &project.sources, &excludes, request.jobs);
     for (file, message) in &catalog.unparsable {
         ports.events.emit(&Event::Warning { message: format!("{file}: {message}; not mutated") });
@@ -425,6 +477,7 @@ fn prepare(config: &Config, request: &RunRequest, ports: &Ports) -> Result<Plan,
         env,
         test_paths,
         tree_digest: written.digest,
+        _lock: lock,
     })
 }
 

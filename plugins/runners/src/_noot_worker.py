@@ -18,10 +18,10 @@ Protocol: JSON lines. Requests on stdin: {"id", "tests" or "argv", "cpu",
 import functools
 import gc
 import hashlib
-import importlib
 import json
 import os
 import resource
+import select
 import signal
 import sys
 import types
@@ -34,6 +34,12 @@ os.dup2(2, 1)
 import pytest  # noqa: E402
 
 import _noot_runtime as rt  # noqa: E402
+
+
+# Modules the warm worker imported, and which of them escaped the mutated
+# tree: checked once, not again in every child.
+CHECKED_MODULES = frozenset()
+CHECKED_ESCAPES = {}
 
 
 def send(message):
@@ -51,12 +57,9 @@ def item_arg(item, invocation_dir):
 
 
 def enter_child(request):
-    """In a forked child: own group, output to the slot's file, limits, and
-    the mutant switched on."""
+    """In a forked child: own group, limits, and the mutant switched on
+    (its output already goes to the pipe `fork_and_wait` reads)."""
     os.setpgid(0, 0)
-    out = os.open(request["out"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    os.dup2(out, 1)
-    os.dup2(out, 2)
     cpu = int(request.get("cpu") or 0)
     if cpu > 0:
         resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
@@ -69,11 +72,19 @@ def enter_child(request):
 def leave_child(report, status, result_fd):
     # Mutated modules the tests imported from the project instead of the
     # mutated tree: the mutant was never active there.
-    escaped = rt.escaped_modules(
-        os.environ.get("NOOT_PROJECT_DIR", ""), os.environ.get("NOOT_MUTANTS_DIR", "")
+    # The modules this process's parent had were checked there, once.
+    escaped = dict(CHECKED_ESCAPES)
+    escaped.update(
+        rt.escaped_modules(
+            os.environ.get("NOOT_PROJECT_DIR", ""),
+            os.environ.get("NOOT_MUTANTS_DIR", ""),
+            skip=CHECKED_MODULES,
+        )
     )
     if escaped:
-        report["escaped_modules"] = escaped
+        # A handful names the problem; the report must stay small enough
+        # for the pipe its parent reads only once this process is gone.
+        report["escaped_modules"] = dict(sorted(escaped.items())[:20])
     try:
         sys.stdout.flush()
         sys.stderr.flush()
@@ -114,7 +125,13 @@ def run_session_child(request, result_fd, baseline=None):
 
 
 class ImportCheck:
-    """A pytest plugin for one zygote child: see `run_session_child`."""
+    """A pytest plugin for one zygote child: see `run_session_child`.
+
+    It looks once collection is over, so that everything the session
+    imports, in the order and environment pytest gives it (conftest files,
+    their hooks, test modules), has run: every module of the mutated tree
+    then in `sys.modules` (the package and the test modules) and the
+    collected items with their parameters are compared."""
 
     def __init__(self, check, baseline, result_fd):
         self.check = check
@@ -122,20 +139,18 @@ class ImportCheck:
         self.result_fd = result_fd
         self.differs = []
 
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_sessionstart(self, session):
-        modules = self.check["modules"]
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_finish(self, session):
         try:
-            for name in modules:
-                importlib.import_module(name)
-            state = fingerprint(modules)
-        except BaseException as error:  # the session shows what broke
+            state = fingerprint(session.items)
+        except Exception as error:  # noqa: BLE001 - any doubt runs the tests
             self.differs = ["(the import check could not decide: %s)" % type(error).__name__]
             return
         record = self.check.get("record")
         if record:
-            with open(record, "w", encoding="utf-8") as f:
-                json.dump(state, f)
+            with open(record + ".tmp", "w", encoding="utf-8") as f:
+                json.dump({"schema_version": 1, "state": state}, f)
+            os.replace(record + ".tmp", record)
             leave_child({"recorded": len(state)}, 0, self.result_fd)
         if self.baseline is None:
             self.differs = ["(no baseline)"]
@@ -156,31 +171,62 @@ class Undecidable(Exception):
     """The state is too big or too strange to compare."""
 
 
-def fingerprint(modules):
-    """What importing `modules` built, as {module:global: digest}: function
-    code, defaults, closure cells and attributes, classes and their
-    attributes, and values, recursively (within the project; objects from
-    elsewhere by name, or by their attributes or repr)."""
+def tree_modules():
+    """The modules of the mutated tree this process imported, by name
+    (noot's own support modules aside)."""
+    tree = os.environ.get("NOOT_MUTANTS_DIR", "").rstrip(os.sep) + os.sep
+    own = tree + ".noot" + os.sep  # this script, the runtime, the stats plugin
+    found = []
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, "__file__", None)
+        if isinstance(path, str) and path.startswith(tree) and not path.startswith(own):
+            found.append(name)
+    return sorted(found)
+
+
+def fingerprint(items):
+    """What the session built while it imported and collected, as
+    {name: digest}: every global of every module of the mutated tree
+    (function code, defaults, closure cells and attributes, classes and
+    their attributes, values, recursively, with shared objects marked as
+    such), the collected items and their parameters, and process-wide
+    state an import may change. Raises `Undecidable` when unsure."""
+    import atexit
+    import logging
+    import warnings
+
+    modules = tree_modules()
     digester = Digester(frozenset(modules))
     state = {}
     for name in modules:
-        module = sys.modules.get(name)
-        if module is None:
-            state[name] = "missing"
-            continue
-        for key, value in sorted(vars(module).items()):
+        for key, value in sorted(vars(sys.modules[name]).items()):
             if key not in SKIPPED_GLOBALS:
                 state[name + ":" + key] = digester.digest(value)
-    state["<modules>"] = digester.digest(
-        sorted(n for n in sys.modules if n in digester.package or n.split(".")[0] in digester.roots)
+    # By id: the order follows the command line, which puts each mutant's
+    # callers first.
+    state["<items>"] = digester.digest(
+        sorted(
+            (item.nodeid, getattr(getattr(item, "callspec", None), "params", None))
+            for item in items
+        )
     )
+    state["<modules>"] = digester.digest(sorted(sys.modules))
+    state["<sys.path>"] = digester.digest(list(sys.path))
     # The environment, but for the switch itself, which names the mutant.
-    environ = sorted((k, v) for k, v in os.environ.items() if k != "MUTANT_UNDER_TEST")
-    state["<environ>"] = digester.digest(environ)
+    state["<environ>"] = digester.digest(
+        sorted((k, v) for k, v in os.environ.items() if k != "MUTANT_UNDER_TEST")
+    )
+    state["<warnings>"] = digester.digest(repr(warnings.filters))
+    state["<atexit>"] = digester.digest(atexit._ncallbacks())
+    state["<logging>"] = digester.digest(
+        sorted((n, getattr(l, "level", None)) for n, l in logging.root.manager.loggerDict.items())
+        + [("", logging.root.level)]
+    )
     return state
 
 
-PRIMITIVES = (type(None), bool, int, float, complex)
+# Compared by value, never by identity.
+VALUES = (type(None), bool, int, float, complex, str, bytes)
 BUILTIN_CALLABLES = (
     types.BuiltinFunctionType,
     types.MethodWrapperType,
@@ -188,66 +234,69 @@ BUILTIN_CALLABLES = (
     types.MethodDescriptorType,
     types.ClassMethodDescriptorType,
 )
+LRU_WRAPPER = type(functools.lru_cache()(lambda: None))
 
 
 class Digester:
-    def __init__(self, package):
-        self.package = package
-        self.roots = frozenset(n.split(".")[0] for n in package)
+    """Digests objects recursively. Each object is described once; a later
+    meeting with it (a shared object, or a cycle) is `ref#N`, N its order of
+    first meeting, so the same values shared differently differ."""
+
+    def __init__(self, ours):
+        self.ours_modules = ours
+        self.order = {}
         self.memo = {}
-        self.alive = []  # keeps ids unique while the memo holds them
-        self.active = set()
+        self.alive = []  # keeps ids unique while the walk lasts
         self.budget = 300_000
 
     def ours(self, value):
-        return getattr(value, "__module__", None) in self.package
+        return getattr(value, "__module__", None) in self.ours_modules
 
     def digest(self, value):
         kind = type(value)
-        if kind in PRIMITIVES:
-            return kind.__name__ + ":" + repr(value)
+        if kind in VALUES:
+            text = kind.__name__ + ":" + repr(value)
+            if len(text) > 64:
+                text = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+            return text
         key = id(value)
-        done = self.memo.get(key)
-        if done is not None:
-            return done
-        if key in self.active:
-            return "cycle"
+        seen = self.order.get(key)
+        if seen is not None:
+            return "ref#%d" % seen
         self.budget -= 1
         if self.budget < 0:
             raise Undecidable("more than 300000 objects")
-        self.active.add(key)
-        try:
-            text = self.describe(value, kind)
-        finally:
-            self.active.discard(key)
+        self.order[key] = len(self.order)
+        self.alive.append(value)
+        text = self.describe(value, kind)
         if len(text) > 64:
             text = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
-        self.memo[key] = text
-        self.alive.append(value)
         return text
 
     def describe(self, value, kind):
         d = self.digest
-        if kind is str:
-            return "str:" + value
-        if kind is bytes or kind is bytearray:
-            return kind.__name__ + ":" + value.hex()
+        if kind is bytearray:
+            return "bytearray:" + value.hex()
         if kind is types.ModuleType:
             return "module:" + value.__name__
         if kind is types.CodeType:
             return self.code(value)
         if kind is types.FunctionType:
-            if not self.ours(value):
-                return "function:%s.%s" % (value.__module__, value.__qualname__)
             cells = []
             for cell in value.__closure__ or ():
                 try:
                     cells.append(d(cell.cell_contents))
                 except ValueError:  # an empty cell
                     cells.append("empty")
+            # Code from elsewhere is not mutated: its name stands for it.
+            code = (
+                self.code(value.__code__)
+                if self.ours(value)
+                else "%s.%s" % (value.__module__, value.__qualname__)
+            )
             return "function:%s(%s|%s|%s|%s|%s)" % (
                 value.__qualname__,
-                self.code(value.__code__),
+                code,
                 d(value.__defaults__),
                 d(value.__kwdefaults__),
                 ",".join(cells),
@@ -267,12 +316,19 @@ class Digester:
                 d(type(value)),
                 ",".join(attrs),
             )
+        if kind is LRU_WRAPPER:
+            if value.cache_info().currsize:
+                # What it answers from its cache is not visible here.
+                raise Undecidable("a filled lru_cache")
+            return "lru_cache:" + d(value.__wrapped__) + d(value.cache_parameters())
         if isinstance(value, (tuple, list)):
-            return kind.__qualname__ + "[" + ",".join(d(v) for v in value) + "]"
+            return self.instance(value, kind, kind.__qualname__ + "[" + ",".join(d(v) for v in value) + "]")
         if isinstance(value, (set, frozenset)):
-            return kind.__qualname__ + "{" + ",".join(sorted(d(v) for v in value)) + "}"
+            return self.instance(value, kind, kind.__qualname__ + "{" + ",".join(sorted(d(v) for v in value)) + "}")
         if isinstance(value, (dict, types.MappingProxyType)):
-            return kind.__qualname__ + "{" + ",".join(d(k) + "=" + d(v) for k, v in value.items()) + "}"
+            items = ",".join(d(k) + "=" + d(v) for k, v in value.items())
+            factory = d(getattr(value, "default_factory", None))
+            return self.instance(value, kind, kind.__qualname__ + "{" + items + "}" + factory)
         if kind is types.MethodType:
             return "method:" + d(value.__func__) + "@" + d(value.__self__)
         if kind in (staticmethod, classmethod):
@@ -289,23 +345,25 @@ class Digester:
                 getattr(value, "__qualname__", ""),
                 owner,
             )
-        return self.instance(value, kind)
+        return self.instance(value, kind, "")
 
-    def instance(self, value, kind):
-        parts = [self.digest(kind)]
+    def instance(self, value, kind, content):
+        """An object: its type, the content given, its attributes and slots,
+        and its repr unless that shows only an address."""
+        parts = [self.digest(kind) if kind.__module__ in self.ours_modules else kind.__module__ + "." + kind.__qualname__, content]
         state = getattr(value, "__dict__", None)
         if isinstance(state, dict):
             parts.append(self.digest(state))
         for klass in kind.__mro__:
             slots = klass.__dict__.get("__slots__", ())
             for slot in (slots,) if isinstance(slots, str) else slots:
+                if slot in ("__dict__", "__weakref__"):
+                    continue
                 try:
                     parts.append(slot + "=" + self.digest(getattr(value, slot)))
                 except AttributeError:
                     parts.append(slot + " unset")
-        if len(parts) == 1:
-            # Nothing to look into: its repr, unless that shows only an
-            # address (then its type is all that can be compared).
+        if not content:
             text = repr(value)
             if " at 0x" not in text:
                 parts.append(text)
@@ -367,53 +425,115 @@ def serve_one(session, items, request):
     if missing:
         return {"error": "tests not collected by the worker: " + ", ".join(missing[:5])}
     selected = [items[t] for t in request["tests"]]
-    return fork_and_wait(lambda fd: run_child(session, selected, request, fd))
+    return fork_and_wait(lambda fd: run_child(session, selected, request, fd), request)
 
 
-def fork_and_wait(child):
-    """Forks `child(result_fd)`, waits for it, kills what it left behind,
-    and returns its exit and report."""
+def fork_and_wait(child, request):
+    """Forks `child(result_fd)` with its output on a pipe, keeps the last
+    `cap` bytes of that output while it runs (a test that prints without
+    end costs neither memory nor disk), waits for it, kills what it left
+    behind in its group, writes the kept output to the request's `out`
+    file, and returns the child's exit and report."""
     read_fd, write_fd = os.pipe()
+    out_read, out_write = os.pipe()
     pid = os.fork()
     if pid == 0:
         os.close(read_fd)
+        os.close(out_read)
+        # The protocol belongs to this process's parent: a test's own
+        # children must not hold it open.
+        os.close(PROTOCOL.fileno())
+        os.close(REQUESTS.fileno())
+        os.dup2(out_write, 1)
+        os.dup2(out_write, 2)
+        os.close(out_write)
         child(write_fd)
     os.close(write_fd)
+    os.close(out_write)
     try:
         os.setpgid(pid, pid)
     except OSError:
         pass  # the child already did, or is gone
     send({"started": pid})
-    _, wait_status = os.waitpid(pid, 0)
+    cap = int(request.get("cap") or 65536)
+    kept, dropped, wait_status = collect_until_exit(pid, out_read, cap)
     # Whatever the tests started in the child's group goes with it.
     try:
         os.killpg(pid, signal.SIGKILL)
     except OSError:
         pass
-    # The child is dead, so all it wrote is in the pipe already: read that
+    # The child is dead, so all it wrote is in the pipes already: read that
     # and never wait for an end of file, which a grandchild that left the
-    # group (setsid) and kept the pipe open would hold back.
-    os.set_blocking(read_fd, False)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(read_fd, 65536)
-        except BlockingIOError:
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
+    # group (setsid) and kept a pipe open would hold back.
+    for chunk in read_available(out_read):
+        kept += chunk
+        if len(kept) > cap:
+            dropped += len(kept) - cap
+            del kept[:-cap]
+    os.close(out_read)
+    report = b"".join(read_available(read_fd))
     os.close(read_fd)
+    with open(request["out"], "wb") as out:
+        if dropped:
+            out.write(b"[... %d bytes of output dropped ...]\n" % dropped)
+        out.write(bytes(kept))
     done = {}
     if os.WIFEXITED(wait_status):
         done["exit"] = os.WEXITSTATUS(wait_status)
     else:
         done["signal"] = os.WTERMSIG(wait_status)
     try:
-        done.update(json.loads(b"".join(chunks).decode() or "{}"))
+        done.update(json.loads(report.decode() or "{}"))
     except ValueError:
         pass
     return done
+
+
+def collect_until_exit(pid, out_read, cap):
+    """Reads the child's output until the child exits; returns the last
+    `cap` bytes (at most twice that in memory), how many were dropped, and
+    its wait status."""
+    kept = bytearray()
+    dropped = 0
+    try:
+        exited = os.pidfd_open(pid)
+    except (AttributeError, OSError):  # before Linux 5.3 or Python 3.9
+        exited = None
+    output_open = True
+    try:
+        while True:
+            watched = [out_read] if output_open else []
+            if exited is not None:
+                watched.append(exited)
+            ready, _, _ = select.select(watched, [], [], None if exited is not None else 0.05)
+            if out_read in ready:
+                chunk = os.read(out_read, 1 << 16)
+                if chunk:
+                    kept += chunk
+                    if len(kept) > 2 * cap:
+                        dropped += len(kept) - cap
+                        del kept[:-cap]
+                else:
+                    output_open = False
+            if exited is None or exited in ready:
+                waited, wait_status = os.waitpid(pid, os.WNOHANG)
+                if waited:
+                    return kept, dropped, wait_status
+    finally:
+        if exited is not None:
+            os.close(exited)
+
+
+def read_available(fd):
+    os.set_blocking(fd, False)
+    while True:
+        try:
+            chunk = os.read(fd, 1 << 16)
+        except BlockingIOError:
+            return
+        if not chunk:
+            return
+        yield chunk
 
 
 class NootWorker:
@@ -423,7 +543,7 @@ class NootWorker:
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session):
         if session.testsfailed:
-            send({"fatal": "collection failed in the worker (see the worker log)"})
+            send({"fatal": "collection failed in the worker (its output follows)"})
             return True
         items = {}
         for item in session.items:
@@ -432,6 +552,11 @@ class NootWorker:
         # What the worker holds now is shared by every child: frozen, the
         # cyclic collector never walks it, so a child does not copy the
         # pages it would touch.
+        global CHECKED_ESCAPES, CHECKED_MODULES
+        CHECKED_ESCAPES = rt.escaped_modules(
+            os.environ.get("NOOT_PROJECT_DIR", ""), os.environ.get("NOOT_MUTANTS_DIR", "")
+        )
+        CHECKED_MODULES = frozenset(sys.modules)
         gc.freeze()
         send({"ready": len(session.items)})
         serve(lambda request: serve_one(session, items, request))
@@ -450,8 +575,8 @@ def serve(handle):
         send({"done": done})
 
 
-# Per list of modules, what importing them built without a mutant (None
-# when that could not be recorded): children compare against it.
+# Per set of collected tests, what the session built without a mutant
+# (None when that could not be recorded): children compare against it.
 BASELINES = {}
 
 
@@ -459,11 +584,12 @@ def zygote_one(request):
     check = request.get("check")
     baseline = None
     if check is not None:
-        key = tuple(check["modules"])
+        # The same tests collected, in whatever order: the same baseline.
+        key = tuple(sorted(request["argv"]))
         if key not in BASELINES:
             BASELINES[key] = record_baseline(request, check)
         baseline = BASELINES[key]
-    return fork_and_wait(lambda fd: run_session_child(request, fd, baseline))
+    return fork_and_wait(lambda fd: run_session_child(request, fd, baseline), request)
 
 
 def record_baseline(request, check):
@@ -473,12 +599,13 @@ def record_baseline(request, check):
     except OSError:
         pass
     plain = dict(request, id="", check=dict(check, record=path))
-    fork_and_wait(lambda fd: run_session_child(plain, fd))
+    fork_and_wait(lambda fd: run_session_child(plain, fd), plain)
     try:
         with open(path, encoding="utf-8") as f:
-            return json.load(f)
+            recorded = json.load(f)
     except (OSError, ValueError):
         return None
+    return recorded.get("state") if recorded.get("schema_version") == 1 else None
 
 
 def zygote():

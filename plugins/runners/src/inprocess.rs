@@ -97,8 +97,9 @@ impl InprocessRunner {
         let session = self.fresh.session()?;
         let tests: Vec<&str> = job.tests.iter().map(|t| t.as_str()).collect();
         let request = Self::request(&session, job, "tests", json!(tests));
-        let budget = Duration::from_millis(job.deadline_ms);
-        self.run_on(Kind::Warm, &session, job, &request, budget)
+        let wall = Duration::from_millis(job.deadline_ms);
+        let cpu = Duration::from_secs(job.cpu_limit_secs);
+        self.run_on(Kind::Warm, &session, job, &request, (wall, cpu))
     }
 
     /// Runs a whole pytest session over the job's tests in a child forked
@@ -116,20 +117,17 @@ impl InprocessRunner {
         let session = self.fresh.session()?;
         let argv = SubprocessRunner::pytest_args(&session, &job.tests);
         let mut request = Self::request(&session, job, "argv", json!(argv));
-        // A whole session also imports and collects: its start-up counts.
-        request["cpu"] = json!(job.cpu_limit_secs + (job.startup_ms * 2).div_ceil(1000));
         let mut budget = job.deadline_ms.saturating_add(job.startup_ms);
-        if let Some(check) = check {
+        if check.is_some() {
             let baseline = Path::new(session.scratch_dir.as_str())
                 .join(format!("import-baseline-{}.json", job.slot));
-            request["check"] = json!({
-                "modules": check.modules,
-                "baseline_file": baseline.to_string_lossy(),
-            });
+            request["check"] = json!({ "baseline_file": baseline.to_string_lossy() });
             // The zygote's first check records the baseline: one more start-up.
             budget = budget.saturating_add(job.startup_ms);
         }
-        self.run_on(Kind::Zygote, &session, job, &request, Duration::from_millis(budget))
+        // A whole session also imports and collects: its start-up counts.
+        let cpu = Duration::from_millis(job.cpu_limit_secs * 1000 + job.startup_ms * 2);
+        self.run_on(Kind::Zygote, &session, job, &request, (Duration::from_millis(budget), cpu))
     }
 
     /// The import check's hints, read once the host wrote them.
@@ -150,8 +148,14 @@ impl InprocessRunner {
     fn request(session: &RunnerSession, job: &MutantJob, what: &str, run: Value) -> Value {
         let mut request = json!({
             "id": job.mutant_id.as_str(),
-            "cpu": job.cpu_limit_secs,
+            // An rlimit only as a last guard, should this runner die: it
+            // reaches the processes the tests start too, so it is generous
+            // (the tight CPU budget is polled for the child alone).
+            "cpu": (job.deadline_ms + job.startup_ms * 2).div_ceil(1000) * 2 + 1,
             "out": Self::out_path(session, job.slot).to_string_lossy(),
+            // The worker keeps only this much of a child's output, in
+            // memory and in `out`, however much the tests print.
+            "cap": job.output_cap_bytes,
         });
         request[what] = run;
         request
@@ -163,7 +167,7 @@ impl InprocessRunner {
         session: &RunnerSession,
         job: &MutantJob,
         request: &Value,
-        budget: Duration,
+        (budget, cpu_budget): (Duration, Duration),
     ) -> Result<MutantVerdict, PluginError> {
         let cell = self.cell(kind, job.slot);
         let mut guard = cell.lock().unwrap_or_else(|e| e.into_inner());
@@ -175,7 +179,7 @@ impl InprocessRunner {
         };
         let cap = usize::try_from(job.output_cap_bytes).unwrap_or(usize::MAX);
         let out_path = Self::out_path(session, job.slot);
-        match Self::run_in_worker(worker, &out_path, request, budget) {
+        match Self::run_in_worker(worker, &out_path, request, budget, cpu_budget) {
             Outcome::Done { done, timed_out, elapsed, output } => {
                 let mut verdict = verdict(&done, timed_out, elapsed, &output, cap);
                 let end = SessionEnd::parse(&done.to_string());
@@ -224,12 +228,11 @@ impl InprocessRunner {
         slot: u32,
         kind: Kind,
     ) -> Result<Worker, PluginError> {
-        Self::spawn_worker(session, slot, kind, self.current_for(slot))
+        Self::spawn_worker(session, kind, self.current_for(slot))
     }
 
     fn spawn_worker(
         session: &RunnerSession,
-        slot: u32,
         kind: Kind,
         current: Arc<AtomicI32>,
     ) -> Result<Worker, PluginError> {
@@ -239,9 +242,6 @@ impl InprocessRunner {
             .test_command
             .first()
             .ok_or_else(|| PluginError::InvalidConfig("empty test command".into()))?;
-        let log_path = scratch.join(format!("{kind}-{slot}.log"));
-        let log = std::fs::File::create(&log_path)
-            .map_err(|e| PluginError::Io(format!("{}: {e}", log_path.display()).into()))?;
         let mut command = Command::new(python.as_str());
         command.arg(&script);
         match kind {
@@ -262,14 +262,22 @@ impl InprocessRunner {
             .env("NOOT_MUTANTS_DIR", session.mutants_dir.as_str())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::from(log))
+            // Not a file: children forked from the worker inherit its
+            // stderr, and a test that writes past pytest's capture
+            // (`capfd.disabled()`) writes there. Read and capped here.
+            .stderr(Stdio::piped())
             .process_group(0);
         let mut child = command.spawn().map_err(|e| {
             PluginError::Failed(format!("cannot start the worker `{python}`: {e}").into())
         })?;
-        let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+        let (Some(stdin), Some(stdout), Some(stderr)) =
+            (child.stdin.take(), child.stdout.take(), child.stderr.take())
+        else {
             return Err(PluginError::Failed("worker pipes missing".into()));
         };
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let kept = Arc::clone(&log);
+        std::thread::spawn(move || keep_tail(stderr, &kept, LOG_KEPT));
         let (sender, lines) = channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
@@ -290,7 +298,7 @@ impl InprocessRunner {
                 Ok(message) => message,
                 Err(why) => {
                     worker.kill();
-                    let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+                    let log = read_log(&log);
                     return Err(PluginError::Failed(
                         format!("the {kind} did not start ({why}); its log:\n{}", tail(&log, 4000))
                             .into(),
@@ -302,7 +310,7 @@ impl InprocessRunner {
             }
             if let Some(fatal) = message.get("fatal") {
                 worker.kill();
-                let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+                let log = read_log(&log);
                 return Err(PluginError::Failed(format!("{fatal}:\n{}", tail(&log, 4000)).into()));
             }
         }
@@ -320,21 +328,29 @@ impl InprocessRunner {
         Path::new(session.scratch_dir.as_str()).join(format!("slot-{slot}.out"))
     }
 
+    /// Sends `request` and waits for its report. The child gets `budget`
+    /// of wall-clock time and `cpu_budget` of CPU time of its own: polled
+    /// here rather than set as an rlimit, which the processes its tests
+    /// start would inherit (a test that runs a CLI needing more CPU than
+    /// one mutant's budget must not be killed for it).
     fn run_in_worker(
         worker: &mut Worker,
         out_path: &Path,
         request: &Value,
         budget: Duration,
+        cpu_budget: Duration,
     ) -> Outcome {
         let started = Instant::now();
         if writeln!(worker.stdin, "{request}").and_then(|()| worker.stdin.flush()).is_err() {
             return Outcome::WorkerDied("the worker's stdin is closed".into());
         }
         let deadline = started + budget;
-        let mut timed_out = false;
+        let mut timed_out = None;
         let mut kill_at = deadline;
         loop {
-            match recv_until(&worker.lines, kill_at) {
+            let wake =
+                if timed_out.is_none() { kill_at.min(Instant::now() + CPU_POLL) } else { kill_at };
+            match recv_until(&worker.lines, wake) {
                 Ok(message) => {
                     if let Some(pid) = message.get("started").and_then(Value::as_i64) {
                         worker.current.store(i32::try_from(pid).unwrap_or(0), Ordering::SeqCst);
@@ -351,11 +367,19 @@ impl InprocessRunner {
                         };
                     }
                 }
-                Err(RecvError::Timeout) if !timed_out => {
-                    // The deadline: kill the child's group; the worker
-                    // reports it dead.
-                    timed_out = true;
-                    kill_group(worker.current.load(Ordering::SeqCst));
+                Err(RecvError::Timeout) if timed_out.is_none() => {
+                    let child = worker.current.load(Ordering::SeqCst);
+                    let used = cpu_time(child);
+                    if Instant::now() < kill_at && used.is_none_or(|used| used < cpu_budget) {
+                        continue;
+                    }
+                    // The deadline or the CPU budget: kill the child's
+                    // group; the worker reports it dead.
+                    timed_out = Some(match used {
+                        Some(used) if used >= cpu_budget => Limit::Cpu(used),
+                        _ => Limit::Wall,
+                    });
+                    kill_group(child);
                     kill_at = Instant::now() + REPORT_GRACE;
                 }
                 Err(RecvError::Timeout) => {
@@ -369,28 +393,82 @@ impl InprocessRunner {
     }
 }
 
+/// How much of a worker's stderr is kept (for the message when it fails).
+const LOG_KEPT: usize = 64 * 1024;
+
+/// Reads `from` to its end, keeping the last `cap` bytes in `into`.
+fn keep_tail(mut from: impl std::io::Read, into: &Mutex<Vec<u8>>, cap: usize) {
+    let mut buffer = [0u8; 1 << 16];
+    loop {
+        match from.read(&mut buffer) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => {
+                let mut kept = into.lock().unwrap_or_else(|e| e.into_inner());
+                kept.extend_from_slice(&buffer[..n]);
+                if kept.len() > 2 * cap {
+                    let excess = kept.len() - cap;
+                    kept.drain(..excess);
+                }
+            }
+        }
+    }
+}
+
+fn read_log(log: &Mutex<Vec<u8>>) -> String {
+    // The reader thread may still be draining a worker that just died.
+    std::thread::sleep(Duration::from_millis(50));
+    String::from_utf8_lossy(&log.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+}
+
+/// How often a child's CPU time is read.
+const CPU_POLL: Duration = Duration::from_millis(50);
+
+/// Which limit stopped a child.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Limit {
+    /// The wall-clock deadline.
+    Wall,
+    /// Its own CPU time passed the budget (this much was used).
+    Cpu(Duration),
+}
+
+/// CPU time (user + system) a live process has used itself, children
+/// excluded, from `/proc/PID/stat`; `None` if it is gone or unreadable.
+fn cpu_time(pid: i32) -> Option<Duration> {
+    if pid <= 0 {
+        return None;
+    }
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces and parentheses: fields start after
+    // the last `)`; utime and stime are fields 14 and 15.
+    let fields: Vec<&str> = stat.get(stat.rfind(')')? + 1..)?.split_whitespace().collect();
+    let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // SAFETY: sysconf has no memory-safety preconditions.
+    let per_second = u64::try_from(unsafe { libc::sysconf(libc::_SC_CLK_TCK) }).ok()?.max(1);
+    Some(Duration::from_millis(ticks * 1000 / per_second))
+}
+
 /// Where the host leaves the import check's hints in the scratch folder.
 pub const IMPORT_CHECK_FILE: &str = "import-check.json";
 
 /// Hints for import-time mutants, from the stats run.
 ///
-/// `functions` ran only while the project's own `modules` were imported
-/// (never from a test module or a pytest hook). For a mutant in one of
-/// them, a fresh import that builds the same state as without the mutant
-/// (function code, defaults, closure cells, class and module attributes,
-/// recursively) means the mutant can only act through calls made while
-/// tests run, which its calling tests in the warm worker already judged.
+/// `functions` ran, while the session imported and collected, only from
+/// the bodies of modules of the mutated tree (never from a pytest hook).
+/// For a mutant in one of them, a session whose imports and collection
+/// build the same state as without the mutant (every global of every
+/// module of the tree, recursively, and the collected tests) leaves the
+/// mutant only its effects through calls made while tests run, which its
+/// calling tests in the warm worker already judged.
 #[derive(Debug)]
 pub struct ImportCheck {
-    /// The project modules imported while collecting, in import order.
-    pub modules: Vec<String>,
     /// Function keys eligible for the check.
     pub functions: Vec<String>,
 }
 
 impl ImportCheck {
-    /// Reads the host's JSON (`{"schema_version": 1, "modules": [...],
-    /// "functions": [...]}`); anything else means no check.
+    /// Reads the host's JSON (`{"schema_version": 1, "functions": [...]}`);
+    /// anything else means no check.
     fn parse(text: &str) -> Option<Self> {
         let value: Value = serde_json::from_str(text).ok()?;
         if value.get("schema_version").and_then(Value::as_u64) != Some(1) {
@@ -399,7 +477,7 @@ impl ImportCheck {
         let strings = |key: &str| -> Option<Vec<String>> {
             value.get(key)?.as_array()?.iter().map(|v| v.as_str().map(str::to_owned)).collect()
         };
-        Some(Self { modules: strings("modules")?, functions: strings("functions")? })
+        Some(Self { functions: strings("functions")? })
     }
 }
 
@@ -422,7 +500,7 @@ impl std::fmt::Display for Kind {
 }
 
 enum Outcome {
-    Done { done: Value, timed_out: bool, elapsed: Duration, output: String },
+    Done { done: Value, timed_out: Option<Limit>, elapsed: Duration, output: String },
     WorkerDied(String),
 }
 
@@ -458,14 +536,22 @@ fn recv_until(lines: &Receiver<String>, deadline: Instant) -> Result<Value, Recv
 
 fn verdict(
     done: &Value,
-    timed_out: bool,
+    timed_out: Option<Limit>,
     elapsed: Duration,
     output: &str,
     cap: usize,
 ) -> MutantVerdict {
     let exit = done.get("exit").and_then(Value::as_i64).and_then(|c| i32::try_from(c).ok());
     let signal = done.get("signal").and_then(Value::as_i64).and_then(|c| i32::try_from(c).ok());
-    let (status, detail) = if timed_out {
+    let (status, detail) = if let Some(Limit::Cpu(used)) = timed_out {
+        (
+            MutantStatus::Timeout,
+            format!(
+                "CPU-time limit reached ({} ms); the child's process group was killed",
+                used.as_millis()
+            ),
+        )
+    } else if timed_out.is_some() {
         (MutantStatus::Timeout, "deadline passed; the child's process group was killed".to_owned())
     } else if let Some(objects) = done.get("same_import").and_then(Value::as_u64) {
         (
@@ -532,7 +618,7 @@ impl RunnerPlugin for InprocessRunner {
                 let mut guard = cell.lock().unwrap_or_else(|e| e.into_inner());
                 let _ = locked.send(());
                 if guard.is_none() {
-                    *guard = Self::spawn_worker(&session, slot, Kind::Warm, current).ok();
+                    *guard = Self::spawn_worker(&session, Kind::Warm, current).ok();
                 }
             });
             let _ = has_lock.recv();

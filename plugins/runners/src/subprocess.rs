@@ -148,10 +148,16 @@ impl RunnerPlugin for SubprocessRunner {
                 .collect(),
             cwd: ROption::RSome(session.mutants_dir.clone()),
             output_cap_bytes: job.output_cap_bytes,
-            // The job's limit is for the tests; a fresh process also pays
-            // for its start-up (twice the measured time, as CPU varies).
+            // An rlimit reaches the processes the tests start too, and
+            // this runner cannot poll the test process's own CPU time
+            // through the host's ports: the job's tight budget would fail
+            // a test that runs a CPU-hungry command. So the limit is only a
+            // generous last guard; the wall-clock deadline decides.
             cpu_limit_secs: if job.cpu_limit_secs > 0 {
-                ROption::RSome(job.cpu_limit_secs + (job.startup_ms * 2).div_ceil(1000))
+                ROption::RSome(
+                    job.cpu_limit_secs
+                        .max((job.deadline_ms + job.startup_ms * 2).div_ceil(1000) * 2 + 1),
+                )
             } else {
                 ROption::RNone
             },

@@ -85,7 +85,7 @@ def _spellings(folder):
     return [folder] if real == folder else [folder, real]
 
 
-def escaped_modules(project_dir, mutants_dir, mutated_names=None):
+def escaped_modules(project_dir, mutants_dir, mutated_names=None, skip=()):
     """Modules this process imported from outside the mutated tree that
     noot mutated, as ``{module name: file}``.
 
@@ -95,7 +95,8 @@ def escaped_modules(project_dir, mutants_dir, mutated_names=None):
     ``mutants_dir`` (same relative path) is a mutated module. The second
     rule needs no list of names and also catches a module imported under
     another name (``src.pkg.mod``). Cheap: one pass over ``sys.modules``,
-    and a file read only for a module that already looks escaped.
+    and a file read only for a module that already looks escaped. Names in
+    ``skip`` were checked before (a forked child skips its parent's).
     """
     names = set(mutated_names or ())
     mutants = _spellings(mutants_dir)
@@ -104,6 +105,8 @@ def escaped_modules(project_dir, mutants_dir, mutated_names=None):
         return {}
     escaped = {}
     for name, module in list(sys.modules.items()):
+        if name in skip:
+            continue
         path = getattr(module, "__file__", None)
         if not isinstance(path, str) or any(_under(path, d) for d in mutants):
             continue

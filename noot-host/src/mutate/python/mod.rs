@@ -127,8 +127,15 @@ fn code_digest(root: Node<'_>, source: &str) -> Digest {
         }
         text.extend_from_slice(node.kind().as_bytes());
         text.push(b'(');
-        if node.child_count() == 0 {
-            text.extend_from_slice(&source.as_bytes()[node.byte_range()]);
+        // A string's content is partly in hidden nodes the tree does not
+        // list: take its whole text, length first, and go no deeper.
+        if node.child_count() == 0 || node.kind() == "string" {
+            let token = &source.as_bytes()[node.byte_range()];
+            text.extend_from_slice(token.len().to_string().as_bytes());
+            text.push(b':');
+            text.extend_from_slice(token);
+            text.push(b')');
+            continue;
         }
         stack.push(Step::Close);
         let mut cursor = node.walk();

@@ -153,4 +153,6 @@ fn the_code_digest_ignores_comments_and_layout_but_not_structure() {
     assert_ne!(base, digest("def f(a):\n    if a:\n        g()\n        h()\n"));
     assert_ne!(base, digest("def f(a):\n    if a:\n        g()\n    h(1)\n"));
     assert_ne!(base, digest("def f(a):\n    '''Doc.'''\n    if a:\n        g()\n    h()\n"));
+    // Escapes live in nodes of their own; the text around them must count.
+    assert_ne!(digest("x = 'abc\\n'\n"), digest("x = 'xyz\\n'\n"));
 }
