@@ -5,6 +5,30 @@ use std::sync::Arc;
 use noot::engine::ports::{NoEvents, NoProgress, Ports};
 use noot::plugins::Registry;
 
+/// `noot ARGS` in `dir`, as a user with no noot settings of their own would
+/// run it: no `NOOT_*` variables, no active venv, no colours, no stdin.
+fn noot_command(dir: &std::path::Path, args: &[&str]) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_noot"));
+    command.args(args).current_dir(dir).env("NO_COLOR", "1").env_remove("VIRTUAL_ENV");
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("NOOT_") {
+            command.env_remove(name);
+        }
+    }
+    command.stdin(std::process::Stdio::null());
+    command
+}
+
+/// [`noot_command`], run to its end: (exit code, stdout, stderr).
+fn noot_run(dir: &std::path::Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let out = noot_command(dir, args).output().expect("noot runs");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// The default scrubber's rules use `\b`, which needs regex-automata's
 /// `unicode-word-boundary` feature. The scrubber crate's own tests passed
 /// without it because a dev-dependency switched it on through feature
@@ -568,15 +592,8 @@ fn the_mutated_tree_does_not_disturb_the_users_own_pytest() {
         "from pkg import add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n",
     )
     .expect("write");
-    let mut noot = std::process::Command::new(env!("CARGO_BIN_EXE_noot"));
-    noot.args(["run"]).current_dir(dir.path()).env_remove("VIRTUAL_ENV");
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("NOOT_") {
-            noot.env_remove(name);
-        }
-    }
-    let out = noot.stdin(std::process::Stdio::null()).output().expect("noot runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (code, _, stderr) = noot_run(dir.path(), &["run"]);
+    assert_eq!(code, Some(0), "{stderr}");
     let pytest = std::process::Command::new("python3")
         .args(["-m", "pytest", "-q"])
         .current_dir(dir.path())
@@ -619,23 +636,7 @@ mod python_verdicts {
         dir
     }
 
-    /// `noot ARGS` in `dir`, free of the caller's NOOT_* settings:
-    /// (exit code, stdout, stderr).
-    fn noot(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_noot"));
-        command.args(args).current_dir(dir).env("NO_COLOR", "1");
-        for (name, _) in std::env::vars_os() {
-            if name.to_string_lossy().starts_with("NOOT_") {
-                command.env_remove(name);
-            }
-        }
-        let out = command.stdin(std::process::Stdio::null()).output().expect("noot runs");
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    }
+    use super::noot_run as noot;
 
     /// `noot run --runner RUNNER --format json`: id → (status, detail).
     fn verdicts(dir: &Path, runner: &str) -> BTreeMap<String, (String, String)> {
@@ -815,21 +816,7 @@ mod mutation_runs {
         dir
     }
 
-    fn noot(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_noot"));
-        command.args(args).current_dir(dir).env("NO_COLOR", "1").env_remove("VIRTUAL_ENV");
-        for (name, _) in std::env::vars_os() {
-            if name.to_string_lossy().starts_with("NOOT_") {
-                command.env_remove(name);
-            }
-        }
-        let out = command.stdin(std::process::Stdio::null()).output().expect("noot runs");
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    }
+    use super::noot_run as noot;
 
     fn summary(stdout: &str) -> serde_json::Value {
         let report: serde_json::Value = serde_json::from_str(stdout).expect("one JSON document");
@@ -949,16 +936,7 @@ fn a_string_mutant_is_shown_as_its_diff() {
         "from greet import hello\n\n\ndef test_hello():\n    assert hello()\n",
     )
     .expect("write");
-    let noot = |args: &[&str]| {
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_noot"));
-        command.args(args).current_dir(dir.path()).env_remove("VIRTUAL_ENV");
-        for (name, _) in std::env::vars_os() {
-            if name.to_string_lossy().starts_with("NOOT_") {
-                command.env_remove(name);
-            }
-        }
-        command.stdin(std::process::Stdio::null()).output().expect("noot runs")
-    };
+    let noot = |args: &[&str]| noot_command(dir.path(), args).output().expect("noot runs");
     let run = noot(&["run"]);
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     let show = noot(&["show", "greet.hello__noot_1"]);
@@ -984,26 +962,7 @@ mod run_reliability {
         dir
     }
 
-    fn command(dir: &Path, args: &[&str]) -> std::process::Command {
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_noot"));
-        command.args(args).current_dir(dir).env("NO_COLOR", "1").env_remove("VIRTUAL_ENV");
-        for (name, _) in std::env::vars_os() {
-            if name.to_string_lossy().starts_with("NOOT_") {
-                command.env_remove(name);
-            }
-        }
-        command.stdin(std::process::Stdio::null());
-        command
-    }
-
-    fn noot(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
-        let out = command(dir, args).output().expect("noot runs");
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    }
+    use super::{noot_command as command, noot_run as noot};
 
     const ADD: &str = "def add(a, b):\n    return a + b\n";
 

@@ -19,6 +19,7 @@ pub mod procs;
 pub mod render;
 pub mod scheduler;
 pub mod store;
+pub mod text;
 
 #[cfg(test)]
 pub mod fakes;

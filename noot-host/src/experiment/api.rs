@@ -574,11 +574,9 @@ fn finish<T: Serialize, E: fmt::Display>(
             let text =
                 serde_json::to_string(value).unwrap_or_else(|e| format!("<not serialisable: {e}>"));
             digest = *blake3::hash(text.as_bytes()).as_bytes();
-            let start = text.len().saturating_sub(tail);
-            let start =
-                (start..=text.len()).find(|&i| text.is_char_boundary(i)).unwrap_or(text.len());
-            record.stdout_truncated = start > 0;
-            record.stdout_tail = text[start..].to_string();
+            let kept = crate::engine::text::tail(&text, tail);
+            record.stdout_truncated = kept.len() < text.len();
+            record.stdout_tail = kept.to_string();
         }
         Err(error) => {
             record.status = BranchStatus::Failed;

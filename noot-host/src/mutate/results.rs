@@ -231,17 +231,13 @@ impl<'a> ResultStore<'a> {
     }
 }
 
-/// The last `cap` bytes of `text`, at a character boundary, saying how
-/// much was left out.
+/// The end of `text`, saying how much was left out.
 fn tail(text: &str, cap: usize) -> String {
-    if text.len() <= cap {
+    let kept = crate::engine::text::tail(text, cap);
+    if kept.len() == text.len() {
         return text.to_owned();
     }
-    let mut start = text.len() - cap;
-    while !text.is_char_boundary(start) {
-        start += 1;
-    }
-    format!("[… {start} bytes before this: noot show ID --output …]\n{}", &text[start..])
+    format!("[… {} bytes before this: noot show ID --output …]\n{kept}", text.len() - kept.len())
 }
 
 #[cfg(test)]

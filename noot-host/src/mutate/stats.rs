@@ -340,14 +340,7 @@ fn collection_errors(output: &str) -> String {
 }
 
 fn tail(text: &str, cap: usize) -> String {
-    if text.len() <= cap {
-        return text.to_owned();
-    }
-    let mut start = text.len() - cap;
-    while !text.is_char_boundary(start) {
-        start += 1;
-    }
-    text[start..].to_owned()
+    crate::engine::text::tail(text, cap).to_owned()
 }
 
 #[cfg(test)]
