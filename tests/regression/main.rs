@@ -29,6 +29,31 @@ fn noot_run(dir: &std::path::Path, args: &[&str]) -> (Option<i32>, String, Strin
     )
 }
 
+/// A private copy of `tests/fixtures/mutate/NAME`, without state a run
+/// left there (runs never write into the repository).
+fn mutate_fixture(name: &str) -> tempfile::TempDir {
+    use std::path::Path;
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).expect("mkdir");
+        for entry in std::fs::read_dir(from).expect("read fixture") {
+            let entry = entry.expect("entry");
+            let name = entry.file_name();
+            if name == "mutants" || name == ".noot" || name == "__pycache__" {
+                continue;
+            }
+            if entry.path().is_dir() {
+                copy(&entry.path(), &to.join(&name));
+            } else {
+                std::fs::copy(entry.path(), to.join(&name)).expect("copy");
+            }
+        }
+    }
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/mutate");
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy(&fixtures.join(name), dir.path());
+    dir
+}
+
 /// The default scrubber's rules use `\b`, which needs regex-automata's
 /// `unicode-word-boundary` feature. The scrubber crate's own tests passed
 /// without it because a dev-dependency switched it on through feature
@@ -612,31 +637,7 @@ mod python_verdicts {
     use std::collections::BTreeMap;
     use std::path::{Path, PathBuf};
 
-    /// A private copy of `tests/fixtures/mutate/NAME` (runs never write
-    /// into the repository).
-    fn project(name: &str) -> tempfile::TempDir {
-        fn copy(from: &Path, to: &Path) {
-            std::fs::create_dir_all(to).expect("mkdir");
-            for entry in std::fs::read_dir(from).expect("read fixture") {
-                let entry = entry.expect("entry");
-                let name = entry.file_name();
-                if name == "mutants" || name == ".noot" || name == "__pycache__" {
-                    continue;
-                }
-                if entry.path().is_dir() {
-                    copy(&entry.path(), &to.join(&name));
-                } else {
-                    std::fs::copy(entry.path(), to.join(&name)).expect("copy");
-                }
-            }
-        }
-        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/mutate");
-        let dir = tempfile::tempdir().expect("tempdir");
-        copy(&fixtures.join(name), dir.path());
-        dir
-    }
-
-    use super::noot_run as noot;
+    use super::{mutate_fixture as project, noot_run as noot};
 
     /// `noot run --runner RUNNER --format json`: id → (status, detail).
     fn verdicts(dir: &Path, runner: &str) -> BTreeMap<String, (String, String)> {
@@ -802,18 +803,8 @@ mod python_verdicts {
 /// Selection, keys and `--debug` of `noot run` (issue 13), on the `calc`
 /// fixture with real pytest.
 mod mutation_runs {
-    use std::path::Path;
-
     fn calc() -> tempfile::TempDir {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/mutate/calc");
-        let status = std::process::Command::new("cp")
-            .args(["-r", &format!("{}/.", from.display()), &dir.path().display().to_string()])
-            .status()
-            .expect("cp");
-        assert!(status.success());
-        let _ = std::fs::remove_dir_all(dir.path().join(".noot"));
-        dir
+        super::mutate_fixture("calc")
     }
 
     use super::noot_run as noot;
@@ -830,13 +821,7 @@ mod mutation_runs {
     /// and `noot show ID --output` prints the whole.
     #[test]
     fn results_name_callers_not_the_whole_suite_and_keep_the_end_of_the_output() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/mutate/imptime");
-        let status = std::process::Command::new("cp")
-            .args(["-r", &format!("{}/.", from.display()), &dir.path().display().to_string()])
-            .status()
-            .expect("cp");
-        assert!(status.success());
+        let dir = super::mutate_fixture("imptime");
         let (code, _, stderr) =
             noot(dir.path(), &["run", "--runner", "subprocess", "imptime.table.limit"]);
         assert_eq!(code, Some(0), "{stderr}");

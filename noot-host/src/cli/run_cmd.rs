@@ -147,7 +147,7 @@ pub(crate) fn run(context: &Context, args: RunArgs) -> Result<Outcome, CliError>
         context.err("interrupted: finished results are saved; run `noot run` again to resume");
         return Ok(Outcome { code: 130 });
     }
-    let below = match (args.fail_under, report.summary.score) {
+    let below = match (args.fail_under, report.summary.counts.score) {
         (Some(threshold), Some(score)) => score < threshold,
         (Some(_), None) => false,
         (None, _) => false,
@@ -155,7 +155,7 @@ pub(crate) fn run(context: &Context, args: RunArgs) -> Result<Outcome, CliError>
     if below {
         context.err(&format!(
             "score {:.1}% is below --fail-under {}",
-            report.summary.score.unwrap_or(0.0),
+            report.summary.counts.score.unwrap_or(0.0),
             args.fail_under.unwrap_or(0.0)
         ));
     }
@@ -165,11 +165,12 @@ pub(crate) fn run(context: &Context, args: RunArgs) -> Result<Outcome, CliError>
 /// The human summary: counts, score, and the survivors by file.
 pub(crate) fn render_summary(report: &RunReport, title: &str) -> String {
     let s = &report.summary;
+    let c = &s.counts;
     let mut out = String::new();
     out.push_str(&format!(
         "{title} · runner {} · {} mutants ({} tested, {} reused) in {:.1} s\n\n",
         report.runner,
-        s.total,
+        c.total,
         s.tested,
         s.reused,
         s.duration_ms as f64 / 1000.0
@@ -184,16 +185,16 @@ pub(crate) fn render_summary(report: &RunReport, title: &str) -> String {
         out.push('\n');
     }
     for (label, count) in [
-        ("killed", s.killed),
-        ("survived", s.survived),
-        ("no tests", s.no_tests),
-        ("timeout", s.timeout),
-        ("error", s.error),
-        ("skipped", s.skipped),
+        ("killed", c.killed),
+        ("survived", c.survived),
+        ("no tests", c.no_tests),
+        ("timeout", c.timeout),
+        ("error", c.error),
+        ("skipped", c.skipped),
     ] {
         out.push_str(&format!("  {label:<9}{count:>6}\n"));
     }
-    match s.score {
+    match c.score {
         Some(score) => out.push_str(&format!(
             "  score    {score:>5.1}%  (killed + timeout) / (killed + timeout + survived + no tests)\n"
         )),
@@ -238,7 +239,7 @@ pub(crate) fn render_summary(report: &RunReport, title: &str) -> String {
             }
         }
     }
-    if s.survived + s.no_tests > 0 {
+    if c.survived + c.no_tests > 0 {
         out.push_str("\nSee a mutant: noot show ID · list them: noot results --status survived\n");
     }
     out
@@ -248,8 +249,8 @@ pub(crate) fn render_summary(report: &RunReport, title: &str) -> String {
 /// in aligned columns (`error` and `skipped` only when some file has one).
 pub(crate) fn render_file_table(files: &[FileScore]) -> String {
     let mut headers = vec!["file", "mutants", "killed", "survived", "timeout", "no tests"];
-    let with_errors = files.iter().any(|f| f.error > 0);
-    let with_skipped = files.iter().any(|f| f.skipped > 0);
+    let with_errors = files.iter().any(|f| f.counts.error > 0);
+    let with_skipped = files.iter().any(|f| f.counts.skipped > 0);
     if with_errors {
         headers.push("error");
     }
@@ -260,21 +261,22 @@ pub(crate) fn render_file_table(files: &[FileScore]) -> String {
     let rows: Vec<Vec<String>> = files
         .iter()
         .map(|f| {
+            let c = &f.counts;
             let mut row = vec![
                 f.file.clone(),
-                f.total.to_string(),
-                f.killed.to_string(),
-                f.survived.to_string(),
-                f.timeout.to_string(),
-                f.no_tests.to_string(),
+                c.total.to_string(),
+                c.killed.to_string(),
+                c.survived.to_string(),
+                c.timeout.to_string(),
+                c.no_tests.to_string(),
             ];
             if with_errors {
-                row.push(f.error.to_string());
+                row.push(c.error.to_string());
             }
             if with_skipped {
-                row.push(f.skipped.to_string());
+                row.push(c.skipped.to_string());
             }
-            row.push(f.score.map_or_else(|| "-".to_owned(), |s| format!("{s:.1}%")));
+            row.push(c.score.map_or_else(|| "-".to_owned(), |s| format!("{s:.1}%")));
             row
         })
         .collect();

@@ -63,11 +63,7 @@ mod tests {
             original: original.into(),
             replacement: replacement.into(),
             status: Status::Survived,
-            duration_ms: 0,
-            tests_run: Vec::new(),
-            whole_suite: false,
-            detail: String::new(),
-            reused: false,
+            ..MutantReport::default()
         }
     }
 

@@ -304,7 +304,6 @@ fn git(procs: &dyn Procs, root: &Path, args: &[&str], help: &str) -> Result<Stri
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mutate::report::{Summary, file_scores};
 
     fn mutant(id: &str, line: usize, status: Status, original: &str) -> MutantReport {
         MutantReport {
@@ -319,21 +318,13 @@ mod tests {
             status,
             duration_ms: 0,
             tests_run: ["t1", "t2", "t3", "t4"].map(String::from).to_vec(),
-            whole_suite: false,
             detail: "every selected test passed".into(),
-            reused: false,
+            ..MutantReport::default()
         }
     }
 
     fn report(mutants: Vec<MutantReport>) -> RunReport {
-        RunReport {
-            schema_version: 1,
-            runner: "subprocess".into(),
-            summary: Summary::default(),
-            files: file_scores(&mutants),
-            mutants,
-            skipped_functions: Vec::new(),
-        }
+        RunReport::from_rows("subprocess", mutants)
     }
 
     #[test]

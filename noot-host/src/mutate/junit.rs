@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::diff;
-use super::report::{MutantReport, RunReport, file_scores};
+use super::report::{MutantReport, RunReport};
 use super::results::Status;
 
 /// The JUnit document. `source_of` gives a file's current text (relative
@@ -31,8 +31,8 @@ pub fn document(report: &RunReport, source_of: &dyn Fn(&str) -> Option<String>) 
     for mutant in &report.mutants {
         by_file.entry(&mutant.file).or_default().push(mutant);
     }
-    let scores: BTreeMap<String, Option<f64>> =
-        file_scores(&report.mutants).into_iter().map(|f| (f.file, f.score)).collect();
+    let scores: BTreeMap<&str, Option<f64>> =
+        report.files.iter().map(|f| (f.file.as_str(), f.counts.score)).collect();
     let mut suites = String::new();
     let mut totals = Counts::default();
     for (file, mutants) in by_file {
@@ -244,7 +244,6 @@ fn allowed_in_xml(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mutate::report::Summary;
 
     fn mutant(id: &str, file: &str, status: Status, detail: &str) -> MutantReport {
         MutantReport {
@@ -259,21 +258,13 @@ mod tests {
             status,
             duration_ms: 1500,
             tests_run: vec!["tests/test_m.py::test_f".into()],
-            whole_suite: false,
             detail: detail.into(),
-            reused: false,
+            ..MutantReport::default()
         }
     }
 
     fn report(mutants: Vec<MutantReport>) -> RunReport {
-        RunReport {
-            schema_version: 1,
-            runner: "subprocess".into(),
-            summary: Summary::default(),
-            files: file_scores(&mutants),
-            mutants,
-            skipped_functions: Vec::new(),
-        }
+        RunReport::from_rows("subprocess", mutants)
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::engine::store::Versioned;
 pub const REPORT_SCHEMA_VERSION: u32 = 1;
 
 /// One mutant in a report.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MutantReport {
     /// `module.Qualname__noot_N`.
     pub id: String,
@@ -48,10 +48,10 @@ pub struct MutantReport {
     pub reused: bool,
 }
 
-/// Counts and score.
+/// How many mutants ended how, and the score they make.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Summary {
-    /// Mutants in the report.
+pub struct Counts {
+    /// Mutants counted.
     pub total: usize,
     /// Per status.
     pub killed: usize,
@@ -68,6 +68,36 @@ pub struct Summary {
     /// (killed + timeout) / (killed + timeout + survived + no_tests), 0–100;
     /// `null` when nothing counts.
     pub score: Option<f64>,
+}
+
+impl Counts {
+    /// Counts `statuses`.
+    pub fn of(statuses: impl IntoIterator<Item = Status>) -> Self {
+        let mut counts = Self::default();
+        for status in statuses {
+            counts.total += 1;
+            *match status {
+                Status::Killed => &mut counts.killed,
+                Status::Survived => &mut counts.survived,
+                Status::NoTests => &mut counts.no_tests,
+                Status::Timeout => &mut counts.timeout,
+                Status::Error => &mut counts.error,
+                Status::Skipped => &mut counts.skipped,
+            } += 1;
+        }
+        let detected = counts.killed + counts.timeout;
+        let counted = detected + counts.survived + counts.no_tests;
+        counts.score = (counted > 0).then(|| (detected as f64) * 100.0 / (counted as f64));
+        counts
+    }
+}
+
+/// Counts and score of a run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Per status, and the score.
+    #[serde(flatten)]
+    pub counts: Counts,
     /// Results reused from earlier sessions.
     pub reused: usize,
     /// Mutants tested in this session.
@@ -89,22 +119,9 @@ pub struct Summary {
 pub struct FileScore {
     /// File, relative to the project root.
     pub file: String,
-    /// Its mutants.
-    pub total: usize,
-    /// Per status.
-    pub killed: usize,
-    /// Per status.
-    pub survived: usize,
-    /// Per status.
-    pub no_tests: usize,
-    /// Per status.
-    pub timeout: usize,
-    /// Per status.
-    pub error: usize,
-    /// Per status.
-    pub skipped: usize,
-    /// As [`Summary::score`], for this file's mutants.
-    pub score: Option<f64>,
+    /// Per status, and the score of this file's mutants.
+    #[serde(flatten)]
+    pub counts: Counts,
 }
 
 /// The whole report.
@@ -145,51 +162,45 @@ impl Versioned for SessionFile {
     const SCHEMA_VERSION: u32 = 1;
 }
 
-/// The score of a summary's counts.
-pub fn score(summary: &Summary) -> Option<f64> {
-    let detected = summary.killed + summary.timeout;
-    let counted = detected + summary.survived + summary.no_tests;
-    (counted > 0).then(|| (detected as f64) * 100.0 / (counted as f64))
-}
-
 /// Counts and score per file, worst first: lowest score, then most
 /// undetected mutants, then by name; files with nothing to score last.
 pub fn file_scores(mutants: &[MutantReport]) -> Vec<FileScore> {
-    let mut by_file: BTreeMap<&str, Summary> = BTreeMap::new();
+    let mut by_file: BTreeMap<&str, Vec<Status>> = BTreeMap::new();
     for mutant in mutants {
-        let counts = by_file.entry(&mutant.file).or_default();
-        counts.total += 1;
-        match mutant.status {
-            Status::Killed => counts.killed += 1,
-            Status::Survived => counts.survived += 1,
-            Status::NoTests => counts.no_tests += 1,
-            Status::Timeout => counts.timeout += 1,
-            Status::Error => counts.error += 1,
-            Status::Skipped => counts.skipped += 1,
-        }
+        by_file.entry(&mutant.file).or_default().push(mutant.status);
     }
     let mut files: Vec<FileScore> = by_file
         .into_iter()
-        .map(|(file, counts)| FileScore {
-            file: file.to_owned(),
-            total: counts.total,
-            killed: counts.killed,
-            survived: counts.survived,
-            no_tests: counts.no_tests,
-            timeout: counts.timeout,
-            error: counts.error,
-            skipped: counts.skipped,
-            score: score(&counts),
-        })
+        .map(|(file, statuses)| FileScore { file: file.to_owned(), counts: Counts::of(statuses) })
         .collect();
     files.sort_by(|a, b| {
-        let rank = |f: &FileScore| f.score.unwrap_or(f64::INFINITY);
+        let rank = |f: &FileScore| f.counts.score.unwrap_or(f64::INFINITY);
+        let undetected = |f: &FileScore| f.counts.survived + f.counts.no_tests;
         rank(a)
             .total_cmp(&rank(b))
-            .then((b.survived + b.no_tests).cmp(&(a.survived + a.no_tests)))
+            .then(undetected(b).cmp(&undetected(a)))
             .then(a.file.cmp(&b.file))
     });
     files
+}
+
+impl RunReport {
+    /// A report of `rows`: their counts and score, per file too.
+    pub fn from_rows(runner: &str, rows: Vec<MutantReport>) -> Self {
+        let summary = Summary {
+            counts: Counts::of(rows.iter().map(|r| r.status)),
+            reused: rows.iter().filter(|r| r.reused).count(),
+            ..Summary::default()
+        };
+        Self {
+            schema_version: REPORT_SCHEMA_VERSION,
+            runner: runner.to_owned(),
+            summary,
+            files: file_scores(&rows),
+            mutants: rows,
+            skipped_functions: Vec::new(),
+        }
+    }
 }
 
 /// Joins mutants with their results into a report.
@@ -200,48 +211,29 @@ pub fn build(
     reused: &std::collections::BTreeSet<String>,
     skipped_functions: Vec<SkippedFunction>,
 ) -> RunReport {
-    let mut summary = Summary::default();
-    let mut rows = Vec::with_capacity(mutants.len());
-    for mutant in mutants {
-        let result = results.get(&mutant.id);
-        let status = result.map_or(Status::Skipped, |r| r.status);
-        match status {
-            Status::Killed => summary.killed += 1,
-            Status::Survived => summary.survived += 1,
-            Status::NoTests => summary.no_tests += 1,
-            Status::Timeout => summary.timeout += 1,
-            Status::Error => summary.error += 1,
-            Status::Skipped => summary.skipped += 1,
-        }
-        let was_reused = reused.contains(&mutant.id);
-        summary.reused += usize::from(was_reused);
-        rows.push(MutantReport {
-            id: mutant.id.clone(),
-            file: mutant.file.clone(),
-            line: mutant.line,
-            column: mutant.column,
-            function: mutant.function.clone(),
-            operator: mutant.operator.clone(),
-            original: mutant.original.clone(),
-            replacement: mutant.replacement.clone(),
-            status,
-            duration_ms: result.map_or(0, |r| r.duration_ms),
-            tests_run: result.map(|r| r.tests.clone()).unwrap_or_default(),
-            whole_suite: result.is_some_and(|r| r.whole_suite),
-            detail: result.map_or_else(|| "not run".to_owned(), |r| r.detail.clone()),
-            reused: was_reused,
-        });
-    }
-    summary.total = rows.len();
-    summary.score = score(&summary);
-    RunReport {
-        schema_version: REPORT_SCHEMA_VERSION,
-        runner: runner.to_owned(),
-        summary,
-        files: file_scores(&rows),
-        mutants: rows,
-        skipped_functions,
-    }
+    let rows = mutants
+        .iter()
+        .map(|mutant| {
+            let result = results.get(&mutant.id);
+            MutantReport {
+                id: mutant.id.clone(),
+                file: mutant.file.clone(),
+                line: mutant.line,
+                column: mutant.column,
+                function: mutant.function.clone(),
+                operator: mutant.operator.clone(),
+                original: mutant.original.clone(),
+                replacement: mutant.replacement.clone(),
+                status: result.map_or(Status::Skipped, |r| r.status),
+                duration_ms: result.map_or(0, |r| r.duration_ms),
+                tests_run: result.map(|r| r.tests.clone()).unwrap_or_default(),
+                whole_suite: result.is_some_and(|r| r.whole_suite),
+                detail: result.map_or_else(|| "not run".to_owned(), |r| r.detail.clone()),
+                reused: reused.contains(&mutant.id),
+            }
+        })
+        .collect();
+    RunReport { skipped_functions, ..RunReport::from_rows(runner, rows) }
 }
 
 #[cfg(test)]
@@ -252,18 +244,8 @@ mod tests {
         MutantReport {
             id: format!("{file}__noot"),
             file: file.into(),
-            line: 1,
-            column: 1,
-            function: "f".into(),
-            operator: "op".into(),
-            original: "a".into(),
-            replacement: "b".into(),
             status,
-            duration_ms: 0,
-            tests_run: Vec::new(),
-            whole_suite: false,
-            detail: String::new(),
-            reused: false,
+            ..MutantReport::default()
         }
     }
 
@@ -282,7 +264,7 @@ mod tests {
         ];
         let files = file_scores(&rows);
         let order: Vec<(&str, Option<f64>)> =
-            files.iter().map(|f| (f.file.as_str(), f.score)).collect();
+            files.iter().map(|f| (f.file.as_str(), f.counts.score)).collect();
         // c.py and a.py and d.py score below b.py, which has nothing to score;
         // a.py and d.py tie at 50 %, then by name.
         assert_eq!(
@@ -294,6 +276,7 @@ mod tests {
                 ("b.py", None)
             ]
         );
-        assert_eq!((files[0].total, files[0].timeout, files[0].no_tests), (3, 1, 1));
+        let c = &files[0].counts;
+        assert_eq!((c.total, c.timeout, c.no_tests), (3, 1, 1));
     }
 }

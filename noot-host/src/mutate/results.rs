@@ -15,7 +15,9 @@ use crate::engine::ports::Fs;
 use crate::engine::store::{Store, StoreError, Versioned, append_record};
 
 /// A mutant's outcome.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// A test failed.
@@ -29,6 +31,7 @@ pub enum Status {
     /// The runner or the harness failed.
     Error,
     /// Not run on purpose.
+    #[default]
     Skipped,
 }
 

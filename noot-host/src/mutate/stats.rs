@@ -186,7 +186,7 @@ pub fn run(procs: &dyn Procs, run: &StatsRun<'_>) -> Result<Stats, StatsError> {
     let result = procs.wait(handle, None).map_err(spawn_error)?;
     let mut output = String::from_utf8_lossy(&result.stdout).into_owned();
     output.push_str(&String::from_utf8_lossy(&result.stderr));
-    let output = tail(&output, 6000);
+    let output = crate::engine::text::tail(&output, 6000).to_owned();
     let raw: RawStats =
         match std::fs::read(run.report_path).ok().and_then(|b| serde_json::from_slice(&b).ok()) {
             Some(raw) => raw,
@@ -337,10 +337,6 @@ fn collection_errors(output: &str) -> String {
         text.push_str(&format!("\n[… {} more lines]", section.len() - MAX_LINES));
     }
     text
-}
-
-fn tail(text: &str, cap: usize) -> String {
-    crate::engine::text::tail(text, cap).to_owned()
 }
 
 #[cfg(test)]
