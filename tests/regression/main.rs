@@ -1118,3 +1118,13 @@ mod run_reliability {
         found
     }
 }
+
+/// `noot scrub` over hostile trees: symlinked folders, loops, links given
+/// to `--in-place`.
+mod scrub_links;
+
+/// `noot experiment run` killed or interrupted mid-call.
+mod experiment_kills;
+
+/// Kills and signals of `noot run`: nothing it started outlives it.
+mod kills;
