@@ -1,1 +1,178 @@
-//! Regression tests (placeholder until filled).
+//! `kill -9` and signals of `noot run` and `noot experiment run`: nothing
+//! they started may outlive them by more than about a second, whatever
+//! kills them, and SIGTERM exits 143.
+//!
+//! Each test labels the noot it starts with a variable of its own,
+//! `NOOT_KILLS_MARK`, which every process noot starts inherits; what is
+//! left is found by reading `/proc/*/environ`, so a background sleeper in
+//! a session of its own is found too.
+
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use super::noot_command;
+
+const MARK: &str = "NOOT_KILLS_MARK";
+
+/// A project whose one test starts `sleep 300` in a session of its own,
+/// writes `started` once it did, and calls `pkg.spin(3)`, which loops
+/// forever under the mutant `n -= 1` → `n += 1`.
+fn project(test_sleeps: u32) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join("pkg")).expect("mkdir");
+    std::fs::create_dir_all(dir.path().join("tests")).expect("mkdir");
+    std::fs::write(
+        dir.path().join("pkg/__init__.py"),
+        "def spin(n):\n    while n > 0:\n        n -= 1\n    return n\n",
+    )
+    .expect("write");
+    let tests = format!(
+        "import subprocess, time\nfrom pkg import spin\n\n\ndef test_spin():\n    \
+         subprocess.Popen(['sleep', '300'], start_new_session=True)\n    \
+         time.sleep({test_sleeps})\n    assert spin(3) == 0\n"
+    );
+    std::fs::write(dir.path().join("tests/test_pkg.py"), tests).expect("write");
+    dir
+}
+
+/// `noot ARGS` in `dir`, labelled with `mark`.
+fn start(dir: &Path, args: &[&str], mark: &str) -> Child {
+    noot_command(dir, args)
+        .env(MARK, mark)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("noot starts")
+}
+
+/// A mark no other test uses.
+fn fresh_mark(name: &str) -> String {
+    format!("{name}-{}-{:?}", std::process::id(), Instant::now())
+}
+
+/// Live processes (not zombies) labelled `mark`: pid and command line.
+fn labelled(mark: &str) -> Vec<(u32, String)> {
+    let needle = format!("{MARK}={mark}");
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
+        let environ = std::fs::read(entry.path().join("environ")).unwrap_or_default();
+        if !environ.split(|&b| b == 0).any(|v| v == needle.as_bytes()) {
+            continue;
+        }
+        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        let zombie = stat.rsplit_once(") ").is_some_and(|(_, rest)| rest.starts_with(['Z', 'X']));
+        if !zombie {
+            let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+            found.push((pid, String::from_utf8_lossy(&cmdline).replace('\0', " ")));
+        }
+    }
+    found
+}
+
+/// Waits until a process labelled `mark` runs `what`.
+fn wait_for(mark: &str, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !labelled(mark).iter().any(|(_, cmd)| cmd.contains(what)) {
+        assert!(Instant::now() < deadline, "no `{what}` started: {:?}", labelled(mark));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Asserts that within `grace` nothing labelled `mark` is alive; kills
+/// what is (so one failure does not leave sleepers for the next test).
+fn assert_nothing_left(mark: &str, grace: Duration) {
+    let deadline = Instant::now() + grace;
+    let mut left = labelled(mark);
+    while !left.is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+        left = labelled(mark);
+    }
+    for (pid, _) in &left {
+        // SAFETY: kill(2) on a pid this test's noot started.
+        unsafe { libc::kill(*pid as i32, libc::SIGKILL) };
+    }
+    assert!(left.is_empty(), "alive {grace:?} after noot ended: {left:?}");
+}
+
+fn signal(child: &Child, signal: i32) {
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe { libc::kill(child.id() as i32, signal) };
+}
+
+/// `kill -9` during the stats run left the test's background sleeper
+/// running (14 of 14 kills with `subprocess`, 4 of 16 with `inprocess`).
+#[test]
+fn kill_9_during_the_stats_run_leaves_nothing_running() {
+    for runner in ["subprocess", "inprocess"] {
+        let dir = project(20);
+        let mark = fresh_mark(runner);
+        let mut noot = start(dir.path(), &["run", "--runner", runner], &mark);
+        wait_for(&mark, "sleep 300");
+        signal(&noot, libc::SIGKILL);
+        let _ = noot.wait();
+        assert_nothing_left(&mark, Duration::from_secs(2));
+    }
+}
+
+/// An infinite-loop mutant spun on after `kill -9` until its CPU limit
+/// (12–14 s), and so did the tests' background sleepers.
+#[test]
+fn kill_9_while_a_mutant_loops_leaves_nothing_running() {
+    for runner in ["subprocess", "inprocess"] {
+        let dir = project(0);
+        let mark = fresh_mark(runner);
+        let mut noot = start(dir.path(), &["run", "--runner", runner, "--jobs", "1"], &mark);
+        // The stats run and the baseline are over once a mutant's process
+        // runs with NOOT_MUTANT set; give the loop time to start spinning.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !dir.path().join(".noot/mutate/stats.json").exists() {
+            assert!(Instant::now() < deadline, "the stats run never ended");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        std::thread::sleep(Duration::from_millis(700));
+        signal(&noot, libc::SIGKILL);
+        let _ = noot.wait();
+        assert_nothing_left(&mark, Duration::from_secs(2));
+    }
+}
+
+/// SIGTERM stopped noot with 130, as if it were Ctrl-C; a shell and a
+/// process manager expect 128 + 15.
+#[test]
+fn sigterm_during_the_stats_run_exits_143_within_two_seconds() {
+    let dir = project(20);
+    let mark = fresh_mark("sigterm");
+    let mut noot = start(dir.path(), &["run", "--runner", "subprocess"], &mark);
+    wait_for(&mark, "sleep 300");
+    signal(&noot, libc::SIGTERM);
+    let sent = Instant::now();
+    let status = noot.wait().expect("waits");
+    assert!(sent.elapsed() < Duration::from_secs(2), "took {:?}", sent.elapsed());
+    assert_eq!(status.code(), Some(143));
+    assert_nothing_left(&mark, Duration::from_secs(1));
+}
+
+/// `kill -9` of `noot experiment run`: its branches ran on until they
+/// ended by themselves (26–29 s for a `sleep 30`).
+#[test]
+fn kill_9_of_an_experiment_run_leaves_no_branch_running() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join("configs")).expect("mkdir");
+    std::fs::write(dir.path().join("configs/a.toml"), "n = 1\n").expect("write");
+    std::fs::write(
+        dir.path().join("noot.toml"),
+        "[experiment.k]\ncommand = [\"sh\", \"-c\", \"sleep 300 & sleep 300; echo {n}\"]\n\
+         strategy = \"multi-branch\"\nconfigs = [\"configs/\"]\n[experiment.k.expand]\nm = [1, 2]\n",
+    )
+    .expect("write");
+    let mark = fresh_mark("experiment");
+    let mut noot = start(dir.path(), &["experiment", "run", "k"], &mark);
+    wait_for(&mark, "sleep 300");
+    signal(&noot, libc::SIGKILL);
+    let _ = noot.wait();
+    assert_nothing_left(&mark, Duration::from_secs(2));
+}

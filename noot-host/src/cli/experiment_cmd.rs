@@ -365,7 +365,7 @@ fn run_experiment(context: &Context, args: RunArgs) -> Result<Outcome, CliError>
         reports.push(report);
     }
     if interrupted.load(std::sync::atomic::Ordering::SeqCst) {
-        exit_code = 130;
+        exit_code = interrupt::exit_code();
     }
     if json {
         let problems = reports.iter().flat_map(|r| r.problems.iter().cloned()).collect();

@@ -1,18 +1,33 @@
 //! Ctrl-C (SIGINT) and SIGTERM: the first one sets a flag that long
 //! commands watch (they stop starting work, kill what runs, save what
-//! finished); a second one exits at once with 130.
+//! finished) and then exit with [`exit_code`]: 130 after SIGINT, 143
+//! after SIGTERM, as a shell reports a process those signals killed. A
+//! second signal exits at once with that code.
 //!
 //! The flag is a process-wide static because a signal handler can reach
-//! nothing else; it is set only here and read through [`flag`].
+//! nothing else; it is set only here.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
-extern "C" fn on_signal(_signal: libc::c_int) {
+/// The first signal received, 0 before any.
+static FIRST_SIGNAL: AtomicI32 = AtomicI32::new(0);
+
+extern "C" fn on_signal(signal: libc::c_int) {
+    let _ = FIRST_SIGNAL.compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst);
     if INTERRUPTED.swap(true, Ordering::SeqCst) {
         // SAFETY: _exit is async-signal-safe.
-        unsafe { libc::_exit(130) };
+        unsafe { libc::_exit(128 + signal) };
+    }
+}
+
+/// The exit code of a command that stopped because of a signal: 128 plus
+/// the first signal's number (130 for Ctrl-C, 143 for SIGTERM).
+pub fn exit_code() -> u8 {
+    match FIRST_SIGNAL.load(Ordering::SeqCst) {
+        libc::SIGTERM => 143,
+        _ => 130,
     }
 }
 

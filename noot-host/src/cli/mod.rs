@@ -27,6 +27,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::config::{CliOverrides, Config, ConfigError};
 use crate::engine::ports::{EventSink, NoProgress, Ports, ProgressSink, SystemClock};
+use crate::engine::reaper;
 use crate::engine::render::{HumanEvents, JsonEvents, ProgressLine, SharedWriter};
 use crate::plugins::{Registry, RegistryError};
 
@@ -242,12 +243,34 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    if args.get(1).is_some_and(|first| first == reaper::REAPER_ARG) {
+        reaper::serve(&args.get(2).map(|label| label.to_string_lossy()).unwrap_or_default());
+        return ExitCode::SUCCESS;
+    }
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
+    };
+    // Commands that run other people's code get a reaper before anything
+    // else, while noot has no thread yet (labelling changes the
+    // environment). Without one (no /dev/urandom, no fork) they still run,
+    // with only process groups to clean up after them.
+    let _reaper = match &cli.command {
+        Command::Run(_)
+        | Command::Experiment {
+            command:
+                experiment_cmd::ExperimentCommand::Run(_)
+                | experiment_cmd::ExperimentCommand::RunDetachedShadows { .. },
+        } => std::env::current_exe()
+            .ok()
+            // SAFETY: argument parsing starts no thread; nothing else has
+            // run yet.
+            .and_then(|program| unsafe { reaper::start(&program) }.ok()),
+        _ => None,
     };
     let stdout: SharedWriter = Arc::new(Mutex::new(std::io::stdout()));
     let stderr: SharedWriter = Arc::new(Mutex::new(std::io::stderr()));

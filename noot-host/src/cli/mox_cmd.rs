@@ -43,7 +43,7 @@ Examples:
       noot mox validate 'fixtures/**/*.json' && noot mox scrub fixtures/*.json
 
 Exit codes: `run` exits 1 when verification fails, else with the command's
-own code (130 after Ctrl-C); `verify` exits 1 on failures; 2 is for bad
+own code (130 after Ctrl-C, 143 after SIGTERM); `verify` exits 1 on failures; 2 is for bad
 scenarios, missing launchers and unreachable controllers.";
 
 #[derive(Debug, Subcommand)]
@@ -241,7 +241,7 @@ pub(crate) fn run_and_report(
     let ended = ended.map_err(CliError::Usage)?;
     let outcome = mox.verify();
     let code = match (ended, &outcome) {
-        (Ended::Interrupted, _) => 130,
+        (Ended::Interrupted, _) => interrupt::exit_code(),
         (_, Err(_)) => 1,
         (Ended::Exited(code), Ok(())) => code.clamp(0, 255) as u8,
     };
@@ -305,7 +305,7 @@ fn serve_scenario(context: &Context, args: ServeArgs) -> Result<Outcome, CliErro
     }
     let code = match end {
         ServeEnd::Verified => 0,
-        ServeEnd::Interrupted => 130,
+        ServeEnd::Interrupted => interrupt::exit_code(),
         ServeEnd::WatchedExited => {
             context
                 .err("noot mox serve: the watched process exited before asking for verification");

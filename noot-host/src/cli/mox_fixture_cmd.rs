@@ -100,7 +100,7 @@ pub(crate) fn record(context: &Context, args: RecordArgs) -> Result<Outcome, Cli
         // Nothing is written: the previous fixture, if any, stays whole.
         context.err("noot mox record: interrupted; the fixture was not written");
         mox.close();
-        return Ok(Outcome { code: 130 });
+        return Ok(Outcome { code: interrupt::exit_code() });
     }
     let calls = mox.journal().len();
     let outcome = mox.verify();
@@ -138,7 +138,7 @@ pub(crate) fn record(context: &Context, args: RecordArgs) -> Result<Outcome, Cli
     let code = match (ended, outcome) {
         (_, Err(_)) => 1,
         (Ended::Exited(code), Ok(())) => code.clamp(0, 255) as u8,
-        (Ended::Interrupted, _) => 130,
+        (Ended::Interrupted, _) => interrupt::exit_code(),
     };
     Ok(Outcome { code })
 }

@@ -28,7 +28,7 @@ and layout aside), imported project modules or tests changed run again.
 Then: noot results --status survived, noot show ID, noot report.
 Score = (killed + timeout) / (killed + timeout + survived + no_tests).
 Exit 0 done (and score >= --fail-under), 1 score below --fail-under,
-2 configuration or baseline problems, 130 interrupted.";
+2 configuration or baseline problems, 130 after Ctrl-C, 143 after SIGTERM.";
 
 /// Arguments of `noot run`.
 #[derive(Debug, Args)]
@@ -135,7 +135,7 @@ pub(crate) fn run(context: &Context, args: RunArgs) -> Result<Outcome, CliError>
         Ok(report) => report,
         Err(RunError::Interrupted) => {
             context.err("interrupted during the stats run: nothing was tested yet");
-            return Ok(Outcome { code: 130 });
+            return Ok(Outcome { code: interrupt::exit_code() });
         }
         Err(e) => return Err(cli_error(e)),
     };
@@ -145,7 +145,7 @@ pub(crate) fn run(context: &Context, args: RunArgs) -> Result<Outcome, CliError>
     }
     if stop.load(Ordering::SeqCst) {
         context.err("interrupted: finished results are saved; run `noot run` again to resume");
-        return Ok(Outcome { code: 130 });
+        return Ok(Outcome { code: interrupt::exit_code() });
     }
     let below = match (args.fail_under, report.summary.counts.score) {
         (Some(threshold), Some(score)) => score < threshold,

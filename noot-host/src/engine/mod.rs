@@ -10,12 +10,14 @@
 //! - [`scheduler`]: a DAG of jobs run deps-first, critical path first.
 //! - [`procs`]: child processes in their own process groups, with deadlines
 //!   and capped output.
+//! - [`reaper`]: what noot started dies with it, even under `kill -9`.
 
 pub mod abi_ports;
 pub mod digest;
 pub mod events;
 pub mod ports;
 pub mod procs;
+pub mod reaper;
 pub mod render;
 pub mod scheduler;
 pub mod store;

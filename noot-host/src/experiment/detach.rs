@@ -212,6 +212,8 @@ fn spawn_helper(helper: &Helper, call: u64, log: &Path) -> io::Result<()> {
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(log);
+    // The helper outlives this noot on purpose: its reaper must not take it.
+    crate::engine::reaper::unlabel(&mut command);
     // SAFETY: setsid is async-signal-safe and touches no memory of the
     // parent; it is the only call between fork and exec.
     unsafe {
