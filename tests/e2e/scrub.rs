@@ -91,3 +91,30 @@ fn json_mode_prints_exactly_one_document_even_with_log_json() {
         assert!(event["event"].is_string());
     }
 }
+
+/// The JSON report over a tree with links: links met while walking are
+/// passed over with their reason, `--follow` scrubs what they lead to
+/// (once), and a link named on the command line carries its target.
+#[test]
+fn json_report_with_symbolic_links() {
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().canonicalize().expect("canonical");
+    std::fs::create_dir_all(root.join("tree/sub")).expect("mkdir");
+    std::fs::create_dir_all(root.join("elsewhere")).expect("mkdir");
+    std::fs::write(root.join("tree/a.txt"), format!("token={TOKEN}\n")).expect("write");
+    std::fs::write(root.join("elsewhere/e.txt"), "clean\n").expect("write");
+    symlink("..", root.join("tree/sub/up")).expect("symlink");
+    symlink("../elsewhere", root.join("tree/ext")).expect("symlink");
+    symlink("a.txt", root.join("tree/same.txt")).expect("symlink");
+    symlink("tree/a.txt", root.join("link.txt")).expect("symlink");
+    let mut reports = String::new();
+    for args in [&["tree"][..], &["--follow", "tree"], &["link.txt"]] {
+        let mut all = vec!["scrub", "--format", "json"];
+        all.extend_from_slice(args);
+        let run = noot(&root, &all);
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        reports.push_str(&format!("$ noot {}\n{}\n", all.join(" "), run.stdout));
+    }
+    snapshot!("scrub_json_links", reports.replace(&root.display().to_string(), "[DIR]"));
+}

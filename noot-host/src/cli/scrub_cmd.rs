@@ -12,6 +12,7 @@ pub(crate) const EXAMPLES: &str = "\
 Examples:
   noot scrub app.log                      print app.log with secrets redacted
   noot scrub --in-place fixtures/         rewrite changed files (atomically)
+  noot scrub -L --in-place fixtures/      also what symbolic links in fixtures/ lead to
   cat dump.txt | noot scrub -             scrub stdin
   noot scrub --format json app.log        report (and scrubbed text) as JSON
   noot scrub --scrubber default --scrubber my-extra app.log
@@ -19,7 +20,14 @@ Examples:
 Each secret becomes <REDACTED:rule-id>; for URLs only the password goes.
 Findings (rule, path, line, column; never the secret) go to stderr, or to
 stdout with --in-place. Exit 1 if anything was found, 0 if clean, 2 on bad
-input (a missing file, a binary file named explicitly).";
+input (a missing file, a broken link or a binary file named explicitly).
+
+Symbolic links: a link named on the command line is followed, and
+--in-place rewrites the file it leads to, keeping the link. Links met
+while walking a folder are not followed (they may lead out of the tree or
+back into it) and are listed as passed over; with -L/--follow they are,
+each folder and file is scrubbed once, and a link back to a folder above
+it (a loop) is passed over.";
 
 /// Arguments of `noot scrub`.
 #[derive(Debug, Args)]
@@ -31,6 +39,10 @@ pub struct ScrubArgs {
     /// Rewrite changed files in place, atomically, instead of printing them.
     #[arg(long)]
     in_place: bool,
+
+    /// Follow symbolic links met while walking folders (each folder and file once).
+    #[arg(short = 'L', long)]
+    follow: bool,
 
     /// Use this scrubber plugin (repeatable, applied in order) instead of [scrub] scrubbers.
     #[arg(long = "scrubber", value_name = "NAME")]
@@ -45,7 +57,12 @@ pub(crate) fn run(context: &Context, args: ScrubArgs) -> Result<Outcome, CliErro
     let registry = context.registry(&config)?;
     let pipeline = ScrubPipeline::from_config(&registry, &config, &context.ports)?;
     let inputs = inputs(&args.paths)?;
-    let request = ScrubRequest { inputs, in_place: args.in_place, jobs: config.jobs };
+    let request = ScrubRequest {
+        inputs,
+        in_place: args.in_place,
+        follow_links: args.follow,
+        jobs: config.jobs,
+    };
     let report = scrub::run(&request, &pipeline, &context.ports).map_err(|e| match e {
         ScrubError::Registry(e) => CliError::Registry(e),
         other => CliError::Usage(other.to_string()),
@@ -110,9 +127,26 @@ fn render(context: &Context, report: &ScrubReport) {
             s.findings, s.files_with_findings, s.files
         )
     };
-    let skipped =
-        (s.skipped > 0).then(|| format!("noot scrub: {} binary file(s) skipped", s.skipped));
+    let binaries = report.skipped.iter().filter(|skip| skip.reason == scrub::BINARY_FILE).count();
+    let mut notes: Vec<String> = report
+        .skipped
+        .iter()
+        .filter(|skip| skip.reason != scrub::BINARY_FILE)
+        .map(|skip| format!("noot scrub: passed over {}: {}", skip.path, skip.reason))
+        .collect();
+    if binaries > 0 {
+        notes.push(format!("noot scrub: {binaries} binary file(s) skipped"));
+    }
     if report.in_place {
+        // Say which file was written when it is not the one named.
+        for file in report.files.iter().filter(|f| f.changed) {
+            if let Some(target) = &file.link_target {
+                lines.push(format!(
+                    "noot scrub: {} is a symbolic link: wrote {target}, the link kept",
+                    file.path
+                ));
+            }
+        }
         // No text to print: the findings are the result.
         let mut out = lines.join("\n");
         if !out.is_empty() {
@@ -132,7 +166,7 @@ fn render(context: &Context, report: &ScrubReport) {
         }
         context.err(&summary);
     }
-    if let Some(skipped) = skipped {
-        context.err(&skipped);
+    for note in &notes {
+        context.err(note);
     }
 }

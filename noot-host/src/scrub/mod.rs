@@ -1,13 +1,16 @@
 //! `noot scrub`: redact secrets from files or stdin through the configured
 //! scrubber plugins.
 //!
-//! Inputs (files, folders walked recursively, or stdin) are read and
+//! Inputs (files, folders walked recursively as [`walk`] says: links in
+//! them not followed unless asked, every file once, or stdin) are read and
 //! scrubbed in parallel on the engine's scheduler, largest file first. All
 //! of them are scrubbed before anything is written, so bad input (a missing
 //! file, a binary file named explicitly, a failing plugin) stops the command
 //! with nothing half-done. Then changed files are replaced atomically when
-//! scrubbing in place. A report never contains a secret: only the rule,
+//! scrubbing in place (a link's target, not the link). A report never contains a secret: only the rule,
 //! the scrubber and the line and column where it was.
+
+mod walk;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -18,7 +21,7 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::engine::events::Event;
-use crate::engine::ports::{PathKind, Ports};
+use crate::engine::ports::Ports;
 use crate::engine::scheduler::{self, JobGraph};
 use crate::plugins::{Registry, RegistryError};
 
@@ -27,6 +30,9 @@ pub const SCRUB_REPORT_SCHEMA_VERSION: u32 = 1;
 
 /// How many leading bytes are checked for NUL to call a file binary.
 const BINARY_SNIFF_BYTES: usize = 8000;
+
+/// Why a file found in a folder was not scrubbed because of its content.
+pub const BINARY_FILE: &str = "binary file";
 
 /// The configured scrubbers, applied in order.
 pub struct ScrubPipeline {
@@ -234,6 +240,8 @@ pub struct ScrubRequest {
     pub inputs: Vec<Input>,
     /// Replace changed files instead of returning their text.
     pub in_place: bool,
+    /// Follow symbolic links met while walking folders.
+    pub follow_links: bool,
     /// How many files to scrub at once.
     pub jobs: usize,
 }
@@ -243,6 +251,10 @@ pub struct ScrubRequest {
 pub struct FileOutcome {
     /// Its path (`-` for stdin).
     pub path: String,
+    /// When `path` is a symbolic link: the file it leads to, which is what
+    /// scrubbing in place rewrites (the link is kept).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link_target: Option<String>,
     /// Whether scrubbing changed it.
     pub changed: bool,
     /// What was found.
@@ -252,7 +264,8 @@ pub struct FileOutcome {
     pub scrubbed: Option<String>,
 }
 
-/// A file passed over while walking a folder.
+/// A file or folder passed over while walking a folder: binary, a link
+/// not followed, or one already scrubbed under another path.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Skipped {
     /// Its path.
@@ -270,7 +283,7 @@ pub struct ScrubSummary {
     pub files_with_findings: usize,
     /// Findings in all.
     pub findings: usize,
-    /// Files passed over.
+    /// Files and folders passed over.
     pub skipped: usize,
 }
 
@@ -291,7 +304,13 @@ pub struct ScrubReport {
 
 enum Source {
     Stdin(Vec<u8>),
-    File(PathBuf),
+    File {
+        path: PathBuf,
+        /// Where an in-place scrub writes when `path` is a link.
+        link_target: Option<PathBuf>,
+    },
+    /// Passed over while walking, for this reason.
+    Passed(String),
 }
 
 struct Target {
@@ -320,13 +339,14 @@ pub fn run(
     }
     let started = ports.clock.monotonic_ms();
     ports.events.emit(&Event::SessionStarted { command: "scrub".into() });
-    let targets = expand(&request.inputs, ports)?;
+    let targets = expand(&request.inputs, request.follow_links, ports)?;
 
     let mut graph = JobGraph::new();
     for target in &targets {
         let cost = match &target.source {
             Source::Stdin(bytes) => bytes.len() as u64,
-            Source::File(path) => ports.fs.len(path).unwrap_or(0),
+            Source::File { path, .. } => ports.fs.len(path).unwrap_or(0),
+            Source::Passed(_) => 0,
         };
         graph.add_job(cost);
     }
@@ -402,11 +422,14 @@ pub fn run(
 }
 
 /// Writes a changed file back, atomically, with the text scrubbed in the
-/// first pass (what the report describes).
+/// first pass (what the report describes). A link's target is written, not
+/// the link: replacing the link would leave the secret in its target.
 fn write_back(target: &Target, file: &mut FileOutcome, ports: &Ports) -> Result<(), ScrubError> {
-    let (Source::File(path), Some(text)) = (&target.source, file.scrubbed.take()) else {
+    let (Source::File { path, link_target }, Some(text)) = (&target.source, file.scrubbed.take())
+    else {
         return Ok(());
     };
+    let path = link_target.as_ref().unwrap_or(path);
     ports.fs.replace_atomic(path, text.as_bytes()).map_err(|e| ScrubError::Input {
         path: file.path.clone(),
         message: format!("cannot write the scrubbed file: {e}"),
@@ -423,7 +446,13 @@ fn scrub_one(
 ) -> Result<Outcome, ScrubError> {
     let text = match &target.source {
         Source::Stdin(bytes) => decode(bytes.clone()),
-        Source::File(path) => read_text(path, ports)?,
+        Source::File { path, .. } => read_text(path, ports)?,
+        Source::Passed(reason) => {
+            return Ok(Outcome::Skip(Skipped {
+                path: target.display.clone(),
+                reason: reason.clone(),
+            }));
+        }
     };
     let Some(text) = text else {
         if target.explicit {
@@ -434,14 +463,19 @@ fn scrub_one(
         }
         return Ok(Outcome::Skip(Skipped {
             path: target.display.clone(),
-            reason: "binary file".into(),
+            reason: BINARY_FILE.into(),
         }));
     };
     let field = if matches!(target.source, Source::Stdin(_)) { "stdin" } else { "file" };
     let scrubbed = pipeline.scrub(&text, field, &target.display)?;
     let changed = scrubbed.text != text;
+    let link_target = match &target.source {
+        Source::File { link_target: Some(to), .. } => Some(to.display().to_string()),
+        _ => None,
+    };
     Ok(Outcome::Done(FileOutcome {
         path: target.display.clone(),
+        link_target,
         changed,
         findings: scrubbed.findings,
         scrubbed: (changed || !in_place).then_some(scrubbed.text),
@@ -464,64 +498,44 @@ fn decode(bytes: Vec<u8>) -> Option<String> {
     String::from_utf8(bytes).ok()
 }
 
-/// Files to scrub: explicit files as given, folders walked in name order
-/// (hidden entries such as `.git` passed over).
-fn expand(inputs: &[Input], ports: &Ports) -> Result<Vec<Target>, ScrubError> {
+/// What to scrub, in order: stdin, explicit files as given, folders
+/// walked (see [`walk`]), and what the walk passed over.
+fn expand(inputs: &[Input], follow_links: bool, ports: &Ports) -> Result<Vec<Target>, ScrubError> {
     let mut targets = Vec::new();
+    let mut walker = walk::Walker::new(ports, follow_links);
     for input in inputs {
         match input {
             Input::Stdin(bytes) => {
+                // Keep stdin in its place among the files.
+                targets.extend(walker.take().into_iter().map(Target::from));
                 targets.push(Target {
                     display: "-".into(),
                     source: Source::Stdin(bytes.clone()),
                     explicit: true,
                 });
             }
-            Input::Path(path) => match ports.fs.kind(path) {
-                Some(PathKind::File) => targets.push(Target {
-                    display: path.display().to_string(),
-                    source: Source::File(path.clone()),
-                    explicit: true,
-                }),
-                Some(PathKind::Dir) => walk(path, ports, &mut targets)?,
-                Some(PathKind::Other) => {
-                    return Err(ScrubError::Input {
-                        path: path.display().to_string(),
-                        message: "not a regular file or folder".into(),
-                    });
-                }
-                None => {
-                    return Err(ScrubError::Input {
-                        path: path.display().to_string(),
-                        message: "no such file or folder".into(),
-                    });
-                }
-            },
+            Input::Path(path) => walker.input(path)?,
         }
     }
+    targets.extend(walker.take().into_iter().map(Target::from));
     Ok(targets)
 }
 
-fn walk(dir: &Path, ports: &Ports, out: &mut Vec<Target>) -> Result<(), ScrubError> {
-    let entries = ports.fs.read_dir(dir).map_err(|e| ScrubError::Input {
-        path: dir.display().to_string(),
-        message: format!("cannot list folder: {e}"),
-    })?;
-    for entry in entries {
-        if entry.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')) {
-            continue;
-        }
-        match ports.fs.kind(&entry) {
-            Some(PathKind::File) => out.push(Target {
-                display: entry.display().to_string(),
-                source: Source::File(entry.clone()),
+impl From<walk::Found> for Target {
+    fn from(found: walk::Found) -> Self {
+        match found {
+            walk::Found::File { path, explicit, link_target } => Target {
+                display: path.display().to_string(),
+                source: Source::File { path, link_target },
+                explicit,
+            },
+            walk::Found::Passed(skipped) => Target {
+                display: skipped.path,
+                source: Source::Passed(skipped.reason),
                 explicit: false,
-            }),
-            Some(PathKind::Dir) => walk(&entry, ports, out)?,
-            _ => {}
+            },
         }
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -552,6 +566,7 @@ mod tests {
         ScrubRequest {
             inputs: paths.iter().map(|p| Input::Path(p.into())).collect(),
             in_place,
+            follow_links: false,
             jobs: 2,
         }
     }
@@ -618,8 +633,12 @@ mod tests {
         let (ports, _, pipeline) = setup(&[]);
         let err = run(&request(&["/p/nope"], false), &pipeline, &ports).expect_err("missing");
         assert_eq!(err.to_string(), "/p/nope: no such file or folder");
-        let stdin =
-            ScrubRequest { inputs: vec![Input::Stdin(b"x".to_vec())], in_place: true, jobs: 1 };
+        let stdin = ScrubRequest {
+            inputs: vec![Input::Stdin(b"x".to_vec())],
+            in_place: true,
+            follow_links: false,
+            jobs: 1,
+        };
         assert!(run(&stdin, &pipeline, &ports).is_err());
     }
 
@@ -632,6 +651,7 @@ mod tests {
         let req = ScrubRequest {
             inputs: vec![Input::Stdin(input.into_bytes())],
             in_place: false,
+            follow_links: false,
             jobs: 1,
         };
         let report = run(&req, &pipeline, &ports).expect("scrubs");
