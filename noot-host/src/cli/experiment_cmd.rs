@@ -24,8 +24,9 @@ use crate::experiment::summary::{ExperimentSummary, summarise};
 use crate::experiment::sync::{SyncReport, sync};
 use crate::experiment::template::Template;
 
-/// The version of `noot experiment run --format json`.
-pub const RUN_SCHEMA_VERSION: u32 = 1;
+/// The version of `noot experiment run --format json`. 2: its branches
+/// are version 2 records (see [`crate::experiment::record::RECORD_SCHEMA_VERSION`]).
+pub const RUN_SCHEMA_VERSION: u32 = 2;
 /// The version of `noot experiment list --format json`.
 pub const LIST_SCHEMA_VERSION: u32 = 1;
 
@@ -242,6 +243,9 @@ fn one_line(record: &BranchRecord) -> String {
     let mut line = match record.status {
         BranchStatus::Success => format!("success in {}", seconds(record.duration_ms)),
         BranchStatus::Skipped => "skipped".to_string(),
+        BranchStatus::Interrupted => {
+            format!("interrupted after {} (not compared)", seconds(record.duration_ms))
+        }
         BranchStatus::Failed => {
             let why = record
                 .exception
@@ -592,9 +596,16 @@ fn show(context: &Context, name: &str) -> Result<Outcome, CliError> {
 
 fn render_summary(summary: &ExperimentSummary) -> String {
     let mut out = format!(
-        "experiment {} ({}): {} call(s), {} branch record(s)\n",
+        "experiment {} ({}): {} call(s), {} branch record(s)",
         summary.experiment, summary.strategy, summary.calls, summary.records
     );
+    let interrupted: u64 = summary.variants.iter().map(|v| v.interrupted).sum();
+    if interrupted > 0 {
+        out.push_str(&format!(
+            ", {interrupted} interrupted (killed when noot was; neither runs nor compared)"
+        ));
+    }
+    out.push('\n');
     let width = summary.variants.iter().map(|v| v.label.chars().count()).max().unwrap_or(7).max(7);
     out.push_str(&format!(
         "{:12}  {:width$}  {:>4}  {:>7}  {:>9}  {:>10}  METRICS (mean)\n",

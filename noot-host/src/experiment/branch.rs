@@ -45,14 +45,18 @@ pub fn reference_among(branches: &[Finished], configured_primary: Option<&str>) 
 }
 
 /// Marks every other branch matched or mismatched against the reference.
+/// Only branches that ran to an end of their own are compared (see
+/// [`BranchRecord::comparable`](crate::experiment::record::BranchRecord::comparable)):
+/// an interrupted or timed-out branch keeps `matched: null`, and so does
+/// every branch when the reference itself was cut short.
 pub fn compare_all(branches: &mut [Finished], reference: Option<usize>, compare: &Compare) {
-    let Some(reference) = reference else { return };
+    let Some(reference) = reference.filter(|&r| branches[r].record.comparable()) else { return };
     let (ref_digest, ref_metrics, ref_status) = {
         let r = &branches[reference];
         (r.result_digest, r.record.metrics.clone(), r.record.status)
     };
     for (index, branch) in branches.iter_mut().enumerate() {
-        if index == reference || branch.record.status == BranchStatus::Skipped {
+        if index == reference || !branch.record.comparable() {
             continue;
         }
         let difference = match compare {
@@ -204,12 +208,75 @@ pub fn record_all(
     problems
 }
 
-/// What the strategy learns from a branch (nothing from a skipped one).
+/// What the strategy learns from a branch (nothing from one that was
+/// skipped or interrupted: neither says anything about its variant).
 pub fn observation(record: &BranchRecord) -> Option<BranchObservation> {
-    (record.status != BranchStatus::Skipped).then(|| BranchObservation {
+    let said_something =
+        !matches!(record.status, BranchStatus::Skipped | BranchStatus::Interrupted);
+    said_something.then(|| BranchObservation {
         config_id: record.config_id.as_str().into(),
         success: record.status == BranchStatus::Success,
         duration_ms: record.duration_ms,
         metrics_json: Value::Object(record.metrics.clone()).to_string().into(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiment::pool::Variant;
+    use crate::experiment::record::Role;
+
+    fn branch(name: &str, status: BranchStatus, stdout: &[u8]) -> Finished {
+        let variant = Variant {
+            id: name.into(),
+            label: name.into(),
+            config: Value::Null,
+            source: String::new(),
+        };
+        let mut record = BranchRecord::planned("e", 1, &variant, "shadow", Role::Background);
+        record.status = status;
+        Finished {
+            record,
+            result_digest: *blake3::hash(stdout).as_bytes(),
+            started_unix_ms: 0,
+            ended_unix_ms: 0,
+        }
+    }
+
+    fn matched(branches: &[Finished]) -> Vec<Option<bool>> {
+        branches.iter().map(|b| b.record.matched).collect()
+    }
+
+    #[test]
+    fn branches_cut_short_are_never_compared_nor_compared_with() {
+        use BranchStatus::{Failed, Interrupted, Success};
+        let mut branches = vec![
+            branch("primary", Success, b"x"),
+            branch("same", Success, b"x"),
+            branch("crashed", Failed, b""),
+            branch("interrupted", Interrupted, b"x"),
+            branch("timed-out", Failed, b"x"),
+        ];
+        branches[4].record.timed_out = true;
+        compare_all(&mut branches, Some(0), &Compare::Stdout);
+        assert_eq!(matched(&branches), [None, Some(true), Some(false), None, None]);
+        assert_eq!(branches[3].record.mismatch, None);
+
+        // A primary that timed out (or was interrupted) is no reference.
+        let mut branches = vec![branch("primary", Failed, b""), branch("other", Success, b"x")];
+        branches[0].record.timed_out = true;
+        compare_all(&mut branches, Some(0), &Compare::Stdout);
+        assert_eq!(matched(&branches), [None, None]);
+        let mut branches =
+            vec![branch("primary", Interrupted, b"x"), branch("other", Success, b"x")];
+        compare_all(&mut branches, Some(0), &Compare::Stdout);
+        assert_eq!(matched(&branches), [None, None]);
+    }
+
+    #[test]
+    fn an_interrupted_branch_teaches_the_strategy_nothing() {
+        assert!(observation(&branch("i", BranchStatus::Interrupted, b"").record).is_none());
+        assert!(observation(&branch("f", BranchStatus::Failed, b"").record).is_some());
+    }
 }

@@ -118,7 +118,7 @@ pub struct CallReport {
 pub fn exit_code_of(record: &BranchRecord) -> u8 {
     match record.status {
         BranchStatus::Success => 0,
-        BranchStatus::Skipped => 130,
+        BranchStatus::Skipped | BranchStatus::Interrupted => 130,
         BranchStatus::Failed => {
             if record.timed_out {
                 124
@@ -195,7 +195,10 @@ pub fn run_call(
     let (mut branches, stdouts): (Vec<Finished>, Vec<Vec<u8>>) =
         run_branches(setup, strategy_name, call, &here, stream).into_iter().unzip();
     if !detached.is_empty() {
-        let reference = reference_among(&branches, setup.primary.as_deref()).map(|i| &branches[i]);
+        // A primary cut short is no reference: the helper compares nothing.
+        let reference = reference_among(&branches, setup.primary.as_deref())
+            .map(|i| &branches[i])
+            .filter(|primary| primary.record.comparable());
         let interrupted = setup.interrupted.load(Ordering::SeqCst);
         if let Err(error) = detach::hand_over(setup, call, reference, interrupted) {
             problems.push(format!(
@@ -433,13 +436,22 @@ fn run_branch(
                     ));
                 }
                 ProcStatus::Signaled(signal) => {
-                    record.status = BranchStatus::Failed;
                     record.signal = Some(signal);
-                    let (kind, message) = if interrupted {
-                        ("interrupted", "killed because noot was interrupted".to_string())
+                    // noot killed it: not a failure of the variant.
+                    let (status, kind, message) = if interrupted {
+                        (
+                            BranchStatus::Interrupted,
+                            "interrupted",
+                            "killed because noot was interrupted".to_string(),
+                        )
                     } else {
-                        ("signal", format!("killed by {}", signal_name(signal)))
+                        (
+                            BranchStatus::Failed,
+                            "signal",
+                            format!("killed by {}", signal_name(signal)),
+                        )
                     };
+                    record.status = status;
                     record.exception =
                         Some(exception_from_stderr(&record.stderr_tail, kind, message));
                 }

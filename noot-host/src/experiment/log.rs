@@ -203,8 +203,9 @@ pub struct LogEntry<'a> {
     pub ended_unix_ms: u64,
 }
 
-/// Reads every record of a branch log; a torn or foreign line is skipped
-/// and counted, never fatal.
+/// Reads every record of a branch log, each as the current version would
+/// have written it; a torn or foreign line is skipped and counted, never
+/// fatal.
 pub fn read_records(
     fs: &dyn Fs,
     dir: &std::path::Path,
@@ -219,7 +220,10 @@ pub fn read_records(
     let mut skipped = 0;
     for line in bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
         match serde_json::from_slice::<BranchRecord>(line) {
-            Ok(record) => records.push(record),
+            Ok(mut record) => {
+                record.upgrade();
+                records.push(record);
+            }
             Err(_) => skipped += 1,
         }
     }

@@ -221,7 +221,7 @@ impl MlflowClient {
         let status = match record.status {
             BranchStatus::Success => "FINISHED",
             BranchStatus::Failed => "FAILED",
-            BranchStatus::Skipped => "KILLED",
+            BranchStatus::Interrupted | BranchStatus::Skipped => "KILLED",
         };
         self.request(
             "runs/update",

@@ -7,8 +7,11 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-/// The version of a branch record (a line of `branches.jsonl`).
-pub const RECORD_SCHEMA_VERSION: u32 = 1;
+/// The version of a branch record (a line of `branches.jsonl`). 2: the
+/// status `interrupted`, and branches that were interrupted or timed out
+/// are never compared (version 1 logged them `failed` and compared them;
+/// [`BranchRecord::upgrade`] reads them as version 2 would have written).
+pub const RECORD_SCHEMA_VERSION: u32 = 2;
 
 /// Whether the caller gets a branch's result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,6 +41,10 @@ pub enum BranchStatus {
     Success,
     /// Anything else: an exit code, a signal, a timeout, a start failure.
     Failed,
+    /// Killed unfinished because noot was interrupted (Ctrl-C, SIGTERM):
+    /// it says nothing about the variant, so it is neither a run nor
+    /// compared.
+    Interrupted,
     /// Planned but never started (interrupted first).
     Skipped,
 }
@@ -48,6 +55,7 @@ impl BranchStatus {
         match self {
             Self::Success => "success",
             Self::Failed => "failed",
+            Self::Interrupted => "interrupted",
             Self::Skipped => "skipped",
         }
     }
@@ -159,6 +167,30 @@ impl BranchRecord {
             matched: None,
             mismatch: None,
             redactions: 0,
+        }
+    }
+}
+
+impl BranchRecord {
+    /// Whether it ran to an end of its own, so its result can be compared
+    /// with another's: not skipped, not interrupted, not timed out (a
+    /// branch cut short would differ from one that was not for that
+    /// reason alone).
+    pub fn comparable(&self) -> bool {
+        matches!(self.status, BranchStatus::Success | BranchStatus::Failed) && !self.timed_out
+    }
+
+    /// A record as version 2 would have written it: version 1 logged an
+    /// interrupted branch as `failed` (with an `interrupted` exception)
+    /// and compared interrupted and timed-out branches like any other.
+    pub fn upgrade(&mut self) {
+        let interrupted = self.exception.as_ref().is_some_and(|e| e.kind == "interrupted");
+        if self.status == BranchStatus::Failed && interrupted {
+            self.status = BranchStatus::Interrupted;
+        }
+        if !self.comparable() {
+            self.matched = None;
+            self.mismatch = None;
         }
     }
 }
@@ -302,6 +334,41 @@ mod tests {
         ] {
             assert_eq!(parse_rfc3339(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn a_version_1_record_of_an_interrupted_or_timed_out_branch_is_not_compared() {
+        let variant = crate::experiment::pool::Variant {
+            id: "abc".into(),
+            label: "x".into(),
+            config: Value::Null,
+            source: String::new(),
+        };
+        let mut record = BranchRecord::planned("e", 1, &variant, "shadow", Role::Background);
+        record.status = BranchStatus::Failed;
+        record.matched = Some(false);
+        record.mismatch = Some("stdout differs from the primary's".into());
+        let mut failed = record.clone();
+        failed.upgrade();
+        assert_eq!(failed, record, "a plain failure stays compared");
+        let mut interrupted = record.clone();
+        interrupted.exception = Some(ExceptionInfo {
+            kind: "interrupted".into(),
+            message: "killed because noot was interrupted".into(),
+            traceback: None,
+        });
+        interrupted.upgrade();
+        assert_eq!(
+            (interrupted.status, interrupted.matched, interrupted.mismatch),
+            (BranchStatus::Interrupted, None, None)
+        );
+        let mut timed_out = record;
+        timed_out.timed_out = true;
+        timed_out.upgrade();
+        assert_eq!(
+            (timed_out.status, timed_out.matched, timed_out.mismatch),
+            (BranchStatus::Failed, None, None)
+        );
     }
 
     #[test]

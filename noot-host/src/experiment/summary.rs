@@ -21,7 +21,8 @@ pub struct VariantSummary {
     pub label: String,
     /// Whether the variant is still in the pool.
     pub in_pool: bool,
-    /// Branches that ran (skipped ones are not runs).
+    /// Branches that ran to an end of their own (skipped and interrupted
+    /// ones are not runs).
     pub runs: u64,
     /// Of which succeeded.
     pub successes: u64,
@@ -29,13 +30,15 @@ pub struct VariantSummary {
     pub failures: u64,
     /// Branches that never started.
     pub skipped: u64,
+    /// Branches killed unfinished because noot was interrupted.
+    pub interrupted: u64,
     /// successes / runs, if it ran.
     pub success_rate: Option<f64>,
     /// Median wall-clock milliseconds of its runs.
     pub median_duration_ms: Option<u64>,
     /// Mean of every numeric metric it reported, by key.
     pub metric_means: BTreeMap<String, f64>,
-    /// Runs compared with a primary.
+    /// Runs compared with a primary (never an interrupted or timed-out one).
     pub compared: u64,
     /// Of which did not match.
     pub mismatches: u64,
@@ -94,8 +97,11 @@ pub fn summarise(
         .into_iter()
         .map(|(id, label, in_pool)| {
             let mine: Vec<&BranchRecord> = records.iter().filter(|r| r.config_id == id).collect();
-            let ran: Vec<&&BranchRecord> =
-                mine.iter().filter(|r| r.status != BranchStatus::Skipped).collect();
+            let ran: Vec<&&BranchRecord> = mine
+                .iter()
+                .filter(|r| matches!(r.status, BranchStatus::Success | BranchStatus::Failed))
+                .collect();
+            let count = |status| mine.iter().filter(|r| r.status == status).count() as u64;
             let successes = ran.iter().filter(|r| r.status == BranchStatus::Success).count() as u64;
             let runs = ran.len() as u64;
             let mut durations: Vec<u64> = ran.iter().map(|r| r.duration_ms).collect();
@@ -114,7 +120,8 @@ pub fn summarise(
                 runs,
                 successes,
                 failures: runs - successes,
-                skipped: (mine.len() - ran.len()) as u64,
+                skipped: count(BranchStatus::Skipped),
+                interrupted: count(BranchStatus::Interrupted),
                 success_rate: (runs > 0).then(|| successes as f64 / runs as f64),
                 median_duration_ms: median(&mut durations),
                 metric_means: sums.into_iter().map(|(k, (sum, n))| (k, sum / n as f64)).collect(),
