@@ -1,5 +1,5 @@
 //! `noot experiment run` interrupted or killed in the middle of a call
-//! (issue 14, item 8).
+//! (issue 14, items 8 and 4).
 //!
 //! Item 8: a shadow killed by Ctrl-C was compared with the primary anyway
 //! and logged `matched: false` ("stdout differs from the primary's", or
@@ -9,6 +9,11 @@
 //! is now never compared, in both modes: an interrupted one has the status
 //! `interrupted`, a timed-out one `timed_out: true`, both `matched: null`,
 //! and `noot experiment show` counts neither as a mismatch.
+//!
+//! Item 4: after `kill -9` of `noot experiment run`, the call's number was
+//! used up with no record and no word (`state.json` 30 calls, `show` 25).
+//! `show` now names the calls that were started but never recorded, and
+//! tells them from calls still running.
 
 use std::path::Path;
 use std::process::{Child, Stdio};
@@ -279,4 +284,40 @@ fn a_shadow_past_its_timeout_is_logged_timed_out_and_not_compared() {
         .find(|v| v["label"].as_str().is_some_and(|l| l.contains("name=b")))
         .expect("b");
     assert_eq!((&b["compared"], &b["mismatches"]), (&Value::from(0), &Value::from(0)), "{b}");
+}
+
+#[test]
+fn show_reports_calls_started_but_never_recorded_after_kill_9() {
+    let dir = project("round-robin", 30, 0, "");
+    let child = start(dir.path(), &[]);
+    branch_pid(dir.path(), "a");
+    // While the call runs, it is running, not lost.
+    let running = show(dir.path());
+    assert_eq!(running["planned_calls"], 1, "{running}");
+    assert_eq!(running["calls_in_progress"], serde_json::json!([1]), "{running}");
+    assert_eq!(running["unrecorded_calls"], serde_json::json!([]), "{running}");
+
+    signal(&child, libc::SIGKILL);
+    let _ = finish(child);
+    kill_branches(dir.path());
+    let killed = show(dir.path());
+    assert_eq!(killed["calls"], 0, "{killed}");
+    assert_eq!(killed["planned_calls"], 1, "{killed}");
+    assert_eq!(killed["calls_in_progress"], serde_json::json!([]), "{killed}");
+    assert_eq!(killed["unrecorded_calls"], serde_json::json!([1]), "{killed}");
+
+    // A call that ends is recorded; the lost one stays reported.
+    std::fs::write(dir.path().join("a.toml"), "name = \"a\"\nsleep = 0\n").expect("write");
+    let (code, _, stderr) = noot_run(dir.path(), &["experiment", "run", "e"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let after = show(dir.path());
+    assert_eq!((&after["calls"], &after["planned_calls"]), (&1.into(), &2.into()), "{after}");
+    assert_eq!(after["unrecorded_calls"], serde_json::json!([1]), "{after}");
+    let (code, _, stderr) = noot_run(dir.path(), &["experiment", "show", "e"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("1 call(s) were started but never recorded")
+            && stderr.contains("noot was killed"),
+        "{stderr}"
+    );
 }

@@ -20,7 +20,7 @@ use crate::experiment::pool::{self, command_templates};
 use crate::experiment::prepare::{PrepareError, Prepared, prepare, settings};
 use crate::experiment::record::{BranchRecord, BranchStatus, Role, rfc3339};
 use crate::experiment::state::{StateFile, experiment_dir};
-use crate::experiment::summary::{ExperimentSummary, summarise};
+use crate::experiment::summary::{ExperimentSummary, account_calls, summarise};
 use crate::experiment::sync::{SyncReport, sync};
 use crate::experiment::template::Template;
 
@@ -54,7 +54,8 @@ pub(crate) enum ExperimentCommand {
     List,
     /// Run calls of an experiment: its strategy picks the branches, every branch is logged.
     Run(RunArgs),
-    /// Per variant: runs, success rate, median duration, metric means, mismatches.
+    /// Per variant: runs, success rate, median duration, metric means, mismatches; and calls
+    /// still running or started but never recorded.
     Show {
         /// The experiment.
         name: String,
@@ -562,8 +563,14 @@ fn show(context: &Context, name: &str) -> Result<Outcome, CliError> {
     let fs = context.ports.fs.as_ref();
     let pool = pool::load(fs, &config.root, name, settings).ok();
     let dir = experiment_dir(&config.root, name);
+    // The state before the records: see account_calls.
+    let state =
+        StateFile::new(fs, dir.clone()).read().map_err(|e| CliError::Usage(e.to_string()))?;
     let (records, unreadable) = read_records(fs, &dir).map_err(CliError::Usage)?;
-    let mut summary = summarise(name, &settings.strategy, pool.as_ref(), &records, unreadable);
+    let account =
+        account_calls(&state, &records, settings.log.wants("jsonl"), detach::process_alive);
+    let mut summary = summarise(name, &settings.strategy, pool.as_ref(), &records, unreadable)
+        .with_calls(account);
     summary.detached_pending = detach::pending(fs, &dir, context.ports.clock.now_unix_ms());
     if context.format == Format::Json {
         context.out_json(&summary);
@@ -584,6 +591,21 @@ fn show(context: &Context, name: &str) -> Result<Outcome, CliError> {
                 detach::pending_dir(&dir).display()
             ));
         }
+        if !summary.calls_in_progress.is_empty() {
+            context.err(&format!(
+                "note: {} call(s) are running now ({}); their records are not in yet",
+                summary.calls_in_progress.len(),
+                call_list(&summary.calls_in_progress)
+            ));
+        }
+        if let Some(lost) = summary.unrecorded_calls.as_ref().filter(|lost| !lost.is_empty()) {
+            context.err(&format!(
+                "warning: {} call(s) were started but never recorded (noot was killed during them, or could not write {}): {}",
+                lost.len(),
+                crate::experiment::log::branches_path(&dir).display(),
+                call_list(lost)
+            ));
+        }
         if unreadable > 0 {
             context.err(&format!(
                 "warning: {unreadable} line(s) of {} are not branch records and were skipped",
@@ -592,6 +614,18 @@ fn show(context: &Context, name: &str) -> Result<Outcome, CliError> {
         }
     }
     Ok(Outcome { code: 0 })
+}
+
+/// `call 3` or `calls 3, 5, 6` (the first few of a long list, then how
+/// many more: `--format json` has them all).
+fn call_list(calls: &[u64]) -> String {
+    const SHOWN: usize = 10;
+    let mut numbers: Vec<String> = calls.iter().take(SHOWN).map(u64::to_string).collect();
+    if calls.len() > SHOWN {
+        numbers.push(format!("and {} more", calls.len() - SHOWN));
+    }
+    let noun = if calls.len() == 1 { "call" } else { "calls" };
+    format!("{noun} {}", numbers.join(", "))
 }
 
 fn render_summary(summary: &ExperimentSummary) -> String {

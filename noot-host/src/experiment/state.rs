@@ -9,6 +9,14 @@
 //! and a round-robin cursor that advances once per call. The strategy
 //! reloads the saved state inside the lock every time, because another
 //! process may have moved it since this one last looked.
+//!
+//! Planning also notes which process runs the call (`running`), so that
+//! `noot experiment show` can tell a call still running from one whose
+//! noot was killed before it logged anything: both have a number and no
+//! record yet. The note costs no write of its own (planning writes the
+//! state anyway) and is dropped at a later planning once its process is
+//! gone, or by that process's next call: one process runs its calls of
+//! an experiment one after the other.
 
 use std::path::{Path, PathBuf};
 
@@ -18,6 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::ports::Fs;
 use crate::engine::store::{Store, Versioned};
+use crate::experiment::detach::process_alive;
 
 /// `.noot/experiments/NAME` under the project root.
 pub fn experiment_dir(root: &Path, name: &str) -> PathBuf {
@@ -33,6 +42,18 @@ pub struct ExperimentState {
     pub strategy: String,
     /// What the strategy saved (JSON text), if it saved anything.
     pub strategy_state: Option<String>,
+    /// The latest call of each process that may still be running one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub running: Vec<RunningCall>,
+}
+
+/// A call and the process that planned it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunningCall {
+    /// The call.
+    pub call: u64,
+    /// The noot (or Rust test) process running it.
+    pub pid: u32,
 }
 
 impl Versioned for ExperimentState {
@@ -137,6 +158,9 @@ impl<'a> StateFile<'a> {
                 return Err(refused("planned no primary variant for the call".to_string()));
             }
             state.strategy_state = Some(saved(strategy).map_err(refused)?);
+            let me = std::process::id();
+            state.running.retain(|r| r.pid != me && process_alive(r.pid));
+            state.running.push(RunningCall { call: state.calls, pid: me });
             Ok((state.calls, plan))
         })
     }
