@@ -7,13 +7,13 @@
 //! left is found by reading `/proc/*/environ`, so a background sleeper in
 //! a session of its own is found too.
 
-use std::path::Path;
-use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use super::noot_command;
+use super::labels::{assert_nothing_left, fresh_mark, signal, wait_for};
 
-const MARK: &str = "NOOT_KILLS_MARK";
+fn start(dir: &std::path::Path, args: &[&str], mark: &str) -> std::process::Child {
+    super::labels::start(super::noot_command, dir, args, mark)
+}
 
 /// A project whose one test starts `sleep 300` in a session of its own,
 /// writes `started` once it did, and calls `pkg.spin(3)`, which loops
@@ -34,73 +34,6 @@ fn project(test_sleeps: u32) -> tempfile::TempDir {
     );
     std::fs::write(dir.path().join("tests/test_pkg.py"), tests).expect("write");
     dir
-}
-
-/// `noot ARGS` in `dir`, labelled with `mark`.
-fn start(dir: &Path, args: &[&str], mark: &str) -> Child {
-    noot_command(dir, args)
-        .env(MARK, mark)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("noot starts")
-}
-
-/// A mark no other test uses.
-fn fresh_mark(name: &str) -> String {
-    format!("{name}-{}-{:?}", std::process::id(), Instant::now())
-}
-
-/// Live processes (not zombies) labelled `mark`: pid and command line.
-fn labelled(mark: &str) -> Vec<(u32, String)> {
-    let needle = format!("{MARK}={mark}");
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
-            continue;
-        };
-        let environ = std::fs::read(entry.path().join("environ")).unwrap_or_default();
-        if !environ.split(|&b| b == 0).any(|v| v == needle.as_bytes()) {
-            continue;
-        }
-        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
-        let zombie = stat.rsplit_once(") ").is_some_and(|(_, rest)| rest.starts_with(['Z', 'X']));
-        if !zombie {
-            let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
-            found.push((pid, String::from_utf8_lossy(&cmdline).replace('\0', " ")));
-        }
-    }
-    found
-}
-
-/// Waits until a process labelled `mark` runs `what`.
-fn wait_for(mark: &str, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !labelled(mark).iter().any(|(_, cmd)| cmd.contains(what)) {
-        assert!(Instant::now() < deadline, "no `{what}` started: {:?}", labelled(mark));
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// Asserts that within `grace` nothing labelled `mark` is alive; kills
-/// what is (so one failure does not leave sleepers for the next test).
-fn assert_nothing_left(mark: &str, grace: Duration) {
-    let deadline = Instant::now() + grace;
-    let mut left = labelled(mark);
-    while !left.is_empty() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
-        left = labelled(mark);
-    }
-    for (pid, _) in &left {
-        // SAFETY: kill(2) on a pid this test's noot started.
-        unsafe { libc::kill(*pid as i32, libc::SIGKILL) };
-    }
-    assert!(left.is_empty(), "alive {grace:?} after noot ended: {left:?}");
-}
-
-fn signal(child: &Child, signal: i32) {
-    // SAFETY: kill(2) on our own child's pid.
-    unsafe { libc::kill(child.id() as i32, signal) };
 }
 
 /// `kill -9` during the stats run left the test's background sleeper
@@ -175,4 +108,40 @@ fn kill_9_of_an_experiment_run_leaves_no_branch_running() {
     signal(&noot, libc::SIGKILL);
     let _ = noot.wait();
     assert_nothing_left(&mark, Duration::from_secs(2));
+}
+
+/// SIGTERM while `inprocess` workers were still starting (the stats were
+/// reused, so nothing else ran yet) waited for the workers' whole start:
+/// 2.5–3.6 s on the campaign fixture, as long as collection takes here.
+#[test]
+fn sigterm_while_the_warm_workers_start_exits_at_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join("pkg")).expect("mkdir");
+    std::fs::create_dir_all(dir.path().join("tests")).expect("mkdir");
+    std::fs::write(dir.path().join("pkg/__init__.py"), "def add(a, b):\n    return a + b\n")
+        .expect("write");
+    std::fs::write(
+        dir.path().join("tests/test_pkg.py"),
+        "from pkg import add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n",
+    )
+    .expect("write");
+    let (code, _, stderr) = super::noot_run(dir.path(), &["run", "--runner", "inprocess"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    // From now on collection takes 20 s: only a worker's start collects
+    // (the stats are reused, the conftest's digest aside).
+    std::fs::write(
+        dir.path().join("tests/conftest.py"),
+        "import os, time\n\nif os.environ.get('MUTANT_UNDER_TEST', '') != 'stats':\n    time.sleep(20)\n",
+    )
+    .expect("write");
+    let mark = fresh_mark("worker-start");
+    let mut noot = start(dir.path(), &["run", "--runner", "inprocess", "--force"], &mark);
+    wait_for(&mark, "_noot_worker");
+    std::thread::sleep(Duration::from_millis(300));
+    signal(&noot, libc::SIGTERM);
+    let sent = Instant::now();
+    let status = noot.wait().expect("waits");
+    assert!(sent.elapsed() < Duration::from_secs(2), "took {:?}", sent.elapsed());
+    assert_eq!(status.code(), Some(143));
+    assert_nothing_left(&mark, Duration::from_secs(1));
 }

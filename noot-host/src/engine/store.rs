@@ -41,7 +41,7 @@ pub trait Versioned: Serialize + DeserializeOwned {
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// Reading or writing failed.
-    #[error("{path}: {source}")]
+    #[error("{path}: {source}{}", io_hint(source))]
     Io {
         /// The file.
         path: PathBuf,
@@ -300,6 +300,25 @@ impl FileLock {
         file.seek(SeekFrom::Start(0))?;
         file.write_all(std::process::id().to_string().as_bytes())?;
         Ok(Ok(Self { _file: Some(file) }))
+    }
+}
+
+/// What to do about a write that failed for a reason the user can fix,
+/// said after the error (empty for other reasons). What was stored before
+/// is never touched by a failed write: every file is replaced atomically.
+pub fn io_hint(error: &io::Error) -> &'static str {
+    match error.kind() {
+        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => {
+            "; the disk is full: free some space and run again (what was stored before is kept)"
+        }
+        io::ErrorKind::ReadOnlyFilesystem => {
+            "; the file system is read-only: noot keeps its state under .noot/ in the project; \
+             make it writable and run again"
+        }
+        io::ErrorKind::PermissionDenied => {
+            "; permission denied: make the folder writable for this user and run again"
+        }
+        _ => "",
     }
 }
 

@@ -18,7 +18,6 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::Duration;
 
 use noot_plugin_api::abi_stable::std_types::RString;
 use noot_plugin_api::{MutantJob, MutantStatus, MutantVerdict, PluginError, RunnerBox};
@@ -26,6 +25,7 @@ use noot_plugin_api::{MutantJob, MutantStatus, MutantVerdict, PluginError, Runne
 use super::catalog::Mutant;
 use super::results::{MutantResult, ResultStore, Status};
 use super::selection::Selected;
+use super::watch;
 use crate::engine::events::Event;
 use crate::engine::ports::Ports;
 use crate::engine::scheduler::{self, JobGraph};
@@ -181,21 +181,14 @@ pub fn run_mutants(
     let slots =
         Mutex::new((0..u32::try_from(exec.jobs.max(1)).unwrap_or(1)).rev().collect::<Vec<u32>>());
     let failures: Mutex<Option<StoreError>> = Mutex::new(None);
-    let finished = AtomicBool::new(false);
     let (ports, stop, runner) = (exec.ports, exec.stop, exec.runner);
 
-    std::thread::scope(|scope| {
-        // Ctrl-C watcher: stop the runner's processes at once.
-        scope.spawn(|| {
-            while !finished.load(Ordering::SeqCst) {
-                if stop.load(Ordering::SeqCst) {
-                    runner.cancel();
-                    ports.procs.kill_all();
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(25));
-            }
-        });
+    // Ctrl-C stops the runner's processes at once.
+    let on_stop = || {
+        runner.cancel();
+        ports.procs.kill_all();
+    };
+    watch::until_done(stop, on_stop, || {
         ports.progress.progress(0, total, "");
         let outcome = scheduler::run(&graph, exec.jobs.max(1), stop, |job| {
             let mutant = to_run[job];
@@ -268,7 +261,6 @@ pub fn run_mutants(
             );
             Some(result)
         });
-        finished.store(true, Ordering::SeqCst);
         ports.progress.finish();
         if let Some(e) = failures.lock().unwrap_or_else(|p| p.into_inner()).take() {
             return Err(ExecuteError::Store(e));

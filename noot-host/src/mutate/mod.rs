@@ -19,3 +19,4 @@ pub mod session;
 pub mod stats;
 pub mod stryker;
 pub mod tree;
+pub mod watch;

@@ -27,6 +27,7 @@ use super::runner_choice;
 use super::selection::select_tests;
 use super::stats::{self, Stats, StatsRun};
 use super::tree;
+use super::watch;
 use crate::config::{Config, Location};
 use crate::engine::digest::Digest;
 use crate::engine::events::Event;
@@ -124,26 +125,15 @@ pub fn run(
     pytest_args.extend(plan.test_paths.iter().cloned());
     // Ctrl-C during the stats run stops it at once (its process group and
     // the workers starting beside it), not when the suite is done.
-    let stats = {
-        let stats_done = AtomicBool::new(false);
-        std::thread::scope(|scope| {
-            scope.spawn(|| {
-                while !stats_done.load(Ordering::SeqCst) {
-                    if stop.load(Ordering::SeqCst) {
-                        ports.procs.kill_all();
-                        return;
-                    }
-                    std::thread::sleep(std::time::Duration::from_millis(25));
-                }
-            });
-            let stats = stats_for(config, ports, &plan, &pytest_args, request.force, &mut || {
-                active.prepare()
-            });
-            stats_done.store(true, Ordering::SeqCst);
-            stats
-        })
-    };
+    let stats = watch::until_done(
+        stop,
+        || ports.procs.kill_all(),
+        || stats_for(config, ports, &plan, &pytest_args, request.force, &mut || active.prepare()),
+    );
     if stop.load(Ordering::SeqCst) {
+        // Workers still starting beside the stats run go too, now, rather
+        // than when their start ends.
+        active.runner.cancel();
         return Err(RunError::Interrupted);
     }
     let stats = stats?;
@@ -222,12 +212,21 @@ pub fn run(
         if decided.is_none() && !to_run.is_empty() {
             active.prepare()?;
             ports.progress.progress(0, 1, "auto runner: the suite in forked children");
-            let proved = runner_choice::prove(&active.runner, &stats, &limits, stop);
+            let proved = watch::until_done(
+                stop,
+                || {
+                    active.runner.cancel();
+                    ports.procs.kill_all();
+                },
+                || runner_choice::prove(&active.runner, &stats, &limits, stop),
+            );
             ports.progress.finish();
+            // An interrupted proof decides nothing (and starts no other
+            // runner): the run stops before its first mutant.
             if !stop.load(Ordering::SeqCst) {
                 runner_choice::remember(ports.fs.as_ref(), &plan.state_dir, &proved);
+                decided = Some(proved);
             }
-            decided = Some(proved);
         }
         match decided {
             Some(decided) => {
@@ -384,7 +383,10 @@ fn lock_project(root: &std::path::Path) -> Result<crate::engine::store::FileLock
                     .into(),
             ),
         }),
-        Err(e) => Err(RunError::setup(format!("{}: {e}", path.display()), None)),
+        Err(e) => Err(RunError::setup(
+            format!("{}: {e}{}", path.display(), crate::engine::store::io_hint(&e)),
+            None,
+        )),
     }
 }
 

@@ -76,7 +76,43 @@ pub struct InprocessRunner {
     zygotes: Mutex<Vec<Arc<Mutex<Option<Worker>>>>>,
     currents: Mutex<Vec<Arc<AtomicI32>>>,
     import_check: Mutex<Option<Arc<ImportCheck>>>,
+    cancel: Arc<Cancel>,
+}
+
+/// Ctrl-C reaches workers that are still starting too: a worker's start
+/// (importing pytest, collecting the suite) takes seconds and holds its
+/// slot's lock, so without this a cancelled run waited for it.
+#[derive(Default)]
+struct Cancel {
     cancelled: AtomicBool,
+    /// Process groups of workers between spawn and ready.
+    starting: Mutex<Vec<i32>>,
+}
+
+impl Cancel {
+    fn is_set(&self) -> bool {
+        self.cancelled.load(Ordering::SeqCst)
+    }
+
+    /// Kills every starting worker, and every one that starts later.
+    fn set(&self) {
+        self.cancelled.store(true, Ordering::SeqCst);
+        for pgid in self.starting.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            kill_group(*pgid);
+        }
+    }
+
+    /// Registers a worker that is starting; `false` if the run is already
+    /// cancelled (the caller kills it).
+    fn starting(&self, pgid: i32) -> bool {
+        let mut starting = self.starting.lock().unwrap_or_else(|e| e.into_inner());
+        starting.push(pgid);
+        !self.is_set()
+    }
+
+    fn started(&self, pgid: i32) {
+        self.starting.lock().unwrap_or_else(|e| e.into_inner()).retain(|&p| p != pgid);
+    }
 }
 
 impl InprocessRunner {
@@ -88,7 +124,7 @@ impl InprocessRunner {
             zygotes: Mutex::new(Vec::new()),
             currents: Mutex::new(Vec::new()),
             import_check: Mutex::new(None),
-            cancelled: AtomicBool::new(false),
+            cancel: Arc::default(),
         }
     }
 
@@ -172,6 +208,9 @@ impl InprocessRunner {
         let cell = self.cell(kind, job.slot);
         let mut guard = cell.lock().unwrap_or_else(|e| e.into_inner());
         if guard.is_none() {
+            if self.cancel.is_set() {
+                return Err(PluginError::Failed("cancelled".into()));
+            }
             *guard = Some(self.start_worker(session, job.slot, kind)?);
         }
         let Some(worker) = guard.as_mut() else {
@@ -228,13 +267,14 @@ impl InprocessRunner {
         slot: u32,
         kind: Kind,
     ) -> Result<Worker, PluginError> {
-        Self::spawn_worker(session, kind, self.current_for(slot))
+        Self::spawn_worker(session, kind, self.current_for(slot), &self.cancel)
     }
 
     fn spawn_worker(
         session: &RunnerSession,
         kind: Kind,
         current: Arc<AtomicI32>,
+        cancel: &Cancel,
     ) -> Result<Worker, PluginError> {
         let scratch = Path::new(session.scratch_dir.as_str());
         let script = scratch.join(WORKER_FILE);
@@ -292,13 +332,28 @@ impl InprocessRunner {
             }
         });
         let mut worker = Worker { child, stdin, lines, current };
+        let pgid = i32::try_from(worker.child.id()).unwrap_or(0);
+        if !cancel.starting(pgid) {
+            kill_group(pgid);
+        }
+        let ready = Self::wait_until_ready(&mut worker, kind, &log);
+        cancel.started(pgid);
+        ready.map(|()| worker)
+    }
+
+    /// Waits for the worker's `ready` (it collected the suite) or its end.
+    fn wait_until_ready(
+        worker: &mut Worker,
+        kind: Kind,
+        log: &Mutex<Vec<u8>>,
+    ) -> Result<(), PluginError> {
         let deadline = Instant::now() + STARTUP_BUDGET;
         loop {
             let message = match recv_until(&worker.lines, deadline) {
                 Ok(message) => message,
                 Err(why) => {
                     worker.kill();
-                    let log = read_log(&log);
+                    let log = read_log(log);
                     return Err(PluginError::Failed(
                         format!("the {kind} did not start ({why}); its log:\n{}", tail(&log, 4000))
                             .into(),
@@ -306,11 +361,11 @@ impl InprocessRunner {
                 }
             };
             if message.get("ready").is_some() {
-                return Ok(worker);
+                return Ok(());
             }
             if let Some(fatal) = message.get("fatal") {
                 worker.kill();
-                let log = read_log(&log);
+                let log = read_log(log);
                 return Err(PluginError::Failed(format!("{fatal}:\n{}", tail(&log, 4000)).into()));
             }
         }
@@ -613,12 +668,13 @@ impl RunnerPlugin for InprocessRunner {
             let cell = self.cell(Kind::Warm, slot);
             let current = self.current_for(slot);
             let session = session.clone();
+            let cancel = Arc::clone(&self.cancel);
             let (locked, has_lock) = channel();
             std::thread::spawn(move || {
                 let mut guard = cell.lock().unwrap_or_else(|e| e.into_inner());
                 let _ = locked.send(());
                 if guard.is_none() {
-                    *guard = Self::spawn_worker(&session, Kind::Warm, current).ok();
+                    *guard = Self::spawn_worker(&session, Kind::Warm, current, &cancel).ok();
                 }
             });
             let _ = has_lock.recv();
@@ -627,7 +683,7 @@ impl RunnerPlugin for InprocessRunner {
     }
 
     fn run_mutant(&self, job: &MutantJob) -> Result<MutantVerdict, PluginError> {
-        if self.cancelled.load(Ordering::SeqCst) {
+        if self.cancel.is_set() {
             return Err(PluginError::Failed("cancelled".into()));
         }
         if !job.fresh_process {
@@ -676,7 +732,7 @@ impl RunnerPlugin for InprocessRunner {
     }
 
     fn cancel(&self) {
-        self.cancelled.store(true, Ordering::SeqCst);
+        self.cancel.set();
         self.fresh.cancel();
         for current in self.currents.lock().unwrap_or_else(|e| e.into_inner()).iter() {
             kill_group(current.swap(0, Ordering::SeqCst));
