@@ -354,3 +354,33 @@ fn a_full_or_read_only_state_folder_is_named_and_loses_nothing() {
     assert!(stderr.contains(".noot/") && stderr.contains("read-only"), "{stderr}");
     assert_eq!(stored(), before.len(), "a read-only disk lost stored results");
 }
+
+/// Tests that write files: into their working directory (the mutated
+/// tree: nothing to say) and into the user's own project through an
+/// absolute path (named in the summary and on stderr).
+#[test]
+fn writes_into_the_project_are_reported_and_writes_into_the_tree_are_not() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join("pkg")).expect("mkdir");
+    std::fs::create_dir_all(dir.path().join("tests")).expect("mkdir");
+    std::fs::write(dir.path().join("pkg/__init__.py"), "def add(a, b):\n    return a + b\n")
+        .expect("write");
+    std::fs::write(
+        dir.path().join("tests/test_pkg.py"),
+        "import os\nfrom pkg import add\n\n\ndef test_add():\n    \
+         open('scratch.txt', 'a').write('in the working directory')\n    \
+         open(os.path.join(os.environ['NOOT_PROJECT_DIR'], 'escaped.log'), 'a').write('x')\n    \
+         assert add(1, 2) == 3\n",
+    )
+    .expect("write");
+    for runner in ["inprocess", "subprocess"] {
+        let _ = std::fs::remove_file(dir.path().join("escaped.log"));
+        let (code, stdout, stderr) =
+            noot_run(dir.path(), &["run", "--runner", runner, "--force", "--format", "json"]);
+        assert_eq!(code, Some(0), "{stderr}");
+        let report: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+        assert_eq!(report["summary"]["project_writes"], serde_json::json!(["new escaped.log"]));
+        assert!(stderr.contains("files of your project changed while noot ran (new escaped.log)"));
+        assert!(!dir.path().join("scratch.txt").exists(), "{runner}: cwd is the mutated tree");
+    }
+}

@@ -10,6 +10,7 @@ pub mod github;
 pub mod junit;
 pub mod keys;
 pub mod project;
+pub mod project_writes;
 pub mod python;
 pub mod report;
 pub mod results;

@@ -168,6 +168,14 @@ fn walk(dir: &Path, mutants_dir: &Path, visit: &mut dyn FnMut(&Path)) -> Result<
     .map(|_| ())
 }
 
+/// Every file of the project noot copies into the mutated tree, relative,
+/// with `/` (unreadable folders are passed over).
+pub fn files(root: &Path, mutants_dir: &Path) -> Vec<String> {
+    let mut files = Vec::new();
+    let _ = walk(root, mutants_dir, &mut |path| files.push(rel_of(root, path)));
+    files
+}
+
 /// [`walk`], stopping as soon as `visit` breaks.
 fn walk_until(
     dir: &Path,

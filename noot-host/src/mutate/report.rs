@@ -112,6 +112,11 @@ pub struct Summary {
     /// The interpreter the tests ran with, and where it came from.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub interpreter: String,
+    /// Files of the project (outside `.noot/`) that changed while the run
+    /// ran: `changed PATH`, `new PATH`, `removed PATH`. Tests should write
+    /// into their working directory or `tmp_path`; see `project_writes`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub project_writes: Vec<String>,
 }
 
 /// One source file's counts and score.

@@ -20,6 +20,7 @@ use super::catalog::{self, Catalog, Mutant};
 use super::execute::{self, ExecuteError, Execution, Limits};
 use super::keys::result_keys;
 use super::project::{self, Excludes};
+use super::project_writes;
 use super::python::hints::ImportCheck;
 use super::report::{self, RunReport, SessionFile};
 use super::results::{MutantResult, ResultStore, ResultsFile, Status};
@@ -113,6 +114,7 @@ pub fn run(
     ports.events.emit(&Event::SessionStarted { command: "run".into() });
     let plan = prepare(config, request, ports)?;
     let settings = &config.mutate;
+    let project_before = project_writes::Snapshot::take(&plan.root, &plan.mutants_dir);
 
     // The runner first: an unknown name should fail before the stats run.
     // `auto` starts warm and may fall back once the stats are known.
@@ -313,6 +315,18 @@ pub fn run(
     report.summary.interrupted = stop.load(Ordering::SeqCst);
     report.summary.runner_reason = runner_reason;
     report.summary.interpreter = format!("{} ({})", settings.python, settings.python_origin);
+    report.summary.project_writes =
+        project_before.changes(&project_writes::Snapshot::take(&plan.root, &plan.mutants_dir));
+    if !report.summary.project_writes.is_empty() {
+        ports.events.emit(&Event::Warning {
+            message: format!(
+                "files of your project changed while noot ran ({}): a test that writes into the \
+                 project instead of its working directory or tmp_path (or your own edits); \
+                 verdicts after such a write may depend on it",
+                report.summary.project_writes.join(", ")
+            ),
+        });
+    }
     ports.events.emit(&Event::SessionFinished {
         command: "run".into(),
         elapsed_ms: report.summary.duration_ms,
