@@ -306,29 +306,22 @@ fn locate(
         (None, None) => None,
     };
     if let Some((path, location)) = named {
-        let text = read_text(fs, &path).map_err(|message| {
-            ConfigError::at(location, message)
-                .with_help("name an existing noot.toml or pyproject.toml")
+        let text = read_text(fs, &path).map_err(|e| match e.location {
+            Some(_) => e,
+            None => ConfigError::at(location, e.message)
+                .with_help("name an existing noot.toml or pyproject.toml"),
         })?;
         return Ok(Some(Source { path, text }));
     }
     for dir in cwd.ancestors() {
         let candidate = dir.join(CONFIG_FILE);
         if fs.kind(&candidate) == Some(PathKind::File) {
-            let text = read_text(fs, &candidate).map_err(|m| ConfigError {
-                location: None,
-                message: m,
-                help: None,
-            })?;
+            let text = read_text(fs, &candidate)?;
             return Ok(Some(Source { path: candidate, text }));
         }
         let pyproject = dir.join(PYPROJECT_FILE);
         if fs.kind(&pyproject) == Some(PathKind::File) {
-            let text = read_text(fs, &pyproject).map_err(|m| ConfigError {
-                location: None,
-                message: m,
-                help: None,
-            })?;
+            let text = read_text(fs, &pyproject)?;
             if text.contains("[tool.noot") {
                 return Ok(Some(Source { path: pyproject, text }));
             }
@@ -337,9 +330,25 @@ fn locate(
     Ok(None)
 }
 
-fn read_text(fs: &dyn Fs, path: &Path) -> Result<String, String> {
-    let bytes = fs.read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    String::from_utf8(bytes).map_err(|_| format!("{} is not UTF-8 text", path.display()))
+/// The file's text; an error unlocated if it cannot be read, located at
+/// the first byte that is not UTF-8 if it is not text.
+fn read_text(fs: &dyn Fs, path: &Path) -> Result<String, ConfigError> {
+    let bytes = fs.read(path).map_err(|e| ConfigError {
+        location: None,
+        message: format!("cannot read {}: {e}", path.display()),
+        help: None,
+    })?;
+    String::from_utf8(bytes).map_err(|e| {
+        let bytes = e.as_bytes();
+        let valid = e.utf8_error().valid_up_to();
+        let text = String::from_utf8_lossy(&bytes[..valid]);
+        let byte = bytes.get(valid).copied().unwrap_or_default();
+        ConfigError::at(
+            Location::in_file(path, &text, valid),
+            format!("byte {byte:#04x} is not UTF-8: the file must be UTF-8 text"),
+        )
+        .with_help("save the file as UTF-8")
+    })
 }
 
 fn parse(source: &Source) -> Result<FileConfig, ConfigError> {
@@ -580,6 +589,14 @@ mod tests {
         let config = load_with(&files, env_at("/p", &[]), CliOverrides::default()).expect("valid");
         assert_eq!(config.mutate.tests, ["tests", "tsts"]);
         assert_eq!(config.mutate.locations["tests.1"].to_string(), "/p/noot.toml:4:3");
+    }
+
+    #[test]
+    fn a_file_that_is_not_utf8_is_an_error_at_its_first_bad_byte() {
+        let fs = MemFs::default();
+        fs.insert("/p/noot.toml", b"jobs = 2\n# caf\xe9\n".as_slice());
+        let err = load(&fs, &env_at("/p", &[]), &CliOverrides::default()).expect_err("not text");
+        assert!(err.to_string().starts_with("/p/noot.toml:2:6: byte 0xe9 is not UTF-8"), "{err}");
     }
 
     #[test]
