@@ -184,11 +184,10 @@ fn parse_file(path: &Path, text: &str) -> Result<Vec<Value>, ConfigError> {
             toml_to_json(&toml::Value::Table(table))
         }
         "yaml" | "yml" => serde_yaml_ng::from_str(text).map_err(|e| {
-            let location = e
-                .location()
-                .map_or(Location::File { path: path.to_path_buf(), line: 1, column: 1 }, |l| {
-                    Location::File { path: path.to_path_buf(), line: l.line(), column: l.column() }
-                });
+            // From the byte offset, as for TOML: YAML's own line count also
+            // breaks at `\r` and U+2028, and past the end at end of input.
+            let offset = e.location().map_or(0, |l| l.index());
+            let location = Location::in_file(path, text, offset);
             let message = e.to_string();
             let message = message.split(" at line ").next().unwrap_or(&message).to_string();
             ConfigError::at(location, message)
@@ -554,5 +553,9 @@ mod tests {
         )
         .expect_err("bad");
         assert!(err.to_string().starts_with("/p/x.json:2:8: "), "{err}");
+        let err =
+            load_pool("[experiment.e]\nconfigs = [\"x.yaml\"]\n", &[("x.yaml", "é: 1\nb: c: d\n")])
+                .expect_err("bad");
+        assert!(err.to_string().starts_with("/p/x.yaml:2:5: "), "{err}");
     }
 }
