@@ -198,14 +198,17 @@ pub fn line_start(source: &str, at: usize) -> usize {
 }
 
 /// `yield` in this body, not counting nested functions, lambdas and classes.
+/// (An explicit stack: a body may nest thousands of levels deep.)
 fn contains_yield(node: Node<'_>) -> bool {
-    let mut cursor = node.walk();
-    for child in node.children(&mut cursor) {
-        match child.kind() {
-            "yield" => return true,
-            "function_definition" | "lambda" | "class_definition" | "decorated_definition" => {}
-            _ if contains_yield(child) => return true,
-            _ => {}
+    let mut stack = vec![node];
+    while let Some(node) = stack.pop() {
+        let mut cursor = node.walk();
+        for child in node.children(&mut cursor) {
+            match child.kind() {
+                "yield" => return true,
+                "function_definition" | "lambda" | "class_definition" | "decorated_definition" => {}
+                _ => stack.push(child),
+            }
         }
     }
     false

@@ -171,13 +171,20 @@ fn enclosing_block(node: Node<'_>, start: usize, end: usize) -> Node<'_> {
     node
 }
 
+/// The first error or missing node, depth first (with an explicit stack:
+/// broken input nests as deep as any).
 fn first_error(node: Node<'_>) -> Option<Node<'_>> {
-    if node.is_error() || node.is_missing() {
-        return Some(node);
+    let mut stack = vec![node];
+    while let Some(node) = stack.pop() {
+        if node.is_error() || node.is_missing() {
+            return Some(node);
+        }
+        let mut cursor = node.walk();
+        let children: Vec<Node<'_>> =
+            node.children(&mut cursor).filter(|c| c.has_error()).collect();
+        stack.extend(children.into_iter().rev());
     }
-    let mut cursor = node.walk();
-    let children: Vec<Node<'_>> = node.children(&mut cursor).collect();
-    children.into_iter().filter(|c| c.has_error()).find_map(first_error)
+    None
 }
 
 /// The modules a module imports, at module level or anywhere inside.

@@ -139,18 +139,27 @@ impl Walker<'_> {
         });
     }
 
-    /// A block whose first statement may be a docstring.
+    /// Visits a function body (a block whose first statement may be a
+    /// docstring) and everything in it, in source order. An explicit
+    /// stack, not recursion: a sum of thousands of terms or deeply
+    /// bracketed input nests the tree that deep, and must not overflow the
+    /// thread's stack.
     fn visit_block(&mut self, block: Node<'_>) {
-        let mut cursor = block.walk();
-        for (index, statement) in block.named_children(&mut cursor).enumerate() {
-            if index == 0 && is_docstring(statement) {
-                continue;
+        let mut stack = vec![Step::Block(block)];
+        while let Some(step) = stack.pop() {
+            let mut next = Vec::new();
+            match step {
+                Step::Block(block) => statements(block, &mut next),
+                Step::Visit(node) => self.visit(node, &mut next),
             }
-            self.visit(statement);
+            // Pushed in reverse, so the first is visited first, with all
+            // its descendants before its next sibling: recursion's order.
+            stack.extend(next.into_iter().rev());
         }
     }
 
-    fn visit(&mut self, node: Node<'_>) {
+    /// Mutates one node; `next` gets what to visit inside it, in order.
+    fn visit<'t>(&mut self, node: Node<'t>, next: &mut Vec<Step<'t>>) {
         let row = node.start_position().row;
         let marked = self.pragmas.covers(row);
         match node.kind() {
@@ -161,21 +170,21 @@ impl Walker<'_> {
                 // A nested function: its body (defaults and decorators run
                 // with the outer function, so they are mutable too, but its
                 // annotations are not).
-                self.visit_children_except(node, &["name", "parameters", "return_type", "body"]);
+                children_except(node, &["name", "parameters", "return_type", "body"], next);
                 if let Some(parameters) = node.child_by_field_name("parameters") {
-                    self.visit_defaults(parameters);
+                    defaults(parameters, next);
                 }
                 if let Some(body) = node.child_by_field_name("body") {
-                    self.visit_block(body);
+                    next.push(Step::Block(body));
                 }
                 return;
             }
             "class_definition" => {
                 if let Some(arguments) = node.child_by_field_name("superclasses") {
-                    self.visit(arguments);
+                    next.push(Step::Visit(arguments));
                 }
                 if let Some(body) = node.child_by_field_name("body") {
-                    self.visit_block(body);
+                    next.push(Step::Block(body));
                 }
                 return;
             }
@@ -185,35 +194,7 @@ impl Walker<'_> {
             self.mutate(node);
         }
         let mut cursor = node.walk();
-        let children: Vec<Node<'_>> = node.named_children(&mut cursor).collect();
-        for child in children {
-            self.visit(child);
-        }
-    }
-
-    fn visit_children_except(&mut self, node: Node<'_>, fields: &[&str]) {
-        let mut cursor = node.walk();
-        let mut pending = Vec::new();
-        for (index, child) in node.children(&mut cursor).enumerate() {
-            let field = u32::try_from(index).ok().and_then(|i| node.field_name_for_child(i));
-            if child.is_named() && !field.is_some_and(|f| fields.contains(&f)) {
-                pending.push(child);
-            }
-        }
-        for child in pending {
-            self.visit(child);
-        }
-    }
-
-    fn visit_defaults(&mut self, parameters: Node<'_>) {
-        let mut cursor = parameters.walk();
-        let values: Vec<Node<'_>> = parameters
-            .named_children(&mut cursor)
-            .filter_map(|p| p.child_by_field_name("value"))
-            .collect();
-        for value in values {
-            self.visit(value);
-        }
+        next.extend(node.named_children(&mut cursor).map(Step::Visit));
     }
 
     fn is_never_mutated_call(&self, call: Node<'_>) -> bool {
@@ -458,6 +439,46 @@ impl Walker<'_> {
         for case in cases {
             // Keep the line's indentation so the remaining cases still parse.
             self.push("match_case_drop", case, String::new());
+        }
+    }
+}
+
+/// What is left to walk in a function body.
+enum Step<'t> {
+    /// A node, and what is inside it.
+    Visit(Node<'t>),
+    /// A block's statements (its docstring left out).
+    Block(Node<'t>),
+}
+
+/// The statements of a block, its docstring left out.
+fn statements<'t>(block: Node<'t>, next: &mut Vec<Step<'t>>) {
+    let mut cursor = block.walk();
+    for (index, statement) in block.named_children(&mut cursor).enumerate() {
+        if index == 0 && is_docstring(statement) {
+            continue;
+        }
+        next.push(Step::Visit(statement));
+    }
+}
+
+/// The named children of `node` outside the `fields` given.
+fn children_except<'t>(node: Node<'t>, fields: &[&str], next: &mut Vec<Step<'t>>) {
+    let mut cursor = node.walk();
+    for (index, child) in node.children(&mut cursor).enumerate() {
+        let field = u32::try_from(index).ok().and_then(|i| node.field_name_for_child(i));
+        if child.is_named() && !field.is_some_and(|f| fields.contains(&f)) {
+            next.push(Step::Visit(child));
+        }
+    }
+}
+
+/// The default values of a parameter list.
+fn defaults<'t>(parameters: Node<'t>, next: &mut Vec<Step<'t>>) {
+    let mut cursor = parameters.walk();
+    for parameter in parameters.named_children(&mut cursor) {
+        if let Some(value) = parameter.child_by_field_name("value") {
+            next.push(Step::Visit(value));
         }
     }
 }
