@@ -209,7 +209,7 @@ impl Walker<'_> {
             "string" => self.string(node),
             "true" => self.push("bool_swap", node, "False".into()),
             "false" => self.push("bool_swap", node, "True".into()),
-            "identifier" if self.text(node) == "deepcopy" && !is_keyword_name(node) => {
+            "identifier" if self.text(node) == "deepcopy" && is_read(node) => {
                 self.push("deepcopy_to_copy", node, "copy".into());
             }
             "assignment" => self.assignment(node),
@@ -236,7 +236,11 @@ impl Walker<'_> {
                     self.push("lambda_to_none", body, replacement.into());
                 }
             }
-            "break_statement" => self.push("break_to_return", node, "return".into()),
+            // In a class body (a loop there, inside a function) `return`
+            // does not compile.
+            "break_statement" if !in_class_body(node) => {
+                self.push("break_to_return", node, "return".into());
+            }
             "continue_statement" => self.push("continue_to_break", node, "break".into()),
             "match_statement" => self.match_cases(node),
             _ => {}
@@ -483,11 +487,38 @@ fn defaults<'t>(parameters: Node<'t>, next: &mut Vec<Step<'t>>) {
     }
 }
 
-fn is_keyword_name(node: Node<'_>) -> bool {
-    node.parent().is_some_and(|p| {
-        p.kind() == "keyword_argument"
-            && p.child_by_field_name("name").is_some_and(|n| n.id() == node.id())
-    })
+/// Whether a name is read here, not bound or declared: renaming a binding
+/// (`deepcopy = …`, `for deepcopy in …`, an import, `global`/`nonlocal`)
+/// is no `copy` for `deepcopy` swap, and breaks the `nonlocal` of a nested
+/// function, which then does not compile. Keyword names are not reads
+/// either.
+fn is_read(node: Node<'_>) -> bool {
+    let Some(parent) = node.parent() else { return true };
+    let is_field =
+        |field: &str| parent.child_by_field_name(field).is_some_and(|n| n.id() == node.id());
+    match parent.kind() {
+        "keyword_argument" => !is_field("name"),
+        "assignment" | "augmented_assignment" | "for_statement" | "for_in_clause" => {
+            !is_field("left")
+        }
+        "named_expression" => !is_field("name"),
+        "global_statement" | "nonlocal_statement" | "dotted_name" | "aliased_import"
+        | "pattern_list" | "tuple_pattern" | "list_pattern" | "as_pattern_target" => false,
+        _ => true,
+    }
+}
+
+/// Whether the nearest function or class around `node` is a class.
+fn in_class_body(node: Node<'_>) -> bool {
+    let mut at = node.parent();
+    while let Some(scope) = at {
+        match scope.kind() {
+            "class_definition" => return true,
+            "function_definition" | "lambda" => return false,
+            _ => at = scope.parent(),
+        }
+    }
+    false
 }
 
 fn swap_binary(op: &str) -> Option<&'static str> {

@@ -156,3 +156,29 @@ fn the_code_digest_ignores_comments_and_layout_but_not_structure() {
     // Escapes live in nodes of their own; the text around them must count.
     assert_ne!(digest("x = 'abc\\n'\n"), digest("x = 'xyz\\n'\n"));
 }
+
+#[test]
+fn deepcopy_is_swapped_where_it_is_read_and_break_only_where_return_compiles() {
+    let source = "\
+def f(items):
+    deepcopy = copy.deepcopy
+    def g():
+        nonlocal deepcopy
+        return deepcopy(items)
+    for x in items:
+        class Inner:
+            for y in items:
+                break
+        break
+    return g
+";
+    let found = ops(source);
+    let swaps: Vec<&str> = found
+        .iter()
+        .filter(|(_, op, _)| *op == "deepcopy_to_copy" || *op == "break_to_return")
+        .map(|(_, op, _)| *op)
+        .collect();
+    // `copy.deepcopy` and the call are reads; the binding, the `nonlocal`
+    // and the class body's `break` are left alone.
+    assert_eq!(swaps, ["deepcopy_to_copy", "deepcopy_to_copy", "break_to_return"], "{found:?}");
+}
