@@ -15,17 +15,20 @@
 //! Long mode is opt-in. `NOOT_FUZZ_SECONDS=600` runs each selected target
 //! for that long from fresh random seeds, goes on past a crash, writes each
 //! crash's shrunk input to `$TMPDIR/noot-fuzz-crashes/` and prints the
-//! executions and crashes when it ends; run one target at a time, in
+//! executions and crashes when it ends (and appends them to the file
+//! `$NOOT_FUZZ_REPORT` names, if set); run one target at a time, in
 //! release mode, and see the figures with `--nocapture`:
 //!
 //! ```text
 //! NOOT_FUZZ_SECONDS=600 nice -n 19 cargo test --release -p noot --test fuzz -- \
-//!     --exact python::arbitrary_source_never_panics --nocapture
+//!     --exact python::any_source_gives_an_analysis_or_a_located_syntax_error --nocapture
 //! ```
 //!
-//! `NOOT_FUZZ_CASES=N` instead runs N fresh cases per target. A crash found
-//! either way gets its input copied into the target's corpus folder before
-//! the reader is fixed.
+//! The stdlib targets are not random: in long mode they analyse every file
+//! of the standard library and compile every mutant of every file until the
+//! time is up. `NOOT_FUZZ_CASES=N` instead runs N fresh cases per random
+//! target. A crash found either way gets its input copied into the target's
+//! corpus folder before the reader is fixed.
 
 mod config;
 mod experiment;

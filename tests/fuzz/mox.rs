@@ -1,11 +1,11 @@
 //! Target `mox`: what noot-mox decodes from other processes and from disk.
-//! Requests and replies of the shim protocol
-//! ([`noot_mox::protocol`]) decode or are refused, and a live controller
-//! sent any bytes over its socket answers with a reply or nothing and goes
-//! on answering; doubles declared as data are applied or refused; a
-//! fixture file ([`noot_mox::fixture::Fixture::parse`], noot's format and
-//! cmd-mox's) is refused naming the file and the field, or read, and then
-//! saved and read back to the same fixture.
+//! Requests and replies of the shim protocol ([`noot_mox::protocol`])
+//! decode or are refused; a live controller sent any bytes over its socket
+//! answers with a reply or nothing and goes on answering; a shim reads any
+//! answer as a reply or an error; doubles declared as data are applied or
+//! refused; a fixture file ([`noot_mox::fixture::Fixture::parse`], noot's
+//! format and cmd-mox's) is refused naming the file and the field, or read,
+//! and then saved and read back to the same fixture.
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
@@ -231,6 +231,28 @@ fn controller_answers_and_survives(shared: &Controller, bytes: &[u8]) -> Result<
     }
 }
 
+/// The shim's side: whatever a controller answers, [`client::exchange`]
+/// gives a reply or an error.
+///
+/// [`client::exchange`]: noot_mox::client::exchange
+fn shim_reads_any_answer(bytes: &[u8]) -> Result<(), String> {
+    use std::os::unix::net::UnixListener;
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let socket = dir.path().join("controller.sock");
+    let listener = UnixListener::bind(&socket).map_err(|e| e.to_string())?;
+    let answer = bytes.to_vec();
+    let controller = std::thread::spawn(move || {
+        if let Ok((mut stream, _)) = listener.accept() {
+            let mut request = Vec::new();
+            let _ = stream.read_to_end(&mut request);
+            let _ = stream.write_all(&answer);
+        }
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let _ = noot_mox::client::exchange(&socket, deadline, noot_mox::protocol::Request::Journal);
+    controller.join().map_err(|_| "the fake controller panicked".to_string())
+}
+
 #[test]
 fn mox_messages_and_fixtures_decode_or_are_refused() {
     let shared = Controller::default();
@@ -244,6 +266,7 @@ fn mox_messages_and_fixtures_decode_or_are_refused() {
             }
         }
         fixture_reads_back_or_names_the_file(bytes)?;
+        shim_reads_any_answer(bytes)?;
         controller_answers_and_survives(&shared, bytes)
     });
     retire(shared.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take());
