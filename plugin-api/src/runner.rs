@@ -72,6 +72,14 @@ pub struct MutantJob {
     pub call_time_tests: u32,
 }
 
+/// How a `Timeout` verdict's `detail` starts when the test process's own
+/// CPU time went past [`MutantJob::cpu_limit_secs`]: load on the machine
+/// does not change CPU time, so the host confirms such a timeout with one
+/// quick run of the tests without the mutant. Any other timeout is taken
+/// as wall-clock (which load stretches) and the mutant runs again with
+/// generous limits before the timeout counts.
+pub const CPU_TIMEOUT_DETAIL: &str = "CPU-time limit reached";
+
 /// The outcome of one mutant, as a runner reports it.
 #[repr(u8)]
 #[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq)]

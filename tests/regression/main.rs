@@ -769,6 +769,67 @@ mod mutation_runs {
         report["summary"].clone()
     }
 
+    /// Under heavy load (the machine running four builds), a mutant that
+    /// prints 5 MB and passes was called `timeout` by the subprocess
+    /// runner: it passed the wall-clock deadline, its tests alone were
+    /// quick, and a wall-clock timeout stood on that comparison. Load
+    /// slows a run without making it endless: a wall-clock timeout is now
+    /// confirmed by running the mutant again with generous limits; only a
+    /// CPU-time timeout (the test process's own CPU, which load does not
+    /// change) stands on the comparison.
+    #[test]
+    fn a_mutant_slow_only_once_is_judged_again_not_called_a_timeout() {
+        for runner in ["subprocess", "inprocess"] {
+            let dir = tempfile::tempdir().expect("tempdir");
+            std::fs::create_dir_all(dir.path().join("pkg")).expect("mkdir");
+            std::fs::create_dir_all(dir.path().join("tests")).expect("mkdir");
+            // The mutant `is` → `is not` sleeps past the deadline the
+            // first time only, as a loaded machine would make it.
+            std::fs::write(
+                dir.path().join("pkg/__init__.py"),
+                "import os, time\n\n\ndef slow_once(flag=False):\n    if flag is True:\n        \
+                 marker = os.path.join(os.environ['NOOT_PROJECT_DIR'], '.slow-once')\n        \
+                 if not os.path.exists(marker):\n            open(marker, 'w').close()\n            \
+                 time.sleep(6)\n    return 1\n",
+            )
+            .expect("write");
+            std::fs::write(
+                dir.path().join("tests/test_pkg.py"),
+                "from pkg import slow_once\n\n\ndef test_slow_once():\n    assert slow_once() >= 1\n",
+            )
+            .expect("write");
+            std::fs::write(dir.path().join("noot.toml"), "[mutate]\ntimeout_floor = 1\n")
+                .expect("write");
+            let (code, stdout, stderr) =
+                noot(dir.path(), &["run", "--runner", runner, "--format", "json"]);
+            assert_eq!(code, Some(0), "{stderr}");
+            let report: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+            let mutants = report["mutants"].as_array().expect("mutants");
+            let slow = mutants
+                .iter()
+                .find(|m| m["replacement"].as_str() == Some("is not"))
+                .unwrap_or_else(|| panic!("no `is not` mutant: {report}"));
+            assert_eq!(slow["status"], "survived", "{runner}: {slow}");
+        }
+    }
+
+    /// `noot run` started inside `.noot/mutants/` found the copy of the
+    /// project's config there, took the mutated tree for a project and
+    /// mutated it again into `.noot/mutants/.noot/mutants/`.
+    #[test]
+    fn a_run_inside_the_mutated_tree_is_refused_and_names_the_project() {
+        let dir = calc();
+        let (code, _, stderr) = noot(dir.path(), &["run", "--list"]);
+        assert_eq!(code, Some(0), "{stderr}");
+        let tree = dir.path().join(".noot/mutants");
+        let (code, _, stderr) = noot(&tree, &["run", "--list"]);
+        assert_eq!(code, Some(2), "{stderr}");
+        assert!(stderr.contains("mutated copy"), "{stderr}");
+        let project = dir.path().canonicalize().expect("canonical");
+        assert!(stderr.contains(&project.display().to_string()), "{stderr}");
+        assert!(!tree.join(".noot/mutants").exists(), "the tree was mutated again");
+    }
+
     /// An import-time mutant stored every test id of the suite with its
     /// result, and a survivor up to 64 KiB of output: `results.jsonl`
     /// reached 8 MB for 650 mutants. Now the result names the calling

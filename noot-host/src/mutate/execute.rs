@@ -9,18 +9,24 @@
 //! limit can be wrong: a test whose first run in a fresh child pays for a
 //! lazy import costs more than the stats run measured. So a timeout is
 //! re-checked once: the same tests run without the mutant under the same
-//! limits. If they pass in a quarter of the mutant's time or less, the
-//! timeout stands (the detail says how long they took); if they time out
-//! too, the mutant runs again with generous limits and that verdict
-//! counts; if they fail, the verdict is an error (flaky tests). A real
-//! infinite loop costs its tight limit plus one quick run of its tests.
+//! limits. If they fail, the verdict is an error (flaky tests). If the
+//! mutant was stopped by its CPU time ([`CPU_TIMEOUT_DETAIL`]) and its
+//! tests alone pass in a quarter of its time or less, the timeout stands
+//! (the detail says how long they took). Otherwise, and for every
+//! wall-clock timeout (a loaded machine stretches wall-clock time, never
+//! CPU time: a mutant that prints 5 MB was called a timeout under load),
+//! the mutant runs again with generous limits and that verdict counts. A
+//! real infinite loop costs its tight limit plus one quick run of its
+//! tests; a hang that burns no CPU costs a generous run more.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use noot_plugin_api::abi_stable::std_types::RString;
-use noot_plugin_api::{MutantJob, MutantStatus, MutantVerdict, PluginError, RunnerBox};
+use noot_plugin_api::{
+    CPU_TIMEOUT_DETAIL, MutantJob, MutantStatus, MutantVerdict, PluginError, RunnerBox,
+};
 
 use super::catalog::Mutant;
 use super::results::{MutantResult, ResultStore, Status};
@@ -35,9 +41,11 @@ use crate::engine::store::StoreError;
 const OUTPUT_CAP: u64 = 64 * 1024;
 /// The tight CPU-time limit is never below this.
 const MIN_CPU_SECS: u64 = 1;
-/// A timeout stands when the mutant ran at least this many times as long
-/// as its tests without it.
+/// A CPU-time timeout stands when the mutant ran at least this many times
+/// as long as its tests without it.
 const CONFIRM_FACTOR: u64 = 4;
+/// A wall-clock timeout is run again with this many times its deadline.
+const GENEROUS_DEADLINE_FACTOR: u64 = 4;
 
 /// How long a mutant may run, from its tests' baseline time.
 #[derive(Debug, Clone, Copy)]
@@ -98,12 +106,14 @@ pub fn judge(
     if verdict.status != MutantStatus::Timeout || stop.load(Ordering::SeqCst) {
         return Ok(verdict);
     }
+    let cpu_bound = verdict.detail.as_str().starts_with(CPU_TIMEOUT_DETAIL);
     let without = MutantJob { mutant_id: RString::new(), ..job.clone() };
     let reference = runner.run_mutant(&without).into_result()?;
     match reference.status {
         // Wall-clock against wall-clock, start-up included on both sides.
         MutantStatus::Survived
-            if reference.duration_ms.saturating_mul(CONFIRM_FACTOR) <= verdict.duration_ms =>
+            if cpu_bound
+                && reference.duration_ms.saturating_mul(CONFIRM_FACTOR) <= verdict.duration_ms =>
         {
             let mut verdict = verdict;
             verdict.detail = format!(
@@ -130,13 +140,18 @@ pub fn judge(
         return Ok(verdict);
     }
     let generous = MutantJob {
-        deadline_ms: job.deadline_ms.saturating_mul(2),
+        deadline_ms: job.deadline_ms.saturating_mul(GENEROUS_DEADLINE_FACTOR),
         cpu_limit_secs: limits.generous_cpu_secs(baseline_ms),
         ..job.clone()
     };
     let mut second = runner.run_mutant(&generous).into_result()?;
+    let why = if cpu_bound {
+        "too close to the first limit"
+    } else {
+        "and a wall-clock limit is stretched by a loaded machine"
+    };
     second.detail = format!(
-        "{} (re-run with generous limits: without the mutant its tests took {} ms, too close to the first limit)",
+        "{} (re-run with generous limits: without the mutant its tests took {} ms, {why})",
         second.detail, reference.duration_ms
     )
     .into();
@@ -320,6 +335,22 @@ mod tests {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .push((job.mutant_id.to_string(), job.cpu_limit_secs));
+            // "slow": slow only while the machine is loaded, stopped by
+            // the wall-clock deadline (not its CPU time) under tight limits.
+            if job.mutant_id.as_str() == "slow" {
+                let (status, detail) = if job.deadline_ms > LIMITS.deadline_ms(3) {
+                    (MutantStatus::Survived, "every selected test passed")
+                } else {
+                    (MutantStatus::Timeout, "deadline passed; process group killed")
+                };
+                return Ok(MutantVerdict {
+                    status,
+                    duration_ms: job.deadline_ms,
+                    exit_code: noot_plugin_api::abi_stable::std_types::ROption::RNone,
+                    output: RString::new(),
+                    detail: detail.into(),
+                });
+            }
             let (status, duration_ms) = match job.mutant_id.as_str() {
                 "loop" if job.cpu_limit_secs > 5 => (MutantStatus::Survived, self.reference_ms),
                 "loop" => (MutantStatus::Timeout, job.cpu_limit_secs * 1000),
@@ -334,7 +365,7 @@ mod tests {
                 duration_ms,
                 exit_code: noot_plugin_api::abi_stable::std_types::ROption::RNone,
                 output: RString::new(),
-                detail: "CPU-time limit reached".into(),
+                detail: format!("{CPU_TIMEOUT_DETAIL} (test)").into(),
             })
         }
         fn repro(&self, _: &MutantJob) -> String {
@@ -347,6 +378,10 @@ mod tests {
     }
 
     fn judged(reference_ms: u64) -> (MutantVerdict, Vec<(String, u64)>) {
+        judged_mutant("loop", reference_ms)
+    }
+
+    fn judged_mutant(id: &str, reference_ms: u64) -> (MutantVerdict, Vec<(String, u64)>) {
         let calls = std::sync::Arc::default();
         let runner = noot_plugin_api::runner_box(Scripted {
             reference_ms,
@@ -354,7 +389,7 @@ mod tests {
         });
         let selected =
             Selected { tests: vec!["t.py::a".into()], baseline_ms: 3, ..Selected::default() };
-        let job = LIMITS.job(0, "loop", &selected);
+        let job = LIMITS.job(0, id, &selected);
         let verdict = judge(&runner, &job, 3, &LIMITS, &AtomicBool::new(false)).expect("judged");
         let calls = calls.lock().unwrap_or_else(|e| e.into_inner()).clone();
         (verdict, calls)
@@ -385,6 +420,16 @@ mod tests {
         assert_eq!(verdict.status, MutantStatus::Survived, "{verdict:?}");
         assert!(verdict.detail.contains("re-run with generous limits"));
         assert_eq!(calls, [("loop".to_owned(), 1), (String::new(), 1), ("loop".to_owned(), 13)]);
+    }
+
+    /// A quick reference does not confirm a wall-clock timeout: load
+    /// stretches wall-clock time, so the mutant runs again generously.
+    #[test]
+    fn a_wall_clock_timeout_is_run_again_generously_even_when_the_tests_alone_are_quick() {
+        let (verdict, calls) = judged_mutant("slow", 12);
+        assert_eq!(verdict.status, MutantStatus::Survived, "{verdict:?}");
+        assert!(verdict.detail.contains("stretched by a loaded machine"), "{verdict:?}");
+        assert_eq!(calls, [("slow".to_owned(), 1), (String::new(), 1), ("slow".to_owned(), 13)]);
     }
 
     #[test]

@@ -602,7 +602,7 @@ fn verdict(
         (
             MutantStatus::Timeout,
             format!(
-                "CPU-time limit reached ({} ms); the child's process group was killed",
+                "{CPU_TIMEOUT_DETAIL} ({} ms); the child's process group was killed",
                 used.as_millis()
             ),
         )

@@ -14,7 +14,7 @@
 //! e.g. a parametrisation built at import from a mutated function). Any
 //! other usage error is noot's or the environment's problem: `error`.
 
-use noot_plugin_api::MutantStatus;
+use noot_plugin_api::{CPU_TIMEOUT_DETAIL, MutantStatus};
 
 /// How a test process ended, in runner-neutral terms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,7 +32,7 @@ pub fn classify(ending: Ending, output: &str) -> (MutantStatus, String) {
     match ending {
         Ending::TimedOut => (MutantStatus::Timeout, "deadline passed; process group killed".into()),
         Ending::Signaled(signal) if signal == libc::SIGXCPU => {
-            (MutantStatus::Timeout, "CPU-time limit reached (SIGXCPU)".into())
+            (MutantStatus::Timeout, format!("{CPU_TIMEOUT_DETAIL} (SIGXCPU)"))
         }
         Ending::Signaled(signal) => {
             (MutantStatus::Killed, format!("the test process died of signal {signal}"))

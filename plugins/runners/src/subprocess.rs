@@ -67,6 +67,12 @@ impl SubprocessRunner {
         let mut env: Vec<(String, String)> =
             session.env.iter().map(|t| (t.0.to_string(), t.1.to_string())).collect();
         env.push(("MUTANT_UNDER_TEST".into(), job.mutant_id.to_string()));
+        if job.cpu_limit_secs > 0 {
+            // Process time counts from the interpreter's start: start-up and
+            // collection are in it, twice over for a loaded machine.
+            let budget_ms = job.cpu_limit_secs.saturating_mul(1000) + job.startup_ms * 2;
+            env.push(("NOOT_CPU_BUDGET_MS".into(), budget_ms.to_string()));
+        }
         env.push(("NOOT_SESSION_MARK".into(), Self::mark_path(session, job.slot)));
         // Where the runtime plugin looks for mutated modules imported from
         // the project instead of the mutated tree.
@@ -148,11 +154,11 @@ impl RunnerPlugin for SubprocessRunner {
                 .collect(),
             cwd: ROption::RSome(session.mutants_dir.clone()),
             output_cap_bytes: job.output_cap_bytes,
-            // An rlimit reaches the processes the tests start too, and
-            // this runner cannot poll the test process's own CPU time
-            // through the host's ports: the job's tight budget would fail
-            // a test that runs a CPU-hungry command. So the limit is only a
-            // generous last guard; the wall-clock deadline decides.
+            // An rlimit reaches the processes the tests start too: the
+            // job's tight budget would fail a test that runs a CPU-hungry
+            // command. So the rlimit is only a generous last guard; the
+            // tight budget is kept by the test process itself (the runtime
+            // plugin's watchdog, NOOT_CPU_BUDGET_MS), on its own CPU time.
             cpu_limit_secs: if job.cpu_limit_secs > 0 {
                 ROption::RSome(
                     job.cpu_limit_secs

@@ -122,6 +122,35 @@ def escaped_modules(project_dir, mutants_dir, mutated_names=None, skip=()):
     return escaped
 
 
+def pytest_sessionstart(session):
+    """Loaded as a pytest plugin by the subprocess runner: with
+    NOOT_CPU_BUDGET_MS set, a watchdog thread ends this test process with
+    SIGXCPU once its own CPU time (all its threads, none of its children)
+    passes the budget. An rlimit would do it without a thread, but it would
+    also reach every command the tests start, which may rightly burn more
+    CPU than the tests' own baseline; an infinite loop in the mutant is
+    stopped after about its budget instead of the wall-clock deadline."""
+    budget = os.environ.get("NOOT_CPU_BUDGET_MS", "")
+    if budget.isdigit():
+        _watch_cpu(int(budget) / 1000.0)
+
+
+def _watch_cpu(budget_s):
+    import signal
+    import threading
+    import time
+
+    def watch():
+        while True:
+            time.sleep(0.05)
+            if time.process_time() > budget_s:
+                os.kill(os.getpid(), signal.SIGXCPU)
+                time.sleep(1)
+                os._exit(158)  # SIGXCPU handled or ignored: end anyway
+
+    threading.Thread(target=watch, name="noot-cpu-budget", daemon=True).start()
+
+
 def pytest_sessionfinish(session, exitstatus):
     """Loaded as a pytest plugin by the subprocess runner: leave a mark that
     the session ended normally, so a test process that exits early with
