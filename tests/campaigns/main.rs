@@ -19,7 +19,7 @@ mod labels;
 mod noot_cmd;
 
 use labels::{assert_nothing_left, fresh_mark, signal};
-use noot_cmd::{mutate_fixture, noot_command, noot_run};
+use noot_cmd::{mutate_fixture, noot_command, noot_run, python_project};
 
 /// A small deterministic generator (xorshift64*): no dependency, and the
 /// same seed gives the same moments.
@@ -360,19 +360,13 @@ fn a_full_or_read_only_state_folder_is_named_and_loses_nothing() {
 /// absolute path (named in the summary and on stderr).
 #[test]
 fn writes_into_the_project_are_reported_and_writes_into_the_tree_are_not() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::create_dir_all(dir.path().join("pkg")).expect("mkdir");
-    std::fs::create_dir_all(dir.path().join("tests")).expect("mkdir");
-    std::fs::write(dir.path().join("pkg/__init__.py"), "def add(a, b):\n    return a + b\n")
-        .expect("write");
-    std::fs::write(
-        dir.path().join("tests/test_pkg.py"),
+    let dir = python_project(
+        "def add(a, b):\n    return a + b\n",
         "import os\nfrom pkg import add\n\n\ndef test_add():\n    \
          open('scratch.txt', 'a').write('in the working directory')\n    \
          open(os.path.join(os.environ['NOOT_PROJECT_DIR'], 'escaped.log'), 'a').write('x')\n    \
          assert add(1, 2) == 3\n",
-    )
-    .expect("write");
+    );
     for runner in ["inprocess", "subprocess"] {
         let _ = std::fs::remove_file(dir.path().join("escaped.log"));
         let (code, stdout, stderr) =

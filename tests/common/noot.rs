@@ -51,3 +51,14 @@ pub fn mutate_fixture(name: &str) -> tempfile::TempDir {
     copy(&fixtures.join(name), dir.path());
     dir
 }
+
+/// A project with `pkg/__init__.py` = `source` and `tests/test_pkg.py` =
+/// `tests`, in a fresh temporary folder.
+pub fn python_project(source: &str, tests: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join("pkg")).expect("mkdir");
+    std::fs::create_dir_all(dir.path().join("tests")).expect("mkdir");
+    std::fs::write(dir.path().join("pkg/__init__.py"), source).expect("write");
+    std::fs::write(dir.path().join("tests/test_pkg.py"), tests).expect("write");
+    dir
+}

@@ -11,6 +11,13 @@ use std::time::{Duration, Instant};
 
 use super::labels::{assert_nothing_left, fresh_mark, signal, wait_for};
 
+/// `kill -9` of `noot`; nothing labelled `mark` may be alive 2 s later.
+fn kill_9_leaves_nothing(mut noot: std::process::Child, mark: &str) {
+    signal(&noot, libc::SIGKILL);
+    let _ = noot.wait();
+    assert_nothing_left(mark, Duration::from_secs(2));
+}
+
 fn start(dir: &std::path::Path, args: &[&str], mark: &str) -> std::process::Child {
     super::labels::start(super::noot_command, dir, args, mark)
 }
@@ -19,21 +26,14 @@ fn start(dir: &std::path::Path, args: &[&str], mark: &str) -> std::process::Chil
 /// writes `started` once it did, and calls `pkg.spin(3)`, which loops
 /// forever under the mutant `n -= 1` → `n += 1`.
 fn project(test_sleeps: u32) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::create_dir_all(dir.path().join("pkg")).expect("mkdir");
-    std::fs::create_dir_all(dir.path().join("tests")).expect("mkdir");
-    std::fs::write(
-        dir.path().join("pkg/__init__.py"),
+    super::python_project(
         "def spin(n):\n    while n > 0:\n        n -= 1\n    return n\n",
+        &format!(
+            "import subprocess, time\nfrom pkg import spin\n\n\ndef test_spin():\n    \
+             subprocess.Popen(['sleep', '300'], start_new_session=True)\n    \
+             time.sleep({test_sleeps})\n    assert spin(3) == 0\n"
+        ),
     )
-    .expect("write");
-    let tests = format!(
-        "import subprocess, time\nfrom pkg import spin\n\n\ndef test_spin():\n    \
-         subprocess.Popen(['sleep', '300'], start_new_session=True)\n    \
-         time.sleep({test_sleeps})\n    assert spin(3) == 0\n"
-    );
-    std::fs::write(dir.path().join("tests/test_pkg.py"), tests).expect("write");
-    dir
 }
 
 /// `kill -9` during the stats run left the test's background sleeper
@@ -43,11 +43,9 @@ fn kill_9_during_the_stats_run_leaves_nothing_running() {
     for runner in ["subprocess", "inprocess"] {
         let dir = project(20);
         let mark = fresh_mark(runner);
-        let mut noot = start(dir.path(), &["run", "--runner", runner], &mark);
+        let noot = start(dir.path(), &["run", "--runner", runner], &mark);
         wait_for(&mark, "sleep 300");
-        signal(&noot, libc::SIGKILL);
-        let _ = noot.wait();
-        assert_nothing_left(&mark, Duration::from_secs(2));
+        kill_9_leaves_nothing(noot, &mark);
     }
 }
 
@@ -58,7 +56,7 @@ fn kill_9_while_a_mutant_loops_leaves_nothing_running() {
     for runner in ["subprocess", "inprocess"] {
         let dir = project(0);
         let mark = fresh_mark(runner);
-        let mut noot = start(dir.path(), &["run", "--runner", runner, "--jobs", "1"], &mark);
+        let noot = start(dir.path(), &["run", "--runner", runner, "--jobs", "1"], &mark);
         // The stats run and the baseline are over once a mutant's process
         // runs with NOOT_MUTANT set; give the loop time to start spinning.
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -67,9 +65,7 @@ fn kill_9_while_a_mutant_loops_leaves_nothing_running() {
             std::thread::sleep(Duration::from_millis(50));
         }
         std::thread::sleep(Duration::from_millis(700));
-        signal(&noot, libc::SIGKILL);
-        let _ = noot.wait();
-        assert_nothing_left(&mark, Duration::from_secs(2));
+        kill_9_leaves_nothing(noot, &mark);
     }
 }
 
@@ -103,11 +99,9 @@ fn kill_9_of_an_experiment_run_leaves_no_branch_running() {
     )
     .expect("write");
     let mark = fresh_mark("experiment");
-    let mut noot = start(dir.path(), &["experiment", "run", "k"], &mark);
+    let noot = start(dir.path(), &["experiment", "run", "k"], &mark);
     wait_for(&mark, "sleep 300");
-    signal(&noot, libc::SIGKILL);
-    let _ = noot.wait();
-    assert_nothing_left(&mark, Duration::from_secs(2));
+    kill_9_leaves_nothing(noot, &mark);
 }
 
 /// SIGTERM while `inprocess` workers were still starting (the stats were
@@ -115,16 +109,10 @@ fn kill_9_of_an_experiment_run_leaves_no_branch_running() {
 /// 2.5–3.6 s on the campaign fixture, as long as collection takes here.
 #[test]
 fn sigterm_while_the_warm_workers_start_exits_at_once() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::create_dir_all(dir.path().join("pkg")).expect("mkdir");
-    std::fs::create_dir_all(dir.path().join("tests")).expect("mkdir");
-    std::fs::write(dir.path().join("pkg/__init__.py"), "def add(a, b):\n    return a + b\n")
-        .expect("write");
-    std::fs::write(
-        dir.path().join("tests/test_pkg.py"),
+    let dir = super::python_project(
+        "def add(a, b):\n    return a + b\n",
         "from pkg import add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n",
-    )
-    .expect("write");
+    );
     let (code, _, stderr) = super::noot_run(dir.path(), &["run", "--runner", "inprocess"]);
     assert_eq!(code, Some(0), "{stderr}");
     // From now on collection takes 20 s: only a worker's start collects

@@ -7,7 +7,7 @@ use noot::plugins::Registry;
 
 #[path = "../common/noot.rs"]
 mod noot_cmd;
-use noot_cmd::{mutate_fixture, noot_command, noot_run};
+use noot_cmd::{mutate_fixture, noot_command, noot_run, python_project};
 
 /// The default scrubber's rules use `\b`, which needs regex-automata's
 /// `unicode-word-boundary` feature. The scrubber crate's own tests passed
@@ -780,24 +780,15 @@ mod mutation_runs {
     #[test]
     fn a_mutant_slow_only_once_is_judged_again_not_called_a_timeout() {
         for runner in ["subprocess", "inprocess"] {
-            let dir = tempfile::tempdir().expect("tempdir");
-            std::fs::create_dir_all(dir.path().join("pkg")).expect("mkdir");
-            std::fs::create_dir_all(dir.path().join("tests")).expect("mkdir");
             // The mutant `is` → `is not` sleeps past the deadline the
             // first time only, as a loaded machine would make it.
-            std::fs::write(
-                dir.path().join("pkg/__init__.py"),
+            let dir = super::python_project(
                 "import os, time\n\n\ndef slow_once(flag=False):\n    if flag is True:\n        \
                  marker = os.path.join(os.environ['NOOT_PROJECT_DIR'], '.slow-once')\n        \
                  if not os.path.exists(marker):\n            open(marker, 'w').close()\n            \
                  time.sleep(6)\n    return 1\n",
-            )
-            .expect("write");
-            std::fs::write(
-                dir.path().join("tests/test_pkg.py"),
                 "from pkg import slow_once\n\n\ndef test_slow_once():\n    assert slow_once() >= 1\n",
-            )
-            .expect("write");
+            );
             std::fs::write(dir.path().join("noot.toml"), "[mutate]\ntimeout_floor = 1\n")
                 .expect("write");
             let (code, stdout, stderr) =
@@ -952,16 +943,7 @@ mod run_reliability {
     use std::path::Path;
     use std::time::{Duration, Instant};
 
-    /// A project with `pkg/__init__.py` = `source` and `tests/test_pkg.py`
-    /// = `tests`.
-    fn project(source: &str, tests: &str) -> tempfile::TempDir {
-        let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::create_dir_all(dir.path().join("pkg")).expect("mkdir");
-        std::fs::create_dir_all(dir.path().join("tests")).expect("mkdir");
-        std::fs::write(dir.path().join("pkg/__init__.py"), source).expect("write");
-        std::fs::write(dir.path().join("tests/test_pkg.py"), tests).expect("write");
-        dir
-    }
+    use super::python_project as project;
 
     use super::{noot_command as command, noot_run as noot};
 
