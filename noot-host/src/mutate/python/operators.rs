@@ -363,8 +363,11 @@ impl Walker<'_> {
             return;
         }
         let mut cursor = arguments.walk();
-        let args: Vec<Node<'_>> =
-            arguments.named_children(&mut cursor).filter(|a| a.kind() != "comment").collect();
+        // A `\` line continuation is a named node of its own, not an argument.
+        let args: Vec<Node<'_>> = arguments
+            .named_children(&mut cursor)
+            .filter(|a| !matches!(a.kind(), "comment" | "line_continuation"))
+            .collect();
         let method = (function.kind() == "attribute")
             .then(|| function.child_by_field_name("attribute"))
             .flatten();

@@ -87,13 +87,16 @@ fn python_str(text: &str) -> String {
 /// and `from __future__` imports.
 pub fn header_offset(root: tree_sitter::Node<'_>, source: &str) -> usize {
     let mut cursor = root.walk();
-    for (index, statement) in root.named_children(&mut cursor).enumerate() {
+    // The docstring is the first statement; comments before it do not count.
+    let mut first = true;
+    for statement in root.named_children(&mut cursor) {
         let skip = statement.kind() == "comment"
             || statement.kind() == "future_import_statement"
-            || (index == 0 && super::functions::is_docstring(statement));
+            || (first && super::functions::is_docstring(statement));
         if !skip {
             return super::functions::line_start(source, statement.start_byte());
         }
+        first &= statement.kind() == "comment";
     }
     source.len()
 }

@@ -182,3 +182,28 @@ def f(items):
     // and the class body's `break` are left alone.
     assert_eq!(swaps, ["deepcopy_to_copy", "deepcopy_to_copy", "break_to_return"], "{found:?}");
 }
+
+#[test]
+fn a_line_continuation_in_a_call_is_no_argument() {
+    let source = "def f(g):\n    return g(1, \\\n             2)\n";
+    let found = ops(source);
+    assert!(found.iter().all(|(_, _, replacement)| !replacement.contains('\\')), "{found:?}");
+    let drops: Vec<&str> = found
+        .iter()
+        .filter(|(_, op, _)| *op == "argument_drop")
+        .map(|(_, _, r)| r.as_str())
+        .collect();
+    assert_eq!(drops, ["(2)", "(1)"]);
+}
+
+#[test]
+fn the_runtime_import_follows_a_docstring_after_comments_and_future_imports() {
+    let source = "#!/usr/bin/env python3\n# c\n\n\"\"\"Doc.\"\"\"\n\nfrom __future__ import annotations\n\ndef f(x):\n    return x + 1\n";
+    let module = analyse(source, "m", false).expect("parses");
+    let written = mutated_source(source, &module).expect("mutants");
+    assert!(
+        written
+            .contains("from __future__ import annotations\n\nimport _noot_runtime as _noot_rt\n"),
+        "{written}"
+    );
+}
