@@ -26,9 +26,10 @@
 //!
 //! The stdlib targets are not random: in long mode they analyse every file
 //! of the standard library and compile every mutant of every file until the
-//! time is up. `NOOT_FUZZ_CASES=N` instead runs N fresh cases per random
-//! target. A crash found either way gets its input copied into the target's
-//! corpus folder before the reader is fixed.
+//! time is up (`NOOT_FUZZ_START=N` begins at the N-th file, for the next
+//! run to go on where one stopped). `NOOT_FUZZ_CASES=N` instead runs N
+//! fresh cases per random target. A crash found either way gets its input
+//! copied into the target's corpus folder before the reader is fixed.
 
 mod config;
 mod experiment;
