@@ -110,7 +110,9 @@ fn kill_9_campaign(runner: &str) {
     let mut moments = Moments::from_env(&format!("kill-9 {runner}"));
     let dir = mutate_fixture("campaign");
     // Long enough to reach past the end of a run now and then.
-    let span = if runner == "subprocess" { Duration::from_secs(6) } else { Duration::from_secs(3) };
+    // Runs resume, so later kills land later in a run; a span of a few
+    // seconds keeps the campaign within CI's budget.
+    let span = if runner == "subprocess" { Duration::from_secs(4) } else { Duration::from_secs(2) };
     let mut completed = 0;
     for trial in 0..trials() {
         let moment = moments.within(span);
@@ -195,7 +197,10 @@ fn sigint_and_sigterm_at_random_moments() {
                 killed_by_it || matches!(status.code(), Some(c) if c == code || c == 0),
                 "{context}: {status:?}"
             );
-            assert!(took < Duration::from_secs(2), "{context}: took {took:?}");
+            // Two seconds on a quiet machine (tests/regression/kills.rs); this
+            // campaign runs beside the rest of the suite on a loaded one,
+            // so it only bounds a hang.
+            assert!(took < Duration::from_secs(5), "{context}: took {took:?}");
         }
         assert_nothing_left(&mark, Duration::from_secs(1));
         assert_state_parses(dir.path(), &context);

@@ -284,6 +284,14 @@ fn noot_run_tests_with_the_project_venv() {
         .find(|p| p.is_dir())
         .expect("site-packages");
     std::fs::write(site.join("only_in_the_venv.py"), "HERE = True\n").expect("write");
+    // pytest comes from whatever `python3` has it: a venv made from a venv
+    // (CI's own, when the system Python lacks pytest) sees only the base
+    // interpreter's packages, so the outer one's are added by a .pth file.
+    let outer = Command::new("python3")
+        .args(["-c", "import site; print('\\n'.join(site.getsitepackages()))"])
+        .output()
+        .expect("python3 runs");
+    std::fs::write(site.join("outer_site_packages.pth"), &outer.stdout).expect("write");
     let run = noot_as_user(&root, &["run", "--format", "json"], None);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
