@@ -236,9 +236,7 @@ impl Walker<'_> {
                     self.push("lambda_to_none", body, replacement.into());
                 }
             }
-            // In a class body (a loop there, inside a function) `return`
-            // does not compile.
-            "break_statement" if !in_class_body(node) => {
+            "break_statement" if return_compiles_at(node) => {
                 self.push("break_to_return", node, "return".into());
             }
             "continue_statement" => self.push("continue_to_break", node, "break".into()),
@@ -511,13 +509,15 @@ fn is_read(node: Node<'_>) -> bool {
     }
 }
 
-/// Whether the nearest function or class around `node` is a class.
-fn in_class_body(node: Node<'_>) -> bool {
+/// Whether `return` compiles in place of `node`: not in a class body (a
+/// loop there, inside a function) nor anywhere in an `except*` block.
+fn return_compiles_at(node: Node<'_>) -> bool {
     let mut at = node.parent();
     while let Some(scope) = at {
         match scope.kind() {
-            "class_definition" => return true,
-            "function_definition" | "lambda" => return false,
+            "function_definition" | "lambda" => return true,
+            "class_definition" => return false,
+            "except_clause" if scope.child(1).is_some_and(|c| c.kind() == "*") => return false,
             _ => at = scope.parent(),
         }
     }

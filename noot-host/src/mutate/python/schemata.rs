@@ -94,7 +94,10 @@ pub fn header_offset(root: tree_sitter::Node<'_>, source: &str) -> usize {
             || statement.kind() == "future_import_statement"
             || (first && super::functions::is_docstring(statement));
         if !skip {
-            return super::functions::line_start(source, statement.start_byte());
+            // After a `;` that ends a future import, on the same line.
+            let line = super::functions::line_start(source, statement.start_byte());
+            let shares_its_line = !source[line..statement.start_byte()].trim().is_empty();
+            return if shares_its_line { statement.start_byte() } else { line };
         }
         first &= statement.kind() == "comment";
     }

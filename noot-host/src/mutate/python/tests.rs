@@ -207,3 +207,18 @@ fn the_runtime_import_follows_a_docstring_after_comments_and_future_imports() {
         "{written}"
     );
 }
+
+#[test]
+fn no_return_in_except_star_and_the_runtime_import_after_a_future_import_s_semicolon() {
+    let source = "def f(xs):\n    try:\n        pass\n    except* ValueError:\n        for x in xs:\n            break\n";
+    assert!(ops(source).iter().all(|(_, op, _)| *op != "break_to_return"));
+    let source = "from __future__ import annotations; import os\n\ndef f(x):\n    return x + 1\n";
+    let module = analyse(source, "m", false).expect("parses");
+    let written = mutated_source(source, &module).expect("mutants");
+    assert!(
+        written.starts_with(
+            "from __future__ import annotations; import _noot_runtime as _noot_rt\nimport os\n"
+        ),
+        "{written}"
+    );
+}
