@@ -29,7 +29,8 @@
 //! time is up (`NOOT_FUZZ_START=N` begins at the N-th file, for the next
 //! run to go on where one stopped). `NOOT_FUZZ_CASES=N` instead runs N
 //! fresh cases per random target. A crash found either way gets its input
-//! copied into the target's corpus folder before the reader is fixed.
+//! copied into the target's corpus folder before the reader is fixed. The
+//! last long runs' figures are in `tests/fuzz/long-runs.md`.
 
 mod config;
 mod experiment;
