@@ -18,6 +18,16 @@ fn kill_9_leaves_nothing(mut noot: std::process::Child, mark: &str) {
     assert_nothing_left(mark, Duration::from_secs(2));
 }
 
+/// SIGTERM to `noot`: exit 143 within 2 s, nothing labelled `mark` left.
+fn sigterm_exits_143_at_once(mut noot: std::process::Child, mark: &str) {
+    signal(&noot, libc::SIGTERM);
+    let sent = Instant::now();
+    let status = noot.wait().expect("waits");
+    assert!(sent.elapsed() < Duration::from_secs(2), "took {:?}", sent.elapsed());
+    assert_eq!(status.code(), Some(143));
+    assert_nothing_left(mark, Duration::from_secs(1));
+}
+
 fn start(dir: &std::path::Path, args: &[&str], mark: &str) -> std::process::Child {
     super::labels::start(super::noot_command, dir, args, mark)
 }
@@ -75,14 +85,9 @@ fn kill_9_while_a_mutant_loops_leaves_nothing_running() {
 fn sigterm_during_the_stats_run_exits_143_within_two_seconds() {
     let dir = project(20);
     let mark = fresh_mark("sigterm");
-    let mut noot = start(dir.path(), &["run", "--runner", "subprocess"], &mark);
+    let noot = start(dir.path(), &["run", "--runner", "subprocess"], &mark);
     wait_for(&mark, "sleep 300");
-    signal(&noot, libc::SIGTERM);
-    let sent = Instant::now();
-    let status = noot.wait().expect("waits");
-    assert!(sent.elapsed() < Duration::from_secs(2), "took {:?}", sent.elapsed());
-    assert_eq!(status.code(), Some(143));
-    assert_nothing_left(&mark, Duration::from_secs(1));
+    sigterm_exits_143_at_once(noot, &mark);
 }
 
 /// `kill -9` of `noot experiment run`: its branches ran on until they
@@ -123,13 +128,8 @@ fn sigterm_while_the_warm_workers_start_exits_at_once() {
     )
     .expect("write");
     let mark = fresh_mark("worker-start");
-    let mut noot = start(dir.path(), &["run", "--runner", "inprocess", "--force"], &mark);
+    let noot = start(dir.path(), &["run", "--runner", "inprocess", "--force"], &mark);
     wait_for(&mark, "_noot_worker");
     std::thread::sleep(Duration::from_millis(300));
-    signal(&noot, libc::SIGTERM);
-    let sent = Instant::now();
-    let status = noot.wait().expect("waits");
-    assert!(sent.elapsed() < Duration::from_secs(2), "took {:?}", sent.elapsed());
-    assert_eq!(status.code(), Some(143));
-    assert_nothing_left(&mark, Duration::from_secs(1));
+    sigterm_exits_143_at_once(noot, &mark);
 }
