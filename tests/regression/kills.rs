@@ -12,10 +12,31 @@ use std::time::{Duration, Instant};
 use super::labels::{assert_nothing_left, fresh_mark, signal, wait_for};
 
 /// `kill -9` of `noot`; nothing labelled `mark` may be alive 2 s later.
+/// Nor may the `pids` cgroup it made for itself (as root) be left.
 fn kill_9_leaves_nothing(mut noot: std::process::Child, mark: &str) {
     signal(&noot, libc::SIGKILL);
     let _ = noot.wait();
     assert_nothing_left(mark, Duration::from_secs(2));
+    let prefix = format!("noot-{}-", noot.id());
+    let left = cgroups_named(std::path::Path::new("/sys/fs/cgroup"), &prefix, 3);
+    assert!(left.is_empty(), "cgroups left: {left:?}");
+}
+
+/// Folders under `dir`, `depth` levels down at most, named `prefix…`.
+fn cgroups_named(dir: &std::path::Path, prefix: &str, depth: u32) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if !entry.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        if entry.file_name().to_string_lossy().starts_with(prefix) {
+            found.push(path);
+        } else if depth > 0 {
+            found.extend(cgroups_named(&path, prefix, depth - 1));
+        }
+    }
+    found
 }
 
 /// SIGTERM to `noot`: exit 143 within 2 s, nothing labelled `mark` left.

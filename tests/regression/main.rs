@@ -1127,5 +1127,8 @@ mod experiment_kills;
 /// Kills and signals of `noot run`: nothing it started outlives it.
 mod kills;
 
+/// A fork bomb in a mutant meets the run's bound on processes.
+mod fork_bomb;
+
 #[path = "../common/labels.rs"]
 mod labels;

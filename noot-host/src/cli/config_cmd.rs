@@ -164,6 +164,11 @@ fn human(config: &Config) -> String {
         mutate.timeout_floor_secs,
         origin("timeout_floor")
     ));
+    out.push_str(&format!(
+        "max_processes = {}  # {}\n",
+        mutate.max_processes,
+        origin("max_processes")
+    ));
     if !mutate.exclude.is_empty() {
         out.push_str(&format!(
             "exclude = {}  # {}\n",

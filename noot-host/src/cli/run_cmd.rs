@@ -7,6 +7,7 @@ use clap::Args;
 
 use crate::cli::{CliError, Context, Format, Outcome, interrupt};
 use crate::config::ConfigError;
+use crate::engine::process_bound::{self, Bound};
 use crate::mutate::report::{FileScore, RunReport};
 use crate::mutate::results::Status;
 use crate::mutate::session::{self, RunError, RunRequest};
@@ -130,6 +131,20 @@ pub(crate) fn run(context: &Context, args: RunArgs) -> Result<Outcome, CliError>
         }
         return Ok(Outcome { code: 0 });
     }
+    // Before the first test process: every process the run starts is born
+    // under the bound.
+    let _bound = (config.mutate.max_processes > 0).then(|| {
+        let bound = process_bound::apply(config.mutate.max_processes);
+        match &bound {
+            Bound::Unbounded(why) => context.err(&format!(
+                "warning: a fork bomb in a test or a mutant would not be bounded: {why} \
+                 (`[mutate] max_processes = 0` turns the bound and this warning off)"
+            )),
+            bound if context.verbose => context.err(&bound.describe()),
+            _ => {}
+        }
+        bound
+    });
     let stop = interrupt::install();
     let report = match session::run(&config, &registry, &context.ports, &request, stop) {
         Ok(report) => report,

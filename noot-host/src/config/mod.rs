@@ -584,6 +584,22 @@ mod tests {
     }
 
     #[test]
+    fn max_processes_defaults_to_the_bound_and_refuses_a_negative_count() {
+        let config = load_with(&[], env_at("/p", &[]), CliOverrides::default()).expect("valid");
+        assert_eq!(
+            config.mutate.max_processes,
+            crate::engine::process_bound::DEFAULT_MAX_PROCESSES
+        );
+        let files = [("/p/noot.toml", "[mutate]\nmax_processes = 0\n")];
+        let config = load_with(&files, env_at("/p", &[]), CliOverrides::default()).expect("valid");
+        assert_eq!(config.mutate.max_processes, 0, "0 turns the bound off");
+        let files = [("/p/noot.toml", "[mutate]\nmax_processes = -1\n")];
+        let err = load_with(&files, env_at("/p", &[]), CliOverrides::default()).expect_err("bad");
+        assert!(err.to_string().starts_with("/p/noot.toml:2:17: max_processes = -1"), "{err}");
+        assert!(err.help.is_some_and(|h| h.contains("0 for no bound")));
+    }
+
+    #[test]
     fn each_test_path_keeps_its_own_line() {
         let files = [("/p/noot.toml", "[mutate]\ntests = [\n  \"tests\",\n  \"tsts\",\n]\n")];
         let config = load_with(&files, env_at("/p", &[]), CliOverrides::default()).expect("valid");

@@ -41,6 +41,7 @@ pub(super) struct MutateTable {
     jobs: Option<Spanned<i64>>,
     timeout_multiplier: Option<Spanned<f64>>,
     timeout_floor: Option<Spanned<f64>>,
+    max_processes: Option<Spanned<i64>>,
     mutants_dir: Option<Spanned<String>>,
     python: Option<Spanned<String>>,
     #[serde(default)]
@@ -70,6 +71,10 @@ pub struct MutateSettings {
     /// The deadline's floor, in seconds.
     #[serde(rename = "timeout_floor")]
     pub timeout_floor_secs: f64,
+    /// Processes and threads the run (noot, workers, tests and all they
+    /// start) may have at once, so a fork bomb meets a refused fork; 0: no
+    /// bound. See [`crate::engine::process_bound`].
+    pub max_processes: u64,
     /// Where the mutated tree is written, relative to the project root.
     pub mutants_dir: String,
     /// The Python interpreter: a program on `PATH` or an absolute path.
@@ -95,6 +100,7 @@ impl Default for MutateSettings {
             jobs: None,
             timeout_multiplier: 10.0,
             timeout_floor_secs: 5.0,
+            max_processes: crate::engine::process_bound::DEFAULT_MAX_PROCESSES,
             mutants_dir: DEFAULT_MUTANTS_DIR.into(),
             python: DEFAULT_PYTHON.into(),
             python_origin: PythonOrigin::Default,
@@ -268,6 +274,17 @@ impl MutateTable {
             }
             note("timeout_floor", v.span().start, &mut settings);
             settings.timeout_floor_secs = value;
+        }
+        if let Some(v) = &self.max_processes {
+            let value = u64::try_from(*v.get_ref()).map_err(|_| {
+                ConfigError::at(
+                    at(v.span().start),
+                    format!("max_processes = {}: must be 0 or more", v.get_ref()),
+                )
+                .with_help("the processes and threads a run's tests may have at once, such as 4096; 0 for no bound")
+            })?;
+            note("max_processes", v.span().start, &mut settings);
+            settings.max_processes = value;
         }
         if let Some(v) = &self.mutants_dir {
             let dir = v.get_ref().trim_end_matches('/');

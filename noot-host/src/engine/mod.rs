@@ -11,11 +11,14 @@
 //! - [`procs`]: child processes in their own process groups, with deadlines
 //!   and capped output.
 //! - [`reaper`]: what noot started dies with it, even under `kill -9`.
+//! - [`process_bound`]: a fork bomb in a test meets a refused fork, not a
+//!   full process table.
 
 pub mod abi_ports;
 pub mod digest;
 pub mod events;
 pub mod ports;
+pub mod process_bound;
 pub mod procs;
 pub mod reaper;
 pub mod render;

@@ -18,12 +18,19 @@
 //! that starts its children with an empty environment escapes the label;
 //! processes meant to outlive noot (a detached experiment helper) are
 //! started without it ([`unlabel`]).
+//!
+//! noot may also tell the reaper, through the same pipe, of a `pids`
+//! cgroup it made ([`also_remove`], see [`super::process_bound`]): the
+//! reaper kills what is left in it too, label or not, and removes it.
 
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::os::unix::process::CommandExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use super::process_bound::CGROUP_PREFIX;
 
 /// The hidden first argument that makes `noot` act as a reaper.
 pub const REAPER_ARG: &str = "__noot-reaper";
@@ -34,17 +41,35 @@ const LABEL_PREFIX: &str = "NOOT_REAP_";
 /// How long the reaper keeps killing a tree that keeps forking.
 const KILL_ROUNDS_FOR: Duration = Duration::from_secs(5);
 
+/// What the reaper reads from its pipe at most: a few lines naming cgroups.
+const MESSAGES_CAP: usize = 64 * 1024;
+
+/// Before a line naming a cgroup the reaper removes.
+const CGROUP_LINE: &str = "cgroup ";
+
+/// This noot's end of the reaper's pipe, for [`also_remove`].
+static PIPE: Mutex<Option<ChildStdin>> = Mutex::new(None);
+
 /// This noot's label and its reaper. Dropping it closes the pipe and waits
 /// for the reaper, so everything this noot started is gone when it returns.
 pub struct Guard {
-    pipe: Option<ChildStdin>,
     reaper: Child,
 }
 
 impl Drop for Guard {
     fn drop(&mut self) {
-        drop(self.pipe.take());
+        drop(PIPE.lock().map(|mut pipe| pipe.take()));
         let _ = self.reaper.wait();
+    }
+}
+
+/// Asks this noot's reaper, if it has one, to kill what is left in the
+/// cgroup `dir` and remove it once this noot has ended.
+pub fn also_remove(dir: &Path) {
+    if let Ok(mut pipe) = PIPE.lock() {
+        if let Some(pipe) = pipe.as_mut() {
+            let _ = writeln!(pipe, "{CGROUP_LINE}{}", dir.display());
+        }
     }
 }
 
@@ -81,8 +106,10 @@ pub unsafe fn start(program: &Path) -> io::Result<Guard> {
         });
     }
     let mut reaper = command.spawn()?;
-    let pipe = reaper.stdin.take();
-    Ok(Guard { pipe, reaper })
+    if let Ok(mut pipe) = PIPE.lock() {
+        *pipe = reaper.stdin.take();
+    }
+    Ok(Guard { reaper })
 }
 
 /// Starts `command` without this noot's label, for a process meant to
@@ -96,22 +123,70 @@ pub fn unlabel(command: &mut Command) {
 }
 
 /// The reaper's whole life: wait for the pipe on stdin to close, then kill
-/// every process labelled `label`. Returns how many it killed.
+/// every process labelled `label`, and what is left in the cgroups noot
+/// named on the pipe, and remove those. Returns how many it killed.
 pub fn serve(label: &str) -> usize {
     if !label.starts_with(LABEL_PREFIX) {
         return 0;
     }
-    let mut sink = [0u8; 64];
+    let mut messages = Vec::new();
+    let mut chunk = [0u8; 4096];
     let mut stdin = io::stdin().lock();
     loop {
-        match stdin.read(&mut sink) {
+        match stdin.read(&mut chunk) {
             Ok(0) => break,
+            Ok(n) if messages.len() < MESSAGES_CAP => messages.extend_from_slice(&chunk[..n]),
             Ok(_) => continue,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(_) => break,
         }
     }
-    kill_labelled(label)
+    let mut killed = kill_labelled(label);
+    for dir in cgroups_named(&String::from_utf8_lossy(&messages)) {
+        killed += empty_and_remove(&dir);
+    }
+    killed
+}
+
+/// The cgroups named on the pipe: only noot's own (`noot-…` under
+/// `/sys/fs/cgroup`), whatever else a line says.
+fn cgroups_named(messages: &str) -> Vec<PathBuf> {
+    messages
+        .lines()
+        .filter_map(|line| line.strip_prefix(CGROUP_LINE))
+        .map(PathBuf::from)
+        .filter(|dir| {
+            dir.starts_with("/sys/fs/cgroup")
+                && !dir.components().any(|c| c == std::path::Component::ParentDir)
+                && dir
+                    .file_name()
+                    .and_then(|name| name.to_str())
+                    .is_some_and(|name| name.starts_with(CGROUP_PREFIX))
+        })
+        .collect()
+}
+
+/// Kills every process in the cgroup `dir`, in rounds until it is empty,
+/// then removes it. Returns how many it killed.
+fn empty_and_remove(dir: &Path) -> usize {
+    let until = Instant::now() + KILL_ROUNDS_FOR;
+    let mut killed = 0;
+    loop {
+        let Ok(procs) = std::fs::read_to_string(dir.join("cgroup.procs")) else {
+            return killed;
+        };
+        let pids: Vec<libc::pid_t> = procs.lines().filter_map(|l| l.trim().parse().ok()).collect();
+        if (pids.is_empty() && std::fs::remove_dir(dir).is_ok()) || Instant::now() >= until {
+            return killed;
+        }
+        for pid in pids {
+            // SAFETY: kill has no memory-safety preconditions.
+            if pid > 0 && unsafe { libc::kill(pid, libc::SIGKILL) } == 0 {
+                killed += 1;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
 
 /// Kills every process whose environment holds `label=`, in rounds until a
@@ -175,6 +250,16 @@ mod tests {
         assert!(other.try_wait().expect("try_wait").is_none(), "an unlabelled process lives on");
         let _ = other.kill();
         let _ = other.wait();
+    }
+
+    #[test]
+    fn only_noots_own_cgroups_are_taken_from_the_pipe() {
+        let messages = "cgroup /sys/fs/cgroup/pids/noot-12-ab\n\
+                        cgroup /sys/fs/cgroup/pids/user.slice\n\
+                        cgroup /etc/noot-1\n\
+                        cgroup /sys/fs/cgroup/pids/../../noot-2\n\
+                        something else\n";
+        assert_eq!(cgroups_named(messages), [PathBuf::from("/sys/fs/cgroup/pids/noot-12-ab")]);
     }
 
     #[test]
