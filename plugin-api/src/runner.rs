@@ -49,36 +49,33 @@ pub struct MutantJob {
     /// (interpreter, pytest, collection), in milliseconds: a runner that
     /// starts one adds it to `deadline_ms`; a warm worker does not.
     pub startup_ms: u64,
-    /// CPU-time budget in seconds for the test process itself, tight (a
-    /// busy loop should cost about this, not the wall-clock deadline); a
-    /// runner that starts a fresh process adds its start-up, as for
+    /// CPU-time budget in milliseconds for the test process itself, tight
+    /// (a busy loop should cost about this, not the wall-clock deadline);
+    /// a runner that starts a fresh process adds its start-up, as for
     /// `deadline_ms`. It must not reach the processes the tests start (an
     /// rlimit would): poll the test process's own CPU time, or treat it as
-    /// a floor for a generous rlimit. The host re-checks a timeout before
-    /// it reports one.
-    pub cpu_limit_secs: u64,
+    /// a floor for a generous rlimit. A verdict stopped by it says so
+    /// ([`MutantVerdict::cpu_limited`]); the host re-checks a timeout
+    /// before it reports one.
+    pub cpu_limit_ms: u64,
     /// How much output to keep.
     pub output_cap_bytes: u64,
-    /// The mutant acts at import time (the stats run saw its function
-    /// reached while collecting): it needs a fresh test process, not a
-    /// worker that imported the project before the switch was set.
+    /// The mutant acts while the code under test loads (a Python module's
+    /// import, a Rust `static` initialiser), as the stats run saw: it
+    /// needs a fresh test process, not a warm one that loaded the code
+    /// before the switch was set.
     pub fresh_process: bool,
     /// With `fresh_process`: how many of the leading `tests` call the
     /// mutated function while they run (the rest were selected only because
-    /// the function also runs at import time). A runner that keeps a warm
+    /// the function also runs at load time). A runner that keeps a warm
     /// process may try these there first and report a kill or timeout found
     /// that way without starting a fresh process; a survivor still needs the
-    /// fresh one, which sees the import-time effects too.
+    /// fresh one, which sees the load-time effects too.
     pub call_time_tests: u32,
+    /// What only one language's runners need, as a JSON object (`{}` when
+    /// nothing): new hints are added here without changing this layout.
+    pub hints_json: RString,
 }
-
-/// How a `Timeout` verdict's `detail` starts when the test process's own
-/// CPU time went past [`MutantJob::cpu_limit_secs`]: load on the machine
-/// does not change CPU time, so the host confirms such a timeout with one
-/// quick run of the tests without the mutant. Any other timeout is taken
-/// as wall-clock (which load stretches) and the mutant runs again with
-/// generous limits before the timeout counts.
-pub const CPU_TIMEOUT_DETAIL: &str = "CPU-time limit reached";
 
 /// The outcome of one mutant, as a runner reports it.
 #[repr(u8)]
@@ -94,6 +91,10 @@ pub enum MutantStatus {
     Error,
     /// Not run, on purpose.
     Skipped,
+    /// The mutant cannot be built or loaded (a compile error in a
+    /// compiled language): it says nothing about the tests and is left out
+    /// of the score (Stryker's `CompileError`).
+    Unviable,
 }
 
 /// What [`MutationRunner::run_mutant`] returns.
@@ -110,6 +111,13 @@ pub struct MutantVerdict {
     pub output: RString,
     /// One line of detail (the failing test, the error, …).
     pub detail: RString,
+    /// A `Timeout` stopped by the test process's own CPU time
+    /// ([`MutantJob::cpu_limit_ms`]), not by the wall clock. Load on the
+    /// machine does not change CPU time, so the host confirms such a
+    /// timeout with one quick run of the tests without the mutant; any
+    /// other timeout is taken as wall-clock (which load stretches) and the
+    /// mutant runs again with generous limits before the timeout counts.
+    pub cpu_limited: bool,
 }
 
 /// A mutation runner, as the host sees it. Implement [`RunnerPlugin`] instead.

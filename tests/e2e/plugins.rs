@@ -75,11 +75,10 @@ fn two_third_party_libraries_load_from_noot_toml_and_stay_distinct() {
     assert_eq!(run.stdout, "session=<REDACTED:long-hex> token <REDACTED:github-token>\n");
     let check_epsilon = noot(project.path(), &["plugins", "check", &epsilon.display().to_string()]);
     assert_eq!(check_epsilon.code, 0, "{}{}", check_epsilon.stdout, check_epsilon.stderr);
-    assert!(
-        check_epsilon
-            .stdout
-            .contains("ok    strategy epsilon-greedy 0.1.0: planned a call: primary [a1]")
-    );
+    assert!(check_epsilon.stdout.contains(&format!(
+        "ok    strategy epsilon-greedy {}: planned a call: primary [a1]",
+        env!("CARGO_PKG_VERSION")
+    )));
     let check_hex = noot(project.path(), &["plugins", "check", &long_hex.display().to_string()]);
     assert_eq!(check_hex.code, 0);
     assert!(check_hex.stdout.contains("ok    scrubber long-hex"));
@@ -95,7 +94,10 @@ fn a_library_built_against_a_changed_interface_is_refused_in_one_line() {
     assert_eq!(lines.len(), 2, "one error line and one hint: {}", run.stderr);
     assert!(lines[0].starts_with("error: ") && lines[0].contains("noot.toml:2:"), "{}", lines[0]);
     assert!(
-        lines[0].contains("libnoot_fixture_mismatched.so was built against noot-plugin-api 0.1.0"),
+        lines[0].contains(&format!(
+            "libnoot_fixture_mismatched.so was built against noot-plugin-api {}",
+            env!("CARGO_PKG_VERSION")
+        )),
         "{}",
         lines[0]
     );

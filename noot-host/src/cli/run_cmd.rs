@@ -206,7 +206,12 @@ pub(crate) fn render_summary(report: &RunReport, title: &str) -> String {
         ("timeout", c.timeout),
         ("error", c.error),
         ("skipped", c.skipped),
+        ("unviable", c.unviable),
     ] {
+        // Only a compiled language's mutants can fail to build.
+        if label == "unviable" && count == 0 {
+            continue;
+        }
         out.push_str(&format!("  {label:<9}{count:>6}\n"));
     }
     match c.score {

@@ -3,14 +3,14 @@
 //!
 //! Limits. A mutant gets a generous wall-clock deadline (multiplier ×
 //! its tests' baseline time, at least the floor) and a tight CPU-time
-//! limit (multiplier × the same baseline, at least one second): a busy
-//! loop, the usual shape of a mutant that never ends, is stopped after
-//! about a second instead of waiting out the wall-clock floor. A tight
+//! limit (multiplier × the same baseline, at least [`MIN_CPU_MS`]): a busy
+//! loop, the usual shape of a mutant that never ends, is stopped after a
+//! quarter of a second instead of waiting out the wall-clock floor. A tight
 //! limit can be wrong: a test whose first run in a fresh child pays for a
 //! lazy import costs more than the stats run measured. So a timeout is
 //! re-checked once: the same tests run without the mutant under the same
 //! limits. If they fail, the verdict is an error (flaky tests). If the
-//! mutant was stopped by its CPU time ([`CPU_TIMEOUT_DETAIL`]) and its
+//! mutant was stopped by its CPU time ([`MutantVerdict::cpu_limited`]) and its
 //! tests alone pass in a quarter of its time or less, the timeout stands
 //! (the detail says how long they took). Otherwise, and for every
 //! wall-clock timeout (a loaded machine stretches wall-clock time, never
@@ -24,9 +24,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use noot_plugin_api::abi_stable::std_types::RString;
-use noot_plugin_api::{
-    CPU_TIMEOUT_DETAIL, MutantJob, MutantStatus, MutantVerdict, PluginError, RunnerBox,
-};
+use noot_plugin_api::{MutantJob, MutantStatus, MutantVerdict, PluginError, RunnerBox};
 
 use super::catalog::Mutant;
 use super::results::{MutantResult, ResultStore, Status};
@@ -39,8 +37,11 @@ use crate::engine::store::StoreError;
 
 /// Output kept per mutant (survived, timeout, error).
 const OUTPUT_CAP: u64 = 64 * 1024;
-/// The tight CPU-time limit is never below this.
-const MIN_CPU_SECS: u64 = 1;
+/// The tight CPU-time limit is never below this many milliseconds: what
+/// an infinite loop costs. Below it, a test's first run in a fresh child
+/// (a lazy import, cold caches) would often pass the limit; the re-check
+/// catches such a false timeout, but each costs a re-run.
+pub const MIN_CPU_MS: u64 = 250;
 /// A CPU-time timeout stands when the mutant ran at least this many times
 /// as long as its tests without it.
 const CONFIRM_FACTOR: u64 = 4;
@@ -66,15 +67,15 @@ impl Limits {
         (baseline_ms as f64 * self.multiplier).max(self.floor_secs * 1000.0).ceil() as u64
     }
 
-    /// The tight CPU-time limit of the tests themselves, in seconds.
-    pub fn tight_cpu_secs(&self, baseline_ms: u64) -> u64 {
-        ((baseline_ms as f64 * self.multiplier / 1000.0).ceil() as u64).max(MIN_CPU_SECS)
+    /// The tight CPU-time limit of the tests themselves, in milliseconds.
+    pub fn tight_cpu_ms(&self, baseline_ms: u64) -> u64 {
+        ((baseline_ms as f64 * self.multiplier).ceil() as u64).max(MIN_CPU_MS)
     }
 
     /// The CPU-time limit of a re-check: twice the wall-clock budget and
-    /// start-up, so only the deadline can stop it.
-    pub fn generous_cpu_secs(&self, baseline_ms: u64) -> u64 {
-        (self.deadline_ms(baseline_ms) + self.startup_ms).div_ceil(1000) * 2 + 1
+    /// start-up and a second more, so only the deadline can stop it.
+    pub fn generous_cpu_ms(&self, baseline_ms: u64) -> u64 {
+        (self.deadline_ms(baseline_ms) + self.startup_ms) * 2 + 1000
     }
 
     /// The job that tests `mutant_id` with `selected` (tight limits).
@@ -85,10 +86,11 @@ impl Limits {
             tests: selected.tests.iter().map(|t| RString::from(t.as_str())).collect(),
             deadline_ms: self.deadline_ms(selected.baseline_ms),
             startup_ms: self.startup_ms,
-            cpu_limit_secs: self.tight_cpu_secs(selected.baseline_ms),
+            cpu_limit_ms: self.tight_cpu_ms(selected.baseline_ms),
             output_cap_bytes: OUTPUT_CAP,
             fresh_process: selected.fresh,
             call_time_tests: selected.call_time_tests,
+            hints_json: selected.hints_json().into(),
         }
     }
 }
@@ -106,7 +108,7 @@ pub fn judge(
     if verdict.status != MutantStatus::Timeout || stop.load(Ordering::SeqCst) {
         return Ok(verdict);
     }
-    let cpu_bound = verdict.detail.as_str().starts_with(CPU_TIMEOUT_DETAIL);
+    let cpu_bound = verdict.cpu_limited;
     let without = MutantJob { mutant_id: RString::new(), ..job.clone() };
     let reference = runner.run_mutant(&without).into_result()?;
     match reference.status {
@@ -141,7 +143,7 @@ pub fn judge(
     }
     let generous = MutantJob {
         deadline_ms: job.deadline_ms.saturating_mul(GENEROUS_DEADLINE_FACTOR),
-        cpu_limit_secs: limits.generous_cpu_secs(baseline_ms),
+        cpu_limit_ms: limits.generous_cpu_ms(baseline_ms),
         ..job.clone()
     };
     let mut second = runner.run_mutant(&generous).into_result()?;
@@ -303,6 +305,7 @@ fn status_of(status: MutantStatus) -> Status {
         MutantStatus::Timeout => Status::Timeout,
         MutantStatus::Error => Status::Error,
         MutantStatus::Skipped => Status::Skipped,
+        MutantStatus::Unviable => Status::Unviable,
     }
 }
 
@@ -334,7 +337,7 @@ mod tests {
             self.calls
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .push((job.mutant_id.to_string(), job.cpu_limit_secs));
+                .push((job.mutant_id.to_string(), job.cpu_limit_ms));
             // "slow": slow only while the machine is loaded, stopped by
             // the wall-clock deadline (not its CPU time) under tight limits.
             if job.mutant_id.as_str() == "slow" {
@@ -349,13 +352,14 @@ mod tests {
                     exit_code: noot_plugin_api::abi_stable::std_types::ROption::RNone,
                     output: RString::new(),
                     detail: detail.into(),
+                    cpu_limited: false,
                 });
             }
             let (status, duration_ms) = match job.mutant_id.as_str() {
-                "loop" if job.cpu_limit_secs > 5 => (MutantStatus::Survived, self.reference_ms),
-                "loop" => (MutantStatus::Timeout, job.cpu_limit_secs * 1000),
-                "" if self.reference_ms > job.cpu_limit_secs * 1000 => {
-                    (MutantStatus::Timeout, job.cpu_limit_secs * 1000)
+                "loop" if job.cpu_limit_ms > 5_000 => (MutantStatus::Survived, self.reference_ms),
+                "loop" => (MutantStatus::Timeout, job.cpu_limit_ms),
+                "" if self.reference_ms > job.cpu_limit_ms => {
+                    (MutantStatus::Timeout, job.cpu_limit_ms)
                 }
                 "" if self.reference_ms == FAILS => (MutantStatus::Killed, 5),
                 _ => (MutantStatus::Survived, self.reference_ms),
@@ -365,7 +369,8 @@ mod tests {
                 duration_ms,
                 exit_code: noot_plugin_api::abi_stable::std_types::ROption::RNone,
                 output: RString::new(),
-                detail: format!("{CPU_TIMEOUT_DETAIL} (test)").into(),
+                detail: "CPU-time limit reached (test)".into(),
+                cpu_limited: status == MutantStatus::Timeout,
             })
         }
         fn repro(&self, _: &MutantJob) -> String {
@@ -411,7 +416,7 @@ mod tests {
         let (verdict, calls) = judged(12);
         assert_eq!(verdict.status, MutantStatus::Timeout);
         assert!(verdict.detail.contains("without the mutant the same tests took 12 ms"));
-        assert_eq!(calls, [("loop".to_owned(), 1), (String::new(), 1)]);
+        assert_eq!(calls, [("loop".to_owned(), 250), (String::new(), 250)]);
     }
 
     #[test]
@@ -419,7 +424,10 @@ mod tests {
         let (verdict, calls) = judged(1500);
         assert_eq!(verdict.status, MutantStatus::Survived, "{verdict:?}");
         assert!(verdict.detail.contains("re-run with generous limits"));
-        assert_eq!(calls, [("loop".to_owned(), 1), (String::new(), 1), ("loop".to_owned(), 13)]);
+        assert_eq!(
+            calls,
+            [("loop".to_owned(), 250), (String::new(), 250), ("loop".to_owned(), 12_400)]
+        );
     }
 
     /// A quick reference does not confirm a wall-clock timeout: load
@@ -429,13 +437,16 @@ mod tests {
         let (verdict, calls) = judged_mutant("slow", 12);
         assert_eq!(verdict.status, MutantStatus::Survived, "{verdict:?}");
         assert!(verdict.detail.contains("stretched by a loaded machine"), "{verdict:?}");
-        assert_eq!(calls, [("slow".to_owned(), 1), (String::new(), 1), ("slow".to_owned(), 13)]);
+        assert_eq!(
+            calls,
+            [("slow".to_owned(), 250), (String::new(), 250), ("slow".to_owned(), 12_400)]
+        );
     }
 
     #[test]
-    fn the_cpu_limit_is_tight_but_never_below_a_second() {
-        assert_eq!(LIMITS.tight_cpu_secs(3), 1);
-        assert_eq!(LIMITS.tight_cpu_secs(250), 3);
-        assert_eq!(LIMITS.generous_cpu_secs(100), 13);
+    fn the_cpu_limit_is_tight_but_never_below_a_quarter_second() {
+        assert_eq!(LIMITS.tight_cpu_ms(3), MIN_CPU_MS);
+        assert_eq!(LIMITS.tight_cpu_ms(250), 2_500);
+        assert_eq!(LIMITS.generous_cpu_ms(100), 12_400);
     }
 }

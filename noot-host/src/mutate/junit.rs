@@ -88,7 +88,7 @@ impl Counts {
         match mutant.status {
             Status::Survived | Status::NoTests => self.failures += 1,
             Status::Error => self.errors += 1,
-            Status::Skipped => self.skipped += 1,
+            Status::Skipped | Status::Unviable => self.skipped += 1,
             Status::Killed | Status::Timeout => {}
         }
         self.time_ms = self.time_ms.saturating_add(mutant.duration_ms);
@@ -131,6 +131,14 @@ fn case(mutant: &MutantReport, source: Option<&str>) -> String {
             return format!(
                 "{open}>\n      <skipped message=\"{}\"/>\n    </testcase>\n",
                 attribute(&mutant.detail)
+            );
+        }
+        Status::Unviable => {
+            // It does not build: nothing for the tests to catch.
+            let note = format!("unviable: {}", mutant.detail);
+            return format!(
+                "{open}>\n      <skipped message=\"{}\"/>\n    </testcase>\n",
+                attribute(&note)
             );
         }
         Status::Survived => ("failure", "survived", format!("survived: {}", mutant.detail)),

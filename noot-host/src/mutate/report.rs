@@ -65,6 +65,8 @@ pub struct Counts {
     pub error: usize,
     /// Per status.
     pub skipped: usize,
+    /// Per status: mutants that do not build, left out of the score.
+    pub unviable: usize,
     /// (killed + timeout) / (killed + timeout + survived + no_tests), 0–100;
     /// `null` when nothing counts.
     pub score: Option<f64>,
@@ -83,6 +85,7 @@ impl Counts {
                 Status::Timeout => &mut counts.timeout,
                 Status::Error => &mut counts.error,
                 Status::Skipped => &mut counts.skipped,
+                Status::Unviable => &mut counts.unviable,
             } += 1;
         }
         let detected = counts.killed + counts.timeout;
@@ -252,6 +255,19 @@ mod tests {
             status,
             ..MutantReport::default()
         }
+    }
+
+    /// A mutant that does not build says nothing about the tests: it is
+    /// counted apart and left out of the score.
+    #[test]
+    fn unviable_mutants_are_counted_apart_from_the_score() {
+        use Status::*;
+        let counts = Counts::of([Killed, Unviable, Survived, Unviable]);
+        assert_eq!((counts.total, counts.unviable, counts.killed), (4, 2, 1));
+        assert_eq!(counts.score, Some(50.0));
+        assert_eq!(Counts::of([Unviable]).score, None);
+        assert_eq!(Unviable.name(), "unviable");
+        assert_eq!("unviable".parse::<Status>().ok(), Some(Unviable));
     }
 
     #[test]

@@ -33,16 +33,26 @@ pub enum Status {
     /// Not run on purpose.
     #[default]
     Skipped,
+    /// Cannot be built or loaded (a compile error): says nothing about
+    /// the tests, left out of the score.
+    Unviable,
 }
 
 impl Status {
     /// Every status, in report order.
-    pub const ALL: [Status; 6] =
-        [Self::Killed, Self::Survived, Self::NoTests, Self::Timeout, Self::Error, Self::Skipped];
+    pub const ALL: [Status; 7] = [
+        Self::Killed,
+        Self::Survived,
+        Self::NoTests,
+        Self::Timeout,
+        Self::Error,
+        Self::Skipped,
+        Self::Unviable,
+    ];
 
     /// The names, in [`Status::ALL`] order.
-    pub const NAMES: [&'static str; 6] =
-        ["killed", "survived", "no_tests", "timeout", "error", "skipped"];
+    pub const NAMES: [&'static str; 7] =
+        ["killed", "survived", "no_tests", "timeout", "error", "skipped", "unviable"];
 
     /// The name used in JSON and on the command line.
     pub fn name(self) -> &'static str {

@@ -79,10 +79,11 @@ pub fn prove(runner: &RunnerBox, stats: &Stats, limits: &Limits, stop: &AtomicBo
             tests: chunk.iter().map(|(_, arg)| RString::from(*arg)).collect(),
             deadline_ms: limits.deadline_ms(baseline_ms),
             startup_ms: limits.startup_ms,
-            cpu_limit_secs: limits.generous_cpu_secs(baseline_ms),
+            cpu_limit_ms: limits.generous_cpu_ms(baseline_ms),
             output_cap_bytes: 16 * 1024,
             fresh_process: false,
             call_time_tests: 0,
+            hints_json: "{}".into(),
         };
         if stop.load(Ordering::SeqCst) {
             break;

@@ -21,6 +21,16 @@ pub struct Selected {
     pub fresh: bool,
     /// How many leading tests call the function while they run.
     pub call_time_tests: u32,
+    /// A fresh import under the mutant may be compared with one without
+    /// it (see [`super::python::hints`]).
+    pub import_check: bool,
+}
+
+impl Selected {
+    /// The runner's hints for this selection, as `MutantJob::hints_json`.
+    pub fn hints_json(&self) -> String {
+        if self.import_check { r#"{"import_check":true}"#.into() } else { "{}".into() }
+    }
 }
 
 /// Per mutant id: its tests, from the stats run.
@@ -32,6 +42,7 @@ pub fn select_tests(mutants: &[Mutant], stats: &Stats) -> HashMap<String, Select
         }
     }
     let import_time: BTreeSet<&str> = stats.collection_hits.iter().map(String::as_str).collect();
+    let checkable = super::python::hints::import_check_functions(stats);
     let everything: Vec<(&String, &TestStats)> = stats.tests.iter().collect();
     let mut cache: HashMap<&str, Selected> = HashMap::new();
     let mut selection = HashMap::new();
@@ -67,6 +78,7 @@ pub fn select_tests(mutants: &[Mutant], stats: &Stats) -> HashMap<String, Select
                     baseline_ms: (baseline_s * 1000.0).ceil() as u64,
                     fresh,
                     call_time_tests: u32::try_from(call_time_tests).unwrap_or(u32::MAX),
+                    import_check: fresh && checkable.contains(function),
                 }
             })
             .clone();

@@ -21,7 +21,6 @@ use super::execute::{self, ExecuteError, Execution, Limits};
 use super::keys::result_keys;
 use super::project::{self, Excludes};
 use super::project_writes;
-use super::python::hints::ImportCheck;
 use super::report::{self, RunReport, SessionFile};
 use super::results::{MutantResult, ResultStore, ResultsFile, Status};
 use super::runner_choice;
@@ -148,9 +147,6 @@ pub fn run(
     // Selection, and the key each result is stored under.
     let selection = select_tests(&plan.catalog.mutants, &stats);
     let keys = result_keys(&plan.root, &plan.catalog, &stats, &selection);
-    ImportCheck::new(&stats)
-        .write(&plan.mutants_dir.join(tree::SCRATCH_DIR))
-        .map_err(|e| RunError::setup(format!("cannot write the runner's hints: {e}"), None))?;
 
     let store = ResultStore::new(ports.fs.as_ref(), &plan.state_dir);
     let previous = store.load()?;

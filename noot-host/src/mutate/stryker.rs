@@ -37,6 +37,7 @@ fn stryker_status(status: Status) -> &'static str {
         Status::Timeout => "Timeout",
         Status::Error => "RuntimeError",
         Status::Skipped => "Ignored",
+        Status::Unviable => "CompileError",
     }
 }
 
@@ -128,6 +129,13 @@ pub fn html(document: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statuses_map_to_strykers_names() {
+        assert_eq!(stryker_status(Status::Unviable), "CompileError");
+        assert_eq!(stryker_status(Status::NoTests), "NoCoverage");
+        assert_eq!(stryker_status(Status::Error), "RuntimeError");
+    }
 
     #[test]
     fn the_vendored_viewer_can_be_inlined_in_a_script_element() {

@@ -28,7 +28,7 @@ use std::os::unix::process::CommandExt;
 use noot_plugin_api::prelude::*;
 use noot_plugin_api::serde_json::{self, Value, json};
 
-use crate::pytest::{Ending, classify, tail};
+use crate::pytest::{CPU_LIMIT_DETAIL, Ending, classify, tail};
 use crate::subprocess::{SessionEnd, SubprocessRunner};
 
 const WORKER_SCRIPT: &str = include_str!("_noot_worker.py");
@@ -75,7 +75,6 @@ pub struct InprocessRunner {
     /// Per slot, the zygote that runs import-time mutants' whole sessions.
     zygotes: Mutex<Vec<Arc<Mutex<Option<Worker>>>>>,
     currents: Mutex<Vec<Arc<AtomicI32>>>,
-    import_check: Mutex<Option<Arc<ImportCheck>>>,
     cancel: Arc<Cancel>,
 }
 
@@ -123,7 +122,6 @@ impl InprocessRunner {
             slots: Mutex::new(Vec::new()),
             zygotes: Mutex::new(Vec::new()),
             currents: Mutex::new(Vec::new()),
-            import_check: Mutex::new(None),
             cancel: Arc::default(),
         }
     }
@@ -134,7 +132,7 @@ impl InprocessRunner {
         let tests: Vec<&str> = job.tests.iter().map(|t| t.as_str()).collect();
         let request = Self::request(&session, job, "tests", json!(tests));
         let wall = Duration::from_millis(job.deadline_ms);
-        let cpu = Duration::from_secs(job.cpu_limit_secs);
+        let cpu = Duration::from_millis(job.cpu_limit_ms);
         self.run_on(Kind::Warm, &session, job, &request, (wall, cpu))
     }
 
@@ -144,17 +142,13 @@ impl InprocessRunner {
     ///
     /// With `check`, the session first compares what importing the project
     /// under the mutant built with what it builds without one, and ends
-    /// early when nothing differs (see [`ImportCheck`]).
-    fn run_fresh(
-        &self,
-        job: &MutantJob,
-        check: Option<&ImportCheck>,
-    ) -> Result<MutantVerdict, PluginError> {
+    /// early when nothing differs (see [`wants_import_check`]).
+    fn run_fresh(&self, job: &MutantJob, check: bool) -> Result<MutantVerdict, PluginError> {
         let session = self.fresh.session()?;
         let argv = SubprocessRunner::pytest_args(&session, &job.tests);
         let mut request = Self::request(&session, job, "argv", json!(argv));
         let mut budget = job.deadline_ms.saturating_add(job.startup_ms);
-        if check.is_some() {
+        if check {
             let baseline = Path::new(session.scratch_dir.as_str())
                 .join(format!("import-baseline-{}.json", job.slot));
             request["check"] = json!({ "baseline_file": baseline.to_string_lossy() });
@@ -162,21 +156,8 @@ impl InprocessRunner {
             budget = budget.saturating_add(job.startup_ms);
         }
         // A whole session also imports and collects: its start-up counts.
-        let cpu = Duration::from_millis(job.cpu_limit_secs * 1000 + job.startup_ms * 2);
+        let cpu = Duration::from_millis(job.cpu_limit_ms + job.startup_ms * 2);
         self.run_on(Kind::Zygote, &session, job, &request, (Duration::from_millis(budget), cpu))
-    }
-
-    /// The import check's hints, read once the host wrote them.
-    fn import_check(&self, function: &str) -> Option<Arc<ImportCheck>> {
-        let mut cached = self.import_check.lock().unwrap_or_else(|e| e.into_inner());
-        if cached.is_none() {
-            let session = self.fresh.session().ok()?;
-            let path = Path::new(session.scratch_dir.as_str()).join(IMPORT_CHECK_FILE);
-            // Not written (yet): no check for this mutant, asked again later.
-            let text = std::fs::read_to_string(path).ok()?;
-            *cached = Some(Arc::new(ImportCheck::parse(&text)?));
-        }
-        cached.as_ref().filter(|c| c.functions.iter().any(|f| f == function)).map(Arc::clone)
     }
 
     /// A request to a worker or zygote: the mutant, its limits, where its
@@ -243,6 +224,7 @@ impl InprocessRunner {
                     exit_code: ROption::RNone,
                     output: tail(&output, cap).into(),
                     detail: format!("{why}; the {kind} was restarted").into(),
+                    cpu_limited: false,
                 })
             }
         }
@@ -503,37 +485,22 @@ fn cpu_time(pid: i32) -> Option<Duration> {
     Some(Duration::from_millis(ticks * 1000 / per_second))
 }
 
-/// Where the host leaves the import check's hints in the scratch folder.
-pub const IMPORT_CHECK_FILE: &str = "import-check.json";
-
-/// Hints for import-time mutants, from the stats run.
+/// Whether the job's hints ask for the import check (`{"import_check":
+/// true}` in [`MutantJob::hints_json`]).
 ///
-/// `functions` ran, while the session imported and collected, only from
-/// the bodies of modules of the mutated tree (never from a pytest hook).
-/// For a mutant in one of them, a session whose imports and collection
-/// build the same state as without the mutant (every global of every
-/// module of the tree, recursively, and the collected tests) leaves the
-/// mutant only its effects through calls made while tests run, which its
-/// calling tests in the warm worker already judged.
-#[derive(Debug)]
-pub struct ImportCheck {
-    /// Function keys eligible for the check.
-    pub functions: Vec<String>,
-}
-
-impl ImportCheck {
-    /// Reads the host's JSON (`{"schema_version": 1, "functions": [...]}`);
-    /// anything else means no check.
-    fn parse(text: &str) -> Option<Self> {
-        let value: Value = serde_json::from_str(text).ok()?;
-        if value.get("schema_version").and_then(Value::as_u64) != Some(1) {
-            return None;
-        }
-        let strings = |key: &str| -> Option<Vec<String>> {
-            value.get(key)?.as_array()?.iter().map(|v| v.as_str().map(str::to_owned)).collect()
-        };
-        Some(Self { functions: strings("functions")? })
-    }
+/// The host sets it for a function the stats run saw called, while the
+/// session imported and collected, only from the bodies of modules of the
+/// mutated tree (never from a pytest hook). For a mutant in one of them, a
+/// session whose imports and collection build the same state as without
+/// the mutant (every global of every module of the tree, recursively, and
+/// the collected tests) leaves the mutant only its effects through calls
+/// made while tests run, which its calling tests in the warm worker
+/// already judged. Hints that do not parse mean no check.
+fn wants_import_check(job: &MutantJob) -> bool {
+    serde_json::from_str::<Value>(job.hints_json.as_str())
+        .ok()
+        .and_then(|hints| hints.get("import_check").and_then(Value::as_bool))
+        .unwrap_or(false)
 }
 
 /// The two kinds of long-lived process a slot keeps.
@@ -602,7 +569,7 @@ fn verdict(
         (
             MutantStatus::Timeout,
             format!(
-                "{CPU_TIMEOUT_DETAIL} ({} ms); the child's process group was killed",
+                "{CPU_LIMIT_DETAIL} ({} ms); the child's process group was killed",
                 used.as_millis()
             ),
         )
@@ -649,6 +616,9 @@ fn verdict(
         exit_code: exit.map_or(ROption::RNone, ROption::RSome),
         output: output.into(),
         detail: detail.into(),
+        cpu_limited: matches!(timed_out, Some(Limit::Cpu(_)))
+            || (status == MutantStatus::Timeout
+                && signal.is_some_and(|s| Ending::Signaled(s).cpu_limited())),
     }
 }
 
@@ -695,11 +665,10 @@ impl RunnerPlugin for InprocessRunner {
         // also sees what the function did while the project was imported.
         let call_time =
             usize::try_from(job.call_time_tests).unwrap_or(usize::MAX).min(job.tests.len());
-        let function = job.mutant_id.as_str().rsplit_once("__noot_").map_or("", |(f, _)| f);
-        let check = self.import_check(function);
+        let check = wants_import_check(job);
         if call_time == 0 {
-            let mut fresh = self.run_fresh(job, check.as_deref())?;
-            if fresh.status == MutantStatus::Survived && check.is_some() {
+            let mut fresh = self.run_fresh(job, check)?;
+            if fresh.status == MutantStatus::Survived && check {
                 fresh.detail = format!("no test calls it, and {}", fresh.detail).into();
             }
             return Ok(fresh);
@@ -714,9 +683,9 @@ impl RunnerPlugin for InprocessRunner {
         if matches!(warm.status, MutantStatus::Killed | MutantStatus::Timeout) {
             return Ok(warm);
         }
-        let mut fresh = self.run_fresh(job, check.as_deref())?;
+        let mut fresh = self.run_fresh(job, check)?;
         fresh.duration_ms += warm.duration_ms;
-        if fresh.status == MutantStatus::Survived && check.is_some() {
+        if fresh.status == MutantStatus::Survived && check {
             fresh.detail = format!(
                 "its {call_time} calling test(s) passed in the warm worker, and {}",
                 fresh.detail

@@ -14,7 +14,11 @@
 //! e.g. a parametrisation built at import from a mutated function). Any
 //! other usage error is noot's or the environment's problem: `error`.
 
-use noot_plugin_api::{CPU_TIMEOUT_DETAIL, MutantStatus};
+use noot_plugin_api::MutantStatus;
+
+/// How the detail of a timeout stopped by the test process's own CPU time
+/// starts, in both runners.
+pub const CPU_LIMIT_DETAIL: &str = "CPU-time limit reached";
 
 /// How a test process ended, in runner-neutral terms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,12 +31,20 @@ pub enum Ending {
     TimedOut,
 }
 
+impl Ending {
+    /// Stopped by its own CPU-time budget: the test process's watchdog
+    /// (or the rlimit behind it) raised SIGXCPU.
+    pub fn cpu_limited(self) -> bool {
+        self == Self::Signaled(libc::SIGXCPU)
+    }
+}
+
 /// The status and a one-line reason.
 pub fn classify(ending: Ending, output: &str) -> (MutantStatus, String) {
     match ending {
         Ending::TimedOut => (MutantStatus::Timeout, "deadline passed; process group killed".into()),
         Ending::Signaled(signal) if signal == libc::SIGXCPU => {
-            (MutantStatus::Timeout, format!("{CPU_TIMEOUT_DETAIL} (SIGXCPU)"))
+            (MutantStatus::Timeout, format!("{CPU_LIMIT_DETAIL} (SIGXCPU)"))
         }
         Ending::Signaled(signal) => {
             (MutantStatus::Killed, format!("the test process died of signal {signal}"))

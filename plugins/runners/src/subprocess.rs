@@ -67,10 +67,10 @@ impl SubprocessRunner {
         let mut env: Vec<(String, String)> =
             session.env.iter().map(|t| (t.0.to_string(), t.1.to_string())).collect();
         env.push(("MUTANT_UNDER_TEST".into(), job.mutant_id.to_string()));
-        if job.cpu_limit_secs > 0 {
+        if job.cpu_limit_ms > 0 {
             // Process time counts from the interpreter's start: start-up and
             // collection are in it, twice over for a loaded machine.
-            let budget_ms = job.cpu_limit_secs.saturating_mul(1000) + job.startup_ms * 2;
+            let budget_ms = job.cpu_limit_ms + job.startup_ms * 2;
             env.push(("NOOT_CPU_BUDGET_MS".into(), budget_ms.to_string()));
         }
         env.push(("NOOT_SESSION_MARK".into(), Self::mark_path(session, job.slot)));
@@ -159,9 +159,10 @@ impl RunnerPlugin for SubprocessRunner {
             // command. So the rlimit is only a generous last guard; the
             // tight budget is kept by the test process itself (the runtime
             // plugin's watchdog, NOOT_CPU_BUDGET_MS), on its own CPU time.
-            cpu_limit_secs: if job.cpu_limit_secs > 0 {
+            cpu_limit_secs: if job.cpu_limit_ms > 0 {
                 ROption::RSome(
-                    job.cpu_limit_secs
+                    job.cpu_limit_ms
+                        .div_ceil(1000)
                         .max((job.deadline_ms + job.startup_ms * 2).div_ceil(1000) * 2 + 1),
                 )
             } else {
@@ -219,6 +220,7 @@ impl RunnerPlugin for SubprocessRunner {
             },
             output: output.into(),
             detail: detail.into(),
+            cpu_limited: status == MutantStatus::Timeout && ending.cpu_limited(),
         })
     }
 

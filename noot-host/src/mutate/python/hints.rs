@@ -1,6 +1,7 @@
-//! Hints the Python side leaves for runners in their scratch folder.
+//! What the Python side tells runners in each job's hints
+//! (`MutantJob::hints_json`).
 //!
-//! `import-check.json` lets a runner that keeps warm processes (the
+//! `{"import_check": true}` lets a runner that keeps warm processes (the
 //! `inprocess` runner) judge an import-time mutant without running the
 //! whole suite: for a function the stats run saw called only from the body
 //! of a module of the mutated tree while it was imported (the package's
@@ -10,51 +11,25 @@
 //! the function judge. A function also called from a pytest hook
 //! (`pytest_configure`, `pytest_generate_tests`) or from a module outside
 //! the tree is not eligible: what those built is not compared. Runners
-//! that do not read the file lose nothing.
+//! that do not read the hint lose nothing.
 
 use std::collections::BTreeSet;
-use std::io;
-use std::path::Path;
 
-use serde::Serialize;
-
-use crate::engine::store::write_atomic;
 use crate::mutate::stats::Stats;
 
-/// The file's name in the runner's scratch folder.
-pub const IMPORT_CHECK_FILE: &str = "import-check.json";
-
-/// The file's content.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ImportCheck {
-    /// Always 1.
-    pub schema_version: u32,
-    /// Functions eligible for the check.
-    pub functions: Vec<String>,
-}
-
-impl ImportCheck {
-    /// From the stats run.
-    pub fn new(stats: &Stats) -> Self {
-        let tree: BTreeSet<&str> = stats.collection_modules.iter().map(String::as_str).collect();
-        let functions = stats
-            .collection_hits
-            .iter()
-            .filter(|function| {
-                stats.collection_importers.get(*function).is_some_and(|importers| {
-                    !importers.is_empty() && importers.iter().all(|m| tree.contains(m.as_str()))
-                })
+/// The functions eligible for the import check, from the stats run.
+pub fn import_check_functions(stats: &Stats) -> BTreeSet<String> {
+    let tree: BTreeSet<&str> = stats.collection_modules.iter().map(String::as_str).collect();
+    stats
+        .collection_hits
+        .iter()
+        .filter(|function| {
+            stats.collection_importers.get(*function).is_some_and(|importers| {
+                !importers.is_empty() && importers.iter().all(|m| tree.contains(m.as_str()))
             })
-            .cloned()
-            .collect();
-        Self { schema_version: 1, functions }
-    }
-
-    /// Writes it into `scratch_dir`, replacing the last session's.
-    pub fn write(&self, scratch_dir: &Path) -> io::Result<()> {
-        let text = serde_json::to_vec_pretty(self).map_err(io::Error::other)?;
-        write_atomic(&scratch_dir.join(IMPORT_CHECK_FILE), &text)
-    }
+        })
+        .cloned()
+        .collect()
 }
 
 #[cfg(test)]
@@ -77,7 +52,7 @@ mod tests {
             collection_modules: vec!["p".into(), "tests.test_a".into(), "p.a".into()],
             ..Stats::default()
         };
-        let check = ImportCheck::new(&stats);
-        assert_eq!(check.functions, ["p.a.f", "p.a.g"]);
+        let eligible: Vec<String> = import_check_functions(&stats).into_iter().collect();
+        assert_eq!(eligible, ["p.a.f", "p.a.g"]);
     }
 }

@@ -28,6 +28,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use noot_plugin_api::prelude::*;
 use noot_plugin_api::serde::Deserialize;
 
+/// The signal an exceeded `RLIMIT_CPU` sends (Linux).
+const SIGXCPU: i32 = 24;
+
 #[derive(Debug, Deserialize)]
 #[serde(crate = "noot_plugin_api::serde", deny_unknown_fields)]
 struct Settings {
@@ -130,7 +133,11 @@ impl RunnerPlugin for CommandRunner {
                 .collect(),
             cwd: ROption::RSome(session.mutants_dir.clone()),
             output_cap_bytes: job.output_cap_bytes,
-            cpu_limit_secs: ROption::RSome(job.cpu_limit_secs).filter(|s| *s > 0),
+            // The tight budget as an rlimit, rounded up to whole seconds and
+            // with the start-up a fresh process pays: the test command's own
+            // children get it too, which a real runner would avoid.
+            cpu_limit_secs: ROption::RSome((job.cpu_limit_ms + job.startup_ms * 2).div_ceil(1000))
+                .filter(|_| job.cpu_limit_ms > 0),
             ..SpawnSpec::default()
         };
         let id = self.ports.procs.spawn(&spec).into_result()?;
@@ -142,6 +149,9 @@ impl RunnerPlugin for CommandRunner {
         let exit = exit?;
         let (status, detail, code) = match exit.kind {
             ExitKind::TimedOut => (MutantStatus::Timeout, "deadline passed".to_owned(), None),
+            ExitKind::Signaled if exit.code == SIGXCPU => {
+                (MutantStatus::Timeout, "CPU-time limit reached (SIGXCPU)".to_owned(), None)
+            }
             ExitKind::Signaled => {
                 (MutantStatus::Killed, format!("the tests died of signal {}", exit.code), None)
             }
@@ -171,6 +181,7 @@ impl RunnerPlugin for CommandRunner {
             exit_code: code.map_or(ROption::RNone, ROption::RSome),
             output: output.into(),
             detail: detail.into(),
+            cpu_limited: exit.kind == ExitKind::Signaled && exit.code == SIGXCPU,
         })
     }
 
