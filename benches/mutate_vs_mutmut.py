@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NOOT = os.path.join(ROOT, "target", "release", "noot")
@@ -255,6 +256,66 @@ def breakdown(report, import_time):
     return "\n".join(lines)
 
 
+# A warm pytest process like noot's worker: the suite collected, the heap
+# frozen; then the median of 200 bare fork-and-exit cycles. What a killed
+# call-time mutant cannot cost less than.
+BARE_FORK = r"""
+import contextlib, gc, io, os, sys, time
+import pytest
+
+
+class Keep:
+    def pytest_collection_finish(self, session):
+        self.items = list(session.items)
+
+
+keep = Keep()
+with contextlib.redirect_stdout(io.StringIO()):
+    pytest.main(["--co", "-q", "-p", "no:cacheprovider", *sys.argv[1:]], plugins=[keep])
+gc.freeze()
+times = []
+for _ in range(200):
+    start = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+    times.append(time.perf_counter() - start)
+times.sort()
+print(len(keep.items), times[len(times) // 2] * 1000)
+"""
+
+
+def call_time_overhead(project, report, import_time):
+    """The goal for a killed call-time mutant: its median time within 3x
+    a bare fork of a warm worker plus its killing test's own baseline."""
+    tree = os.path.join(project, ".noot", "mutants")
+    env = tool_env()
+    env["PYTHONPATH"] = os.pathsep.join([os.path.join(tree, ".noot", "python"), tree])
+    with open(os.path.join(project, "noot.toml"), "rb") as f:
+        paths = tomllib.load(f).get("mutate", {}).get("tests", [])
+    out = subprocess.run([sys.executable, "-c", BARE_FORK, *paths], cwd=tree, env=env,
+                         capture_output=True, text=True)
+    if out.returncode != 0 or not out.stdout.strip():
+        return f"    bare fork: not measured ({out.stderr.strip()[-300:]})"
+    items, bare_ms = out.stdout.split()
+    with open(os.path.join(project, ".noot", "mutate", "stats.json")) as f:
+        tests = json.load(f)["tests"]
+    killed = [m for m in report["mutants"]
+              if m["status"] == "killed" and m["function"] not in import_time]
+    if not killed:
+        return f"    bare fork of a warm worker ({items} tests collected): {float(bare_ms):.1f} ms"
+    own = sorted(tests.get(m["detail"].split(" - ")[0], {}).get("duration_s", 0.0) * 1000
+                 for m in killed)
+    took = sorted(m["duration_ms"] for m in killed)
+    median_took, median_own = took[len(took) // 2], own[len(own) // 2]
+    goal = 3 * (float(bare_ms) + median_own)
+    return (f"    killed call-time median {median_took} ms; bare fork of a warm worker "
+            f"({items} tests collected) {float(bare_ms):.1f} ms, killing test's own baseline "
+            f"{median_own:.1f} ms (medians): goal 3x = {goal:.1f} ms, "
+            f"{'met' if median_took <= goal else 'not met'}")
+
+
 MUTMUT_NAMES = {"killed": "killed", "survived": "survived", "no tests": "no_tests",
                 "timeout": "timeout", "suspicious": "timeout", "segfault": "killed",
                 "skipped": "skipped", "check was interrupted by user": "error"}
@@ -313,6 +374,7 @@ def compare(project, jobs, label, whole_suite_check):
     for name, report in reports.items():
         print(f"  {name}, where the time went:")
         print(breakdown(report, import_time))
+    print(call_time_overhead(project, reports["noot run --runner inprocess"], import_time))
     for name, per_function in functions.items():
         both = sorted(set(per_function) & set(mm_functions))
         same_size = [k for k in both if sum(per_function[k].values()) == sum(mm_functions[k].values())]
