@@ -154,3 +154,55 @@ fn sigterm_while_the_warm_workers_start_exits_at_once() {
     std::thread::sleep(Duration::from_millis(300));
     sigterm_exits_143_at_once(noot, &mark);
 }
+
+/// A process a test started in a session of its own lived until the end of
+/// the run, one per mutant: a suite whose tests leave a server running
+/// piled up thousands. Now it dies within about half a second of its
+/// mutant's verdict; each test counts how many earlier ones are alive.
+#[test]
+fn what_a_mutants_tests_leave_running_dies_soon_after_its_verdict() {
+    let tests = r#"import os, subprocess, time
+from pkg import f
+
+
+def alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(") ", 1)[1][0] not in "ZX"
+    except OSError:
+        return False
+
+
+def test_f():
+    report = os.environ["STRAY_REPORT"]
+    sleeper = subprocess.Popen(["sleep", "300"], start_new_session=True)
+    with open(report + ".pids", "a") as pids:
+        pids.write(f"{sleeper.pid}\n")
+    time.sleep(1.0)
+    with open(report + ".pids") as pids:
+        earlier = [int(p) for p in pids.read().split() if int(p) != sleeper.pid]
+    with open(report, "a") as out:
+        out.write(f"{sum(alive(p) for p in earlier)} of {len(earlier)}\n")
+    assert f(1, 2) == 5
+"#;
+    for runner in ["subprocess", "inprocess"] {
+        let dir = super::python_project("def f(a, b):\n    return (a + b) * 2 - 1\n", tests);
+        let report = dir.path().join("alive.txt");
+        let mark = fresh_mark(runner);
+        let out = super::noot_command(dir.path(), &["run", "--runner", runner, "--jobs", "1"])
+            .env(super::labels::MARK, &mark)
+            .env("STRAY_REPORT", &report)
+            .output()
+            .expect("noot runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{runner}: {stderr}");
+        let counts = std::fs::read_to_string(&report).expect("the tests reported");
+        let lines: Vec<&str> = counts.lines().collect();
+        assert!(lines.len() >= 4, "{runner}: the stats run and three mutants at least: {counts}");
+        for line in &lines[1..] {
+            assert!(line.starts_with("0 of "), "{runner}: earlier sleepers alive: {counts}");
+        }
+        assert!(stderr.contains("outlived their mutant's tests and were killed"), "{stderr}");
+        assert_nothing_left(&mark, Duration::from_secs(2));
+    }
+}

@@ -13,6 +13,8 @@
 //! - [`reaper`]: what noot started dies with it, even under `kill -9`.
 //! - [`process_bound`]: a fork bomb in a test meets a refused fork, not a
 //!   full process table.
+//! - [`strays`]: what a mutant's tests leave running dies soon after its
+//!   verdict, not at the end of the run.
 
 pub mod abi_ports;
 pub mod digest;
@@ -24,6 +26,7 @@ pub mod reaper;
 pub mod render;
 pub mod scheduler;
 pub mod store;
+pub mod strays;
 pub mod text;
 
 #[cfg(test)]

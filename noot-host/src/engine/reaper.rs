@@ -217,12 +217,28 @@ fn kill_labelled(label: &str) -> usize {
 /// The live processes whose initial environment holds `needle` (zombies
 /// have none left and are not counted).
 fn labelled(needle: &[u8]) -> impl Iterator<Item = u32> + '_ {
+    labelled_environments(needle).map(|(pid, _)| pid)
+}
+
+/// The live processes whose initial environment holds a variable starting
+/// with `needle`, each with that environment (`NAME=value` entries).
+pub fn labelled_environments(needle: &[u8]) -> impl Iterator<Item = (u32, Vec<u8>)> + '_ {
     let entries = std::fs::read_dir("/proc").into_iter().flatten().flatten();
     entries.filter_map(move |entry| {
         let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
         let environ = std::fs::read(entry.path().join("environ")).ok()?;
-        environ.split(|&byte| byte == 0).any(|variable| variable.starts_with(needle)).then_some(pid)
+        environ
+            .split(|&byte| byte == 0)
+            .any(|variable| variable.starts_with(needle))
+            .then_some((pid, environ))
     })
+}
+
+/// This noot's label (`NOOT_REAP_<token>`), once [`start`] set it.
+pub fn own_label() -> Option<String> {
+    std::env::vars_os()
+        .map(|(name, _)| name.to_string_lossy().into_owned())
+        .find(|name| name.starts_with(LABEL_PREFIX))
 }
 
 /// 16 random hex digits: unique among the noots alive on this machine.

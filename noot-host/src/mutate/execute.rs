@@ -34,6 +34,7 @@ use crate::engine::events::Event;
 use crate::engine::ports::Ports;
 use crate::engine::scheduler::{self, JobGraph};
 use crate::engine::store::StoreError;
+use crate::engine::strays::{InFlight, Sweeper};
 
 /// Output kept per mutant (survived, timeout, error).
 const OUTPUT_CAP: u64 = 64 * 1024;
@@ -199,6 +200,9 @@ pub fn run_mutants(
         Mutex::new((0..u32::try_from(exec.jobs.max(1)).unwrap_or(1)).rev().collect::<Vec<u32>>());
     let failures: Mutex<Option<StoreError>> = Mutex::new(None);
     let (ports, stop, runner) = (exec.ports, exec.stop, exec.runner);
+    // What a mutant's tests leave running dies soon after its verdict.
+    let in_flight = std::sync::Arc::new(InFlight::default());
+    let sweeper = Sweeper::start(std::sync::Arc::clone(&in_flight));
 
     // Ctrl-C stops the runner's processes at once.
     let on_stop = || {
@@ -217,7 +221,9 @@ pub fn run_mutants(
                     message: format!("debug: {}: {}", mutant.id, runner.repro(&mutant_job)),
                 });
             }
+            let flying = in_flight.enter(&mutant.id);
             let verdict = judge(runner, &mutant_job, selected.baseline_ms, &exec.limits, stop);
+            drop(flying);
             slots.lock().unwrap_or_else(|e| e.into_inner()).push(slot);
             if stop.load(Ordering::SeqCst) {
                 // Interrupted mid-flight: not a result; it runs again next time.
@@ -279,6 +285,19 @@ pub fn run_mutants(
             Some(result)
         });
         ports.progress.finish();
+        let swept = sweeper.map_or(0, |sweeper| {
+            let killed = sweeper.killed();
+            drop(sweeper);
+            killed
+        });
+        if swept > 0 {
+            ports.events.emit(&Event::Warning {
+                message: format!(
+                    "{swept} processes started by tests outlived their mutant's tests and were \
+                     killed (a test that starts a server or daemon should stop it)"
+                ),
+            });
+        }
         if let Some(e) = failures.lock().unwrap_or_else(|p| p.into_inner()).take() {
             return Err(ExecuteError::Store(e));
         }
