@@ -115,6 +115,29 @@ fn a_label_does_not_count_number_spelling_as_a_difference() {
     assert_eq!(labels, ["m=x", "m=y"]);
 }
 
+/// `expand` lists multiply: seven lists of ten values asked for ten million
+/// configs, which noot built one by one until memory ran out (and checked
+/// each new one against every earlier one for duplicates). Past
+/// `MAX_VARIANTS` the experiment is refused at once, at the table's line.
+#[test]
+fn an_expansion_past_the_variant_bound_is_refused_at_its_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lists: String =
+        (0..7).map(|i| format!("k{i} = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]\n")).collect();
+    std::fs::write(
+        dir.path().join("noot.toml"),
+        format!("[experiment.e]\ncommand = [\"true\"]\n[experiment.e.expand]\n{lists}"),
+    )
+    .expect("write");
+    let error = match noot::experiment::api::Experiment::load_in(dir.path(), "e") {
+        Ok(_) => panic!("ten million variants were accepted"),
+        Err(e) => e.to_string(),
+    };
+    assert!(error.contains("noot.toml:3:"), "{error}");
+    assert!(error.contains("more than 100000 config variants"), "{error}");
+    assert!(error.contains("k0: 10 × k1: 10"), "{error}");
+}
+
 /// A controller for the command-doubles regressions, with the `noot-shim`
 /// cargo built beside noot, or noot itself (its own shim launcher when a
 /// symlink named like the command runs it) when that was not built.

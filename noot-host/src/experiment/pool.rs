@@ -13,7 +13,7 @@
 //! label is for people: the fields whose values differ across the pool,
 //! as `key=value`, else the file's name.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -25,6 +25,10 @@ use crate::engine::ports::{Fs, PathKind};
 use crate::experiment::record::Role;
 use crate::experiment::template::{Template, leaves, lookup, scalar_text};
 use noot_plugin_api::CallPlan;
+
+/// The most config variants one experiment may have: each is a config in
+/// memory, an id and a label, and a strategy weighs them all per call.
+pub const MAX_VARIANTS: usize = 100_000;
 
 /// Hex digits in a config id.
 pub const ID_LEN: usize = 12;
@@ -354,7 +358,33 @@ pub fn load(
         bases.push((Value::Object(Map::new()), "noot.toml".into(), "default".into()));
     }
 
-    // Cartesian product with `expand`, first key outermost.
+    // Cartesian product with `expand`, first key outermost, bounded before
+    // anything is built: ten lists of ten values are ten billion configs.
+    let count = settings
+        .expand
+        .iter()
+        .try_fold(bases.len(), |count, (_, values)| count.checked_mul(values.len()))
+        .filter(|count| *count <= MAX_VARIANTS);
+    if count.is_none() {
+        let sizes: Vec<String> = settings
+            .expand
+            .iter()
+            .map(|(key, values)| format!("{key}: {}", values.len()))
+            .collect();
+        return Err(ConfigError {
+            location: settings.location("expand").or(settings.location("table")).cloned(),
+            message: format!(
+                "experiment `{name}` would have more than {MAX_VARIANTS} config variants \
+                 ({} config(s) × {})",
+                bases.len(),
+                sizes.join(" × ")
+            ),
+            help: Some(
+                "shorten the [experiment.NAME.expand] lists, or split them over several experiments"
+                    .into(),
+            ),
+        });
+    }
     let mut expanded = bases;
     for (key, values) in &settings.expand {
         let mut next = Vec::with_capacity(expanded.len() * values.len());
@@ -372,18 +402,20 @@ pub fn load(
     let mut variants: Vec<Variant> = Vec::new();
     let mut stems = Vec::new();
     let mut warnings = Vec::new();
+    let mut seen: HashMap<String, usize> = HashMap::new();
     for (config, source, stem) in expanded {
         // The branch gets the values as written (`0.0` stays `0.0` in its
         // command line); only the id sees the canonical form.
         let config = sorted(&config);
         let id = config_id(&canonical(&config));
-        if let Some(first) = variants.iter().find(|v| v.id == id) {
+        if let Some(&first) = seen.get(&id) {
             warnings.push(format!(
                 "experiment `{name}`: {source} is the same config as {} (id {id}); it runs once",
-                first.source
+                variants[first].source
             ));
             continue;
         }
+        seen.insert(id.clone(), variants.len());
         variants.push(Variant { id, label: String::new(), config, source });
         stems.push(stem);
     }
