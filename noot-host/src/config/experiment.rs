@@ -402,3 +402,93 @@ pub fn valid_name(name: &str) -> bool {
         && name != ".."
         && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Compare, ExperimentSettings};
+    use crate::config::{CliOverrides, ConfigError, load};
+    use crate::engine::fakes::{FakeEnv, MemFs};
+
+    /// Experiment `e` of `/p/noot.toml` = `text`, loaded from `/p`.
+    fn load_experiment(text: &str) -> Result<ExperimentSettings, ConfigError> {
+        let fs = MemFs::default();
+        fs.insert("/p/noot.toml", text.as_bytes());
+        let env = FakeEnv { cwd: "/p".into(), ..FakeEnv::default() };
+        let mut config = load(&fs, &env, &CliOverrides::default())?;
+        Ok(config.experiments.remove("e").expect("experiment e"))
+    }
+
+    /// The working folder, comparison and logging keys are read with their
+    /// places; unset ones keep their defaults.
+    #[test]
+    fn cwd_compare_and_log_keys_are_read_with_their_locations() {
+        let e = load_experiment(
+            "[experiment.e]\ncommand = [\"true\"]\ncwd = \"models\"\ncompare = \"none\"\ndetach_shadows = true\n[experiment.e.log]\nbackends = [\"jsonl\", \"mlflow\"]\n[experiment.e.log.mlflow]\ntracking_uri = \"http://127.0.0.1:5000\"\nexperiment_name = \"ranking\"\ntimeout = 2.5\n",
+        )
+        .expect("valid");
+        assert_eq!(e.cwd.as_deref(), Some("models"));
+        assert_eq!(e.location("cwd").map(ToString::to_string).as_deref(), Some("/p/noot.toml:3:7"));
+        assert_eq!(e.compare, Compare::None);
+        assert!(e.detach_shadows);
+        assert!(e.log.wants("mlflow") && e.log.wants("jsonl"));
+        assert_eq!(e.log.mlflow_timeout_secs, 2.5);
+        assert_eq!(e.log.mlflow_experiment("e"), "ranking");
+        assert_eq!(
+            e.log.tracking_uri(Some("http://elsewhere:1".into())).as_deref(),
+            Some("http://127.0.0.1:5000"),
+            "the table's server beats MLFLOW_TRACKING_URI"
+        );
+        assert_eq!(
+            e.location("timeout").map(ToString::to_string).as_deref(),
+            Some("/p/noot.toml:1:1"),
+            "an unset key is located at its table"
+        );
+
+        let e = load_experiment("[experiment.e]\ncompare = \"stdout\"\n").expect("valid");
+        assert_eq!(e.compare, Compare::Stdout);
+        assert!(!e.log.wants("mlflow"));
+        assert_eq!(e.log.mlflow_experiment("e"), "e");
+        assert_eq!(
+            e.log.tracking_uri(Some("http://env:1".into())).as_deref(),
+            Some("http://env:1")
+        );
+    }
+
+    /// Each bad experiment value is refused at its line, with advice.
+    #[test]
+    fn bad_experiment_values_name_their_line_and_the_fix() {
+        let cases = [
+            ("command = []", "/p/noot.toml:2:11: `command` is empty"),
+            ("strategy = \" \"", "/p/noot.toml:2:12: `strategy` is empty"),
+            ("timeout = 0.0", "/p/noot.toml:2:11: timeout = 0: must be more than 0"),
+            (
+                "shadow_timeout = -1.0",
+                "/p/noot.toml:2:18: shadow_timeout = -1: must be more than 0",
+            ),
+            ("compare = \"bytes\"", "/p/noot.toml:2:11: compare = \"bytes\" is not a comparison"),
+            ("compare = []", "/p/noot.toml:2:11: compare = [] names no metric"),
+            ("tail_bytes = -1", "/p/noot.toml:2:14: tail_bytes = -1: must be 0 or more"),
+            ("log.backends = [\"mlfow\"]", "/p/noot.toml:2:16: unknown log backend `mlfow`"),
+            (
+                "log.mlflow.timeout = 0.0",
+                "/p/noot.toml:2:22: mlflow.timeout = 0: must be more than 0",
+            ),
+            (
+                "log.mlflow.tracking_uri = \"127.0.0.1:5000\"",
+                "/p/noot.toml:2:27: tracking_uri `127.0.0.1:5000` is not an http:// or https:// address",
+            ),
+        ];
+        for (line, want) in cases {
+            let text = format!("[experiment.e]\n{line}\n");
+            let err = load_experiment(&text).expect_err(want);
+            assert!(err.to_string().starts_with(want), "{line}\n got: {err}\nwant: {want}");
+            assert!(err.help.is_some(), "{err}");
+        }
+        let err =
+            load_experiment("[experiment.e]\nlog.backends = [\"mlfow\"]\n").expect_err("typo");
+        assert_eq!(
+            err.help.as_deref(),
+            Some("did you mean `mlflow`? the backends are: jsonl, mlflow")
+        );
+    }
+}

@@ -615,6 +615,55 @@ mod tests {
         assert!(err.to_string().starts_with("/p/noot.toml:2:6: byte 0xe9 is not UTF-8"), "{err}");
     }
 
+    /// NOOT_CONFIG_FILE names the file and NOOT_PLUGIN_PATHS adds
+    /// libraries, both relative to the working directory.
+    #[test]
+    fn the_environment_names_the_file_and_adds_plugin_libraries() {
+        let files = [
+            ("/p/conf/ci.toml", "jobs = 2\n"),
+            ("/p/noot.toml", "jobs = 9\n"),
+            ("/p/lib/a.so", "\x7fELF"),
+            ("/p/lib/b.so", "\x7fELF"),
+        ];
+        let env = env_at(
+            "/p",
+            &[("NOOT_CONFIG_FILE", "conf/ci.toml"), ("NOOT_PLUGIN_PATHS", "lib/a.so::lib/b.so")],
+        );
+        let config = load_with(&files, env, CliOverrides::default()).expect("valid");
+        assert_eq!(config.file, Some(PathBuf::from("/p/conf/ci.toml")));
+        assert_eq!(config.jobs, 2);
+        assert_eq!(
+            config.plugins.paths,
+            [PathBuf::from("/p/lib/a.so"), PathBuf::from("/p/lib/b.so")]
+        );
+        assert_eq!(
+            config.origins["plugins.paths"],
+            "environment variable NOOT_PLUGIN_PATHS, environment variable NOOT_PLUGIN_PATHS"
+        );
+        let env = env_at("/p", &[("NOOT_CONFIG_FILE", "gone.toml")]);
+        let err = load_with(&[], env, CliOverrides::default()).expect_err("missing");
+        assert!(
+            err.to_string()
+                .starts_with("environment variable NOOT_CONFIG_FILE: cannot read /p/gone.toml"),
+            "{err}"
+        );
+    }
+
+    /// Naming no scrubber, in the file or in NOOT_SCRUBBERS, is an error
+    /// rather than scrubbing nothing.
+    #[test]
+    fn an_empty_scrubber_list_is_an_error() {
+        let files = [("/p/noot.toml", "[scrub]\nscrubbers = []\n")];
+        let err = load_with(&files, env_at("/p", &[]), CliOverrides::default()).expect_err("empty");
+        assert!(err.to_string().starts_with("/p/noot.toml:2:13: `scrubbers` is empty"), "{err}");
+        let env = env_at("/p", &[("NOOT_SCRUBBERS", " , ")]);
+        let err = load_with(&[], env, CliOverrides::default()).expect_err("none named");
+        assert!(
+            err.to_string().starts_with("environment variable NOOT_SCRUBBERS: no scrubber named"),
+            "{err}"
+        );
+    }
+
     #[test]
     fn an_explicit_config_that_does_not_exist_is_an_error() {
         let cli = CliOverrides { config: Some("missing.toml".into()), ..CliOverrides::default() };

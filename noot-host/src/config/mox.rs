@@ -152,3 +152,82 @@ impl MoxTable {
         Ok(settings)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{CliOverrides, Config, ConfigError, load};
+    use crate::engine::fakes::{FakeEnv, MemFs};
+
+    /// Loads `/p/noot.toml` = `text` from `/p`, with `vars` set.
+    fn load_mox(text: &str, vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let fs = MemFs::default();
+        fs.insert("/p/noot.toml", text.as_bytes());
+        let env = FakeEnv {
+            vars: vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            cwd: "/p".into(),
+        };
+        load(&fs, &env, &CliOverrides::default())
+    }
+
+    /// Every `[mox]` key reaches the settings, and `noot config show`
+    /// learns the line each came from.
+    #[test]
+    fn every_mox_key_is_read_with_its_origin() {
+        let config = load_mox(
+            "[mox]\nshim_backend = \"script\"\ntimeout = 2.5\nmax_journal_entries = 100\nrecord_env = [\"LANG\"]\n[mox.record_prefixes]\nterraform = \"TF_\"\n[mox.shim_backend_options.hardlink]\nmode = \"copy\"\n",
+            &[],
+        )
+        .expect("valid");
+        let mox = &config.mox;
+        assert_eq!(mox.shim_backend, "script");
+        assert_eq!(mox.timeout_secs, Some(2.5));
+        assert_eq!(mox.max_journal_entries, Some(100));
+        assert_eq!(mox.record_env, ["LANG"]);
+        assert_eq!(mox.record_prefixes["terraform"], "TF_");
+        assert_eq!(mox.backend_options("hardlink"), r#"{"mode":"copy"}"#);
+        assert_eq!(mox.backend_options("other"), "{}");
+        assert_eq!(config.origins["mox.shim_backend"], "/p/noot.toml:2:16");
+        assert_eq!(config.origins["mox.timeout"], "/p/noot.toml:3:11");
+        assert_eq!(config.origins["mox.max_journal_entries"], "/p/noot.toml:4:23");
+        assert_eq!(config.origins["mox.record_env"], "/p/noot.toml:5:14");
+        assert_eq!(config.origins["mox.record_prefixes.terraform"], "/p/noot.toml:7:13");
+    }
+
+    /// NOOT_SHIM_BACKEND beats the file's `shim_backend`; a blank one is
+    /// ignored.
+    #[test]
+    fn the_backend_variable_beats_the_file() {
+        let text = "[mox]\nshim_backend = \"script\"\n";
+        let config = load_mox(text, &[("NOOT_SHIM_BACKEND", " native ")]).expect("valid");
+        assert_eq!(config.mox.shim_backend, "native");
+        assert_eq!(config.origins["mox.shim_backend"], "environment variable NOOT_SHIM_BACKEND");
+        let config = load_mox(text, &[("NOOT_SHIM_BACKEND", "  ")]).expect("valid");
+        assert_eq!(config.mox.shim_backend, "script");
+    }
+
+    /// Each bad `[mox]` value is refused at its line, with advice.
+    #[test]
+    fn bad_mox_values_name_their_line_and_the_fix() {
+        let cases = [
+            ("[mox]\ntimeout = 0.0\n", "/p/noot.toml:2:11: timeout = 0: must be a positive number"),
+            ("[mox]\ntimeout = -1.5\n", "/p/noot.toml:2:11: timeout = -1.5: must be a positive"),
+            (
+                "[mox]\nmax_journal_entries = 0\n",
+                "/p/noot.toml:2:23: max_journal_entries = 0: must be at least 1",
+            ),
+            (
+                "[mox]\nrecord_env = [\"LANG\", \"GITHUB_TOKEN\"]\n",
+                "/p/noot.toml:2:14: record_env: `GITHUB_TOKEN` looks like a secret's name",
+            ),
+            (
+                "[mox.record_prefixes]\ngit = \"\"\n",
+                "/p/noot.toml:2:7: record_prefixes.git = \"\": an empty prefix would keep every variable",
+            ),
+        ];
+        for (text, want) in cases {
+            let err = load_mox(text, &[]).expect_err(want);
+            assert!(err.to_string().starts_with(want), "{text:?}\n got: {err}\nwant: {want}");
+            assert!(err.help.is_some(), "{err}");
+        }
+    }
+}

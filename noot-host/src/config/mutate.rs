@@ -327,3 +327,62 @@ impl MutateTable {
         Ok(settings)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{CliOverrides, Config, ConfigError, load};
+    use crate::engine::fakes::{FakeEnv, MemFs};
+
+    /// Loads `/p/noot.toml` = `text` from `/p`.
+    fn load_mutate(text: &str) -> Result<Config, ConfigError> {
+        let fs = MemFs::default();
+        fs.insert("/p/noot.toml", text.as_bytes());
+        load(&fs, &FakeEnv { cwd: "/p".into(), ..FakeEnv::default() }, &CliOverrides::default())
+    }
+
+    /// What to mutate, how and with which budget all reach the session,
+    /// each with the place it was set.
+    #[test]
+    fn every_mutate_key_is_read_with_its_location() {
+        let config = load_mutate(
+            "[mutate]\npaths = [\"src/shop\"]\nexclude = [\"shop.cli.*\", \"re:_generated\"]\npytest_args = [\"-x\"]\nrunner = \"pytest\"\njobs = 3\ntimeout_multiplier = 4.0\ntimeout_floor = 1.5\n[mutate.runner_options.pytest]\nworkers = 2\n",
+        )
+        .expect("valid");
+        let mutate = &config.mutate;
+        assert_eq!(mutate.paths, ["src/shop"]);
+        assert_eq!(mutate.exclude, ["shop.cli.*", "re:_generated"]);
+        assert_eq!(mutate.pytest_args, ["-x"]);
+        assert_eq!(mutate.runner, "pytest");
+        assert_eq!(mutate.jobs, Some(3));
+        assert_eq!((mutate.timeout_multiplier, mutate.timeout_floor_secs), (4.0, 1.5));
+        assert_eq!(mutate.runner_options["pytest"], serde_json::json!({ "workers": 2 }));
+        assert_eq!(config.origins["mutate.paths"], "/p/noot.toml:2:9");
+        assert_eq!(config.origins["mutate.runner"], "/p/noot.toml:5:10");
+        assert_eq!(config.origins["mutate.jobs"], "/p/noot.toml:6:8");
+        assert_eq!(mutate.locations["timeout_floor"].to_string(), "/p/noot.toml:8:17");
+        assert_eq!(mutate.locations["runner_options.pytest"].to_string(), "/p/noot.toml:9:1");
+    }
+
+    /// A bad budget or exclude pattern is refused at its line, with advice.
+    #[test]
+    fn bad_mutate_values_name_their_line_and_the_fix() {
+        let cases = [
+            ("[mutate]\njobs = 0\n", "/p/noot.toml:2:8: jobs = 0: must be at least 1"),
+            (
+                "[mutate]\ntimeout_multiplier = 0.5\n",
+                "/p/noot.toml:2:22: timeout_multiplier = 0.5: must be at least 1",
+            ),
+            (
+                "[mutate]\ntimeout_floor = 0.0\n",
+                "/p/noot.toml:2:17: timeout_floor = 0: must be a positive number of seconds",
+            ),
+            ("[mutate]\nexclude = [\"re:(\"]\n", "/p/noot.toml:2:11: exclude pattern `re:(`: "),
+            ("[mutate]\nexclude = [\"pkg/[a\"]\n", "/p/noot.toml:2:11: exclude pattern `pkg/[a`: "),
+        ];
+        for (text, want) in cases {
+            let err = load_mutate(text).expect_err(want);
+            assert!(err.to_string().starts_with(want), "{text:?}\n got: {err}\nwant: {want}");
+            assert!(err.help.is_some(), "{err}");
+        }
+    }
+}
