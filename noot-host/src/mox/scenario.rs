@@ -554,6 +554,129 @@ mod tests {
         assert!(err.contains("did you mean `command`?"), "{err}");
     }
 
+    /// Mistakes in how a double answers or counts, each at its line with
+    /// the fix.
+    #[test]
+    fn answer_and_count_mistakes_name_their_line_and_the_fix() {
+        let cases = [
+            (
+                "[[stub]]\ncommand = \"git\"\nordered = true\n",
+                "s.toml:3:11: a stub cannot be ordered: stubs are never verified",
+            ),
+            ("[[stub]]\ncommand = \"git\"\nrun = []\n", "s.toml:3:7: run = []: needs a program"),
+            (
+                "[[stub]]\ncommand = \"git\"\nrun = [\"true\"]\nrun_timeout = 0.0\n",
+                "s.toml:4:15: run_timeout = 0: must be a positive number of seconds",
+            ),
+            (
+                "[[mock]]\ncommand = \"git\"\nstdout = \"x\"\nstdout_file = \"out.txt\"\n",
+                "s.toml:3:10: stdout and stdout_file both given",
+            ),
+            (
+                "[[mock]]\ncommand = \"git\"\nstderr = \"x\"\nstderr_file = \"err.txt\"\n",
+                "s.toml:3:10: stderr and stderr_file both given",
+            ),
+            (
+                "[[mock]]\ncommand = \"git\"\ntimes = 1\nat_least = 2\n",
+                "s.toml:4:12: give one of times, at_least and never",
+            ),
+        ];
+        for (text, want) in cases {
+            let err = parse_text(text).expect_err(want).to_string();
+            assert!(err.starts_with(want), "{text:?}\n got: {err}\nwant: {want}");
+            assert!(err.contains("help: "), "{err}");
+        }
+    }
+
+    /// Comparator tables that cannot be read, each at its line with the
+    /// forms that can.
+    #[test]
+    fn comparator_mistakes_name_their_line_and_the_fix() {
+        let cases = [
+            ("args = [true]", "s.toml:3:9: args[0]: a boolean is not an argument"),
+            (
+                "args = [{ contains = \"a\", regex = \"b\" }]",
+                "s.toml:3:9: args[0]: a comparator table has exactly one key",
+            ),
+            ("args = [\"x\", { contains = 1 }]", "s.toml:3:14: args[1]: `contains` takes a string"),
+            ("args = [{ any = false }]", "s.toml:3:9: args[0]: write any = true"),
+            ("stdin = { is_a = \"str\" }", "s.toml:3:9: stdin: is_a = \"str\" is not a kind"),
+        ];
+        for (line, want) in cases {
+            let text = format!("[[mock]]\ncommand = \"git\"\n{line}\n");
+            let err = parse_text(&text).expect_err(want).to_string();
+            assert!(err.starts_with(want), "{line}\n got: {err}\nwant: {want}");
+            assert!(err.contains("help: "), "{err}");
+        }
+        let scenario = parse_text("[[mock]]\ncommand = \"git\"\nargs = [{ equals = \"{x}\" }]\n")
+            .expect("parses");
+        let args: Vec<String> =
+            scenario.doubles[0].args.iter().flatten().map(ToString::to_string).collect();
+        assert_eq!(args, ["'{x}'"], "equals matches the text as written");
+    }
+
+    /// `stdout_file` and `stderr_file` are read relative to the scenario's
+    /// folder; a missing one is an error at its line.
+    #[test]
+    fn output_files_are_read_beside_the_scenario() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("out.bin"), b"\x00\xffbytes").expect("write");
+        std::fs::write(dir.path().join("err.txt"), "warned\n").expect("write");
+        let path = dir.path().join("s.toml");
+        let scenario = parse(
+            &path,
+            "[[mock]]\ncommand = \"git\"\nstdout_file = \"out.bin\"\nstderr_file = \"err.txt\"\nexit_code = 3\n",
+        )
+        .expect("parses");
+        assert_eq!(
+            scenario.doubles[0].answer,
+            Answer::Respond {
+                stdout: b"\x00\xffbytes".to_vec(),
+                stderr: b"warned\n".to_vec(),
+                exit_code: 3
+            }
+        );
+        for key in ["stdout_file", "stderr_file"] {
+            let text = format!("[[mock]]\ncommand = \"git\"\n{key} = \"gone.txt\"\n");
+            let err = parse(&path, &text).expect_err("missing").to_string();
+            let want = format!(
+                "{}:3:{}: cannot read {}: ",
+                path.display(),
+                key.len() + 4,
+                dir.path().join("gone.txt").display()
+            );
+            assert!(err.starts_with(&want), "{err}");
+            assert!(
+                err.contains("help: paths are relative to the scenario file's folder"),
+                "{err}"
+            );
+        }
+    }
+
+    /// A `run` handler keeps its program, its timeout (60 s unless given)
+    /// and the scenario's folder to find relative programs in.
+    #[test]
+    fn a_run_handler_keeps_its_timeout_and_folder() {
+        let path = Path::new("/project/doubles/s.toml");
+        let scenario = parse(
+            path,
+            "[[stub]]\ncommand = \"date\"\nrun = [\"./now.sh\", \"-u\"]\nrun_timeout = 2.5\n[[stub]]\ncommand = \"uname\"\nrun = [\"echo\", \"Linux\"]\n",
+        )
+        .expect("parses");
+        assert_eq!(
+            scenario.doubles[0].answer,
+            Answer::Run {
+                argv: vec!["./now.sh".into(), "-u".into()],
+                timeout_secs: 2.5,
+                base: PathBuf::from("/project/doubles")
+            }
+        );
+        assert!(matches!(
+            &scenario.doubles[1].answer,
+            Answer::Run { timeout_secs, .. } if *timeout_secs == DEFAULT_RUN_TIMEOUT_SECS
+        ));
+    }
+
     #[test]
     fn ordered_doubles_keep_file_order_across_kinds() {
         let scenario = parse_text(
