@@ -119,6 +119,64 @@ fn a_passthrough_to_a_missing_command_exits_127_naming_it() {
     mox.verify().expect("a missing command is the caller's result, not a double's failure");
 }
 
+/// A spied command killed by a signal ends its shim by the same signal,
+/// as the real command would have ended for its caller; the journal keeps
+/// the shell's 128 + N.
+#[test]
+fn a_spied_command_killed_by_a_signal_ends_its_shim_the_same_way() {
+    use std::os::unix::process::ExitStatusExt;
+    let bin = tempfile::tempdir().expect("tempdir");
+    let real = bin.path().join("noot-test-dies");
+    std::fs::write(&real, "#!/bin/sh\nkill -TERM $$\n").expect("write");
+    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let mox = Mox::builder()
+        .launcher(LAUNCHER)
+        .path(bin.path().as_os_str())
+        .build()
+        .expect("controller starts");
+    mox.spy("noot-test-dies").passthrough();
+    let out = Command::new(mox.shim_dir().join("noot-test-dies"))
+        .envs(mox.env())
+        .stdin(Stdio::null())
+        .output()
+        .expect("shim runs");
+    assert_eq!(out.status.signal(), Some(15), "{:?} {}", out.status, text(&out.stderr));
+    assert_eq!(mox.journal()[0].exit_code, 128 + 15);
+    mox.verify().expect("a signal is the caller's result, not a double's failure");
+}
+
+/// The builder's timeout reaches the shims as NOOT_MOX_TIMEOUT; a value
+/// that is not a positive number of seconds is refused by the shim at
+/// once, in one line, with the controller-unreachable code.
+#[test]
+fn a_shim_refuses_a_timeout_that_is_not_a_positive_number() {
+    let mox = Mox::builder()
+        .launcher(LAUNCHER)
+        .timeout(Duration::from_millis(1500))
+        .build()
+        .expect("controller starts");
+    assert!(mox.env().contains(&("NOOT_MOX_TIMEOUT".into(), "1.5".into())), "{:?}", mox.env());
+    mox.stub("git").returns(ok("fine\n"));
+    let git = mox.shim_dir().join("git");
+    let out = Command::new(&git).envs(mox.env()).stdin(Stdio::null()).output().expect("runs");
+    assert_eq!(text(&out.stdout), "fine\n");
+    for bad in ["soon", "0", "-2"] {
+        let out = Command::new(&git)
+            .envs(mox.env())
+            .env("NOOT_MOX_TIMEOUT", bad)
+            .stdin(Stdio::null())
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(125), "{bad}");
+        assert_eq!(
+            text(&out.stderr),
+            format!("noot-shim: NOOT_MOX_TIMEOUT={bad} is not a positive number of seconds\n")
+        );
+    }
+    assert_eq!(mox.journal().len(), 1, "refused calls never reach the controller");
+    mox.verify().expect("the stub answered");
+}
+
 #[test]
 fn a_shim_whose_controller_is_gone_returns_quickly_with_a_distinct_code() {
     let mox = mox(Backend::Script);
@@ -224,6 +282,51 @@ fn handlers_compute_answers_from_the_call() {
     let out = mox.command("echo-args").args(["a", "b"]).current_dir("/").output().expect("runs");
     assert_eq!(text(&out.stdout), "a,b|/\n");
     mox.verify().expect("stub");
+}
+
+/// The message a check panicked with.
+fn panic_message(check: impl FnOnce()) -> String {
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(check));
+    let payload = caught.expect_err("the check panics");
+    payload.downcast_ref::<String>().cloned().unwrap_or_default()
+}
+
+/// A double's assertions pass when met, and otherwise panic naming the
+/// double, the calls it got and what was expected.
+#[test]
+fn a_double_s_assertions_name_it_and_the_calls_it_got() {
+    let mox = mox(Backend::Auto);
+    let git = mox.spy("git").returns(ok("")).times_called(2).any_order();
+    let gh = mox.spy("gh").returns(ok("")).never();
+    let out = sh(&mox, "git fetch && git push origin main");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    git.assert_called();
+    git.assert_called_times(2);
+    git.assert_called_with(["push", "origin", "main"]);
+    gh.assert_not_called();
+    assert_eq!((git.kind(), format!("{git:?}")), (noot_mox::DoubleKind::Spy, "spy git #1".into()));
+
+    assert_eq!(
+        panic_message(|| gh.assert_called()),
+        "expected spy gh #2 to be called at least once, but it was never called"
+    );
+    assert_eq!(
+        panic_message(|| git.assert_not_called()),
+        "expected spy git #1 not to be called, but it was called 2 time(s); last: git('push', 'origin', 'main')"
+    );
+    assert_eq!(
+        panic_message(|| git.assert_called_times(1)),
+        "expected spy git #1 to be called 1 time(s), but it was called 2 time(s)"
+    );
+    assert_eq!(
+        panic_message(|| gh.assert_called_with(["pr", "list"])),
+        "expected spy gh #2 to be called with ['pr', 'list'], but it was never called"
+    );
+    assert_eq!(
+        panic_message(|| git.assert_called_with(["push", "origin", "dev"])),
+        "spy git #1 was last called with ['push', 'origin', 'main'], expected ['push', 'origin', 'dev']: arg[2] 'main' != 'dev'"
+    );
+    mox.verify().expect("two calls of git, none of gh");
 }
 
 #[test]
