@@ -111,3 +111,89 @@ fn a_bad_definition_is_a_located_error() {
     let err = Experiment::load_in(dir.path(), "missing").expect_err("unknown experiment");
     assert!(err.to_string().starts_with("no experiment named `missing`"), "{err}");
 }
+
+/// A closure sees its branch: the variant's whole config (also as the
+/// caller's own type), its id and label, whether it is returned, and the
+/// call number, which goes on across calls.
+#[test]
+fn a_branch_knows_its_variant_its_role_and_its_call() {
+    #[derive(serde::Deserialize)]
+    struct Model {
+        model: String,
+        layers: u32,
+    }
+    let dir = project(
+        "[experiment.sh]\nstrategy = \"shadow\"\nprimary = \"model=small\"\n[experiment.sh.expand]\nmodel = [\"small\", \"large\"]\nlayers = [2]\n",
+    );
+    let mut experiment = Experiment::load_in(dir.path(), "sh").expect("loads");
+    assert!(experiment.warnings().is_empty(), "{:?}", experiment.warnings());
+    let seen = std::sync::Mutex::new(Vec::new());
+    let mut logged = Vec::new();
+    for _ in 0..2 {
+        let call = experiment
+            .call(|branch| {
+                let typed: Model = branch.config_as().map_err(|e| e.to_string())?;
+                seen.lock().unwrap_or_else(|e| e.into_inner()).push((
+                    branch.call_number(),
+                    branch.label().to_string(),
+                    branch.is_primary(),
+                    (typed.model, typed.layers),
+                    branch.config().clone(),
+                    branch.config_id().to_string(),
+                ));
+                Ok::<_, String>(())
+            })
+            .expect("calls");
+        logged.extend(call.records);
+    }
+    let mut seen = seen.into_inner().expect("seen");
+    seen.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    let shown: Vec<_> = seen.iter().map(|s| (s.0, s.1.as_str(), s.2, s.3.clone())).collect();
+    assert_eq!(
+        shown,
+        [
+            (1, "model=large", false, ("large".to_string(), 2)),
+            (1, "model=small", true, ("small".to_string(), 2)),
+            (2, "model=large", false, ("large".to_string(), 2)),
+            (2, "model=small", true, ("small".to_string(), 2)),
+        ]
+    );
+    assert_eq!(seen[1].4, serde_json::json!({ "layers": 2, "model": "small" }));
+    for (call, label, _, _, _, config_id) in &seen {
+        let record = logged.iter().find(|r| (r.call, &r.label) == (*call, label)).expect("logged");
+        assert_eq!(&record.config_id, config_id, "call {call} {label}: the id the log keeps");
+    }
+}
+
+/// A returned branch that fails or panics reaches the caller as a
+/// `BranchError` that says why; the call itself succeeds.
+#[test]
+fn a_returned_branch_that_fails_or_panics_says_why() {
+    let dir = project(
+        "[experiment.mb]\nstrategy = \"multi-branch\"\n[experiment.mb.expand]\nmode = [\"err\", \"panic\", \"ok\"]\n",
+    );
+    let mut experiment = Experiment::load_in(dir.path(), "mb").expect("loads");
+    let call = experiment
+        .call(|branch| match branch.get::<String>("mode").as_deref() {
+            Some("err") => Err("no model loaded".to_string()),
+            Some("panic") => panic!("index out of range"),
+            _ => Ok(1),
+        })
+        .expect("the call itself succeeds");
+    let shown: Vec<(&str, String)> = call
+        .returned
+        .iter()
+        .map(|r| {
+            let result = r.result.as_ref().map_or_else(ToString::to_string, |v| format!("Ok({v})"));
+            (r.label.as_str(), result)
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            ("mode=err", "no model loaded".to_string()),
+            ("mode=panic", "the branch panicked: index out of range".to_string()),
+            ("mode=ok", "Ok(1)".to_string()),
+        ]
+    );
+}
