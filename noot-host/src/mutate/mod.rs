@@ -15,6 +15,7 @@ pub mod python;
 pub mod report;
 pub mod results;
 pub mod runner_choice;
+pub mod rust;
 pub mod selection;
 pub mod session;
 pub mod stats;
