@@ -422,6 +422,150 @@ fn list_and_show_json_documents_are_stable() {
     snapshot!("experiment_show_json", serde_json::to_string_pretty(&stable).expect("json"));
 }
 
+/// `noot experiment list` shows each experiment's strategy, pool size,
+/// calls so far and command; a pool that cannot load says `error` in the
+/// table and why on stderr, and the others still show.
+#[test]
+fn list_shows_a_table_and_names_a_broken_pool() {
+    let dir = project(&format!(
+        "[experiment.rr]\n{COMMAND}\nconfigs = [\"configs/\"]\n[experiment.rr.expand]\ntemperature = [0.0, 0.7]\n\n[experiment.broken]\ncommand = [\"true\"]\nstrategy = \"shadow\"\nconfigs = [\"configs/missing.toml\"]\n"
+    ));
+    assert_eq!(noot(dir.path(), &["experiment", "run", "rr"]).code, 0);
+    let run = noot(dir.path(), &["experiment", "list"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.stdout,
+        "NAME    STRATEGY        VARIANTS   CALLS  COMMAND\n\
+         broken  shadow             error       0  true\n\
+         rr      round-robin            4       1  python3 echo_model.py --model {model} --temperature {temperature}\n"
+    );
+    let stderr = run.stderr.replace(&format!("{}/", dir.path().display()), "");
+    assert!(stderr.starts_with("error: experiment `broken`: noot.toml:10:11: "), "{stderr}");
+    assert!(stderr.contains("configs/missing.toml"), "{stderr}");
+
+    let empty = project("jobs = 1\n");
+    let run = noot(empty.path(), &["experiment", "list"]);
+    assert_eq!((run.code, run.stdout.as_str()), (0, ""), "{run:?}");
+    assert!(run.stderr.starts_with("no experiments: add an [experiment.NAME] table"), "{run:?}");
+}
+
+/// A returned branch that cannot start exits 127, one past its timeout
+/// 124, one killed by signal N 128+N, as a shell would; each is logged
+/// with why, and a shadow killed by a signal is named on stderr.
+#[test]
+fn a_returned_branch_s_failure_becomes_a_shell_exit_code() {
+    let dir = project(
+        r#"[experiment.missing]
+command = ["noot-no-such-program"]
+
+[experiment.slow]
+command = ["sleep", "5"]
+timeout = 0.3
+
+[experiment.killed]
+command = ["sh", "-c", "kill -{sig} $$"]
+strategy = "shadow"
+primary = "sig=TERM"
+[experiment.killed.expand]
+sig = ["TERM", "KILL"]
+"#,
+    );
+    let run = noot(dir.path(), &["experiment", "run", "missing"]);
+    assert_eq!(run.code, 127, "{run:?}");
+    assert!(
+        run.stderr.starts_with("noot: default: cannot start `noot-no-such-program`: "),
+        "{run:?}"
+    );
+    assert_eq!(records(dir.path(), "missing")[0]["exception"]["type"], "spawn");
+
+    let started = Instant::now();
+    let run = noot(dir.path(), &["experiment", "run", "slow"]);
+    assert_eq!(run.code, 124, "{run:?}");
+    assert!(started.elapsed() < Duration::from_secs(4), "waited {:?}", started.elapsed());
+    assert_eq!(run.stderr, "noot: default: ran past its timeout of 0.3 s and was killed\n");
+    assert_eq!(records(dir.path(), "slow")[0]["timed_out"], true);
+
+    let run = noot(dir.path(), &["experiment", "run", "killed"]);
+    assert_eq!(run.code, 128 + 15, "{run:?}");
+    let logged = records(dir.path(), "killed");
+    let by_label = |label: &str| logged.iter().find(|r| r["label"] == label).expect("logged");
+    for (label, signal, message) in [
+        ("sig=TERM", 15, "killed by signal 15 (SIGTERM)"),
+        ("sig=KILL", 9, "killed by signal 9 (SIGKILL)"),
+    ] {
+        let record = by_label(label);
+        assert_eq!(record["status"], "failed", "{record}");
+        assert_eq!(record["signal"], signal, "{record}");
+        assert_eq!(record["exception"]["message"], message, "{record}");
+    }
+    let shadow_id = by_label("sig=KILL")["config_id"].as_str().unwrap_or_default().to_string();
+    assert!(
+        run.stderr.starts_with(&format!("noot: shadow sig=KILL ({shadow_id}): failed in ")),
+        "{run:?}"
+    );
+    assert!(run.stderr.contains(": signal: killed by signal 9 (SIGKILL)"), "{run:?}");
+}
+
+/// An experiment with no `command` is for Rust closures only: `noot
+/// experiment run` refuses it at its table's line, before anything runs.
+#[test]
+fn an_experiment_without_a_command_cannot_run_from_the_command_line() {
+    let dir = project("jobs = 1\n\n[experiment.rust_only]\nstrategy = \"shadow\"\n");
+    let run = noot(dir.path(), &["experiment", "run", "rust_only"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    let stderr = run.stderr.replace(&format!("{}/", dir.path().display()), "");
+    assert!(
+        stderr.starts_with("error: noot.toml:3:1: experiment `rust_only` has no `command`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("help: add command = "), "{stderr}");
+    assert!(!dir.path().join(".noot/experiments/rust_only/state.json").exists(), "no call made");
+}
+
+/// A JSON object in NOOT_METRICS_FILE becomes the record's metrics;
+/// anything else is logged as a metrics error saying what it was, and the
+/// branch still succeeds.
+#[test]
+fn metrics_that_are_not_a_json_object_are_logged_as_an_error() {
+    let dir = project(
+        r#"[experiment.m]
+command = ["sh", "-c", "printf '%s' '{metrics}' > \"$NOOT_METRICS_FILE\""]
+strategy = "multi-branch"
+[experiment.m.expand]
+metrics = ['{"score": 0.5}', "[1, 2]", '"text"', "7", "true", "{"]
+"#,
+    );
+    let run = noot(dir.path(), &["experiment", "run", "m"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let logged = records(dir.path(), "m");
+    let by_label = |label: &str| logged.iter().find(|r| r["label"] == label).expect("logged");
+    let good = by_label("metrics={\"score\": 0.5}");
+    assert_eq!(
+        (&good["metrics"]["score"], &good["metrics_error"]),
+        (&Value::from(0.5), &Value::Null)
+    );
+    for (written, what) in
+        [("[1, 2]", "a list"), ("\"text\"", "a string"), ("7", "a number"), ("true", "a scalar")]
+    {
+        let record = by_label(&format!("metrics={written}"));
+        assert_eq!(record["status"], "success", "{record}");
+        assert_eq!(
+            record["metrics_error"],
+            format!(
+                "NOOT_METRICS_FILE must hold a JSON object such as {{\"score\": 0.9}}, not {what}"
+            ),
+            "{record}"
+        );
+    }
+    let broken = by_label("metrics={");
+    assert!(
+        broken["metrics_error"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("NOOT_METRICS_FILE is not valid JSON: ")),
+        "{broken}"
+    );
+}
+
 /// Starts `noot experiment run sh` (whose branches write their pids to
 /// `pids/` and sleep) and waits until both branches run. The caller
 /// signals and waits for the child it gets back; clippy cannot see that.
