@@ -566,6 +566,60 @@ metrics = ['{"score": 0.5}', "[1, 2]", '"text"', "7", "true", "{"]
     );
 }
 
+/// `noot experiment show` prints, per variant, its runs, success rate,
+/// mismatches against the primary and metric means, and warns about log
+/// lines that are not records; `noot experiment strategies` lists the
+/// built-in strategies.
+#[test]
+fn show_text_gives_each_variant_s_runs_rates_mismatches_and_metric_means() {
+    let dir = project(&format!(
+        "[experiment.sh]\n{COMMAND}\nstrategy = \"shadow\"\nprimary = \"model=small\"\nconfigs = [\"configs/\"]\n[experiment.sh.expand]\ntemperature = [0.5]\n"
+    ));
+    assert_eq!(noot(dir.path(), &["experiment", "run", "sh", "--calls", "2"]).code, 0);
+    let log = dir.path().join(".noot/experiments/sh/branches.jsonl");
+    let mut text = std::fs::read_to_string(&log).expect("log");
+    text.push_str("not a record\n");
+    std::fs::write(&log, text).expect("write");
+    let run = noot(dir.path(), &["experiment", "show", "sh"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines[0], "experiment sh (shadow): 2 call(s), 4 branch record(s)");
+    let header: Vec<&str> = lines[1].split_whitespace().collect();
+    assert_eq!(
+        header,
+        ["ID", "VARIANT", "RUNS", "SUCCESS", "MEDIAN", "MISMATCHES", "METRICS", "(mean)"]
+    );
+    // Each row without its id and median duration (`0.12 s`).
+    let rows: Vec<Vec<&str>> = lines[2..]
+        .iter()
+        .map(|line| {
+            let cells: Vec<&str> = line.split_whitespace().collect();
+            assert_eq!(cells[5], "s", "{line}");
+            [&cells[1..4], &cells[6..]].concat()
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            vec!["model=large", "2", "100%", "2/2", "length=5", "score=0.9"],
+            vec!["model=small", "2", "100%", "-", "length=5", "score=0.5"],
+        ]
+    );
+    assert_eq!(
+        run.stderr,
+        format!(
+            "warning: 1 line(s) of {} are not branch records and were skipped\n",
+            log.display()
+        )
+    );
+
+    let run = noot(dir.path(), &["experiment", "strategies"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let names: Vec<&str> =
+        run.stdout.lines().skip(1).filter_map(|l| l.split_whitespace().nth(1)).collect();
+    assert_eq!(names, ["round-robin", "shadow", "multi-branch"], "{}", run.stdout);
+}
+
 /// Starts `noot experiment run sh` (whose branches write their pids to
 /// `pids/` and sleep) and waits until both branches run. The caller
 /// signals and waits for the child it gets back; clippy cannot see that.
