@@ -261,6 +261,102 @@ fn scrub_rewrites_a_leaky_fixture_once_and_gates_ci() {
     assert_eq!((run.code, run.stdout.as_str()), (0, "leaky.json: clean\n"));
 }
 
+/// With `--format json`, record, scrub and validate each print one
+/// document: what was recorded and redacted, what changed, which files are
+/// bad; a fixture that cannot be read is an error that exits 2.
+#[test]
+fn record_scrub_and_validate_speak_json() {
+    let project = Project::new();
+    let args: Vec<&str> =
+        "--format json mox record -o fixtures/gh.json --cmd gh --review -- gh pr view 42"
+            .split(' ')
+            .collect();
+    let run = project.noot(&project.real_path(), &args);
+    assert_eq!(run.code, 0, "{run:?}");
+    let doc: Value = serde_json::from_str(&run.stdout).expect("one document");
+    assert_eq!(
+        (&doc["fixture"], &doc["recordings"], &doc["redactions"], &doc["ok"]),
+        (&Value::from("fixtures/gh.json"), &Value::from(1), &Value::from(1), &Value::from(true)),
+        "{doc}"
+    );
+    assert_eq!(doc["review"], "fixtures/gh.review.json");
+
+    let leaky = std::fs::read_to_string(fixture("mox/leaky.json")).expect("leaky fixture");
+    std::fs::write(project.path().join("leaky.json"), &leaky).expect("write");
+    let run = project.noot(
+        &project.real_path(),
+        &["--format", "json", "mox", "scrub", "leaky.json", "fixtures/gh.json"],
+    );
+    assert_eq!(run.code, 1, "one fixture changed: {run:?}");
+    let doc: Value = serde_json::from_str(&run.stdout).expect("one document");
+    assert_eq!(doc["changed"], 1, "{doc}");
+    let redactions: Vec<&Value> =
+        doc["fixtures"].as_array().expect("fixtures").iter().map(|f| &f["redactions"]).collect();
+    assert_eq!(redactions, [&Value::from(2), &Value::from(0)], "{doc}");
+
+    let run = project.noot(&project.real_path(), &["mox", "scrub", "gone.json", "leaky.json"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.starts_with("error: ") && run.stderr.contains("gone.json"), "{run:?}");
+    assert_eq!(run.stdout, "leaky.json: clean\n", "the readable fixture is still scrubbed");
+
+    std::fs::write(project.path().join("torn.json"), &leaky[..leaky.len() / 2]).expect("write");
+    let run = project.noot(
+        &project.real_path(),
+        &["--format", "json", "mox", "validate", "torn.json", "fixtures/gh.json"],
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    let doc: Value = serde_json::from_str(&run.stdout).expect("one document");
+    assert_eq!(doc["bad"], 1, "{doc}");
+    let errors: Vec<bool> =
+        doc["files"].as_array().expect("files").iter().map(|f| f["error"].is_string()).collect();
+    assert_eq!(errors, [true, false], "{doc}");
+}
+
+/// `noot mox record` refuses to keep a variable named like a secret; a
+/// run that calls no recorded command writes an empty fixture (never
+/// leaving an older one in place), and one whose fixture cannot be written
+/// fails saying so.
+#[test]
+fn record_refuses_secret_variables_and_says_what_it_wrote() {
+    let project = Project::new();
+    let args = ["mox", "record", "-o", "f.json", "--cmd", "gh", "--env", "GH_TOKEN", "--", "true"];
+    let run = project.noot(&project.real_path(), &args);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.contains(
+            "--env GH_TOKEN: the name looks like a secret's, and recordings never keep those"
+        ),
+        "{run:?}"
+    );
+    assert!(!project.path().join("f.json").exists());
+
+    let older = project.noot(
+        &project.real_path(),
+        &["mox", "record", "-o", "f.json", "--cmd", "gh", "--", "gh", "pr", "view", "42"],
+    );
+    assert_eq!(older.code, 0, "{older:?}");
+    let recorded = read_json(project.path().join("f.json"))["recordings"].clone();
+    assert_eq!(recorded.as_array().map(Vec::len), Some(1));
+    let args = ["mox", "record", "-o", "f.json", "--cmd", "gh", "--cmd", "git", "--", "true"];
+    let run = project.noot(&project.real_path(), &args);
+    assert_eq!(
+        (run.code, run.stdout.as_str()),
+        (0, "recorded 0 calls to f.json (0 secrets redacted)\n"),
+        "{run:?}"
+    );
+    assert_eq!(read_json(project.path().join("f.json"))["recordings"], Value::Array(Vec::new()));
+
+    std::fs::create_dir(project.path().join("adir")).expect("mkdir");
+    let args = ["mox", "record", "-o", "adir", "--cmd", "gh", "--", "true"];
+    let run = project.noot(&project.real_path(), &args);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("Recording not saved"), "{run:?}");
+    assert!(
+        run.stderr.ends_with("noot mox record: no call of gh was made; nothing written to adir\n"),
+        "{run:?}"
+    );
+}
+
 #[test]
 fn values_of_secret_variables_never_reach_a_fixture_and_unscrubbed_fixtures_are_not_copied_into_tests()
  {
