@@ -141,6 +141,48 @@ fn a_bad_plugin_table_is_reported_by_config_check() {
     assert!(run.stderr.contains("unknown field `entropy`"), "{}", run.stderr);
 }
 
+/// `noot config show` prints plugin libraries, plugin and runner tables,
+/// and the `[mutate]` keys a file sets, each with the line that set it.
+#[test]
+fn show_prints_the_tables_and_keys_a_file_sets_with_their_lines() {
+    let project = python_project(&[
+        ("lib/libx.so", ""),
+        (
+            "noot.toml",
+            "[plugins]\npaths = [\"lib/libx.so\"]\n\n[scrub.plugin.default]\nentropy_threshold = 3.5\n\n[mutate]\njobs = 2\nexclude = [\"app.cli.*\"]\npytest_args = [\"-x\", \"-q\"]\n\n[mutate.runner_options.pytest]\nworkers = 2\n",
+        ),
+    ]);
+    let root = project.path();
+    let run = noot_as_user(root, &["config", "show"], None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let shown = run.stdout.replace(&format!("{}/", root.display()), "");
+    for line in [
+        "paths = [\"lib/libx.so\"]  # noot.toml:2:10\n",
+        "\n[scrub.plugin.default]\n# {\"entropy_threshold\":3.5}\n",
+        "jobs = 2  # noot.toml:8:8\n",
+        "exclude = [\"app.cli.*\"]  # noot.toml:9:11\n",
+        "pytest_args = [\"-x\", \"-q\"]  # noot.toml:10:15\n",
+        "\n[mutate.runner_options.pytest]\n# {\"workers\":2}\n",
+    ] {
+        assert!(shown.contains(line), "{line:?} in:\n{shown}");
+    }
+}
+
+/// `noot config check --format json` says the configuration is valid,
+/// which file it came from and how many plugins it loaded.
+#[test]
+fn check_json_names_the_file_and_counts_the_plugins() {
+    let project = python_project(&[("noot.toml", "jobs = 2\n")]);
+    let run = noot_as_user(project.path(), &["config", "check", "--format", "json"], None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).expect("one JSON document");
+    assert_eq!(doc["ok"], true);
+    assert_eq!(doc["file"], project.path().join("noot.toml").display().to_string());
+    let listed = noot_as_user(project.path(), &["plugins", "list", "--format", "json"], None);
+    let plugins: serde_json::Value = serde_json::from_str(&listed.stdout).expect("plugins");
+    assert_eq!(doc["plugins"].as_u64(), plugins["plugins"].as_array().map(|p| p.len() as u64));
+}
+
 /// `noot ARGS` in `dir` as a user runs it: no `NOOT_*` variables, and no
 /// active virtual environment unless `virtual_env` names one (the test's
 /// own shell may have one).
