@@ -229,8 +229,13 @@ impl<'s> Walk<'s> {
         let return_type = function.child_by_field_name("return_type");
         if let Some(values) = values::replacements(return_type, self.source) {
             if !is_empty_unit(body, return_type, self.source) {
+                let original = squeeze(self.text(body));
                 for value in values {
-                    mutations.push(self.mutation("replace_body", body, format!("{{ {value} }}")));
+                    let replacement = format!("{{ {value} }}");
+                    // A body that already is the value would be no mutant.
+                    if squeeze(&replacement) != original {
+                        mutations.push(self.mutation("replace_body", body, replacement));
+                    }
                 }
             }
         }
@@ -331,6 +336,8 @@ impl<'s> Walk<'s> {
                 return;
             }
             kind if kind.ends_with("_pattern") || kind.ends_with("_type") => return,
+            // As cargo-mutants: a capacity is a hint, not behaviour.
+            "call_expression" if self.calls_with_capacity(node) => return,
             "binary_expression" => self.binary(node, out),
             "compound_assignment_expr" => self.compound(node, out),
             "unary_expression" => self.unary(node, out),
@@ -356,6 +363,11 @@ impl<'s> Walk<'s> {
         }
     }
 
+    fn calls_with_capacity(&self, call: Node<'_>) -> bool {
+        call.child_by_field_name("function")
+            .is_some_and(|f| self.text(f).rsplit("::").next() == Some("with_capacity"))
+    }
+
     fn binary(&self, node: Node<'_>, out: &mut Vec<Mutation>) {
         let Some(operator) = node.child_by_field_name("operator") else { return };
         for replacement in binary_swaps(self.text(operator)) {
@@ -365,10 +377,8 @@ impl<'s> Walk<'s> {
 
     fn compound(&self, node: Node<'_>, out: &mut Vec<Mutation>) {
         let Some(operator) = node.child_by_field_name("operator") else { return };
-        let text = self.text(operator);
-        let Some(plain) = text.strip_suffix('=') else { return };
-        for replacement in binary_swaps(plain) {
-            out.push(self.mutation("assignment_operator", operator, format!("{replacement}=")));
+        for replacement in assignment_swaps(self.text(operator)) {
+            out.push(self.mutation("assignment_operator", operator, (*replacement).to_owned()));
         }
     }
 
@@ -401,7 +411,12 @@ impl<'s> Walk<'s> {
                     out.push(self.mutation("match_guard", condition, value.to_owned()));
                 }
             }
-            if has_wildcard && !wildcard(arm) {
+            // An arm with a guard is not deleted: its guard becoming
+            // `false` is the same mutant.
+            let guarded = arm
+                .child_by_field_name("pattern")
+                .is_some_and(|p| p.child_by_field_name("condition").is_some());
+            if has_wildcard && !wildcard(arm) && !guarded {
                 let span = self.with_trailing_comma(arm.byte_range());
                 out.push(self.mutation_at(
                     "delete_match_arm",
@@ -443,8 +458,8 @@ fn binary_swaps(operator: &str) -> &'static [&'static str] {
         "!=" => &["=="],
         "&&" => &["||"],
         "||" => &["&&"],
-        "<" => &["==", ">"],
-        ">" => &["==", "<"],
+        "<" => &["==", ">", "<="],
+        ">" => &["==", "<", ">="],
         "<=" => &[">"],
         ">=" => &["<"],
         "+" => &["-", "*"],
@@ -456,9 +471,31 @@ fn binary_swaps(operator: &str) -> &'static [&'static str] {
         ">>" => &["<<"],
         "&" => &["|", "^"],
         "|" => &["&", "^"],
-        "^" => &["&", "|"],
+        "^" => &["|", "&"],
         _ => &[],
     }
+}
+
+/// cargo-mutants' compound assignment table (`&=` and `|=` swap only with
+/// each other).
+fn assignment_swaps(operator: &str) -> &'static [&'static str] {
+    match operator {
+        "&=" => &["|="],
+        "|=" => &["&="],
+        "^=" => &["|=", "&="],
+        "+=" => &["-=", "*="],
+        "-=" | "*=" => &["+=", "/="],
+        "/=" => &["%=", "*="],
+        "%=" => &["/=", "+="],
+        "<<=" => &[">>="],
+        ">>=" => &["<<="],
+        _ => &[],
+    }
+}
+
+/// Text without whitespace, to compare code regardless of layout.
+fn squeeze(text: &str) -> String {
+    text.chars().filter(|c| !c.is_whitespace()).collect()
 }
 
 fn join(path: &str, name: &str) -> String {

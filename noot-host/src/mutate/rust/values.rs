@@ -66,9 +66,6 @@ fn primitive(name: &str) -> Vec<String> {
 
 fn reference(ty: Node<'_>, source: &str) -> Vec<String> {
     let Some(inner) = ty.child_by_field_name("type") else { return default() };
-    let mutable = (0..ty.child_count())
-        .filter_map(|i| ty.child(i))
-        .any(|child| child.kind() == "mutable_specifier");
     if inner.kind() == "primitive_type" && text(inner, source) == "str" {
         return primitive("str");
     }
@@ -83,12 +80,8 @@ fn reference(ty: Node<'_>, source: &str) -> Vec<String> {
         }
         return values;
     }
-    let inner_values = values_of(inner, source);
-    if mutable {
-        inner_values.into_iter().map(|v| format!("Box::leak(Box::new({v}))")).collect()
-    } else {
-        inner_values.into_iter().map(|v| format!("&{v}")).collect()
-    }
+    // A leaked box lives for any lifetime, shared or `mut`.
+    values_of(inner, source).into_iter().map(|v| format!("Box::leak(Box::new({v}))")).collect()
 }
 
 fn generic(ty: Node<'_>, source: &str) -> Vec<String> {
@@ -119,8 +112,12 @@ fn named(name: &str, arguments: Option<&[Node<'_>]>, source: &str) -> Vec<String
         "Result" => wrap("Ok(", ")"),
         "Option" => std::iter::once("None".to_owned()).chain(wrap("Some(", ")")).collect(),
         "Vec" => std::iter::once("vec![]".to_owned()).chain(wrap("vec![", "]")).collect(),
-        "Box" | "Arc" | "Rc" => wrap(&format!("{name}::new("), ")"),
-        "Cow" => wrap("Cow::from(", ")"),
+        "Box" | "Cell" | "RefCell" | "Arc" | "Rc" | "Mutex" => wrap(&format!("{name}::new("), ")"),
+        "Cow" => first()
+            .unwrap_or_else(default)
+            .into_iter()
+            .flat_map(|v| [format!("Cow::Borrowed({v})"), format!("Cow::Owned({v}.to_owned())")])
+            .collect(),
         "HashSet" | "BTreeSet" | "VecDeque" | "BinaryHeap" | "LinkedList" => {
             std::iter::once(format!("{name}::new()"))
                 .chain(wrap(&format!("{name}::from_iter(["), "])"))
@@ -169,14 +166,14 @@ fn tuple(ty: Node<'_>, source: &str) -> Vec<String> {
     combinations.into_iter().map(|c| format!("({})", c.join(", "))).collect()
 }
 
-/// `impl Iterator<Item = T>`: empty, or one item; any other `impl Trait`
-/// gets `Default::default()`.
+/// `impl Iterator<Item = T>`: empty, or one item; no value is known for
+/// any other `impl Trait`.
 fn abstract_type(ty: Node<'_>, source: &str) -> Vec<String> {
-    let Some(bound) = ty.child_by_field_name("trait") else { return default() };
+    let Some(bound) = ty.child_by_field_name("trait") else { return Vec::new() };
     let base = bound.child_by_field_name("type").unwrap_or(bound);
     let name = last_segment(base, source);
     if !matches!(name, "Iterator" | "DoubleEndedIterator" | "ExactSizeIterator") {
-        return default();
+        return Vec::new();
     }
     let item = bound.child_by_field_name("type_arguments").and_then(|list| {
         let mut cursor = list.walk();
@@ -254,7 +251,7 @@ mod tests {
 
     #[test]
     fn references_slices_tuples_arrays_and_iterators() {
-        assert_eq!(returns("&u8"), ["&0", "&1"]);
+        assert_eq!(returns("&u8"), ["Box::leak(Box::new(0))", "Box::leak(Box::new(1))"]);
         assert_eq!(
             returns("&mut bool"),
             ["Box::leak(Box::new(true))", "Box::leak(Box::new(false))"]
@@ -270,6 +267,16 @@ mod tests {
             ["::std::iter::empty()", "::std::iter::once(0)", "::std::iter::once(1)"]
         );
         assert_eq!(returns("Self"), ["Default::default()"]);
-        assert_eq!(returns("impl Display"), ["Default::default()"]);
+        assert!(returns("impl Display").is_empty(), "nothing known builds one");
+        assert_eq!(
+            returns("Cow<'static, str>"),
+            [
+                "Cow::Borrowed(\"\")",
+                "Cow::Owned(\"\".to_owned())",
+                "Cow::Borrowed(\"xyzzy\")",
+                "Cow::Owned(\"xyzzy\".to_owned())"
+            ]
+        );
+        assert_eq!(returns("RefCell<bool>"), ["RefCell::new(true)", "RefCell::new(false)"]);
     }
 }
