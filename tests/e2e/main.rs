@@ -11,6 +11,7 @@ mod mlflow;
 mod mox;
 mod mox_fixtures;
 mod mutate;
+mod mutate_rust;
 mod plugins;
 mod pytest_plugin;
 mod scrub;

@@ -169,6 +169,7 @@ fn human(config: &Config) -> String {
         mutate.max_processes,
         origin("max_processes")
     ));
+    out.push_str(&format!("language = {:?}  # {}\n", mutate.language, origin("language")));
     if !mutate.exclude.is_empty() {
         out.push_str(&format!(
             "exclude = {}  # {}\n",

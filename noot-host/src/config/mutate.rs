@@ -44,6 +44,7 @@ pub(super) struct MutateTable {
     max_processes: Option<Spanned<i64>>,
     mutants_dir: Option<Spanned<String>>,
     python: Option<Spanned<String>>,
+    language: Option<Spanned<String>>,
     #[serde(default)]
     runner_options: BTreeMap<String, Spanned<toml::Table>>,
 }
@@ -79,6 +80,8 @@ pub struct MutateSettings {
     pub mutants_dir: String,
     /// The Python interpreter: a program on `PATH` or an absolute path.
     pub python: String,
+    /// `auto`, `python` or `rust`: see [`crate::mutate::language`].
+    pub language: String,
     /// Where [`Self::python`] came from.
     #[serde(skip)]
     pub python_origin: PythonOrigin,
@@ -103,6 +106,7 @@ impl Default for MutateSettings {
             max_processes: crate::engine::process_bound::DEFAULT_MAX_PROCESSES,
             mutants_dir: DEFAULT_MUTANTS_DIR.into(),
             python: DEFAULT_PYTHON.into(),
+            language: "auto".into(),
             python_origin: PythonOrigin::Default,
             runner_options: BTreeMap::new(),
             locations: BTreeMap::new(),
@@ -237,6 +241,17 @@ impl MutateTable {
         if let Some(v) = &self.runner {
             note("runner", v.span().start, &mut settings);
             settings.runner = v.get_ref().clone();
+        }
+        if let Some(v) = &self.language {
+            if !matches!(v.get_ref().as_str(), "auto" | "python" | "rust") {
+                return Err(ConfigError::at(
+                    at(v.span().start),
+                    format!("language = {:?}: noot mutates \"python\" and \"rust\"", v.get_ref()),
+                )
+                .with_help("leave it out (or \"auto\") to detect it: Cargo.toml without a Python project is Rust"));
+            }
+            note("language", v.span().start, &mut settings);
+            settings.language = v.get_ref().clone();
         }
         if let Some(v) = &self.jobs {
             let jobs = usize::try_from(*v.get_ref()).ok().filter(|j| *j > 0).ok_or_else(|| {

@@ -9,6 +9,7 @@ pub mod execute;
 pub mod github;
 pub mod junit;
 pub mod keys;
+pub mod language;
 pub mod project;
 pub mod project_writes;
 pub mod python;

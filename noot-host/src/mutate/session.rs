@@ -19,6 +19,7 @@ use noot_plugin_api::{PluginError, RunnerBox, RunnerSession};
 use super::catalog::{self, Catalog, Mutant};
 use super::execute::{self, ExecuteError, Execution, Limits};
 use super::keys::result_keys;
+use super::language::{self, Language};
 use super::project::{self, Excludes};
 use super::project_writes;
 use super::report::{self, RunReport, SessionFile};
@@ -111,6 +112,21 @@ pub fn run(
 ) -> Result<RunReport, RunError> {
     let started = Instant::now();
     ports.events.emit(&Event::SessionStarted { command: "run".into() });
+    if language::detect(&config.root, &config.mutate) == Language::Rust {
+        return Err(RunError::Setup {
+            location: config.mutate.locations.get("language").cloned(),
+            message: format!(
+                "{} is a Rust project: noot lists its mutants, but running them (one build, \
+                 mutant schemata) is not built yet",
+                config.root.join("Cargo.toml").display()
+            ),
+            help: Some(
+                "`noot run --list` lists the crate's mutants; until noot runs them, cargo-mutants \
+                 does (set [mutate] language = \"python\" if this is a Python project built with Cargo)"
+                    .into(),
+            ),
+        });
+    }
     let plan = prepare(config, request, ports)?;
     let settings = &config.mutate;
     let project_before = project_writes::Snapshot::take(&plan.root, &plan.mutants_dir);
@@ -351,28 +367,52 @@ pub struct ListReport {
 /// Generates every mutant and writes the mutated tree, running nothing.
 pub fn list(config: &Config, request: &RunRequest, ports: &Ports) -> Result<ListReport, RunError> {
     let started = Instant::now();
-    let plan = prepare(config, request, ports)?;
+    let catalog = match language::detect(&config.root, &config.mutate) {
+        Language::Python => prepare(config, request, ports)?.catalog,
+        Language::Rust => rust_catalog(config, ports)?,
+    };
     let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    let lines = plan.catalog.modules.iter().map(|m| m.lines).sum();
+    let lines = catalog.modules.iter().map(|m| m.lines).sum();
     let filters = compile_filters(&request.filters)?;
-    let mutants: Vec<Mutant> = plan
-        .catalog
+    let mutants: Vec<Mutant> = catalog
         .mutants
         .iter()
         .filter(|m| filters.is_empty() || filters.iter().any(|f| f.is_match(&m.id)))
         .cloned()
         .collect();
     if mutants.is_empty() && !request.filters.is_empty() {
-        return Err(no_match(&request.filters, &plan.catalog));
+        return Err(no_match(&request.filters, &catalog));
     }
     Ok(ListReport {
         schema_version: report::REPORT_SCHEMA_VERSION,
-        files: plan.catalog.modules.len(),
+        files: catalog.modules.len(),
         lines,
         elapsed_ms,
         mutants,
-        skipped_functions: plan.catalog.skipped,
+        skipped_functions: catalog.skipped,
     })
+}
+
+/// A Rust project's mutants: analysis only, nothing written.
+fn rust_catalog(config: &Config, ports: &Ports) -> Result<Catalog, RunError> {
+    let settings = &config.mutate;
+    let excludes = Excludes::new(&settings.exclude).map_err(|e| RunError::Setup {
+        location: settings.locations.get("exclude").cloned(),
+        message: e.to_string(),
+        help: None,
+    })?;
+    let catalog =
+        super::rust::catalog::build(&config.root, &excludes).map_err(|e| RunError::Setup {
+            location: settings.locations.get("language").cloned(),
+            message: e.to_string(),
+            help: Some(
+                "run noot in the folder of the crate's or the workspace's Cargo.toml".into(),
+            ),
+        })?;
+    for (file, message) in &catalog.unparsable {
+        ports.events.emit(&Event::Warning { message: format!("{file}: {message}; not mutated") });
+    }
+    Ok(catalog)
 }
 
 /// One run at a time per project: two would share the mutated tree, the

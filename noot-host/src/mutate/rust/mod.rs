@@ -3,9 +3,10 @@
 //! mutants are the ones its users know (and `#[mutants::skip]` keeps
 //! working).
 //!
-//! This is the analysis only: writing the schemata, building once and
-//! running the mutants are the next steps of Rust support, and `noot run`
-//! does not call it yet.
+//! This is the analysis ([`crates`] finds the files, [`catalog`] names the
+//! mutants): `noot run --list` lists a crate's mutants; writing the
+//! schemata, building once and running the mutants are the next steps of
+//! Rust support.
 //!
 //! Operators, per function:
 //! - the body replaced by values of its return type ([`values`]);
@@ -22,6 +23,8 @@
 //! functions marked `#[mutants::skip]`, `#[noot::skip]` or preceded by a
 //! `// noot: skip` comment (each skipped function says why).
 
+pub mod catalog;
+pub mod crates;
 pub mod values;
 
 use std::ops::Range;

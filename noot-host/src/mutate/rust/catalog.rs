@@ -1,0 +1,145 @@
+//! Every mutant of a Cargo project: each crate's source files analysed
+//! ([`super::analyse`]) and their mutants named `module::Type::fn__noot_N`,
+//! in the catalog the Python side fills, so `noot run --list` shows both
+//! alike.
+
+use std::path::Path;
+
+use super::super::catalog::{Catalog, ModuleEntry, Mutant, SkippedFunction};
+use super::super::project::{Excludes, SourceFile};
+use super::crates::{self, CratesError};
+use crate::engine::digest::Digest;
+
+/// Analyses every source file of every crate of the project at `root`.
+pub fn build(root: &Path, excludes: &Excludes) -> Result<Catalog, CratesError> {
+    let mut catalog = Catalog::default();
+    for krate in crates::crates(root)? {
+        for file in crates::sources(root, &krate) {
+            if excludes.matches(&file.rel) {
+                continue;
+            }
+            add_file(root, &file, excludes, &mut catalog);
+        }
+    }
+    Ok(catalog)
+}
+
+fn add_file(root: &Path, file: &SourceFile, excludes: &Excludes, catalog: &mut Catalog) {
+    let source = match std::fs::read(root.join(&file.rel)).map(String::from_utf8) {
+        Ok(Ok(text)) => text,
+        Ok(Err(_)) => return catalog.unparsable.push((file.rel.clone(), "not UTF-8".into())),
+        Err(e) => return catalog.unparsable.push((file.rel.clone(), e.to_string())),
+    };
+    let analysed = match super::analyse(&source, &file.module) {
+        Ok(analysed) => analysed,
+        Err(e) => return catalog.unparsable.push((file.rel.clone(), e.to_string())),
+    };
+    for skipped in analysed.skipped {
+        catalog.skipped.push(SkippedFunction {
+            function: skipped.key,
+            file: file.rel.clone(),
+            line: skipped.line,
+            reason: skipped.reason.to_owned(),
+        });
+    }
+    for function in analysed.functions {
+        if excludes.matches(&function.key) {
+            catalog.skipped.push(SkippedFunction {
+                function: function.key,
+                file: file.rel.clone(),
+                line: function.line,
+                reason: "excluded by [mutate] exclude".into(),
+            });
+            continue;
+        }
+        let body = &source[function.body.clone()];
+        for (index, mutation) in function.mutations.iter().enumerate() {
+            let (end_line, end_column) = position(&source, mutation.span.end);
+            let digest = Digest::of(
+                format!(
+                    "{}\0{body}\0{}\0{}\0{}\0{}",
+                    function.key,
+                    mutation.operator,
+                    mutation.span.start.saturating_sub(function.body.start),
+                    mutation.span.end.saturating_sub(function.body.start),
+                    mutation.replacement
+                )
+                .as_bytes(),
+            );
+            catalog.mutants.push(Mutant {
+                id: format!("{}__noot_{}", function.key, index + 1),
+                function: function.key.clone(),
+                file: file.rel.clone(),
+                line: mutation.line,
+                column: mutation.column,
+                end_line,
+                end_column,
+                operator: mutation.operator.to_owned(),
+                original: source[mutation.span.clone()].to_owned(),
+                replacement: mutation.replacement.clone(),
+                digest: digest.to_string(),
+            });
+        }
+    }
+    catalog.modules.push(ModuleEntry {
+        source: file.clone(),
+        digest: Digest::of(source.as_bytes()),
+        lines: source.lines().count(),
+        imports: Vec::new(),
+        mutated: None,
+    });
+}
+
+/// 1-based line and column of a byte offset.
+fn position(source: &str, offset: usize) -> (usize, usize) {
+    let before = &source[..offset.min(source.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rfind('\n').map_or(before.len(), |i| before.len() - i - 1) + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_crates_mutants_are_named_by_module_and_excludes_apply() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("src/shapes")).expect("mkdir");
+        std::fs::write(root.join("Cargo.toml"), "[package]\nname = \"geo-kit\"\n").expect("write");
+        std::fs::write(
+            root.join("src/lib.rs"),
+            "pub mod shapes;\npub fn double(x: u32) -> u32 { x * 2 }\n",
+        )
+        .expect("write");
+        std::fs::write(
+            root.join("src/shapes/mod.rs"),
+            "pub fn is_big(x: u32) -> bool { x > 10 }\npub fn noisy() -> u8 { 1 }\n",
+        )
+        .expect("write");
+        let excludes = Excludes::new(&["geo_kit::shapes::noisy".to_owned()]).expect("excludes");
+        let catalog = build(root, &excludes).expect("catalog");
+        let ids: Vec<&str> = catalog.mutants.iter().map(|m| m.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "geo_kit::double__noot_1",
+                "geo_kit::double__noot_2",
+                "geo_kit::double__noot_3",
+                "geo_kit::double__noot_4",
+                "geo_kit::shapes::is_big__noot_1",
+                "geo_kit::shapes::is_big__noot_2",
+                "geo_kit::shapes::is_big__noot_3",
+                "geo_kit::shapes::is_big__noot_4",
+                "geo_kit::shapes::is_big__noot_5",
+            ]
+        );
+        let star = &catalog.mutants[2];
+        assert_eq!((star.file.as_str(), star.line, star.column), ("src/lib.rs", 2, 34));
+        assert_eq!((star.original.as_str(), star.replacement.as_str()), ("*", "+"));
+        assert_eq!(catalog.skipped.len(), 1);
+        assert_eq!(catalog.skipped[0].reason, "excluded by [mutate] exclude");
+        assert_eq!(catalog.modules.len(), 2);
+    }
+}

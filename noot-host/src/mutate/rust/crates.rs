@@ -1,0 +1,221 @@
+//! The crates of a Cargo project and their source files: the root
+//! package and the workspace's members (`members = ["crates/*"]` globs
+//! included), each member's `src/` tree with the module path of every file
+//! (`src/lib.rs` is the crate root, `src/a/mod.rs` and `src/a.rs` are `a`,
+//! `src/a/b.rs` is `a::b`). Tests, benches, examples and build scripts are
+//! not the crate's code and are left out.
+
+use std::path::{Path, PathBuf};
+
+use super::super::project::SourceFile;
+
+/// One package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Crate {
+    /// `[package] name`, with `-` as `_` (as code names it).
+    pub name: String,
+    /// Its folder, relative to the project root (`""` for the root).
+    pub dir: String,
+}
+
+/// Why no crate was found.
+#[derive(Debug, thiserror::Error)]
+pub enum CratesError {
+    /// No Cargo.toml at the root.
+    #[error("no Cargo.toml in {0}")]
+    NoManifest(String),
+    /// A manifest that cannot be read.
+    #[error("{path}: {message}")]
+    BadManifest {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A workspace without packages.
+    #[error("{0} names no package and no workspace member with one")]
+    NoPackage(String),
+}
+
+/// The packages of the project at `root`.
+pub fn crates(root: &Path) -> Result<Vec<Crate>, CratesError> {
+    let manifest = root.join("Cargo.toml");
+    if !manifest.is_file() {
+        return Err(CratesError::NoManifest(root.display().to_string()));
+    }
+    let table = read_manifest(&manifest)?;
+    let mut found = Vec::new();
+    if let Some(name) = package_name(&table) {
+        found.push(Crate { name, dir: String::new() });
+    }
+    let members = table
+        .get("workspace")
+        .and_then(|w| w.get("members"))
+        .and_then(toml::Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    for member in members.iter().filter_map(toml::Value::as_str) {
+        for dir in expand_member(root, member) {
+            let Ok(relative) = dir.strip_prefix(root) else { continue };
+            let manifest = dir.join("Cargo.toml");
+            if !manifest.is_file() || relative.as_os_str().is_empty() {
+                continue;
+            }
+            if let Some(name) = package_name(&read_manifest(&manifest)?) {
+                found.push(Crate { name, dir: relative.to_string_lossy().replace('\\', "/") });
+            }
+        }
+    }
+    if found.is_empty() {
+        return Err(CratesError::NoPackage(manifest.display().to_string()));
+    }
+    Ok(found)
+}
+
+fn read_manifest(path: &Path) -> Result<toml::Table, CratesError> {
+    let bad =
+        |message: String| CratesError::BadManifest { path: path.display().to_string(), message };
+    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    text.parse::<toml::Table>().map_err(|e| bad(e.message().to_owned()))
+}
+
+fn package_name(table: &toml::Table) -> Option<String> {
+    let name = table.get("package")?.get("name")?.as_str()?;
+    Some(name.replace('-', "_"))
+}
+
+/// A member entry: a folder, or a folder whose last part is a `*` glob.
+fn expand_member(root: &Path, member: &str) -> Vec<PathBuf> {
+    let Some((parent, pattern)) = member.rsplit_once('/').filter(|(_, last)| last.contains('*'))
+    else {
+        return vec![root.join(member)];
+    };
+    let (prefix, suffix) = pattern.split_once('*').unwrap_or((pattern, ""));
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root.join(parent))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|entry| {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            name.starts_with(prefix) && name.ends_with(suffix) && entry.path().is_dir()
+        })
+        .map(|entry| entry.path())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+/// The source files of `krate` under `root`, sorted, each with its module
+/// path (`crate_name::a::b`) in [`SourceFile::module`].
+pub fn sources(root: &Path, krate: &Crate) -> Vec<SourceFile> {
+    let base = if krate.dir.is_empty() { root.to_path_buf() } else { root.join(&krate.dir) };
+    let src = base.join("src");
+    let mut files = Vec::new();
+    let mut stack = vec![src.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            let Ok(kind) = entry.file_type() else { continue };
+            if kind.is_dir() {
+                stack.push(path);
+            } else if kind.is_file() && path.extension().is_some_and(|e| e == "rs") {
+                let Ok(in_src) = path.strip_prefix(&src) else { continue };
+                let Ok(rel) = path.strip_prefix(root) else { continue };
+                files.push(SourceFile {
+                    rel: rel.to_string_lossy().replace('\\', "/"),
+                    module: module_path(&krate.name, in_src),
+                    is_package: false,
+                    import_root: krate.dir.clone(),
+                });
+            }
+        }
+    }
+    files.sort_by(|a, b| a.rel.cmp(&b.rel));
+    files
+}
+
+/// `krate::a::b` for `a/b.rs` (or `a/b/mod.rs`) under `src/`; binaries
+/// under `src/bin/` are crates of their own, named after the file.
+fn module_path(krate: &str, in_src: &Path) -> String {
+    let mut parts: Vec<String> =
+        in_src.iter().map(|part| part.to_string_lossy().into_owned()).collect();
+    if let Some(last) = parts.last_mut() {
+        *last = last.trim_end_matches(".rs").to_owned();
+    }
+    if parts.first().is_some_and(|first| first == "bin") && parts.len() >= 2 {
+        parts.remove(0);
+        if parts.last().is_some_and(|l| l == "main") && parts.len() >= 2 {
+            parts.pop();
+        }
+        return parts.join("::");
+    }
+    if matches!(parts.last().map(String::as_str), Some("lib" | "main" | "mod")) {
+        parts.pop();
+    }
+    std::iter::once(krate.to_owned()).chain(parts).collect::<Vec<_>>().join("::")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(root: &Path, path: &str, text: &str) {
+        let path = root.join(path);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    }
+
+    #[test]
+    fn module_paths_follow_cargos_layout() {
+        assert_eq!(module_path("geo", Path::new("lib.rs")), "geo");
+        assert_eq!(module_path("geo", Path::new("main.rs")), "geo");
+        assert_eq!(module_path("geo", Path::new("shapes.rs")), "geo::shapes");
+        assert_eq!(module_path("geo", Path::new("shapes/mod.rs")), "geo::shapes");
+        assert_eq!(module_path("geo", Path::new("shapes/circle.rs")), "geo::shapes::circle");
+        assert_eq!(module_path("geo", Path::new("bin/tool.rs")), "tool");
+        assert_eq!(module_path("geo", Path::new("bin/tool/main.rs")), "tool");
+    }
+
+    #[test]
+    fn a_workspace_lists_its_root_package_and_its_globbed_members() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        write(
+            root,
+            "Cargo.toml",
+            "[package]\nname = \"top-level\"\n[workspace]\nmembers = [\"crates/*\", \"tools/gen\"]\n",
+        );
+        write(root, "src/lib.rs", "pub fn f() {}\n");
+        write(root, "crates/alpha/Cargo.toml", "[package]\nname = \"alpha\"\n");
+        write(root, "crates/alpha/src/lib.rs", "");
+        write(root, "crates/alpha/src/deep/mod.rs", "");
+        write(root, "crates/alpha/tests/it.rs", "");
+        write(root, "crates/notes/README.md", "");
+        write(root, "tools/gen/Cargo.toml", "[package]\nname = \"gen\"\n");
+        write(root, "tools/gen/src/main.rs", "");
+        let found = crates(root).expect("crates");
+        let names: Vec<(&str, &str)> =
+            found.iter().map(|c| (c.name.as_str(), c.dir.as_str())).collect();
+        assert_eq!(names, [("top_level", ""), ("alpha", "crates/alpha"), ("gen", "tools/gen")]);
+        let alpha: Vec<(String, String)> =
+            sources(root, &found[1]).into_iter().map(|s| (s.rel, s.module)).collect();
+        assert_eq!(
+            alpha,
+            [
+                ("crates/alpha/src/deep/mod.rs".to_owned(), "alpha::deep".to_owned()),
+                ("crates/alpha/src/lib.rs".to_owned(), "alpha".to_owned()),
+            ],
+            "tests/ is not the crate's code"
+        );
+    }
+
+    #[test]
+    fn no_manifest_or_no_package_is_an_error_that_says_so() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        assert!(matches!(crates(dir.path()), Err(CratesError::NoManifest(_))));
+        write(dir.path(), "Cargo.toml", "[workspace]\nmembers = []\n");
+        assert!(crates(dir.path()).expect_err("none").to_string().contains("names no package"));
+        write(dir.path(), "Cargo.toml", "[package\n");
+        assert!(matches!(crates(dir.path()), Err(CratesError::BadManifest { .. })));
+    }
+}
