@@ -427,4 +427,42 @@ mod tests {
         let cwd = dir.path().canonicalize().expect("canonical");
         assert_eq!(out.trim(), format!("42:{}", cwd.display()));
     }
+
+    /// A variable named in `env_remove` does not reach the child; with
+    /// `clear_env`, none of noot's own does.
+    #[test]
+    fn removed_variables_are_not_inherited() {
+        let mut request = sh("echo \"${HOME-unset}:${NOOT_X-unset}\"");
+        request.env_remove = vec!["HOME".into()];
+        request.env = vec![("NOOT_X".into(), "1".into())];
+        assert_eq!(run(&request, None).stdout, b"unset:1\n");
+        let mut request = SpawnRequest {
+            program: "/bin/sh".into(),
+            args: vec!["-c".into(), "echo \"${HOME-unset}\"".into()],
+            clear_env: true,
+            output_cap_bytes: 64,
+            ..SpawnRequest::default()
+        };
+        request.env = vec![("PATH".into(), "/bin:/usr/bin".into())];
+        assert_eq!(run(&request, None).stdout, b"unset\n");
+    }
+
+    /// `kill_group` kills a running child (and its group) at once; a
+    /// handle that has been waited for is no longer known.
+    #[test]
+    fn kill_group_stops_a_child_and_forgets_finished_handles() {
+        let procs = RealProcs::default();
+        let handle = procs.spawn(&sh("sleep 300")).expect("spawns");
+        procs.kill_group(handle).expect("known handle");
+        let result = procs.wait(handle, Some(20_000)).expect("waits");
+        assert_eq!(result.status, ProcStatus::Signaled(libc::SIGKILL));
+        assert!(result.elapsed_ms < 20_000, "{result:?}");
+        let err = procs.kill_group(handle).expect_err("forgotten");
+        assert_eq!(
+            (err.kind(), err.to_string()),
+            (io::ErrorKind::NotFound, "no such process handle".into())
+        );
+        let err = procs.wait(handle, None).expect_err("waited for already");
+        assert_eq!(err.kind(), io::ErrorKind::NotFound);
+    }
 }
