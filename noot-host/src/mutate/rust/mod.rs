@@ -25,6 +25,7 @@
 
 pub mod catalog;
 pub mod crates;
+pub mod schemata;
 pub mod values;
 
 use std::ops::Range;
@@ -372,6 +373,15 @@ impl<'s> Walk<'s> {
     }
 
     fn binary(&self, node: Node<'_>, out: &mut Vec<Mutation>) {
+        // `if let Some(x) = a && b`: a let chain is no expression that a
+        // switch could wrap.
+        let in_let_chain = |n: Option<Node<'_>>| n.is_some_and(|n| n.kind().starts_with("let_"));
+        if in_let_chain(node.parent())
+            || in_let_chain(node.child_by_field_name("left"))
+            || in_let_chain(node.child_by_field_name("right"))
+        {
+            return;
+        }
         let Some(operator) = node.child_by_field_name("operator") else { return };
         for replacement in binary_swaps(self.text(operator)) {
             out.push(self.mutation("binary_operator", operator, (*replacement).to_owned()));

@@ -1,0 +1,252 @@
+//! Mutant schemata for Rust: one source text per file with every mutant
+//! of the file behind a runtime switch, so the crate is built once and
+//! each mutant is chosen by `NOOT_MUTANT=N` when its tests run.
+//!
+//! Each mutation keeps the code it replaces and its own code in separate
+//! branches, so a type error stays inside one mutant's branch:
+//! - a body replaced by a value: `{ if on(N) { VALUE } else BODY }`;
+//! - an operator: the whole expression, `(if on(N) { a - b } else { a + b })`,
+//!   with both operands written in every branch (only one runs, so each is
+//!   still evaluated once);
+//! - `!x` or `-x` deleted: `(if on(N) { x } else { !x })`;
+//! - a match guard: `if (if on(N) { true } else { GUARD })`;
+//! - a match arm deleted: a guard `if !on(N)` on it, so the match goes on to
+//!   the next arm, as if the arm were gone;
+//! - a struct field deleted beside `..base`: the field takes base's value,
+//!   `field: if on(N) { (base).field } else { VALUE }`.
+//!
+//! Mutations nest: an operand keeps its own switches in every branch. The
+//! switch is `crate::__noot_rt::on(N)`, a module added at the end of every
+//! crate root (see [`RUNTIME`]): it reads `NOOT_MUTANT` once, and in the
+//! stats run (`NOOT_STATS_FILE`) appends each switch reached to that file.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use tree_sitter::Node;
+
+use super::Mutation;
+
+/// The module appended to every crate root of the mutated copy.
+pub const RUNTIME: &str = r#"
+#[doc(hidden)]
+#[allow(dead_code, unused)]
+mod __noot_rt {
+    use std::collections::HashSet;
+    use std::io::Write;
+    use std::sync::{Mutex, OnceLock};
+
+    struct State {
+        active: u32,
+        stats: Option<Mutex<(HashSet<u32>, Option<std::fs::File>)>>,
+    }
+
+    static STATE: OnceLock<State> = OnceLock::new();
+
+    fn state() -> &'static State {
+        STATE.get_or_init(|| State {
+            active: std::env::var("NOOT_MUTANT").ok().and_then(|v| v.parse().ok()).unwrap_or(0),
+            stats: std::env::var_os("NOOT_STATS_FILE").map(|path| {
+                let file = std::fs::OpenOptions::new().create(true).append(true).open(path).ok();
+                Mutex::new((HashSet::new(), file))
+            }),
+        })
+    }
+
+    /// Whether mutant `id` is the one this process runs under; in the
+    /// stats run, the first time a switch is reached it is written down.
+    #[inline]
+    pub fn on(id: u32) -> bool {
+        let state = state();
+        if let Some(stats) = &state.stats {
+            let mut stats = stats.lock().unwrap_or_else(|e| e.into_inner());
+            let (seen, file) = &mut *stats;
+            if seen.insert(id) {
+                if let Some(file) = file {
+                    let _ = writeln!(file, "{id}");
+                }
+            }
+        }
+        state.active == id
+    }
+}
+"#;
+
+/// A mutation with its switch number.
+#[derive(Debug, Clone)]
+pub struct Switched<'m> {
+    /// The switch number (`NOOT_MUTANT`), unique in the build.
+    pub number: u32,
+    /// The mutation.
+    pub mutation: &'m Mutation,
+}
+
+/// `source` with every mutation in `mutations` behind its switch. The
+/// mutations must come from [`super::analyse`] of this very source.
+pub fn write(source: &str, mutations: &[Switched<'_>]) -> Option<String> {
+    let tree = super::parse(source)?;
+    let mut by_span: BTreeMap<(usize, usize), Vec<&Switched<'_>>> = BTreeMap::new();
+    for switched in mutations {
+        let span = &switched.mutation.span;
+        by_span.entry((span.start, span.end)).or_default().push(switched);
+    }
+    let writer = Writer { source, by_span };
+    Some(writer.rewrite(tree.root_node()))
+}
+
+struct Writer<'s, 'm> {
+    source: &'s str,
+    /// Mutations by the exact bytes they replace.
+    by_span: BTreeMap<(usize, usize), Vec<&'m Switched<'m>>>,
+}
+
+impl Writer<'_, '_> {
+    fn text(&self, range: Range<usize>) -> &str {
+        self.source.get(range).unwrap_or("")
+    }
+
+    fn at(&self, node: Node<'_>) -> &[&Switched<'_>] {
+        self.by_span.get(&(node.start_byte(), node.end_byte())).map_or(&[], Vec::as_slice)
+    }
+
+    /// The node's text with its children rewritten, then its own switches.
+    fn rewrite(&self, node: Node<'_>) -> String {
+        let inner = self.children_rewritten(node, None);
+        self.switch(node, inner)
+    }
+
+    /// The node's text with every child rewritten; `replace` swaps one
+    /// child (by byte range) for a given text.
+    fn children_rewritten(&self, node: Node<'_>, replace: Option<(Range<usize>, &str)>) -> String {
+        let mut out = String::new();
+        let mut at = node.start_byte();
+        let mut cursor = node.walk();
+        for child in node.children(&mut cursor) {
+            out.push_str(self.text(at..child.start_byte()));
+            match &replace {
+                Some((range, text)) if *range == child.byte_range() => out.push_str(text),
+                _ => out.push_str(&self.rewrite(child)),
+            }
+            at = child.end_byte();
+        }
+        out.push_str(self.text(at..node.end_byte()));
+        out
+    }
+
+    /// `inner`, the node's rewritten text, behind the node's own switches.
+    fn switch(&self, node: Node<'_>, inner: String) -> String {
+        match node.kind() {
+            "block" if !self.at(node).is_empty() => {
+                let mut out = String::from("{ ");
+                for switched in self.at(node) {
+                    let value = &switched.mutation.replacement;
+                    out.push_str(&format!("if {} {value} else ", on(switched.number)));
+                }
+                out.push_str(&inner);
+                out.push_str(" }");
+                out
+            }
+            "binary_expression" | "compound_assignment_expr" => {
+                let Some(operator) = node.child_by_field_name("operator") else { return inner };
+                let swaps = self.at(operator);
+                if swaps.is_empty() {
+                    return inner;
+                }
+                let mut out = String::from("(");
+                for switched in swaps {
+                    let swapped = self.children_rewritten(
+                        node,
+                        Some((operator.byte_range(), &switched.mutation.replacement)),
+                    );
+                    out.push_str(&format!("if {} {{ {swapped} }} else ", on(switched.number)));
+                }
+                out.push_str(&format!("{{ {inner} }})"));
+                out
+            }
+            "unary_expression" if !self.at(node).is_empty() => {
+                let operand = node.child(1).map(|o| self.rewrite(o)).unwrap_or_default();
+                let mut out = String::from("(");
+                for switched in self.at(node) {
+                    out.push_str(&format!("if {} {{ {operand} }} else ", on(switched.number)));
+                }
+                out.push_str(&format!("{{ {inner} }})"));
+                out
+            }
+            "match_arm" => self.match_arm(node, inner),
+            "match_pattern" => {
+                // A guard replaced by constants.
+                let Some(condition) = node.child_by_field_name("condition") else { return inner };
+                let switches = self.at(condition);
+                if switches.is_empty() {
+                    return inner;
+                }
+                let guard = self.rewrite(condition);
+                let mut replaced = String::from("(");
+                for switched in switches {
+                    let value = &switched.mutation.replacement;
+                    replaced.push_str(&format!("if {} {{ {value} }} else ", on(switched.number)));
+                }
+                replaced.push_str(&format!("{{ {guard} }})"));
+                self.children_rewritten(node, Some((condition.byte_range(), &replaced)))
+            }
+            "field_initializer" | "shorthand_field_initializer" => self.struct_field(node, inner),
+            _ => inner,
+        }
+    }
+
+    /// A deleted arm: `PATTERN if !on(N) => …`. Its span includes its comma.
+    fn match_arm(&self, arm: Node<'_>, inner: String) -> String {
+        let deletions: Vec<&Switched<'_>> = self
+            .by_span
+            .iter()
+            .filter(|((start, _), _)| *start == arm.start_byte())
+            .flat_map(|(_, switched)| switched.iter().copied())
+            .filter(|s| s.mutation.operator == "delete_match_arm")
+            .collect();
+        let Some(pattern) = arm.child_by_field_name("pattern") else { return inner };
+        if deletions.is_empty() || pattern.child_by_field_name("condition").is_some() {
+            return inner;
+        }
+        let guards: Vec<String> = deletions.iter().map(|s| format!("!{}", on(s.number))).collect();
+        let guarded = format!("{} if {}", self.rewrite(pattern), guards.join(" && "));
+        self.children_rewritten(arm, Some((pattern.byte_range(), &guarded)))
+    }
+
+    /// A deleted field takes the value `..base` would give it.
+    fn struct_field(&self, field: Node<'_>, inner: String) -> String {
+        let deletions: Vec<&Switched<'_>> = self
+            .by_span
+            .iter()
+            .filter(|((start, _), _)| *start == field.start_byte())
+            .flat_map(|(_, switched)| switched.iter().copied())
+            .filter(|s| s.mutation.operator == "delete_field")
+            .collect();
+        let base = field
+            .parent()
+            .and_then(|list| {
+                (0..list.named_child_count())
+                    .filter_map(|index| list.named_child(index))
+                    .find(|c| c.kind() == "base_field_initializer")
+            })
+            .and_then(|b| b.named_child(0));
+        let (Some(first), Some(base)) = (deletions.first(), base) else { return inner };
+        let name_node = field.child_by_field_name("field").unwrap_or(field);
+        let name = self.text(name_node.byte_range()).to_owned();
+        let value = match field.child_by_field_name("value") {
+            Some(value) => self.rewrite(value),
+            None => name.clone(),
+        };
+        format!(
+            "{name}: if {} {{ ({}).{name} }} else {{ {value} }}",
+            on(first.number),
+            self.text(base.byte_range())
+        )
+    }
+}
+
+fn on(number: u32) -> String {
+    format!("crate::__noot_rt::on({number})")
+}
+
+#[cfg(test)]
+mod tests;
