@@ -157,6 +157,32 @@ fn a_panicking_plugin_becomes_an_error_and_noot_exits_cleanly() {
     assert!(errors.iter().all(|e| e.contains("panicked")), "{errors:?}");
 }
 
+/// `noot plugins check` makes a shim with a shim backend, built with the
+/// project's `[mox.shim_backend_options.NAME]` table: the example backend,
+/// which takes no options, fails where the project gives it some.
+#[test]
+fn plugins_check_makes_a_shim_with_the_project_s_backend_options() {
+    let hardlink = build_cdylib("noot-example-hardlink-shims", &[]).display().to_string();
+    let bare = tempfile::tempdir().expect("tempdir");
+    let run = noot(bare.path(), &["plugins", "check", &hardlink]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.stdout,
+        format!(
+            "ok    shim-backend hardlink {}: made 1 shim(s)\n{hardlink}: ok\n",
+            env!("CARGO_PKG_VERSION")
+        )
+    );
+    let configured =
+        project_with_plugins(&[], "[mox.shim_backend_options.hardlink]\nmode = \"copy\"\n");
+    let run = noot(configured.path(), &["plugins", "check", &hardlink]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stdout.contains("invalid configuration: [mox.shim_backend_options.hardlink]: "),
+        "{run:?}"
+    );
+}
+
 #[test]
 fn the_builtin_scrubbers_as_a_cdylib_clash_with_the_builtin_copy() {
     let scrubbers = build_cdylib("noot-plugin-scrubbers", &["export"]);

@@ -1153,5 +1153,8 @@ mod kills;
 /// A fork bomb in a mutant meets the run's bound on processes.
 mod fork_bomb;
 
+/// `noot plugins check` builds each plugin with the project's options.
+mod plugins_check;
+
 #[path = "../common/labels.rs"]
 mod labels;

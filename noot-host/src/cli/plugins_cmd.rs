@@ -54,7 +54,11 @@ pub(crate) fn run(context: &Context, command: PluginsCommand) -> Result<Outcome,
             Ok(Outcome { code: 0 })
         }
         PluginsCommand::Check { path } => {
-            let report = check_library(&path, &context.ports);
+            // The project's options for the library's plugins, if it has
+            // any; a configuration that does not load is no reason to
+            // refuse checking a library.
+            let config = context.config().ok();
+            let report = check_library(&path, &context.ports, config.as_ref());
             if context.format == Format::Json {
                 context.out_json(&report);
             } else {

@@ -9,7 +9,7 @@ use noot_plugin_api::abi_stable::std_types::{RString, RVec};
 use noot_plugin_api::{BranchObservation, CallContext, PluginKind, ShimRequest};
 use serde::Serialize;
 
-use crate::config::Location;
+use crate::config::{Config, Location};
 use crate::engine::ports::Ports;
 use crate::plugins::{PluginEntry, Registry, RegistryError};
 
@@ -46,8 +46,9 @@ pub struct CheckReport {
     pub plugins: Vec<PluginCheck>,
 }
 
-/// Checks the library at `path`.
-pub fn check_library(path: &Path, ports: &Ports) -> CheckReport {
+/// Checks the library at `path`, building each plugin with the options
+/// table `config` gives it (as the commands that use it would), else `{}`.
+pub fn check_library(path: &Path, ports: &Ports, config: Option<&Config>) -> CheckReport {
     let mut registry = Registry::empty();
     let shown = path.display().to_string();
     if let Err(error) = registry.load(path, &Location::Cli("plugins check".into())) {
@@ -70,7 +71,7 @@ pub fn check_library(path: &Path, ports: &Ports) -> CheckReport {
         .entries()
         .iter()
         .map(|entry| {
-            let (exercised, error) = match exercise(&registry, entry, ports) {
+            let (exercised, error) = match exercise(&registry, entry, ports, config) {
                 Ok(what) => (what, None),
                 Err(message) => (String::new(), Some(message)),
             };
@@ -89,12 +90,33 @@ pub fn check_library(path: &Path, ports: &Ports) -> CheckReport {
     }
 }
 
-fn exercise(registry: &Registry, entry: &PluginEntry, ports: &Ports) -> Result<String, String> {
+/// The options table `config` gives plugin `name` of `kind`, as JSON text.
+/// Strategies are configured per experiment: they get `{}`.
+fn options(config: Option<&Config>, kind: PluginKind, name: &str) -> String {
+    match (config, kind) {
+        (Some(config), PluginKind::Scrubber) => config.scrubber_table(name),
+        (Some(config), PluginKind::Runner) => config
+            .mutate
+            .runner_options
+            .get(name)
+            .map_or_else(|| "{}".to_string(), ToString::to_string),
+        (Some(config), PluginKind::ShimBackend) => config.mox.backend_options(name),
+        _ => "{}".to_string(),
+    }
+}
+
+fn exercise(
+    registry: &Registry,
+    entry: &PluginEntry,
+    ports: &Ports,
+    config: Option<&Config>,
+) -> Result<String, String> {
     let kind: PluginKind = entry.kind.parse()?;
+    let options = options(config, kind, &entry.name);
     match kind {
         PluginKind::Scrubber => {
             let scrubber =
-                registry.new_scrubber(&entry.name, "{}", ports).map_err(|e| e.to_string())?;
+                registry.new_scrubber(&entry.name, &options, ports).map_err(|e| e.to_string())?;
             let rules = scrubber.rules().into_result().map_err(|e| e.to_string())?;
             let sample = "plain text with nothing secret in it\n";
             let out = scrubber
@@ -153,8 +175,9 @@ fn exercise(registry: &Registry, entry: &PluginEntry, ports: &Ports) -> Result<S
             ))
         }
         PluginKind::ShimBackend => {
-            let backend =
-                registry.new_shim_backend(&entry.name, "{}", ports).map_err(|e| e.to_string())?;
+            let backend = registry
+                .new_shim_backend(&entry.name, &options, ports)
+                .map_err(|e| e.to_string())?;
             let dir = tempfile_dir().map_err(|e| format!("cannot make a scratch folder: {e}"))?;
             let request = ShimRequest {
                 dir: dir.display().to_string().into(),
@@ -166,7 +189,7 @@ fn exercise(registry: &Registry, entry: &PluginEntry, ports: &Ports) -> Result<S
             Ok(format!("made {} shim(s)", made?.len()))
         }
         PluginKind::Runner => {
-            registry.new_runner(&entry.name, "{}", ports).map_err(|e| e.to_string())?;
+            registry.new_runner(&entry.name, &options, ports).map_err(|e| e.to_string())?;
             Ok("constructed (a runner needs a project to run)".into())
         }
     }
