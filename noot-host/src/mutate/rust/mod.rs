@@ -23,6 +23,7 @@
 //! functions marked `#[mutants::skip]`, `#[noot::skip]` or preceded by a
 //! `// noot: skip` comment (each skipped function says why).
 
+pub mod build;
 pub mod catalog;
 pub mod crates;
 pub mod schemata;

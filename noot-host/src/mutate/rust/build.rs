@@ -1,0 +1,315 @@
+//! One build of a Rust project with every viable mutant in it.
+//!
+//! The project is copied into the mutated tree (its `target/`, `.git/` and
+//! `.noot/` left out), each source file with mutants replaced by its
+//! schemata ([`super::schemata`]) and every crate root given the runtime
+//! module. `cargo test --no-run --message-format=json` then builds the
+//! test binaries once, with `--cap-lints=warn` so a crate that denies
+//! warnings still builds. A compiler error inside a mutant's branch makes
+//! that mutant unviable: it is switched off and the build runs again, at
+//! most [`MAX_ROUNDS`] times. An error inside no branch (a mutant that
+//! broke type inference around it) switches off the mutants of its file,
+//! reported as such.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use tree_sitter::Node;
+
+use super::Mutation;
+use super::schemata::{self, Switched};
+
+/// Builds at most this many times before giving up on the remaining errors.
+pub const MAX_ROUNDS: usize = 5;
+
+/// One source file and its mutations, numbered.
+#[derive(Debug, Clone)]
+pub struct PlannedFile {
+    /// Path relative to the project root.
+    pub rel: String,
+    /// Its original text.
+    pub source: String,
+    /// Its mutations with their switch numbers.
+    pub mutations: Vec<(u32, Mutation)>,
+    /// Whether it is a crate root (gets the runtime module).
+    pub crate_root: bool,
+}
+
+/// A test executable cargo built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestBinary {
+    /// The package it tests.
+    pub package: String,
+    /// The target's name (the crate for unit tests, the file for `tests/`).
+    pub target: String,
+    /// The executable.
+    pub path: PathBuf,
+}
+
+/// What the build gave.
+#[derive(Debug, Default)]
+pub struct Built {
+    /// The test binaries.
+    pub binaries: Vec<TestBinary>,
+    /// Switch numbers found unviable, with the compiler's first line.
+    pub unviable: BTreeMap<u32, String>,
+    /// How many times cargo ran.
+    pub rounds: usize,
+}
+
+/// Why the build failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// cargo could not run, or the tree could not be written.
+    #[error("{0}")]
+    Io(#[from] io::Error),
+    /// Errors no mutant explains, after every round.
+    #[error("the mutated copy does not build:\n{0}")]
+    Compile(String),
+}
+
+/// Writes the mutated copy of `root` into `into` and builds its tests
+/// once, switching unviable mutants off; cargo's own output goes to
+/// `target_dir`.
+pub fn build(
+    root: &Path,
+    into: &Path,
+    target_dir: &Path,
+    files: &[PlannedFile],
+) -> Result<Built, BuildError> {
+    copy_project(root, into)?;
+    let mut built = Built::default();
+    let mut off: BTreeSet<u32> = BTreeSet::new();
+    loop {
+        built.rounds += 1;
+        let texts = write_files(into, files, &off)?;
+        let output = cargo_test_no_run(into, target_dir)?;
+        let (binaries, errors) = parse_messages(&output.stdout);
+        if output.status.success() {
+            built.binaries = binaries;
+            return Ok(built);
+        }
+        let mut newly_off = BTreeMap::new();
+        let mut unexplained = Vec::new();
+        for error in &errors {
+            let Some((file, text)) =
+                texts.iter().find(|(rel, _)| error.file.ends_with(rel.as_str()))
+            else {
+                unexplained.push(error.message.clone());
+                continue;
+            };
+            let switches = culprits(text, error.byte_start);
+            if switches.is_empty() {
+                // No mutant around it: every mutant of the file goes.
+                let planned = files.iter().find(|f| &f.rel == file);
+                let all: Vec<u32> = planned
+                    .map(|f| f.mutations.iter().map(|(n, _)| *n).collect())
+                    .unwrap_or_default();
+                if all.iter().all(|n| off.contains(n)) {
+                    unexplained.push(error.message.clone());
+                }
+                for number in all {
+                    newly_off
+                        .entry(number)
+                        .or_insert_with(|| format!("its file does not build: {}", error.message));
+                }
+            } else {
+                for number in switches {
+                    newly_off.entry(number).or_insert_with(|| error.message.clone());
+                }
+            }
+        }
+        let newly_off: BTreeMap<u32, String> =
+            newly_off.into_iter().filter(|(n, _)| !off.contains(n)).collect();
+        if newly_off.is_empty() || built.rounds >= MAX_ROUNDS {
+            let mut detail = unexplained;
+            if detail.is_empty() {
+                detail = errors.iter().map(|e| e.message.clone()).collect();
+            }
+            if detail.is_empty() {
+                detail.push(
+                    String::from_utf8_lossy(&output.stderr)
+                        .lines()
+                        .rev()
+                        .take(20)
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                );
+            }
+            return Err(BuildError::Compile(detail.join("\n")));
+        }
+        off.extend(newly_off.keys().copied());
+        built.unviable.extend(newly_off);
+    }
+}
+
+/// The switches whose mutant's branch holds `offset` in a schemata text,
+/// innermost first; empty when the offset is in code of no mutant.
+pub fn culprits(schemata_text: &str, offset: usize) -> Vec<u32> {
+    let Some(tree) = super::parse(schemata_text) else { return Vec::new() };
+    let mut found = Vec::new();
+    let mut node = tree.root_node().descendant_for_byte_range(offset, offset);
+    while let Some(current) = node {
+        if current.kind() == "if_expression" {
+            if let (Some(condition), Some(consequence)) = (
+                current.child_by_field_name("condition"),
+                current.child_by_field_name("consequence"),
+            ) {
+                if consequence.byte_range().contains(&offset) {
+                    if let Some(number) = switch_number(condition, schemata_text) {
+                        found.push(number);
+                    }
+                }
+            }
+        }
+        node = current.parent();
+    }
+    found.truncate(1);
+    found
+}
+
+/// `N` for a condition `crate::__noot_rt::on(N)`.
+fn switch_number(condition: Node<'_>, text: &str) -> Option<u32> {
+    let condition = text.get(condition.byte_range())?;
+    condition.strip_prefix("crate::__noot_rt::on(")?.strip_suffix(')')?.parse().ok()
+}
+
+/// Copies the project into `into`, leaving out what is not source.
+fn copy_project(root: &Path, into: &Path) -> io::Result<()> {
+    std::fs::create_dir_all(into)?;
+    let into_canonical = into.canonicalize()?;
+    let mut stack = vec![PathBuf::new()];
+    while let Some(relative) = stack.pop() {
+        for entry in std::fs::read_dir(root.join(&relative))? {
+            let entry = entry?;
+            let name = entry.file_name();
+            if matches!(name.to_str(), Some("target" | ".git" | ".noot")) {
+                continue;
+            }
+            let from = entry.path();
+            if from.canonicalize().is_ok_and(|c| c == into_canonical) {
+                continue;
+            }
+            let rel = relative.join(&name);
+            let kind = entry.file_type()?;
+            if kind.is_dir() {
+                std::fs::create_dir_all(into.join(&rel))?;
+                stack.push(rel);
+            } else if kind.is_file() {
+                let to = into.join(&rel);
+                // Unchanged files keep their mtime, so cargo rebuilds less.
+                let same = std::fs::read(&to)
+                    .is_ok_and(|old| std::fs::read(&from).is_ok_and(|new| new == old));
+                if !same {
+                    std::fs::copy(&from, &to)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Writes each planned file's schemata (mutants in `off` left out) and
+/// returns the texts written, by relative path.
+fn write_files(
+    into: &Path,
+    files: &[PlannedFile],
+    off: &BTreeSet<u32>,
+) -> io::Result<Vec<(String, String)>> {
+    let mut written = Vec::new();
+    for file in files {
+        let switched: Vec<Switched<'_>> = file
+            .mutations
+            .iter()
+            .filter(|(number, _)| !off.contains(number))
+            .map(|(number, mutation)| Switched { number: *number, mutation })
+            .collect();
+        let mut text =
+            schemata::write(&file.source, &switched).unwrap_or_else(|| file.source.clone());
+        if file.crate_root {
+            text.push_str(schemata::RUNTIME);
+        }
+        let path = into.join(&file.rel);
+        if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+            crate::engine::store::write_atomic(&path, text.as_bytes())?;
+        }
+        written.push((file.rel.clone(), text));
+    }
+    Ok(written)
+}
+
+fn cargo_test_no_run(dir: &Path, target_dir: &Path) -> io::Result<std::process::Output> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut rustflags = std::env::var("RUSTFLAGS").unwrap_or_default();
+    rustflags.push_str(" --cap-lints=warn");
+    Command::new(cargo)
+        .args(["test", "--no-run", "--workspace", "--message-format=json"])
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", target_dir)
+        .env("RUSTFLAGS", rustflags.trim())
+        .stdin(std::process::Stdio::null())
+        .output()
+}
+
+/// A compiler error's primary place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct CompileError {
+    file: String,
+    byte_start: usize,
+    message: String,
+}
+
+/// The test binaries and the errors in cargo's JSON messages.
+fn parse_messages(stdout: &[u8]) -> (Vec<TestBinary>, Vec<CompileError>) {
+    let mut binaries = Vec::new();
+    let mut errors = Vec::new();
+    for line in stdout.split(|&b| b == b'\n') {
+        let Ok(message) = serde_json::from_slice::<serde_json::Value>(line) else { continue };
+        match message["reason"].as_str() {
+            Some("compiler-artifact") if message["profile"]["test"] == true => {
+                if let Some(path) = message["executable"].as_str() {
+                    let package = message["package_id"].as_str().unwrap_or("");
+                    binaries.push(TestBinary {
+                        package: package_name(package),
+                        target: message["target"]["name"].as_str().unwrap_or("").to_owned(),
+                        path: PathBuf::from(path),
+                    });
+                }
+            }
+            Some("compiler-message") if message["message"]["level"] == "error" => {
+                let inner = &message["message"];
+                let spans = inner["spans"].as_array().cloned().unwrap_or_default();
+                let primary = spans.iter().find(|s| s["is_primary"] == true).or(spans.first());
+                let Some(span) = primary else { continue };
+                errors.push(CompileError {
+                    file: span["file_name"].as_str().unwrap_or("").to_owned(),
+                    byte_start: span["byte_start"]
+                        .as_u64()
+                        .and_then(|b| usize::try_from(b).ok())
+                        .unwrap_or(0),
+                    message: inner["message"].as_str().unwrap_or("").to_owned(),
+                });
+            }
+            _ => {}
+        }
+    }
+    (binaries, errors)
+}
+
+/// `geo-kit` from a package id: `path+file:///…/geo-kit#0.1.0`,
+/// `path+file:///…/dir#geo-kit@0.1.0` when the folder's name differs, or
+/// the older `geo-kit 0.1.0 (path+file:///…)`.
+fn package_name(id: &str) -> String {
+    if let Some((path, fragment)) = id.rsplit_once('#') {
+        if let Some((name, _)) = fragment.split_once('@') {
+            return name.to_owned();
+        }
+        return path.rsplit('/').next().unwrap_or(path).to_owned();
+    }
+    id.split_whitespace().next().unwrap_or(id).to_owned()
+}
+
+#[cfg(test)]
+mod tests;

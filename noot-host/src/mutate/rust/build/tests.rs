@@ -1,0 +1,124 @@
+//! The one build: cargo's messages read, compiler errors traced to the
+//! mutant whose branch holds them, and a real crate built with cargo.
+
+use std::process::Command;
+
+use super::*;
+
+#[test]
+fn package_ids_of_every_cargo_spelling_give_the_name() {
+    assert_eq!(package_name("path+file:///tmp/p/geo-kit#0.1.0"), "geo-kit");
+    assert_eq!(package_name("path+file:///tmp/p/crates/a#geo-kit@0.1.0"), "geo-kit");
+    assert_eq!(package_name("geo-kit 0.1.0 (path+file:///tmp/p)"), "geo-kit");
+}
+
+#[test]
+fn test_binaries_and_errors_are_read_from_cargos_messages() {
+    let stdout = br#"{"reason":"compiler-artifact","package_id":"path+file:///p#geo@0.1.0","target":{"name":"geo"},"profile":{"test":true},"executable":"/t/debug/deps/geo-1234"}
+{"reason":"compiler-artifact","package_id":"path+file:///p#geo@0.1.0","target":{"name":"geo"},"profile":{"test":false},"executable":null}
+{"reason":"compiler-message","message":{"level":"error","message":"mismatched types","spans":[{"file_name":"src/lib.rs","byte_start":40,"is_primary":true}]}}
+{"reason":"compiler-message","message":{"level":"warning","message":"unused","spans":[]}}
+not json
+"#;
+    let (binaries, errors) = parse_messages(stdout);
+    assert_eq!(
+        binaries,
+        [TestBinary {
+            package: "geo".into(),
+            target: "geo".into(),
+            path: "/t/debug/deps/geo-1234".into()
+        }]
+    );
+    assert_eq!(
+        errors,
+        [CompileError {
+            file: "src/lib.rs".into(),
+            byte_start: 40,
+            message: "mismatched types".into()
+        }]
+    );
+}
+
+#[test]
+fn an_error_in_a_branch_names_its_mutant_and_one_outside_names_none() {
+    let text = "fn f() -> u8 { if crate::__noot_rt::on(3) { Default::default() } else { (if crate::__noot_rt::on(4) { 1 - 2 } else { 1 + 2 }) } }";
+    let at = |needle: &str| text.find(needle).expect("in text");
+    assert_eq!(culprits(text, at("Default")), [3]);
+    assert_eq!(culprits(text, at("1 - 2")), [4], "the innermost");
+    assert_eq!(culprits(text, at("1 + 2")), Vec::<u32>::new(), "the original's code");
+    assert_eq!(culprits(text, at("-> u8")), Vec::<u32>::new());
+}
+
+/// A crate built for real: the mutant that cannot build is found and
+/// switched off, the rest build once, and the one unit-test binary runs
+/// each mutant by its number.
+#[test]
+fn a_crate_builds_once_with_its_viable_mutants_and_runs_each_by_number() {
+    let project = tempfile::tempdir().expect("tempdir");
+    let root = project.path();
+    std::fs::create_dir_all(root.join("src")).expect("mkdir");
+    std::fs::write(
+        root.join("Cargo.toml"),
+        "[package]\nname = \"geo-kit\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    )
+    .expect("write");
+    let source = "#![deny(warnings)]\npub struct P { pub x: i32 }\n\npub fn make() -> P { P { x: 1 } }\n\npub fn add(a: i32, b: i32) -> i32 { a + b }\n\n#[cfg(test)]\nmod tests {\n    #[test]\n    fn adds() { assert_eq!(super::add(2, 3), 5); }\n}\n";
+    std::fs::write(root.join("src/lib.rs"), source).expect("write");
+    let analysed = super::super::analyse(source, "geo_kit").expect("parses");
+    let mut number = 0;
+    let mutations: Vec<(u32, Mutation)> = analysed
+        .functions
+        .iter()
+        .flat_map(|f| f.mutations.iter().cloned())
+        .map(|m| {
+            number += 1;
+            (number, m)
+        })
+        .collect();
+    let find = |operator: &str, replacement: &str| {
+        mutations
+            .iter()
+            .find(|(_, m)| m.operator == operator && m.replacement == replacement)
+            .map(|(n, _)| *n)
+            .unwrap_or_else(|| panic!("no {operator} → {replacement} in {mutations:?}"))
+    };
+    let (default_make, minus, times) = (
+        find("replace_body", "{ Default::default() }"),
+        find("binary_operator", "-"),
+        find("binary_operator", "*"),
+    );
+    let planned = [PlannedFile {
+        rel: "src/lib.rs".into(),
+        source: source.into(),
+        mutations: mutations.clone(),
+        crate_root: true,
+    }];
+    let tree = root.join(".noot/mutants");
+    let target = root.join(".noot/target");
+    let built = build(root, &tree, &target, &planned).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        built.unviable.keys().copied().collect::<Vec<_>>(),
+        [default_make],
+        "{:?}",
+        built.unviable
+    );
+    assert_eq!(built.rounds, 2);
+    let unit = built.binaries.iter().find(|b| b.target == "geo_kit").expect("the unit tests");
+    assert_eq!(unit.package, "geo-kit");
+    let passes = |mutant: u32| {
+        Command::new(&unit.path)
+            .args(["--exact", "tests::adds", "--quiet"])
+            .env("NOOT_MUTANT", mutant.to_string())
+            .output()
+            .expect("runs")
+            .status
+            .success()
+    };
+    assert!(passes(0), "no mutant");
+    assert!(!passes(minus), "a - b is caught");
+    assert!(!passes(times), "a * b is caught");
+    assert!(
+        std::fs::read_to_string(root.join("src/lib.rs")).expect("read") == source,
+        "the user's file is untouched"
+    );
+}
