@@ -1,6 +1,6 @@
-//! `noot run` in a Cargo project: the crate's mutants are listed by id
-//! (cargo-mutants' operators), and a run says plainly that running them is
-//! not built yet, instead of "no Python package found".
+//! `noot run` in a Cargo project: the crate's mutants listed by id
+//! (cargo-mutants' operators), built once with real cargo and each run
+//! against the tests that reach it.
 
 use std::path::Path;
 
@@ -20,7 +20,7 @@ fn crate_project() -> tempfile::TempDir {
     );
     write(
         "src/shapes.rs",
-        "pub fn is_big(x: u32) -> bool {\n    x > 10\n}\n\n#[mutants::skip]\npub fn noisy() -> u8 {\n    1\n}\n",
+        "pub fn is_big(x: u32) -> bool {\n    x > 10\n}\n\n// noot: skip\npub fn noisy() -> u8 {\n    1\n}\n",
     );
     dir
 }
@@ -44,7 +44,7 @@ fn list_names_a_crates_mutants_and_the_functions_it_skips() {
         .filter_map(|s| Some((s["function"].as_str()?, s["reason"].as_str()?)))
         .collect();
     // A `#[cfg(test)]` module is not walked at all: its tests are not listed.
-    assert_eq!(reasons, [("geo_kit::shapes::noisy", "#[mutants::skip]")]);
+    assert_eq!(reasons, [("geo_kit::shapes::noisy", "// noot: skip")]);
     // The same through cargo, and the filter works on Rust ids.
     let run = cargo_noot(dir.path(), &["run", "--list", "geo_kit::shapes::*"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -56,13 +56,39 @@ fn list_names_a_crates_mutants_and_the_functions_it_skips() {
 }
 
 #[test]
-fn a_run_says_running_rust_mutants_is_not_built_yet() {
+fn a_crates_mutants_run_against_the_tests_that_reach_them_and_are_reused_after() {
     let dir = crate_project();
-    let run = noot(dir.path(), &["run"]);
-    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
-    assert!(run.stderr.contains("is a Rust project"), "{}", run.stderr);
-    assert!(run.stderr.contains("noot run --list"), "{}", run.stderr);
-    assert!(!run.stderr.contains("no Python package"), "{}", run.stderr);
+    let run = noot(dir.path(), &["run", "--format", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("one JSON document");
+    let status = |id: &str| {
+        report["mutants"]
+            .as_array()
+            .expect("mutants")
+            .iter()
+            .find(|m| m["id"] == id)
+            .map(|m| m["status"].as_str().unwrap_or("").to_owned())
+            .unwrap_or_else(|| panic!("no {id}"))
+    };
+    // double(2) == 4: the values 0 and 1 and `x / 2` are caught, `x + 2` is not.
+    assert_eq!(status("geo_kit::double__noot_1"), "killed");
+    assert_eq!(status("geo_kit::double__noot_2"), "killed");
+    assert_eq!(status("geo_kit::double__noot_3"), "survived");
+    assert_eq!(status("geo_kit::double__noot_4"), "killed");
+    // No test calls is_big.
+    assert_eq!(status("geo_kit::shapes::is_big__noot_1"), "no_tests");
+    assert_eq!(report["runner"], "libtest");
+    assert_eq!(report["summary"]["killed"], 3);
+    assert_eq!(report["summary"]["tested"], 4);
+    // Nothing changed: every result is reused.
+    let again = noot(dir.path(), &["run", "--format", "json"]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    let again: serde_json::Value = serde_json::from_str(&again.stdout).expect("json");
+    assert_eq!(again["summary"]["tested"], 0);
+    assert_eq!(again["summary"]["reused"], 9);
+    // The user's files are untouched.
+    let lib = std::fs::read_to_string(dir.path().join("src/lib.rs")).expect("read");
+    assert!(!lib.contains("__noot_rt"), "{lib}");
     // A language noot does not mutate is refused at its line.
     std::fs::write(dir.path().join("noot.toml"), "[mutate]\nlanguage = \"ruby\"\n").expect("write");
     let run = noot(dir.path(), &["run", "--list"]);

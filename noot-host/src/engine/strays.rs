@@ -180,7 +180,19 @@ mod tests {
         let mut running = start("pkg.f__noot_2");
         let in_flight = InFlight::default();
         let _entry = in_flight.enter("pkg.f__noot_2");
-        assert_eq!(sweep(format!("{label}=").as_bytes(), &in_flight), 1);
+        // A process just started may not show its new environment yet:
+        // look until it does (bounded), as the sweeper's next round would.
+        let needle = format!("{label}=");
+        let killed = (0..100)
+            .map(|_| {
+                let killed = sweep(needle.as_bytes(), &in_flight);
+                if killed == 0 {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                killed
+            })
+            .find(|killed| *killed > 0);
+        assert_eq!(killed, Some(1));
         let status = finished.wait().expect("waits");
         assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(libc::SIGKILL));
         assert!(running.try_wait().expect("try_wait").is_none(), "in flight: spared");

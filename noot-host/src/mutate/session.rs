@@ -82,7 +82,7 @@ pub enum RunError {
 }
 
 impl RunError {
-    fn setup(message: impl Into<String>, help: Option<&str>) -> Self {
+    pub(crate) fn setup(message: impl Into<String>, help: Option<&str>) -> Self {
         Self::Setup { location: None, message: message.into(), help: help.map(String::from) }
     }
 }
@@ -110,23 +110,11 @@ pub fn run(
     request: &RunRequest,
     stop: &AtomicBool,
 ) -> Result<RunReport, RunError> {
+    if language::detect(&config.root, &config.mutate) == Language::Rust {
+        return super::rust::session::run(config, ports, request, stop);
+    }
     let started = Instant::now();
     ports.events.emit(&Event::SessionStarted { command: "run".into() });
-    if language::detect(&config.root, &config.mutate) == Language::Rust {
-        return Err(RunError::Setup {
-            location: config.mutate.locations.get("language").cloned(),
-            message: format!(
-                "{} is a Rust project: noot lists its mutants, but running them (one build, \
-                 mutant schemata) is not built yet",
-                config.root.join("Cargo.toml").display()
-            ),
-            help: Some(
-                "`noot run --list` lists the crate's mutants; until noot runs them, cargo-mutants \
-                 does (set [mutate] language = \"python\" if this is a Python project built with Cargo)"
-                    .into(),
-            ),
-        });
-    }
     let plan = prepare(config, request, ports)?;
     let settings = &config.mutate;
     let project_before = project_writes::Snapshot::take(&plan.root, &plan.mutants_dir);
@@ -417,7 +405,9 @@ fn rust_catalog(config: &Config, ports: &Ports) -> Result<Catalog, RunError> {
 
 /// One run at a time per project: two would share the mutated tree, the
 /// runners' scratch files and the results, and mix their verdicts.
-fn lock_project(root: &std::path::Path) -> Result<crate::engine::store::FileLock, RunError> {
+pub(crate) fn lock_project(
+    root: &std::path::Path,
+) -> Result<crate::engine::store::FileLock, RunError> {
     let path = root.join(".noot").join("run.lock");
     match crate::engine::store::FileLock::try_acquire_for_pid(&path) {
         Ok(Ok(lock)) => Ok(lock),
@@ -694,7 +684,7 @@ fn stats_for(
 
 /// A filter that matches no mutant, with the ids and functions closest
 /// to what was typed.
-fn no_match(filters: &[String], catalog: &Catalog) -> RunError {
+pub(crate) fn no_match(filters: &[String], catalog: &Catalog) -> RunError {
     let mut names: Vec<&str> = catalog.mutants.iter().map(|m| m.function.as_str()).collect();
     names.dedup();
     names.extend(catalog.mutants.iter().map(|m| m.id.as_str()));
@@ -729,7 +719,7 @@ fn no_match(filters: &[String], catalog: &Catalog) -> RunError {
     }
 }
 
-fn compile_filters(filters: &[String]) -> Result<Vec<globset::GlobMatcher>, RunError> {
+pub(crate) fn compile_filters(filters: &[String]) -> Result<Vec<globset::GlobMatcher>, RunError> {
     filters
         .iter()
         .map(|f| {

@@ -26,7 +26,9 @@
 pub mod build;
 pub mod catalog;
 pub mod crates;
+pub mod runner;
 pub mod schemata;
+pub mod session;
 pub mod values;
 
 use std::ops::Range;

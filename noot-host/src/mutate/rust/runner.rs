@@ -1,0 +1,202 @@
+//! Runs a Rust mutant's selected tests: the test binaries built once, each
+//! started with `NOOT_MUTANT=N` and `--exact` names of the tests that reach
+//! the mutant, through the same runner interface the Python runners use.
+//!
+//! A job's tests are `BINARY<TAB>TEST` strings ([`test_arg`]); the switch
+//! number of each mutant id is given when the runner is made. A failing
+//! test exits 101 (libtest's panic exit): killed; a test process ended by
+//! a signal (an abort, a stack overflow) is killed too; SIGXCPU is the CPU
+//! budget, a timeout.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use noot_plugin_api::prelude::*;
+
+/// What a job's test string holds: the binary and the test's name.
+pub fn test_arg(binary: &str, test: &str) -> String {
+    format!("{binary}\t{test}")
+}
+
+/// The libtest runner.
+pub struct LibtestRunner {
+    ports: HostPorts,
+    /// Switch number per mutant id.
+    switches: HashMap<String, u32>,
+    /// Processes running now, per slot.
+    running: Mutex<HashMap<u32, ProcId>>,
+    cancelled: AtomicBool,
+    cwd: String,
+}
+
+impl LibtestRunner {
+    /// A runner for these switch numbers, running tests in `cwd`.
+    pub fn new(ports: HostPorts, switches: HashMap<String, u32>, cwd: String) -> Self {
+        Self { ports, switches, running: Mutex::default(), cancelled: AtomicBool::new(false), cwd }
+    }
+
+    fn by_binary(job: &MutantJob) -> BTreeMap<String, Vec<String>> {
+        let mut grouped: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for test in &job.tests {
+            if let Some((binary, name)) = test.as_str().split_once('\t') {
+                grouped.entry(binary.to_owned()).or_default().push(name.to_owned());
+            }
+        }
+        grouped
+    }
+
+    fn spec(&self, job: &MutantJob, binary: &str, names: &[String]) -> SpawnSpec {
+        let switch = self.switches.get(job.mutant_id.as_str()).copied().unwrap_or(0);
+        let mut args = vec![RString::from("--exact"), RString::from("-q")];
+        args.extend(names.iter().map(|n| RString::from(n.as_str())));
+        SpawnSpec {
+            program: binary.into(),
+            args: args.into_iter().collect(),
+            env: vec![Tuple2(RString::from("NOOT_MUTANT"), RString::from(switch.to_string()))]
+                .into_iter()
+                .collect(),
+            cwd: ROption::RSome(self.cwd.as_str().into()),
+            output_cap_bytes: job.output_cap_bytes,
+            // The test binary's own threads are the tests: an rlimit on
+            // it is the CPU budget (rounded up to seconds).
+            cpu_limit_secs: ROption::RSome(job.cpu_limit_ms.div_ceil(1000).max(1))
+                .filter(|_| job.cpu_limit_ms > 0),
+            ..SpawnSpec::default()
+        }
+    }
+}
+
+/// SIGXCPU on Linux.
+const SIGXCPU: i32 = 24;
+
+impl RunnerPlugin for LibtestRunner {
+    fn prepare(&self, _: &RunnerSession) -> Result<(), PluginError> {
+        Ok(())
+    }
+
+    fn run_mutant(&self, job: &MutantJob) -> Result<MutantVerdict, PluginError> {
+        let mut elapsed = 0;
+        let mut output = String::new();
+        for (binary, names) in Self::by_binary(job) {
+            if self.cancelled.load(Ordering::SeqCst) {
+                return Err(PluginError::Failed("cancelled".into()));
+            }
+            let id = self.ports.procs.spawn(&self.spec(job, &binary, &names)).into_result()?;
+            self.running.lock().unwrap_or_else(|e| e.into_inner()).insert(job.slot, id);
+            // Each binary is a fresh process: its start-up is on top.
+            let deadline = job.deadline_ms.saturating_add(job.startup_ms);
+            let exit = self.ports.procs.wait(id, ROption::RSome(deadline)).into_result();
+            self.running.lock().unwrap_or_else(|e| e.into_inner()).remove(&job.slot);
+            let exit = exit?;
+            elapsed += exit.elapsed_ms;
+            output = format!(
+                "{}{}",
+                String::from_utf8_lossy(&exit.stdout),
+                String::from_utf8_lossy(&exit.stderr)
+            );
+            let cap = usize::try_from(job.output_cap_bytes).unwrap_or(usize::MAX);
+            let (status, detail, cpu_limited) = match exit.kind {
+                ExitKind::Exited if exit.code == 0 => continue,
+                ExitKind::Exited if exit.code == 101 => {
+                    (MutantStatus::Killed, failed_test(&output), false)
+                }
+                ExitKind::Exited => (
+                    MutantStatus::Killed,
+                    format!("the test binary exited with {}", exit.code),
+                    false,
+                ),
+                ExitKind::Signaled if exit.code == SIGXCPU => (
+                    MutantStatus::Timeout,
+                    format!("CPU-time limit reached (SIGXCPU) in {}", short(&binary)),
+                    true,
+                ),
+                ExitKind::Signaled => (
+                    MutantStatus::Killed,
+                    format!("the test binary died of signal {}", exit.code),
+                    false,
+                ),
+                ExitKind::TimedOut => {
+                    (MutantStatus::Timeout, "deadline passed; process group killed".into(), false)
+                }
+            };
+            let kept =
+                if status == MutantStatus::Killed { String::new() } else { tail(&output, cap) };
+            return Ok(MutantVerdict {
+                status,
+                duration_ms: elapsed,
+                exit_code: match exit.kind {
+                    ExitKind::Exited => ROption::RSome(exit.code),
+                    _ => ROption::RNone,
+                },
+                output: kept.into(),
+                detail: detail.into(),
+                cpu_limited,
+            });
+        }
+        let cap = usize::try_from(job.output_cap_bytes).unwrap_or(usize::MAX);
+        Ok(MutantVerdict {
+            status: MutantStatus::Survived,
+            duration_ms: elapsed,
+            exit_code: ROption::RSome(0),
+            output: tail(&output, cap).into(),
+            detail: "every selected test passed".into(),
+            cpu_limited: false,
+        })
+    }
+
+    fn repro(&self, job: &MutantJob) -> String {
+        let switch = self.switches.get(job.mutant_id.as_str()).copied().unwrap_or(0);
+        Self::by_binary(job)
+            .into_iter()
+            .map(|(binary, names)| {
+                format!(
+                    "cd '{}' && NOOT_MUTANT={switch} '{binary}' --exact {}",
+                    self.cwd,
+                    names.join(" ")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" && ")
+    }
+
+    fn cancel(&self) {
+        self.cancelled.store(true, Ordering::SeqCst);
+        for id in self.running.lock().unwrap_or_else(|e| e.into_inner()).values() {
+            let _ = self.ports.procs.kill_group(*id);
+        }
+    }
+
+    fn shutdown(&self) -> Result<(), PluginError> {
+        Ok(())
+    }
+}
+
+/// The first failing test libtest names (`---- NAME stdout ----`).
+fn failed_test(output: &str) -> String {
+    output
+        .lines()
+        .find_map(|line| line.strip_prefix("---- ")?.strip_suffix(" stdout ----"))
+        .map_or_else(|| "a test failed".into(), |name| format!("{name} failed"))
+}
+
+fn short(binary: &str) -> &str {
+    binary.rsplit('/').next().unwrap_or(binary)
+}
+
+fn tail(text: &str, cap: usize) -> String {
+    crate::engine::text::tail(text, cap).to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_failing_test_is_named_from_libtests_output() {
+        let output =
+            "running 2 tests\n.F\nfailures:\n\n---- tests::adds stdout ----\nthread panicked\n";
+        assert_eq!(failed_test(output), "tests::adds failed");
+        assert_eq!(failed_test("nothing"), "a test failed");
+    }
+}

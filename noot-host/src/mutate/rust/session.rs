@@ -1,0 +1,415 @@
+//! `noot run` in a Rust project, end to end: the catalog, one build with
+//! every viable mutant ([`super::build`]), a stats run that runs each test
+//! alone and records the switches it reaches, then each mutant against
+//! only those tests through [`super::runner::LibtestRunner`], with the
+//! results, reports and supervision the Python side uses.
+//!
+//! Results are keyed by the mutant, the digest of every source file of the
+//! project and the tests that reach it: any change to the code re-runs the
+//! mutants (correct, not yet incremental per function).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use super::build::{self, PlannedFile, TestBinary};
+use super::catalog;
+use super::runner::{LibtestRunner, test_arg};
+use crate::config::Config;
+use crate::engine::abi_ports::host_ports;
+use crate::engine::digest::Digest;
+use crate::engine::events::Event;
+use crate::engine::ports::Ports;
+use crate::engine::procs::{ProcStatus, SpawnRequest};
+use crate::engine::store::Store;
+use crate::mutate::catalog::{Catalog, Mutant};
+use crate::mutate::execute::{self, Execution, Limits};
+use crate::mutate::project::Excludes;
+use crate::mutate::report::{self, RunReport, SessionFile};
+use crate::mutate::results::{MutantResult, ResultStore, ResultsFile, Status};
+use crate::mutate::selection::Selected;
+use crate::mutate::session::{
+    RunError, RunRequest, STATE_DIR, compile_filters, lock_project, no_match,
+};
+
+/// One test of one binary, as the stats run saw it.
+#[derive(Debug, Clone)]
+struct TestRun {
+    binary: String,
+    target: String,
+    name: String,
+    duration_ms: u64,
+    hits: BTreeSet<u32>,
+}
+
+/// Runs the mutants of the Rust project `config.root`.
+pub fn run(
+    config: &Config,
+    ports: &Ports,
+    request: &RunRequest,
+    stop: &AtomicBool,
+) -> Result<RunReport, RunError> {
+    let started = Instant::now();
+    ports.events.emit(&Event::SessionStarted { command: "run".into() });
+    let settings = &config.mutate;
+    let root = config.root.clone();
+    let excludes = Excludes::new(&settings.exclude).map_err(|e| RunError::Setup {
+        location: settings.locations.get("exclude").cloned(),
+        message: e.to_string(),
+        help: None,
+    })?;
+    let catalog = catalog::build(&root, &excludes).map_err(|e| RunError::Setup {
+        location: settings.locations.get("language").cloned(),
+        message: e.to_string(),
+        help: Some("run noot in the folder of the crate's or the workspace's Cargo.toml".into()),
+    })?;
+    for (file, message) in &catalog.unparsable {
+        ports.events.emit(&Event::Warning { message: format!("{file}: {message}; not mutated") });
+    }
+    let state_dir = root.join(STATE_DIR);
+    std::fs::create_dir_all(&state_dir)
+        .map_err(|e| RunError::setup(format!("{}: {e}", state_dir.display()), None))?;
+    let _lock = lock_project(&root)?;
+    let mutants_dir = root.join(&settings.mutants_dir);
+
+    // One build with every mutant behind its switch.
+    let switches: HashMap<String, u32> =
+        catalog.mutants.iter().zip(1u32..).map(|(m, n)| (m.id.clone(), n)).collect();
+    let planned = planned_files(&root, &catalog, &switches)?;
+    ports.progress.progress(0, 1, "building the mutated crate once");
+    let built =
+        build::build(&root, &mutants_dir, &root.join(".noot/target"), &planned).map_err(|e| {
+            RunError::Setup {
+                location: None,
+                message: e.to_string(),
+                help: Some(
+                    "`cargo test --no-run` must build the project without noot first".into(),
+                ),
+            }
+        })?;
+    ports.progress.finish();
+
+    // The stats run: each test alone, the switches it reaches.
+    let tests = stats_run(ports, &mutants_dir, &built.binaries, request.jobs, stop)?;
+    if stop.load(Ordering::SeqCst) {
+        return Err(RunError::Interrupted);
+    }
+    // Each test ran in a process of its own: what the quickest test of a
+    // binary took is that binary's start-up, not the tests' time.
+    let (tests, startup_ms) = without_startup(tests);
+    let failing: Vec<&TestRun> = tests.iter().filter(|t| t.hits.contains(&u32::MAX)).collect();
+    if let Some(test) = failing.first() {
+        return Err(RunError::Setup {
+            location: None,
+            message: format!("{}::{} fails without any mutant", test.target, test.name),
+            help: Some(
+                "noot needs a passing test suite: fix or #[ignore] that test, then run again"
+                    .into(),
+            ),
+        });
+    }
+
+    let number_of: HashMap<u32, &str> = switches.iter().map(|(id, n)| (*n, id.as_str())).collect();
+    let mut selection: HashMap<String, Selected> = HashMap::new();
+    let mut reaching: HashMap<&str, Vec<&TestRun>> = HashMap::new();
+    for test in &tests {
+        for number in &test.hits {
+            if let Some(id) = number_of.get(number) {
+                reaching.entry(id).or_default().push(test);
+            }
+        }
+    }
+    for (id, mut runs) in reaching {
+        runs.sort_by(|a, b| a.duration_ms.cmp(&b.duration_ms).then(a.name.cmp(&b.name)));
+        selection.insert(
+            id.to_owned(),
+            Selected {
+                tests: runs.iter().map(|t| test_arg(&t.binary, &t.name)).collect(),
+                node_ids: runs.iter().map(|t| format!("{}::{}", t.target, t.name)).collect(),
+                baseline_ms: runs.iter().map(|t| t.duration_ms).sum(),
+                ..Selected::default()
+            },
+        );
+    }
+    let code_digest = Digest::of(
+        planned.iter().map(|f| f.source.as_str()).collect::<Vec<_>>().join("\0").as_bytes(),
+    );
+    let keys: HashMap<String, String> = catalog
+        .mutants
+        .iter()
+        .map(|m| {
+            let mut tests: Vec<&str> = selection
+                .get(&m.id)
+                .map(|s| s.node_ids.iter().map(String::as_str).collect())
+                .unwrap_or_default();
+            tests.sort_unstable();
+            let key =
+                Digest::of(format!("{}\0{code_digest}\0{}", m.digest, tests.join("\0")).as_bytes());
+            (m.id.clone(), key.to_string())
+        })
+        .collect();
+
+    let store = ResultStore::new(ports.fs.as_ref(), &state_dir);
+    let previous = store.load()?;
+    let filters = compile_filters(&request.filters)?;
+    let wanted: Vec<&Mutant> = catalog
+        .mutants
+        .iter()
+        .filter(|m| filters.is_empty() || filters.iter().any(|f| f.is_match(&m.id)))
+        .collect();
+    if wanted.is_empty() && !request.filters.is_empty() {
+        return Err(no_match(&request.filters, &catalog));
+    }
+    let mut results: BTreeMap<String, MutantResult> = BTreeMap::new();
+    let mut reused = BTreeSet::new();
+    let mut to_run = Vec::new();
+    for mutant in &wanted {
+        let key = keys.get(&mutant.id).cloned().unwrap_or_default();
+        if let Some(old) = previous.results.get(&mutant.id) {
+            if !request.force && old.key == key && old.status != Status::Error {
+                results.insert(mutant.id.clone(), old.clone());
+                reused.insert(mutant.id.clone());
+                continue;
+            }
+        }
+        let number = switches.get(&mutant.id).copied().unwrap_or(0);
+        let verdict = if let Some(why) = built.unviable.get(&number) {
+            Some((Status::Unviable, format!("does not build: {why}")))
+        } else if selection.get(&mutant.id).is_none_or(|s| s.tests.is_empty()) {
+            Some((Status::NoTests, "no test reaches this function".to_owned()))
+        } else {
+            None
+        };
+        match verdict {
+            Some((status, detail)) => {
+                let result = MutantResult {
+                    id: mutant.id.clone(),
+                    key,
+                    status,
+                    duration_ms: 0,
+                    tests: Vec::new(),
+                    whole_suite: false,
+                    exit_code: None,
+                    detail,
+                    output: String::new(),
+                };
+                store.append(&result)?;
+                results.insert(mutant.id.clone(), result);
+            }
+            None => to_run.push(*mutant),
+        }
+    }
+
+    let session_file = SessionFile {
+        runner: "libtest".into(),
+        root: root.display().to_string(),
+        mutants: catalog.mutants.clone(),
+        skipped_functions: catalog.skipped.clone(),
+    };
+    Store::new(ports.fs.as_ref()).save(&state_dir.join("session.json"), &session_file)?;
+
+    let runner = noot_plugin_api::runner_box(LibtestRunner::new(
+        host_ports(ports),
+        switches.clone(),
+        mutants_dir.display().to_string(),
+    ));
+    let limits = Limits {
+        multiplier: settings.timeout_multiplier,
+        floor_secs: settings.timeout_floor_secs,
+        startup_ms,
+    };
+    let execution = Execution {
+        runner: &runner,
+        ports,
+        stop,
+        jobs: request.jobs,
+        debug: request.debug,
+        selection: &selection,
+        keys: &keys,
+        store: &store,
+        limits,
+    };
+    let tested = execute::run_mutants(&execution, &to_run).map_err(|e| match e {
+        execute::ExecuteError::Store(e) => RunError::Store(e),
+        execute::ExecuteError::Schedule(message) => RunError::setup(message, None),
+    })?;
+    let tested_count = tested.len();
+    results.extend(tested);
+
+    let current: BTreeSet<&str> = catalog.mutants.iter().map(|m| m.id.as_str()).collect();
+    let mut snapshot = ResultsFile::default();
+    for (id, result) in previous.results.into_iter().chain(results.clone()) {
+        if current.contains(id.as_str()) {
+            snapshot.results.insert(id, result);
+        }
+    }
+    store.compact(&snapshot)?;
+    let wanted: Vec<Mutant> = wanted.into_iter().cloned().collect();
+    let mut report = report::build("libtest", &wanted, &results, &reused, catalog.skipped.clone());
+    report.summary.tested = tested_count;
+    report.summary.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    report.summary.interrupted = stop.load(Ordering::SeqCst);
+    report.summary.runner_reason = format!(
+        "one build ({} cargo round{}, {} unviable), {} tests run alone for the stats",
+        built.rounds,
+        if built.rounds == 1 { "" } else { "s" },
+        built.unviable.len(),
+        tests.len()
+    );
+    ports.events.emit(&Event::SessionFinished {
+        command: "run".into(),
+        elapsed_ms: report.summary.duration_ms,
+    });
+    Ok(report)
+}
+
+/// The tests with each binary's start-up (its quickest test's time) taken
+/// out of their durations, and the longest start-up.
+fn without_startup(mut tests: Vec<TestRun>) -> (Vec<TestRun>, u64) {
+    let mut startup: HashMap<String, u64> = HashMap::new();
+    for test in &tests {
+        let quickest = startup.entry(test.binary.clone()).or_insert(u64::MAX);
+        *quickest = (*quickest).min(test.duration_ms);
+    }
+    for test in &mut tests {
+        let own = startup.get(&test.binary).copied().unwrap_or(0);
+        test.duration_ms = test.duration_ms.saturating_sub(own).max(1);
+    }
+    (tests, startup.values().copied().max().unwrap_or(0))
+}
+
+/// Every source file of the catalog with its numbered mutations, and every
+/// crate root (which gets the runtime module even without mutants).
+fn planned_files(
+    root: &Path,
+    catalog: &Catalog,
+    switches: &HashMap<String, u32>,
+) -> Result<Vec<PlannedFile>, RunError> {
+    let mut planned = Vec::new();
+    for module in &catalog.modules {
+        let rel = &module.source.rel;
+        let source = std::fs::read_to_string(root.join(rel))
+            .map_err(|e| RunError::setup(format!("{rel}: {e}"), None))?;
+        let analysed = super::analyse(&source, &module.source.module)
+            .map_err(|e| RunError::setup(format!("{rel}: {e}"), None))?;
+        let mut mutations = Vec::new();
+        for function in &analysed.functions {
+            for (index, mutation) in function.mutations.iter().enumerate() {
+                let id = format!("{}__noot_{}", function.key, index + 1);
+                if let Some(number) = switches.get(&id) {
+                    mutations.push((*number, mutation.clone()));
+                }
+            }
+        }
+        planned.push(PlannedFile {
+            rel: rel.clone(),
+            source,
+            mutations,
+            crate_root: is_crate_root(rel),
+        });
+    }
+    Ok(planned)
+}
+
+fn is_crate_root(rel: &str) -> bool {
+    let path = PathBuf::from(rel);
+    let parent = path.parent().and_then(Path::file_name).and_then(|n| n.to_str());
+    let name = path.file_name().and_then(|n| n.to_str());
+    matches!((parent, name), (Some("src"), Some("lib.rs" | "main.rs")) | (Some("bin"), Some(_)))
+        || (path.ends_with("main.rs")
+            && path.parent().and_then(Path::parent).and_then(Path::file_name)
+                == Some("bin".as_ref()))
+}
+
+/// Runs every test of every binary alone with `NOOT_STATS_FILE`; a test
+/// that fails gets `u32::MAX` among its hits.
+fn stats_run(
+    ports: &Ports,
+    cwd: &Path,
+    binaries: &[TestBinary],
+    jobs: usize,
+    stop: &AtomicBool,
+) -> Result<Vec<TestRun>, RunError> {
+    let mut all = Vec::new();
+    for binary in binaries {
+        let listing = ports
+            .procs
+            .spawn(&SpawnRequest {
+                program: binary.path.display().to_string(),
+                args: vec!["--list".into(), "--format".into(), "terse".into()],
+                cwd: Some(cwd.to_path_buf()),
+                output_cap_bytes: 16 << 20,
+                ..SpawnRequest::default()
+            })
+            .and_then(|handle| ports.procs.wait(handle, Some(60_000)))
+            .map_err(|e| RunError::setup(format!("{}: {e}", binary.path.display()), None))?;
+        for line in String::from_utf8_lossy(&listing.stdout).lines() {
+            if let Some(name) = line.strip_suffix(": test") {
+                all.push((binary, name.to_owned()));
+            }
+        }
+    }
+    let scratch = cwd.join(".noot/stats");
+    std::fs::create_dir_all(&scratch)
+        .map_err(|e| RunError::setup(format!("{}: {e}", scratch.display()), None))?;
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let done = std::sync::Mutex::new(Vec::new());
+    let total = all.len() as u64;
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.max(1) {
+            scope.spawn(|| {
+                loop {
+                    let index = next.fetch_add(1, Ordering::SeqCst);
+                    let Some((binary, name)) = all.get(index) else { return };
+                    if stop.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    let hits_file = scratch.join(format!("test-{index}.txt"));
+                    let _ = std::fs::remove_file(&hits_file);
+                    let result = ports
+                        .procs
+                        .spawn(&SpawnRequest {
+                            program: binary.path.display().to_string(),
+                            args: vec!["--exact".into(), name.clone(), "-q".into()],
+                            env: vec![
+                                ("NOOT_MUTANT".into(), "0".into()),
+                                ("NOOT_STATS_FILE".into(), hits_file.display().to_string()),
+                            ],
+                            cwd: Some(cwd.to_path_buf()),
+                            output_cap_bytes: 64 * 1024,
+                            ..SpawnRequest::default()
+                        })
+                        .and_then(|handle| ports.procs.wait(handle, None));
+                    let mut hits: BTreeSet<u32> = std::fs::read_to_string(&hits_file)
+                        .unwrap_or_default()
+                        .lines()
+                        .filter_map(|l| l.trim().parse().ok())
+                        .collect();
+                    let (passed, duration_ms) = match &result {
+                        Ok(r) => (r.status == ProcStatus::Exited(0), r.elapsed_ms),
+                        Err(_) => (false, 0),
+                    };
+                    if !passed {
+                        hits.insert(u32::MAX);
+                    }
+                    let mut finished = done.lock().unwrap_or_else(|e| e.into_inner());
+                    finished.push(TestRun {
+                        binary: binary.path.display().to_string(),
+                        target: binary.target.clone(),
+                        name: name.clone(),
+                        duration_ms,
+                        hits,
+                    });
+                    ports.progress.progress(finished.len() as u64, total, &format!("stats {name}"));
+                }
+            });
+        }
+    });
+    ports.progress.finish();
+    let mut tests = done.into_inner().unwrap_or_else(|e| e.into_inner());
+    tests.sort_by(|a, b| {
+        (a.target.as_str(), a.name.as_str()).cmp(&(b.target.as_str(), b.name.as_str()))
+    });
+    Ok(tests)
+}
