@@ -10,6 +10,16 @@ use super::project::{Excludes, SourceFile};
 use super::python;
 use crate::engine::digest::Digest;
 
+/// A source file that does not parse, in any language.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}, column {column}: syntax error")]
+pub struct SyntaxError {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+}
+
 /// One mutant.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Mutant {
@@ -182,8 +192,8 @@ fn analyse_file(root: &Path, file: &SourceFile, excludes: &Excludes) -> FileOutc
 }
 
 /// 1-based line and column of a byte offset.
-fn position(source: &str, offset: usize) -> (usize, usize) {
-    let before = &source[..offset];
+pub(crate) fn position(source: &str, offset: usize) -> (usize, usize) {
+    let before = &source[..offset.min(source.len())];
     let line = before.matches('\n').count() + 1;
     let column = before.rfind('\n').map_or(before.len(), |i| before.len() - i - 1) + 1;
     (line, column)

@@ -81,6 +81,33 @@ pub enum RunError {
     Interrupted,
 }
 
+impl From<ExecuteError> for RunError {
+    fn from(error: ExecuteError) -> Self {
+        match error {
+            ExecuteError::Store(e) => Self::Store(e),
+            ExecuteError::Schedule(message) => Self::setup(message, None),
+        }
+    }
+}
+
+/// Compacts the results journal: the snapshot keeps every current
+/// mutant's latest result, from earlier runs or this one.
+pub(crate) fn compact(
+    store: &ResultStore<'_>,
+    previous: ResultsFile,
+    results: &BTreeMap<String, MutantResult>,
+    mutants: &[Mutant],
+) -> Result<(), RunError> {
+    let current: BTreeSet<&str> = mutants.iter().map(|m| m.id.as_str()).collect();
+    let mut snapshot = ResultsFile::default();
+    for (id, result) in previous.results.into_iter().chain(results.clone()) {
+        if current.contains(id.as_str()) {
+            snapshot.results.insert(id, result);
+        }
+    }
+    Ok(store.compact(&snapshot)?)
+}
+
 impl RunError {
     pub(crate) fn setup(message: impl Into<String>, help: Option<&str>) -> Self {
         Self::Setup { location: None, message: message.into(), help: help.map(String::from) }
@@ -285,22 +312,11 @@ pub fn run(
     };
     let tested = execute::run_mutants(&execution, &to_run);
     drop(active);
-    let tested = tested.map_err(|e| match e {
-        ExecuteError::Store(e) => RunError::Store(e),
-        ExecuteError::Schedule(message) => RunError::setup(message, None),
-    })?;
+    let tested = tested?;
     let tested_count = tested.len();
     results.extend(tested);
 
-    // Compact: the snapshot keeps every current mutant's latest result.
-    let current: BTreeSet<&str> = plan.catalog.mutants.iter().map(|m| m.id.as_str()).collect();
-    let mut snapshot = ResultsFile::default();
-    for (id, result) in previous.results.into_iter().chain(results.clone()) {
-        if current.contains(id.as_str()) {
-            snapshot.results.insert(id, result);
-        }
-    }
-    store.compact(&snapshot)?;
+    compact(&store, previous, &results, &plan.catalog.mutants)?;
 
     let wanted_mutants: Vec<Mutant> = wanted.into_iter().cloned().collect();
     let mut report = report::build(

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use super::super::catalog::{Catalog, ModuleEntry, Mutant, SkippedFunction};
+use super::super::catalog::{Catalog, ModuleEntry, Mutant, SkippedFunction, position};
 use super::super::project::{Excludes, SourceFile};
 use super::crates::{self, CratesError};
 use crate::engine::digest::Digest;
@@ -88,14 +88,6 @@ fn add_file(root: &Path, file: &SourceFile, excludes: &Excludes, catalog: &mut C
         imports: Vec::new(),
         mutated: None,
     });
-}
-
-/// 1-based line and column of a byte offset.
-fn position(source: &str, offset: usize) -> (usize, usize) {
-    let before = &source[..offset.min(source.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rfind('\n').map_or(before.len(), |i| before.len() - i - 1) + 1;
-    (line, column)
 }
 
 #[cfg(test)]

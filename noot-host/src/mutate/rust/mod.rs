@@ -85,15 +85,7 @@ pub struct AnalysedFile {
     pub skipped: Vec<Skipped>,
 }
 
-/// A file that does not parse.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("line {line}, column {column}: syntax error")]
-pub struct SyntaxError {
-    /// 1-based line.
-    pub line: usize,
-    /// 1-based column.
-    pub column: usize,
-}
+pub use super::catalog::SyntaxError;
 
 /// Parses Rust source.
 pub fn parse(source: &str) -> Option<Tree> {

@@ -27,10 +27,10 @@ use crate::mutate::catalog::{Catalog, Mutant};
 use crate::mutate::execute::{self, Execution, Limits};
 use crate::mutate::project::Excludes;
 use crate::mutate::report::{self, RunReport, SessionFile};
-use crate::mutate::results::{MutantResult, ResultStore, ResultsFile, Status};
+use crate::mutate::results::{MutantResult, ResultStore, Status};
 use crate::mutate::selection::Selected;
 use crate::mutate::session::{
-    RunError, RunRequest, STATE_DIR, compile_filters, lock_project, no_match,
+    RunError, RunRequest, STATE_DIR, compact, compile_filters, lock_project, no_match,
 };
 
 /// One test of one binary, as the stats run saw it.
@@ -230,21 +230,11 @@ pub fn run(
         store: &store,
         limits,
     };
-    let tested = execute::run_mutants(&execution, &to_run).map_err(|e| match e {
-        execute::ExecuteError::Store(e) => RunError::Store(e),
-        execute::ExecuteError::Schedule(message) => RunError::setup(message, None),
-    })?;
+    let tested = execute::run_mutants(&execution, &to_run)?;
     let tested_count = tested.len();
     results.extend(tested);
 
-    let current: BTreeSet<&str> = catalog.mutants.iter().map(|m| m.id.as_str()).collect();
-    let mut snapshot = ResultsFile::default();
-    for (id, result) in previous.results.into_iter().chain(results.clone()) {
-        if current.contains(id.as_str()) {
-            snapshot.results.insert(id, result);
-        }
-    }
-    store.compact(&snapshot)?;
+    compact(&store, previous, &results, &catalog.mutants)?;
     let wanted: Vec<Mutant> = wanted.into_iter().cloned().collect();
     let mut report = report::build("libtest", &wanted, &results, &reused, catalog.skipped.clone());
     report.summary.tested = tested_count;
