@@ -54,6 +54,9 @@ const GENEROUS_DEADLINE_FACTOR: u64 = 4;
 pub struct Limits {
     /// `[mutate] timeout_multiplier`.
     pub multiplier: f64,
+    /// × the baseline for the tight CPU-time limit: the multiplier, or
+    /// less where CPU time is steadier than wall-clock time.
+    pub cpu_multiplier: f64,
     /// `[mutate] timeout_floor_secs`: the wall-clock floor.
     pub floor_secs: f64,
     /// Start-up of a fresh test process, as the stats run measured it.
@@ -70,7 +73,7 @@ impl Limits {
 
     /// The tight CPU-time limit of the tests themselves, in milliseconds.
     pub fn tight_cpu_ms(&self, baseline_ms: u64) -> u64 {
-        ((baseline_ms as f64 * self.multiplier).ceil() as u64).max(MIN_CPU_MS)
+        ((baseline_ms as f64 * self.cpu_multiplier).ceil() as u64).max(MIN_CPU_MS)
     }
 
     /// The CPU-time limit of a re-check: twice the wall-clock budget and
@@ -332,7 +335,8 @@ fn status_of(status: MutantStatus) -> Status {
 mod tests {
     use super::*;
 
-    const LIMITS: Limits = Limits { multiplier: 10.0, floor_secs: 5.0, startup_ms: 700 };
+    const LIMITS: Limits =
+        Limits { multiplier: 10.0, cpu_multiplier: 10.0, floor_secs: 5.0, startup_ms: 700 };
 
     #[test]
     fn deadlines_take_the_floor_or_the_multiple() {

@@ -171,6 +171,7 @@ pub fn run(
     let stats = stats?;
     let limits = Limits {
         multiplier: settings.timeout_multiplier,
+        cpu_multiplier: settings.timeout_multiplier,
         floor_secs: settings.timeout_floor_secs,
         startup_ms: startup_overhead_ms(&stats),
     };

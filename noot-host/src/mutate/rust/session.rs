@@ -33,6 +33,9 @@ use crate::mutate::session::{
     RunError, RunRequest, STATE_DIR, compact, compile_filters, lock_project, no_match,
 };
 
+/// × the baseline for a Rust mutant's CPU budget (see where it is used).
+const RUST_CPU_MULTIPLIER: f64 = 2.0;
+
 /// One test of one binary, as the stats run saw it.
 #[derive(Debug, Clone)]
 struct TestRun {
@@ -214,8 +217,14 @@ pub fn run(
         switches.clone(),
         mutants_dir.display().to_string(),
     ));
+    // A compiled test's CPU time hardly varies between runs (no imports,
+    // no JIT, no first-call costs), and the budget covers every selected
+    // test of a binary at once: twice their baseline CPU is plenty, where
+    // ten times a debug build's whole selection made an infinite loop
+    // cost a minute. The re-check still guards against a tight budget.
     let limits = Limits {
         multiplier: settings.timeout_multiplier,
+        cpu_multiplier: RUST_CPU_MULTIPLIER,
         floor_secs: settings.timeout_floor_secs,
         startup_ms,
     };
