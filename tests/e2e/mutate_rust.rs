@@ -89,6 +89,16 @@ fn a_crates_mutants_run_against_the_tests_that_reach_them_and_are_reused_after()
     // The user's files are untouched.
     let lib = std::fs::read_to_string(dir.path().join("src/lib.rs")).expect("read");
     assert!(!lib.contains("__noot_rt"), "{lib}");
+    // A key only Python projects use is refused at its line.
+    std::fs::write(dir.path().join("noot.toml"), "[mutate]\njobs = 1\npytest_args = [\"-x\"]\n")
+        .expect("write");
+    let run = noot(dir.path(), &["run"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("noot.toml:3:15: [mutate] pytest_args is for Python projects"),
+        "{}",
+        run.stderr
+    );
     // A language noot does not mutate is refused at its line.
     std::fs::write(dir.path().join("noot.toml"), "[mutate]\nlanguage = \"ruby\"\n").expect("write");
     let run = noot(dir.path(), &["run", "--list"]);

@@ -374,7 +374,10 @@ pub fn list(config: &Config, request: &RunRequest, ports: &Ports) -> Result<List
     let started = Instant::now();
     let catalog = match language::detect(&config.root, &config.mutate) {
         Language::Python => prepare(config, request, ports)?.catalog,
-        Language::Rust => rust_catalog(config, ports)?,
+        Language::Rust => {
+            super::rust::session::refuse_python_keys(config)?;
+            rust_catalog(config, ports)?
+        }
     };
     let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let lines = catalog.modules.iter().map(|m| m.lines).sum();

@@ -46,6 +46,34 @@ struct TestRun {
     hits: BTreeSet<u32>,
 }
 
+/// `[mutate]` keys that only mean something for Python projects.
+const PYTHON_ONLY_KEYS: &[&str] =
+    &["python", "pytest_args", "tests", "runner", "runner_options", "paths"];
+
+/// Refuses a `[mutate]` key set for Python in a Rust project, at its line.
+pub fn refuse_python_keys(config: &Config) -> Result<(), RunError> {
+    let settings = &config.mutate;
+    let set = settings.locations.iter().find(|(key, _)| {
+        let name = key.split('.').next().unwrap_or(key);
+        PYTHON_ONLY_KEYS.contains(&name)
+    });
+    match set {
+        Some((key, location)) => Err(RunError::Setup {
+            location: Some(location.clone()),
+            message: format!(
+                "[mutate] {} is for Python projects, and {} is a Rust project",
+                key.split('.').next().unwrap_or(key),
+                config.root.join("Cargo.toml").display()
+            ),
+            help: Some(
+                "remove it, or set [mutate] language = \"python\" if this is a Python project built with Cargo"
+                    .into(),
+            ),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Runs the mutants of the Rust project `config.root`.
 pub fn run(
     config: &Config,
@@ -53,6 +81,7 @@ pub fn run(
     request: &RunRequest,
     stop: &AtomicBool,
 ) -> Result<RunReport, RunError> {
+    refuse_python_keys(config)?;
     let started = Instant::now();
     ports.events.emit(&Event::SessionStarted { command: "run".into() });
     let settings = &config.mutate;
