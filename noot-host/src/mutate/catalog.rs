@@ -2,6 +2,7 @@
 //! function's mutations numbered and named, and each mutated module's
 //! trampolined text produced (written to disk by [`super::tree`]).
 
+use std::ops::Range;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -45,6 +46,61 @@ pub struct Mutant {
     pub replacement: String,
     /// Digest of the function's text and of this mutation.
     pub digest: String,
+}
+
+/// Where one mutation goes, in terms every language shares.
+pub(crate) struct Site<'a> {
+    /// The operator's name.
+    pub operator: &'a str,
+    /// The bytes replaced.
+    pub span: Range<usize>,
+    /// 1-based line and column of the start.
+    pub line: usize,
+    /// 1-based column of the start.
+    pub column: usize,
+    /// The new text.
+    pub replacement: &'a str,
+}
+
+impl Mutant {
+    /// The `number`-th (from 1) mutant of the function `key`, whose text is
+    /// `source[function]`, in `file`. Its digest covers the function's
+    /// text and the mutation, placed relative to the function, so it
+    /// stays put while the function does not change.
+    pub(crate) fn of_function(
+        file: &str,
+        source: &str,
+        key: &str,
+        function: Range<usize>,
+        number: usize,
+        site: Site<'_>,
+    ) -> Self {
+        let (end_line, end_column) = position(source, site.span.end);
+        let digest = Digest::of(
+            format!(
+                "{}\0{}\0{}\0{}\0{}",
+                &source[function.clone()],
+                site.operator,
+                site.span.start.saturating_sub(function.start),
+                site.span.end.saturating_sub(function.start),
+                site.replacement
+            )
+            .as_bytes(),
+        );
+        Self {
+            id: format!("{key}__noot_{number}"),
+            function: key.to_owned(),
+            file: file.to_owned(),
+            line: site.line,
+            column: site.column,
+            end_line,
+            end_column,
+            operator: site.operator.to_owned(),
+            original: source[site.span].to_owned(),
+            replacement: site.replacement.to_owned(),
+            digest: digest.to_string(),
+        }
+    }
 }
 
 /// A function left alone, and why.
@@ -149,32 +205,21 @@ fn analyse_file(root: &Path, file: &SourceFile, excludes: &Excludes) -> FileOutc
             function.mutations.clear();
             continue;
         }
-        let function_text = &source[unit.insert_at..unit.span.end];
         for (index, mutation) in function.mutations.iter().enumerate() {
-            let (end_line, end_column) = position(&source, mutation.end);
-            let digest = Digest::of(
-                format!(
-                    "{function_text}\0{}\0{}\0{}\0{}",
-                    mutation.operator,
-                    mutation.start - unit.insert_at,
-                    mutation.end - unit.insert_at,
-                    mutation.replacement
-                )
-                .as_bytes(),
-            );
-            mutants.push(Mutant {
-                id: format!("{}__noot_{}", unit.key, index + 1),
-                function: unit.key.clone(),
-                file: file.rel.clone(),
-                line: mutation.line,
-                column: mutation.column,
-                end_line,
-                end_column,
-                operator: mutation.operator.to_owned(),
-                original: source[mutation.start..mutation.end].to_owned(),
-                replacement: mutation.replacement.clone(),
-                digest: digest.to_string(),
-            });
+            mutants.push(Mutant::of_function(
+                &file.rel,
+                &source,
+                &unit.key,
+                unit.insert_at..unit.span.end,
+                index + 1,
+                Site {
+                    operator: mutation.operator,
+                    span: mutation.start..mutation.end,
+                    line: mutation.line,
+                    column: mutation.column,
+                    replacement: &mutation.replacement,
+                },
+            ));
         }
     }
     let mutated = python::mutated_source(&source, &analysed);

@@ -376,7 +376,7 @@ pub fn list(config: &Config, request: &RunRequest, ports: &Ports) -> Result<List
         Language::Python => prepare(config, request, ports)?.catalog,
         Language::Rust => {
             super::rust::session::refuse_python_keys(config)?;
-            rust_catalog(config, ports)?
+            super::rust::session::catalog(config, ports)?.catalog
         }
     };
     let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -399,28 +399,6 @@ pub fn list(config: &Config, request: &RunRequest, ports: &Ports) -> Result<List
         mutants,
         skipped_functions: catalog.skipped,
     })
-}
-
-/// A Rust project's mutants: analysis only, nothing written.
-fn rust_catalog(config: &Config, ports: &Ports) -> Result<Catalog, RunError> {
-    let settings = &config.mutate;
-    let excludes = Excludes::new(&settings.exclude).map_err(|e| RunError::Setup {
-        location: settings.locations.get("exclude").cloned(),
-        message: e.to_string(),
-        help: None,
-    })?;
-    let catalog =
-        super::rust::catalog::build(&config.root, &excludes).map_err(|e| RunError::Setup {
-            location: settings.locations.get("language").cloned(),
-            message: e.to_string(),
-            help: Some(
-                "run noot in the folder of the crate's or the workspace's Cargo.toml".into(),
-            ),
-        })?;
-    for (file, message) in &catalog.unparsable {
-        ports.events.emit(&Event::Warning { message: format!("{file}: {message}; not mutated") });
-    }
-    Ok(catalog)
 }
 
 /// One run at a time per project: two would share the mutated tree, the

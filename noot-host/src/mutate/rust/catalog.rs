@@ -5,26 +5,49 @@
 
 use std::path::Path;
 
-use super::super::catalog::{Catalog, ModuleEntry, Mutant, SkippedFunction, position};
+use super::super::catalog::{Catalog, ModuleEntry, Mutant, Site, SkippedFunction};
 use super::super::project::{Excludes, SourceFile};
+use super::Mutation;
 use super::crates::{self, CratesError};
 use crate::engine::digest::Digest;
 
+/// The catalog, and each analysed file with its mutations by id, so the
+/// build writes the schemata without reading or parsing a file again.
+#[derive(Debug, Default)]
+pub struct RustCatalog {
+    /// What `noot run --list` and the reports show.
+    pub catalog: Catalog,
+    /// Every file analysed, in catalog order.
+    pub files: Vec<AnalysedSource>,
+}
+
+/// One analysed source file.
+#[derive(Debug)]
+pub struct AnalysedSource {
+    /// Path relative to the project root.
+    pub rel: String,
+    /// Its text.
+    pub source: String,
+    /// Its mutations, by mutant id (excluded functions left out).
+    pub mutations: Vec<(String, Mutation)>,
+}
+
 /// Analyses every source file of every crate of the project at `root`.
-pub fn build(root: &Path, excludes: &Excludes) -> Result<Catalog, CratesError> {
-    let mut catalog = Catalog::default();
+pub fn build(root: &Path, excludes: &Excludes) -> Result<RustCatalog, CratesError> {
+    let mut found = RustCatalog::default();
     for krate in crates::crates(root)? {
         for file in crates::sources(root, &krate) {
             if excludes.matches(&file.rel) {
                 continue;
             }
-            add_file(root, &file, excludes, &mut catalog);
+            add_file(root, &file, excludes, &mut found);
         }
     }
-    Ok(catalog)
+    Ok(found)
 }
 
-fn add_file(root: &Path, file: &SourceFile, excludes: &Excludes, catalog: &mut Catalog) {
+fn add_file(root: &Path, file: &SourceFile, excludes: &Excludes, found: &mut RustCatalog) {
+    let catalog = &mut found.catalog;
     let source = match std::fs::read(root.join(&file.rel)).map(String::from_utf8) {
         Ok(Ok(text)) => text,
         Ok(Err(_)) => return catalog.unparsable.push((file.rel.clone(), "not UTF-8".into())),
@@ -42,6 +65,7 @@ fn add_file(root: &Path, file: &SourceFile, excludes: &Excludes, catalog: &mut C
             reason: skipped.reason.to_owned(),
         });
     }
+    let mut mutations = Vec::new();
     for function in analysed.functions {
         if excludes.matches(&function.key) {
             catalog.skipped.push(SkippedFunction {
@@ -52,33 +76,23 @@ fn add_file(root: &Path, file: &SourceFile, excludes: &Excludes, catalog: &mut C
             });
             continue;
         }
-        let body = &source[function.body.clone()];
-        for (index, mutation) in function.mutations.iter().enumerate() {
-            let (end_line, end_column) = position(&source, mutation.span.end);
-            let digest = Digest::of(
-                format!(
-                    "{}\0{body}\0{}\0{}\0{}\0{}",
-                    function.key,
-                    mutation.operator,
-                    mutation.span.start.saturating_sub(function.body.start),
-                    mutation.span.end.saturating_sub(function.body.start),
-                    mutation.replacement
-                )
-                .as_bytes(),
+        for (index, mutation) in function.mutations.into_iter().enumerate() {
+            let mutant = Mutant::of_function(
+                &file.rel,
+                &source,
+                &function.key,
+                function.body.clone(),
+                index + 1,
+                Site {
+                    operator: mutation.operator,
+                    span: mutation.span.clone(),
+                    line: mutation.line,
+                    column: mutation.column,
+                    replacement: &mutation.replacement,
+                },
             );
-            catalog.mutants.push(Mutant {
-                id: format!("{}__noot_{}", function.key, index + 1),
-                function: function.key.clone(),
-                file: file.rel.clone(),
-                line: mutation.line,
-                column: mutation.column,
-                end_line,
-                end_column,
-                operator: mutation.operator.to_owned(),
-                original: source[mutation.span.clone()].to_owned(),
-                replacement: mutation.replacement.clone(),
-                digest: digest.to_string(),
-            });
+            mutations.push((mutant.id.clone(), mutation));
+            catalog.mutants.push(mutant);
         }
     }
     catalog.modules.push(ModuleEntry {
@@ -88,6 +102,7 @@ fn add_file(root: &Path, file: &SourceFile, excludes: &Excludes, catalog: &mut C
         imports: Vec::new(),
         mutated: None,
     });
+    found.files.push(AnalysedSource { rel: file.rel.clone(), source, mutations });
 }
 
 #[cfg(test)]
@@ -111,7 +126,7 @@ mod tests {
         )
         .expect("write");
         let excludes = Excludes::new(&["geo_kit::shapes::noisy".to_owned()]).expect("excludes");
-        let catalog = build(root, &excludes).expect("catalog");
+        let catalog = build(root, &excludes).expect("catalog").catalog;
         let ids: Vec<&str> = catalog.mutants.iter().map(|m| m.id.as_str()).collect();
         assert_eq!(
             ids,

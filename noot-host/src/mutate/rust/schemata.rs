@@ -105,6 +105,17 @@ impl Writer<'_, '_> {
         self.source.get(range).unwrap_or("")
     }
 
+    /// The mutations named `operator` whose span starts where `node` does
+    /// (a deleted arm or field also takes its comma).
+    fn starting_at(&self, node: Node<'_>, operator: &str) -> Vec<&Switched<'_>> {
+        let start = node.start_byte();
+        self.by_span
+            .range((start, 0)..=(start, usize::MAX))
+            .flat_map(|(_, switched)| switched.iter().copied())
+            .filter(|s| s.mutation.operator == operator)
+            .collect()
+    }
+
     fn at(&self, node: Node<'_>) -> &[&Switched<'_>] {
         self.by_span.get(&(node.start_byte(), node.end_byte())).map_or(&[], Vec::as_slice)
     }
@@ -196,13 +207,7 @@ impl Writer<'_, '_> {
 
     /// A deleted arm: `PATTERN if !on(N) => …`. Its span includes its comma.
     fn match_arm(&self, arm: Node<'_>, inner: String) -> String {
-        let deletions: Vec<&Switched<'_>> = self
-            .by_span
-            .iter()
-            .filter(|((start, _), _)| *start == arm.start_byte())
-            .flat_map(|(_, switched)| switched.iter().copied())
-            .filter(|s| s.mutation.operator == "delete_match_arm")
-            .collect();
+        let deletions = self.starting_at(arm, "delete_match_arm");
         let Some(pattern) = arm.child_by_field_name("pattern") else { return inner };
         if deletions.is_empty() || pattern.child_by_field_name("condition").is_some() {
             return inner;
@@ -214,13 +219,7 @@ impl Writer<'_, '_> {
 
     /// A deleted field takes the value `..base` would give it.
     fn struct_field(&self, field: Node<'_>, inner: String) -> String {
-        let deletions: Vec<&Switched<'_>> = self
-            .by_span
-            .iter()
-            .filter(|((start, _), _)| *start == field.start_byte())
-            .flat_map(|(_, switched)| switched.iter().copied())
-            .filter(|s| s.mutation.operator == "delete_field")
-            .collect();
+        let deletions = self.starting_at(field, "delete_field");
         let base = field
             .parent()
             .and_then(|list| {

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use super::build::{self, PlannedFile, TestBinary};
-use super::catalog;
+use super::catalog::{AnalysedSource, RustCatalog};
 use super::runner::{LibtestRunner, test_arg};
 use crate::config::Config;
 use crate::engine::abi_ports::host_ports;
@@ -23,7 +23,7 @@ use crate::engine::events::Event;
 use crate::engine::ports::Ports;
 use crate::engine::procs::{ProcStatus, SpawnRequest};
 use crate::engine::store::Store;
-use crate::mutate::catalog::{Catalog, Mutant};
+use crate::mutate::catalog::Mutant;
 use crate::mutate::execute::{self, Execution, Limits};
 use crate::mutate::project::Excludes;
 use crate::mutate::report::{self, RunReport, SessionFile};
@@ -74,6 +74,26 @@ pub fn refuse_python_keys(config: &Config) -> Result<(), RunError> {
     }
 }
 
+/// The project's mutants, the unparsable files named on stderr: analysis
+/// only, nothing written (`noot run --list` stops here).
+pub fn catalog(config: &Config, ports: &Ports) -> Result<RustCatalog, RunError> {
+    let settings = &config.mutate;
+    let excludes = Excludes::new(&settings.exclude).map_err(|e| RunError::Setup {
+        location: settings.locations.get("exclude").cloned(),
+        message: e.to_string(),
+        help: None,
+    })?;
+    let found = super::catalog::build(&config.root, &excludes).map_err(|e| RunError::Setup {
+        location: settings.locations.get("language").cloned(),
+        message: e.to_string(),
+        help: Some("run noot in the folder of the crate's or the workspace's Cargo.toml".into()),
+    })?;
+    for (file, message) in &found.catalog.unparsable {
+        ports.events.emit(&Event::Warning { message: format!("{file}: {message}; not mutated") });
+    }
+    Ok(found)
+}
+
 /// Runs the mutants of the Rust project `config.root`.
 pub fn run(
     config: &Config,
@@ -86,19 +106,7 @@ pub fn run(
     ports.events.emit(&Event::SessionStarted { command: "run".into() });
     let settings = &config.mutate;
     let root = config.root.clone();
-    let excludes = Excludes::new(&settings.exclude).map_err(|e| RunError::Setup {
-        location: settings.locations.get("exclude").cloned(),
-        message: e.to_string(),
-        help: None,
-    })?;
-    let catalog = catalog::build(&root, &excludes).map_err(|e| RunError::Setup {
-        location: settings.locations.get("language").cloned(),
-        message: e.to_string(),
-        help: Some("run noot in the folder of the crate's or the workspace's Cargo.toml".into()),
-    })?;
-    for (file, message) in &catalog.unparsable {
-        ports.events.emit(&Event::Warning { message: format!("{file}: {message}; not mutated") });
-    }
+    let RustCatalog { catalog, files } = catalog(config, ports)?;
     let state_dir = root.join(STATE_DIR);
     std::fs::create_dir_all(&state_dir)
         .map_err(|e| RunError::setup(format!("{}: {e}", state_dir.display()), None))?;
@@ -108,7 +116,7 @@ pub fn run(
     // One build with every mutant behind its switch.
     let switches: HashMap<String, u32> =
         catalog.mutants.iter().zip(1u32..).map(|(m, n)| (m.id.clone(), n)).collect();
-    let planned = planned_files(&root, &catalog, &switches)?;
+    let planned = planned_files(files, &switches);
     ports.progress.progress(0, 1, "building the mutated crate once");
     let built =
         build::build(&root, &mutants_dir, &root.join(".noot/target"), &planned).map_err(|e| {
@@ -307,37 +315,22 @@ fn without_startup(mut tests: Vec<TestRun>) -> (Vec<TestRun>, u64) {
     (tests, startup.values().copied().max().unwrap_or(0))
 }
 
-/// Every source file of the catalog with its numbered mutations, and every
-/// crate root (which gets the runtime module even without mutants).
-fn planned_files(
-    root: &Path,
-    catalog: &Catalog,
-    switches: &HashMap<String, u32>,
-) -> Result<Vec<PlannedFile>, RunError> {
-    let mut planned = Vec::new();
-    for module in &catalog.modules {
-        let rel = &module.source.rel;
-        let source = std::fs::read_to_string(root.join(rel))
-            .map_err(|e| RunError::setup(format!("{rel}: {e}"), None))?;
-        let analysed = super::analyse(&source, &module.source.module)
-            .map_err(|e| RunError::setup(format!("{rel}: {e}"), None))?;
-        let mut mutations = Vec::new();
-        for function in &analysed.functions {
-            for (index, mutation) in function.mutations.iter().enumerate() {
-                let id = format!("{}__noot_{}", function.key, index + 1);
-                if let Some(number) = switches.get(&id) {
-                    mutations.push((*number, mutation.clone()));
-                }
-            }
-        }
-        planned.push(PlannedFile {
-            rel: rel.clone(),
-            source,
-            mutations,
-            crate_root: is_crate_root(rel),
-        });
-    }
-    Ok(planned)
+/// Every analysed file with its mutations numbered, each crate root marked
+/// (it gets the runtime module even without mutants).
+fn planned_files(files: Vec<AnalysedSource>, switches: &HashMap<String, u32>) -> Vec<PlannedFile> {
+    files
+        .into_iter()
+        .map(|file| PlannedFile {
+            crate_root: is_crate_root(&file.rel),
+            mutations: file
+                .mutations
+                .into_iter()
+                .filter_map(|(id, mutation)| Some((*switches.get(&id)?, mutation)))
+                .collect(),
+            rel: file.rel,
+            source: file.source,
+        })
+        .collect()
 }
 
 fn is_crate_root(rel: &str) -> bool {
