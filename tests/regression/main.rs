@@ -1158,3 +1158,6 @@ mod plugins_check;
 
 #[path = "../common/labels.rs"]
 mod labels;
+
+/// The Rust analyser's reading of function modifiers.
+mod rust_analysis;

@@ -257,9 +257,12 @@ impl<'s> Walk<'s> {
     }
 
     fn skip_reason(&self, function: Node<'_>, attributes: &[&str]) -> Option<&'static str> {
+        // After any visibility: `pub(crate) const fn`.
+        let mut cursor = function.walk();
         let modifiers = function
-            .child(0)
-            .filter(|c| c.kind() == "function_modifiers")
+            .children(&mut cursor)
+            .take_while(|c| c.kind() != "fn")
+            .find(|c| c.kind() == "function_modifiers")
             .map_or("", |m| self.text(m));
         if modifiers.split_whitespace().any(|m| m == "const") {
             return Some("const fn: evaluated at compile time");

@@ -1,0 +1,51 @@
+//! The Rust analyser read a function's modifiers only when they came
+//! first, so `pub(crate) const fn` and `pub unsafe fn` (a visibility
+//! before the modifiers) were mutated: semver 1.0.28's `identifier.rs`
+//! then failed to build ("cannot call non-const function `on` in constant
+//! functions") and all 50 of its mutants were reported unviable.
+
+use super::noot_run;
+
+#[test]
+fn const_and_unsafe_functions_after_a_visibility_are_skipped() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join("src")).expect("mkdir");
+    std::fs::write(
+        dir.path().join("Cargo.toml"),
+        "[package]\nname = \"mods\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("src/lib.rs"),
+        "pub(crate) const fn empty() -> u8 {\n    !0\n}\n\n\
+         pub unsafe fn raw(x: u8) -> u8 {\n    x + 1\n}\n\n\
+         pub(super) const unsafe fn both() -> u8 {\n    1 + 1\n}\n\n\
+         pub fn plain(x: u8) -> u8 {\n    x + 1\n}\n",
+    )
+    .expect("write");
+    let (code, stdout, stderr) = noot_run(dir.path(), &["run", "--list", "--format", "json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let listed: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    let functions: Vec<&str> = listed["mutants"]
+        .as_array()
+        .expect("mutants")
+        .iter()
+        .filter_map(|m| m["function"].as_str())
+        .collect();
+    assert!(functions.iter().all(|f| *f == "mods::plain"), "{functions:?}");
+    assert!(!functions.is_empty());
+    let skipped: Vec<(&str, &str)> = listed["skipped_functions"]
+        .as_array()
+        .expect("skipped")
+        .iter()
+        .filter_map(|s| Some((s["function"].as_str()?, s["reason"].as_str()?)))
+        .collect();
+    assert_eq!(
+        skipped,
+        [
+            ("mods::empty", "const fn: evaluated at compile time"),
+            ("mods::raw", "unsafe fn"),
+            ("mods::both", "const fn: evaluated at compile time"),
+        ]
+    );
+}
