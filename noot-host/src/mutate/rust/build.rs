@@ -219,6 +219,12 @@ fn write_files(
     off: &BTreeSet<u32>,
 ) -> io::Result<Vec<(String, String)>> {
     let mut written = Vec::new();
+    let switches = files
+        .iter()
+        .flat_map(|f| f.mutations.iter().map(|(number, _)| *number))
+        .max()
+        .map_or(1, |n| n.saturating_add(1));
+    let runtime = schemata::runtime(switches);
     for file in files {
         let switched: Vec<Switched<'_>> = file
             .mutations
@@ -229,7 +235,7 @@ fn write_files(
         let mut text =
             schemata::write(&file.source, &switched).unwrap_or_else(|| file.source.clone());
         if file.crate_root {
-            text.push_str(schemata::RUNTIME);
+            text.push_str(&runtime);
         }
         let path = into.join(&file.rel);
         if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {

@@ -5,10 +5,20 @@
 //! A job's tests are `BINARY<TAB>TEST` strings ([`test_arg`]); the switch
 //! number of each mutant id is given when the runner is made. A failing
 //! test exits 101 (libtest's panic exit): killed; a test process ended by
-//! a signal (an abort, a stack overflow) is killed too; SIGXCPU is the CPU
-//! budget, a timeout.
+//! a signal (an abort, a stack overflow) is killed too; SIGPROF (the
+//! crate's runtime arms the budget to the millisecond, `NOOT_CPU_LIMIT_MS`)
+//! and SIGXCPU (RLIMIT_CPU, a second above it, for code that never reads a
+//! switch) are the CPU budget: a timeout.
+//!
+//! Binaries run in the order of their quickest selected test (the job's
+//! tests come fastest first), each with one test thread: the mutant's CPU
+//! budget then covers its tests one after another, as the stats run timed
+//! them, and two jobs on two cores do not each start two threads. Panics
+//! print no backtrace (`RUST_BACKTRACE=0`, whatever the user's shell
+//! says): resolving one costs a debug test binary about 100 ms, which was
+//! most of what a killed mutant cost; the repro command shows them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -36,11 +46,16 @@ impl LibtestRunner {
         Self { ports, switches, running: Mutex::default(), cancelled: AtomicBool::new(false), cwd }
     }
 
-    fn by_binary(job: &MutantJob) -> BTreeMap<String, Vec<String>> {
-        let mut grouped: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    /// The job's tests per binary, binaries in the order their first test
+    /// comes in the job.
+    fn by_binary(job: &MutantJob) -> Vec<(String, Vec<String>)> {
+        let mut grouped: Vec<(String, Vec<String>)> = Vec::new();
         for test in &job.tests {
             if let Some((binary, name)) = test.as_str().split_once('\t') {
-                grouped.entry(binary.to_owned()).or_default().push(name.to_owned());
+                match grouped.iter_mut().find(|(b, _)| b == binary) {
+                    Some((_, names)) => names.push(name.to_owned()),
+                    None => grouped.push((binary.to_owned(), vec![name.to_owned()])),
+                }
             }
         }
         grouped
@@ -49,26 +64,36 @@ impl LibtestRunner {
     fn spec(&self, job: &MutantJob, binary: &str, names: &[String]) -> SpawnSpec {
         let switch = self.switches.get(job.mutant_id.as_str()).copied().unwrap_or(0);
         let mut args = vec![RString::from("--exact"), RString::from("-q")];
+        args.push(RString::from("--test-threads=1"));
         args.extend(names.iter().map(|n| RString::from(n.as_str())));
         SpawnSpec {
             program: binary.into(),
             args: args.into_iter().collect(),
-            env: vec![Tuple2(RString::from("NOOT_MUTANT"), RString::from(switch.to_string()))]
-                .into_iter()
-                .collect(),
+            env: vec![
+                Tuple2(RString::from("NOOT_MUTANT"), RString::from(switch.to_string())),
+                Tuple2(RString::from("RUST_BACKTRACE"), RString::from("0")),
+                Tuple2(
+                    RString::from("NOOT_CPU_LIMIT_MS"),
+                    RString::from(job.cpu_limit_ms.to_string()),
+                ),
+            ]
+            .into_iter()
+            .collect(),
             cwd: ROption::RSome(self.cwd.as_str().into()),
             output_cap_bytes: job.output_cap_bytes,
-            // The test binary's own threads are the tests: an rlimit on
-            // it is the CPU budget (rounded up to seconds).
-            cpu_limit_secs: ROption::RSome(job.cpu_limit_ms.div_ceil(1000).max(1))
+            // The test binary's own threads are the tests: the runtime's
+            // timer is the budget; the rlimit, a second later, a backstop.
+            cpu_limit_secs: ROption::RSome(job.cpu_limit_ms.div_ceil(1000) + 1)
                 .filter(|_| job.cpu_limit_ms > 0),
             ..SpawnSpec::default()
         }
     }
 }
 
-/// SIGXCPU on Linux.
+/// SIGXCPU on Linux: RLIMIT_CPU.
 const SIGXCPU: i32 = 24;
+/// SIGPROF on Linux: the runtime's CPU timer.
+const SIGPROF: i32 = 27;
 
 impl RunnerPlugin for LibtestRunner {
     fn prepare(&self, _: &RunnerSession) -> Result<(), PluginError> {
@@ -106,9 +131,13 @@ impl RunnerPlugin for LibtestRunner {
                     format!("the test binary exited with {}", exit.code),
                     false,
                 ),
-                ExitKind::Signaled if exit.code == SIGXCPU => (
+                ExitKind::Signaled if exit.code == SIGXCPU || exit.code == SIGPROF => (
                     MutantStatus::Timeout,
-                    format!("CPU-time limit reached (SIGXCPU) in {}", short(&binary)),
+                    format!(
+                        "CPU-time limit of {} ms reached in {}",
+                        job.cpu_limit_ms,
+                        short(&binary)
+                    ),
                     true,
                 ),
                 ExitKind::Signaled => (
@@ -151,7 +180,7 @@ impl RunnerPlugin for LibtestRunner {
             .into_iter()
             .map(|(binary, names)| {
                 format!(
-                    "cd '{}' && NOOT_MUTANT={switch} '{binary}' --exact {}",
+                    "cd '{}' && NOOT_MUTANT={switch} '{binary}' --exact --test-threads=1 {}",
                     self.cwd,
                     names.join(" ")
                 )

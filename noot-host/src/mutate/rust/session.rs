@@ -34,7 +34,7 @@ use crate::mutate::session::{
 };
 
 /// × the baseline for a Rust mutant's CPU budget (see where it is used).
-const RUST_CPU_MULTIPLIER: f64 = 2.0;
+const RUST_CPU_MULTIPLIER: f64 = 6.0;
 
 /// One test of one binary, as the stats run saw it.
 #[derive(Debug, Clone)]
@@ -118,6 +118,7 @@ pub fn run(
         catalog.mutants.iter().zip(1u32..).map(|(m, n)| (m.id.clone(), n)).collect();
     let planned = planned_files(files, &switches);
     ports.progress.progress(0, 1, "building the mutated crate once");
+    let build_started = ports.clock.monotonic_ms();
     let built =
         build::build(&root, &mutants_dir, &root.join(".noot/target"), &planned).map_err(|e| {
             RunError::Setup {
@@ -130,8 +131,11 @@ pub fn run(
         })?;
     ports.progress.finish();
 
+    let build_ms = ports.clock.monotonic_ms().saturating_sub(build_started);
     // The stats run: each test alone, the switches it reaches.
+    let stats_started = ports.clock.monotonic_ms();
     let tests = stats_run(ports, &mutants_dir, &built.binaries, request.jobs, stop)?;
+    let stats_ms = ports.clock.monotonic_ms().saturating_sub(stats_started);
     if stop.load(Ordering::SeqCst) {
         return Err(RunError::Interrupted);
     }
@@ -255,10 +259,13 @@ pub fn run(
         mutants_dir.display().to_string(),
     ));
     // A compiled test's CPU time hardly varies between runs (no imports,
-    // no JIT, no first-call costs), and the budget covers every selected
-    // test of a binary at once: twice their baseline CPU is plenty, where
-    // ten times a debug build's whole selection made an infinite loop
-    // cost a minute. The re-check still guards against a tight budget.
+    // no JIT, no first-call costs): six times the selection's baseline is
+    // plenty, where ten times a debug build's whole selection made an
+    // infinite loop cost a minute. Not less: a CPU timeout stands only when
+    // the mutant ran four times as long as its tests without it, so twice
+    // the baseline sent every loop whose tests take over an eighth of a
+    // second to a generous re-run (10 s each on semver); six leaves room
+    // for the reference run being half as slow again as the stats run.
     let limits = Limits {
         multiplier: settings.timeout_multiplier,
         cpu_multiplier: RUST_CPU_MULTIPLIER,
@@ -287,17 +294,23 @@ pub fn run(
     report.summary.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     report.summary.interrupted = stop.load(Ordering::SeqCst);
     report.summary.runner_reason = format!(
-        "one build ({} cargo round{}, {} unviable), {} tests run alone for the stats",
+        "one build ({} cargo round{}, {} unviable, {}), {} tests run alone for the stats ({})",
         built.rounds,
         if built.rounds == 1 { "" } else { "s" },
         built.unviable.len(),
-        tests.len()
+        seconds(build_ms),
+        tests.len(),
+        seconds(stats_ms),
     );
     ports.events.emit(&Event::SessionFinished {
         command: "run".into(),
         elapsed_ms: report.summary.duration_ms,
     });
     Ok(report)
+}
+
+fn seconds(ms: u64) -> String {
+    format!("{:.1} s", ms as f64 / 1000.0)
 }
 
 /// The tests with each binary's start-up (its quickest test's time) taken
@@ -396,6 +409,9 @@ fn stats_run(
                             env: vec![
                                 ("NOOT_MUTANT".into(), "0".into()),
                                 ("NOOT_STATS_FILE".into(), hits_file.display().to_string()),
+                                // A `should_panic` test's backtrace costs
+                                // ~100 ms and would count as its time.
+                                ("RUST_BACKTRACE".into(), "0".into()),
                             ],
                             cwd: Some(cwd.to_path_buf()),
                             output_cap_bytes: 64 * 1024,

@@ -107,7 +107,8 @@ fn every_switch_behaves_like_its_mutant_built_alone() {
         .enumerate()
         .map(|(index, (mutation, _))| Switched { number: index as u32 + 1, mutation })
         .collect();
-    let schemata = format!("{}{RUNTIME}", write(PROGRAM, &switched).expect("written"));
+    let runtime = runtime(switched.len() as u32 + 1);
+    let schemata = format!("{}{runtime}", write(PROGRAM, &switched).expect("written"));
     let built = rustc(&schemata, dir.path(), "schemata")
         .unwrap_or_else(|| panic!("the schemata do not compile:\n{schemata}"));
     let original = rustc(PROGRAM, dir.path(), "original").expect("the original compiles");
