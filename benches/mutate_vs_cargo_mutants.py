@@ -128,7 +128,7 @@ def run_cargo_mutants(binary, crate_dir, jobs, out):
             "column": mutant["span"]["start"]["column"],
             "end_line": mutant["span"]["end"]["line"],
             "replacement": mutant["replacement"],
-            "function": mutant.get("function", {}).get("function_name", ""),
+            "function": (mutant.get("function") or {}).get("function_name", ""),
             "name": mutant["name"],
             "verdict": {
                 "CaughtMutant": "caught",

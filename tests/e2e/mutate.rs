@@ -10,31 +10,10 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::snapshot;
-use crate::support::{build_cdylib, copy_tree, fixture, noot, noot_env};
-
-/// A private copy of a fixture project (tests never write into the repo).
-fn copy_fixture(name: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
-    copy_tree(&fixture(&format!("mutate/{name}")), dir.path());
-    dir
-}
+use crate::support::{build_cdylib, copy_fixture, copy_tree, fixture, noot, noot_env, statuses};
 
 fn json(stdout: &str) -> Value {
     serde_json::from_str(stdout).unwrap_or_else(|e| panic!("one JSON document ({e}):\n{stdout}"))
-}
-
-fn statuses(report: &Value) -> BTreeMap<String, String> {
-    report["mutants"]
-        .as_array()
-        .expect("mutants")
-        .iter()
-        .map(|m| {
-            (
-                m["id"].as_str().expect("id").to_owned(),
-                m["status"].as_str().expect("status").to_owned(),
-            )
-        })
-        .collect()
 }
 
 /// The calc fixture's verdicts, the same whatever the runner.

@@ -4,7 +4,161 @@
 
 use std::path::Path;
 
-use crate::support::{cargo_noot, noot};
+use serde_json::Value;
+
+use crate::snapshot;
+use crate::support::{cargo_noot, copy_fixture, noot, statuses};
+
+/// What differs between runs and machines: durations.
+fn stable(mut report: Value) -> Value {
+    report["summary"]["duration_ms"] = Value::from(0);
+    report["summary"]["runner_reason"] = Value::from("<build and stats times>");
+    for m in report["mutants"].as_array_mut().expect("mutants") {
+        m["duration_ms"] = Value::from(0);
+        // A CPU budget's milliseconds come from the measured baseline.
+        if m["status"] == "timeout" {
+            m["detail"] = Value::from("<CPU budget>");
+        }
+        // rustc's wording changes between releases.
+        if m["status"] == "unviable" {
+            m["detail"] = Value::from("does not build: <rustc's error>");
+        }
+    }
+    report
+}
+
+/// `tests/fixtures/mutate/rust-calc`: unit and integration tests, denied
+/// warnings and forbidden unsafe code, a mutant that cannot build, two that
+/// never end, a function no test calls, a module only a feature builds and
+/// a doc example. Every verdict is known; the JSON is a snapshot.
+#[test]
+fn a_crates_verdicts_unviable_loops_and_cfg_gated_files_and_its_json() {
+    let dir = copy_fixture("rust-calc");
+    let out = dir.path().join("cm-out");
+    let run = noot(
+        dir.path(),
+        &["run", "--format", "json", "--cargo-mutants-out", out.to_str().expect("utf-8")],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report: Value = serde_json::from_str(&run.stdout).expect("one JSON document");
+    let by_status = |status: &str| -> Vec<String> {
+        statuses(&report).into_iter().filter(|(_, s)| s == status).map(|(id, _)| id).collect()
+    };
+    // `n -= 1` made `n += 1` or `n /= 1`: the CPU budget stops both.
+    assert_eq!(by_status("timeout"), ["calc::steps__noot_6", "calc::steps__noot_7"]);
+    // `Point` has no `Default`; `String - &str` and `String * &str` are no
+    // operators.
+    assert_eq!(
+        by_status("unviable"),
+        ["calc::origin__noot_1", "calc::text::shout__noot_3", "calc::text::shout__noot_4"]
+    );
+    assert_eq!(
+        by_status("no_tests"),
+        ["calc::text::is_palindrome__noot_1", "calc::text::is_palindrome__noot_2"]
+    );
+    let skipped = by_status("skipped");
+    assert_eq!(skipped.len(), 4, "{skipped:?}");
+    assert!(skipped.iter().all(|id| id.starts_with("calc::extra::triple__noot_")), "{skipped:?}");
+    let detail = report["mutants"]
+        .as_array()
+        .expect("mutants")
+        .iter()
+        .find(|m| m["status"] == "skipped")
+        .map(|m| m["detail"].as_str().unwrap_or("").to_owned())
+        .unwrap_or_default();
+    assert!(
+        detail.starts_with("not built: no target of this build compiles src/extra.rs"),
+        "{detail}"
+    );
+    assert!(by_status("survived").is_empty(), "{:?}", by_status("survived"));
+    assert!(by_status("error").is_empty(), "{:?}", by_status("error"));
+    // The unit tests and the integration tests both kill.
+    let killed = by_status("killed");
+    assert!(killed.iter().any(|id| id.starts_with("calc::add__noot_")), "{killed:?}");
+    assert!(killed.iter().any(|id| id.starts_with("calc::text::shout__noot_")), "{killed:?}");
+    assert!(
+        run.stderr.contains("1 doc example is not run"),
+        "the doc example is not used, and the user is told: {}",
+        run.stderr
+    );
+    // cargo-mutants' lists: `no_tests` is missed there.
+    let list = |name: &str| std::fs::read_to_string(out.join(name)).expect("list");
+    assert_eq!(list("caught.txt").lines().count(), killed.len());
+    assert_eq!(list("missed.txt").lines().count(), 2);
+    assert!(
+        list("timeout.txt").contains("src/lib.rs:26:11: replace -= with /= in steps"),
+        "{}",
+        list("timeout.txt")
+    );
+    assert!(
+        list("unviable.txt").contains("src/lib.rs:40:26: replace origin with Default::default()")
+    );
+    snapshot!("run_json_rust_calc", serde_json::to_string_pretty(&stable(report)).expect("json"));
+    // With the feature, `extra.rs` is built: no test reaches `triple`.
+    let run = noot(dir.path(), &["run", "--format", "json", "--features", "extra"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report: Value = serde_json::from_str(&run.stdout).expect("one JSON document");
+    let triple: Vec<String> = statuses(&report)
+        .into_iter()
+        .filter(|(id, _)| id.starts_with("calc::extra::triple__noot_"))
+        .map(|(_, status)| status)
+        .collect();
+    assert_eq!(triple, ["no_tests"; 4]);
+    // The features are in every key: nothing is reused.
+    assert_eq!(report["summary"]["reused"], 0);
+}
+
+/// `--package` and the feature flags belong to Rust crates.
+#[test]
+fn cargo_options_in_a_python_project_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("pyproject.toml"), "[project]\nname = \"p\"\n").expect("write");
+    std::fs::create_dir_all(dir.path().join("p")).expect("mkdir");
+    std::fs::write(dir.path().join("p/__init__.py"), "def f():\n    return 1\n").expect("write");
+    let run = noot(dir.path(), &["run", "--list", "--features", "x"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("are for Rust crates"), "{}", run.stderr);
+}
+
+/// A workspace of two members: `core`'s mutants are killed by the tests
+/// of `app`, the member that depends on it.
+#[test]
+fn a_members_mutants_are_killed_by_the_tests_of_the_member_that_uses_it() {
+    let dir = copy_fixture("rust-workspace");
+    let run = noot(dir.path(), &["run", "--format", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report: Value = serde_json::from_str(&run.stdout).expect("one JSON document");
+    let statuses = statuses(&report);
+    let core: Vec<(&String, &String)> =
+        statuses.iter().filter(|(id, _)| id.starts_with("half_core::half__noot_")).collect();
+    assert_eq!(core.len(), 4, "{statuses:?}");
+    assert!(core.iter().all(|(_, s)| *s == "killed"), "{statuses:?}");
+    let tests: Vec<String> = report["mutants"]
+        .as_array()
+        .expect("mutants")
+        .iter()
+        .filter(|m| m["id"] == "half_core::half__noot_1")
+        .flat_map(|m| m["tests_run"].as_array().cloned().unwrap_or_default())
+        .filter_map(|t| t.as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(tests, ["quarter::a_quarter_of_eight_is_two"]);
+    assert_eq!(report["summary"]["score"], 100.0);
+    // One member's mutants, by its package name.
+    let run = noot(dir.path(), &["run", "--list", "--format", "json", "-p", "half-core"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let listed: Value = serde_json::from_str(&run.stdout).expect("json");
+    let ids: Vec<&str> = listed["mutants"]
+        .as_array()
+        .expect("mutants")
+        .iter()
+        .filter_map(|m| m["id"].as_str())
+        .collect();
+    assert_eq!(ids.len(), 4, "{ids:?}");
+    assert!(ids.iter().all(|id| id.starts_with("half_core::")), "{ids:?}");
+    let run = noot(dir.path(), &["run", "--list", "-p", "nope"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("--package nope: no package of this workspace is called that (there are: half_core, half_app)") || run.stderr.contains("--package nope: no package"), "{}", run.stderr);
+}
 
 fn crate_project() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -1,6 +1,6 @@
 //! Helpers: run the binaries, build plugin cdylibs, snapshot outputs.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Mutex, OnceLock};
@@ -177,4 +177,27 @@ pub fn shim_launcher() -> PathBuf {
             beside
         })
         .clone()
+}
+
+/// A private copy of `tests/fixtures/mutate/NAME` (tests never write into
+/// the repo).
+pub fn copy_fixture(name: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_tree(&fixture(&format!("mutate/{name}")), dir.path());
+    dir
+}
+
+/// Each mutant's status in a `noot run --format json` report, by id.
+pub fn statuses(report: &serde_json::Value) -> BTreeMap<String, String> {
+    report["mutants"]
+        .as_array()
+        .expect("mutants")
+        .iter()
+        .map(|m| {
+            (
+                m["id"].as_str().expect("id").to_owned(),
+                m["status"].as_str().expect("status").to_owned(),
+            )
+        })
+        .collect()
 }

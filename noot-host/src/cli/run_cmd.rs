@@ -1,4 +1,4 @@
-//! `noot run`: mutation testing of a Python project.
+//! `noot run`: mutation testing of a Python project or a Rust crate.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
@@ -8,9 +8,10 @@ use clap::Args;
 use crate::cli::{CliError, Context, Format, Outcome, interrupt};
 use crate::config::ConfigError;
 use crate::engine::process_bound::{self, Bound};
+use crate::mutate::cargo_mutants_lists;
 use crate::mutate::report::{FileScore, RunReport};
 use crate::mutate::results::Status;
-use crate::mutate::session::{self, RunError, RunRequest};
+use crate::mutate::session::{self, CargoOptions, RunError, RunRequest};
 
 pub(crate) const EXAMPLES: &str = "\
 Examples:
@@ -22,6 +23,7 @@ Examples:
   noot run --debug calc.core.add__noot_3   print the command that reproduces a mutant
   noot run --force                  re-test everything, ignoring stored results
   noot run --list                   generate the mutants (and .noot/mutants/), list them, run nothing
+  cargo noot run --cargo-mutants-out mutants.out   a crate, with cargo-mutants' caught/missed lists
 
 Results are stored in .noot/mutate/ as they arrive: Ctrl-C and run again to
 resume; after an edit only mutants whose function, module code (comments
@@ -61,6 +63,28 @@ pub struct RunArgs {
     /// Generate the mutants and write .noot/mutants/, list them, run nothing.
     #[arg(long)]
     list: bool,
+
+    /// Also write cargo-mutants' lists into DIR: caught.txt, missed.txt
+    /// (survivors and mutants no test reaches), timeout.txt, unviable.txt.
+    #[arg(long, value_name = "DIR")]
+    cargo_mutants_out: Option<std::path::PathBuf>,
+
+    /// Rust: mutate only this workspace member (repeatable); the tests of
+    /// every member still run against its mutants.
+    #[arg(long = "package", short = 'p', value_name = "NAME")]
+    packages: Vec<String>,
+
+    /// Rust: build with these cargo features (comma-separated or repeated).
+    #[arg(long, value_name = "FEATURES", value_delimiter = ',')]
+    features: Vec<String>,
+
+    /// Rust: build with every feature of every member.
+    #[arg(long)]
+    all_features: bool,
+
+    /// Rust: build without the default features.
+    #[arg(long)]
+    no_default_features: bool,
 }
 
 /// `RunError` → the CLI's error, keeping location and help.
@@ -95,6 +119,12 @@ pub(crate) fn run(context: &Context, args: RunArgs) -> Result<Outcome, CliError>
         jobs,
         filters: args.filters.clone(),
         debug: args.debug,
+        cargo: CargoOptions {
+            packages: args.packages.clone(),
+            features: args.features.clone(),
+            all_features: args.all_features,
+            no_default_features: args.no_default_features,
+        },
     };
     if args.list {
         let listed = session::list(&config, &request, &context.ports).map_err(cli_error)?;
@@ -154,6 +184,10 @@ pub(crate) fn run(context: &Context, args: RunArgs) -> Result<Outcome, CliError>
         }
         Err(e) => return Err(cli_error(e)),
     };
+    if let Some(dir) = &args.cargo_mutants_out {
+        cargo_mutants_lists::write(dir, &report)
+            .map_err(|e| CliError::Usage(format!("--cargo-mutants-out {}: {e}", dir.display())))?;
+    }
     match context.format {
         Format::Json => context.out_json(&report),
         Format::Human => context.out(&render_summary(&report, "noot run")),

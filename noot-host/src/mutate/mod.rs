@@ -3,6 +3,7 @@
 //! run), run each mutant against only those tests through a runner plugin,
 //! persist every result as it arrives, and report.
 
+pub mod cargo_mutants_lists;
 pub mod catalog;
 pub mod diff;
 pub mod execute;

@@ -52,6 +52,46 @@ pub struct RunRequest {
     pub filters: Vec<String>,
     /// Emit each mutant's reproduction command.
     pub debug: bool,
+    /// Rust only: which members to mutate and the features to build with.
+    pub cargo: CargoOptions,
+}
+
+/// `--package`, `--features`, `--all-features`, `--no-default-features`:
+/// what a Rust run mutates and builds (a Python project refuses them).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CargoOptions {
+    /// Mutate only these workspace members (every member's tests still
+    /// run against them).
+    pub packages: Vec<String>,
+    /// Features to build with.
+    pub features: Vec<String>,
+    /// `--all-features`.
+    pub all_features: bool,
+    /// `--no-default-features`.
+    pub no_default_features: bool,
+}
+
+impl CargoOptions {
+    /// Whether any was given.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// The feature flags as cargo takes them.
+    pub fn feature_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        if !self.features.is_empty() {
+            args.push("--features".to_owned());
+            args.push(self.features.join(","));
+        }
+        if self.all_features {
+            args.push("--all-features".to_owned());
+        }
+        if self.no_default_features {
+            args.push("--no-default-features".to_owned());
+        }
+        args
+    }
 }
 
 /// Why a session could not run (exit code 2).
@@ -129,6 +169,18 @@ struct Plan {
     _lock: crate::engine::store::FileLock,
 }
 
+/// `--package` and the feature flags in a Python project: exit 2.
+fn refuse_cargo_options(request: &RunRequest) -> Result<(), RunError> {
+    if request.cargo.is_empty() {
+        return Ok(());
+    }
+    Err(RunError::Setup {
+        location: None,
+        message: "--package, --features, --all-features and --no-default-features are for Rust crates, and this is a Python project".into(),
+        help: Some("leave them out, or set `[mutate] language = \"rust\"` if this is a crate".into()),
+    })
+}
+
 /// Runs a session. `stop` is the Ctrl-C flag.
 pub fn run(
     config: &Config,
@@ -140,6 +192,7 @@ pub fn run(
     if language::detect(&config.root, &config.mutate) == Language::Rust {
         return super::rust::session::run(config, ports, request, stop);
     }
+    refuse_cargo_options(request)?;
     let started = Instant::now();
     ports.events.emit(&Event::SessionStarted { command: "run".into() });
     let plan = prepare(config, request, ports)?;
@@ -373,10 +426,13 @@ pub struct ListReport {
 pub fn list(config: &Config, request: &RunRequest, ports: &Ports) -> Result<ListReport, RunError> {
     let started = Instant::now();
     let catalog = match language::detect(&config.root, &config.mutate) {
-        Language::Python => prepare(config, request, ports)?.catalog,
+        Language::Python => {
+            refuse_cargo_options(request)?;
+            prepare(config, request, ports)?.catalog
+        }
         Language::Rust => {
             super::rust::session::refuse_python_keys(config)?;
-            super::rust::session::catalog(config, ports)?.catalog
+            super::rust::session::catalog(config, ports, &request.cargo)?.catalog
         }
     };
     let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);

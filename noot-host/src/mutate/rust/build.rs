@@ -10,6 +10,11 @@
 //! most [`MAX_ROUNDS`] times. An error inside no branch (a mutant that
 //! broke type inference around it) switches off the mutants of its file,
 //! reported as such.
+//!
+//! The files rustc read are taken from the dep-info file beside each
+//! artifact of the project's own packages ([`Built::sources`]): a file no
+//! artifact read (a module behind `#[cfg(feature = "serde")]`) is not in
+//! this build, and its mutants can be neither killed nor survive.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
@@ -57,6 +62,10 @@ pub struct Built {
     pub unviable: BTreeMap<u32, String>,
     /// How many times cargo ran.
     pub rounds: usize,
+    /// The files of the mutated copy that rustc read, relative to it;
+    /// empty when no dep-info file could be read (then nothing is taken
+    /// for not built).
+    pub sources: BTreeSet<PathBuf>,
 }
 
 /// Why the build failed.
@@ -78,6 +87,7 @@ pub fn build(
     into: &Path,
     target_dir: &Path,
     files: &[PlannedFile],
+    feature_args: &[String],
 ) -> Result<Built, BuildError> {
     copy_project(root, into)?;
     let mut built = Built::default();
@@ -85,10 +95,11 @@ pub fn build(
     loop {
         built.rounds += 1;
         let texts = write_files(into, files, &off)?;
-        let output = cargo_test_no_run(into, target_dir)?;
-        let (binaries, errors) = parse_messages(&output.stdout);
+        let output = cargo_test_no_run(into, target_dir, feature_args)?;
+        let (binaries, errors, artifacts) = parse_messages(&output.stdout);
         if output.status.success() {
             built.binaries = binaries;
+            built.sources = read_sources(into, &artifacts);
             return Ok(built);
         }
         let mut newly_off = BTreeMap::new();
@@ -246,12 +257,17 @@ fn write_files(
     Ok(written)
 }
 
-fn cargo_test_no_run(dir: &Path, target_dir: &Path) -> io::Result<std::process::Output> {
+fn cargo_test_no_run(
+    dir: &Path,
+    target_dir: &Path,
+    feature_args: &[String],
+) -> io::Result<std::process::Output> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut rustflags = std::env::var("RUSTFLAGS").unwrap_or_default();
     rustflags.push_str(" --cap-lints=warn");
     Command::new(cargo)
         .args(["test", "--no-run", "--workspace", "--message-format=json"])
+        .args(feature_args)
         .current_dir(dir)
         .env("CARGO_TARGET_DIR", target_dir)
         .env("RUSTFLAGS", rustflags.trim())
@@ -267,12 +283,19 @@ struct CompileError {
     message: String,
 }
 
-/// The test binaries and the errors in cargo's JSON messages.
-fn parse_messages(stdout: &[u8]) -> (Vec<TestBinary>, Vec<CompileError>) {
+/// The test binaries, the errors and the files of the project's own
+/// artifacts in cargo's JSON messages.
+fn parse_messages(stdout: &[u8]) -> (Vec<TestBinary>, Vec<CompileError>, Vec<PathBuf>) {
     let mut binaries = Vec::new();
     let mut errors = Vec::new();
+    let mut artifacts = Vec::new();
     for line in stdout.split(|&b| b == b'\n') {
         let Ok(message) = serde_json::from_slice::<serde_json::Value>(line) else { continue };
+        let local = message["package_id"].as_str().is_some_and(|id| id.starts_with("path+"));
+        if local && message["reason"] == "compiler-artifact" {
+            let files = message["filenames"].as_array().into_iter().flatten();
+            artifacts.extend(files.filter_map(|f| f.as_str()).map(PathBuf::from));
+        }
         match message["reason"].as_str() {
             Some("compiler-artifact") if message["profile"]["test"] == true => {
                 if let Some(path) = message["executable"].as_str() {
@@ -301,7 +324,40 @@ fn parse_messages(stdout: &[u8]) -> (Vec<TestBinary>, Vec<CompileError>) {
             _ => {}
         }
     }
-    (binaries, errors)
+    (binaries, errors, artifacts)
+}
+
+/// The files under `into` that rustc read for `artifacts`, from the
+/// dep-info file beside each (`deps/NAME-HASH.d` for
+/// `deps/libNAME-HASH.rlib` or the test executable `deps/NAME-HASH`).
+/// rustc lists every input as a rule of its own (`src/serde.rs:`), relative
+/// to the workspace root cargo ran it in, or absolute.
+fn read_sources(into: &Path, artifacts: &[PathBuf]) -> BTreeSet<PathBuf> {
+    let canonical = into.canonicalize().unwrap_or_else(|_| into.to_path_buf());
+    let mut sources = BTreeSet::new();
+    for artifact in artifacts {
+        let Some(name) = artifact.file_name().and_then(|n| n.to_str()) else { continue };
+        let stem = match name.rsplit_once('.') {
+            Some((stem, "rlib" | "rmeta" | "so" | "dylib" | "a")) => {
+                stem.strip_prefix("lib").unwrap_or(stem)
+            }
+            _ => name,
+        };
+        let Ok(text) = std::fs::read_to_string(artifact.with_file_name(format!("{stem}.d"))) else {
+            continue;
+        };
+        for line in text.lines() {
+            let Some(path) = line.strip_suffix(':') else { continue };
+            let path = PathBuf::from(path.replace("\\ ", " "));
+            let absolute = if path.is_absolute() { path } else { into.join(path) };
+            let relative =
+                absolute.strip_prefix(into).or_else(|_| absolute.strip_prefix(&canonical));
+            if let Ok(relative) = relative {
+                sources.insert(relative.to_path_buf());
+            }
+        }
+    }
+    sources
 }
 
 /// `geo-kit` from a package id: `path+file:///…/geo-kit#0.1.0`,

@@ -33,9 +33,14 @@ pub struct AnalysedSource {
 }
 
 /// Analyses every source file of every crate of the project at `root`.
-pub fn build(root: &Path, excludes: &Excludes) -> Result<RustCatalog, CratesError> {
+/// Only the crates `packages` names, when it names any.
+pub fn build(
+    root: &Path,
+    excludes: &Excludes,
+    packages: &[String],
+) -> Result<RustCatalog, CratesError> {
     let mut found = RustCatalog::default();
-    for krate in crates::crates(root)? {
+    for krate in crates::only(crates::crates(root)?, packages)? {
         for file in crates::sources(root, &krate) {
             if excludes.matches(&file.rel) {
                 continue;
@@ -126,7 +131,7 @@ mod tests {
         )
         .expect("write");
         let excludes = Excludes::new(&["geo_kit::shapes::noisy".to_owned()]).expect("excludes");
-        let catalog = build(root, &excludes).expect("catalog").catalog;
+        let catalog = build(root, &excludes, &[]).expect("catalog").catalog;
         let ids: Vec<&str> = catalog.mutants.iter().map(|m| m.id.as_str()).collect();
         assert_eq!(
             ids,

@@ -35,6 +35,32 @@ pub enum CratesError {
     /// A workspace without packages.
     #[error("{0} names no package and no workspace member with one")]
     NoPackage(String),
+    /// `--package NAME` names no member.
+    #[error("--package {name}: no package of this workspace is called that (there are: {members})")]
+    UnknownPackage {
+        /// The name asked for.
+        name: String,
+        /// The packages there are.
+        members: String,
+    },
+}
+
+/// The crates of `all` that `packages` name (`-` and `_` alike); all of
+/// them when `packages` is empty.
+pub fn only(all: Vec<Crate>, packages: &[String]) -> Result<Vec<Crate>, CratesError> {
+    if packages.is_empty() {
+        return Ok(all);
+    }
+    for name in packages {
+        if !all.iter().any(|c| c.name == name.replace('-', "_")) {
+            let members: Vec<&str> = all.iter().map(|c| c.name.as_str()).collect();
+            return Err(CratesError::UnknownPackage {
+                name: name.clone(),
+                members: members.join(", "),
+            });
+        }
+    }
+    Ok(all.into_iter().filter(|c| packages.iter().any(|p| c.name == p.replace('-', "_"))).collect())
 }
 
 /// The packages of the project at `root`.

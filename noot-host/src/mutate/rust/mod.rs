@@ -26,6 +26,7 @@
 pub mod build;
 pub mod catalog;
 pub mod crates;
+pub mod doctests;
 pub mod runner;
 pub mod schemata;
 pub mod session;

@@ -15,6 +15,7 @@ use std::time::Instant;
 
 use super::build::{self, PlannedFile, TestBinary};
 use super::catalog::{AnalysedSource, RustCatalog};
+use super::doctests;
 use super::runner::{LibtestRunner, test_arg};
 use crate::config::Config;
 use crate::engine::abi_ports::host_ports;
@@ -30,7 +31,7 @@ use crate::mutate::report::{self, RunReport, SessionFile};
 use crate::mutate::results::{MutantResult, ResultStore, Status};
 use crate::mutate::selection::Selected;
 use crate::mutate::session::{
-    RunError, RunRequest, STATE_DIR, compact, compile_filters, lock_project, no_match,
+    CargoOptions, RunError, RunRequest, STATE_DIR, compact, compile_filters, lock_project, no_match,
 };
 
 /// × the baseline for a Rust mutant's CPU budget (see where it is used).
@@ -76,17 +77,25 @@ pub fn refuse_python_keys(config: &Config) -> Result<(), RunError> {
 
 /// The project's mutants, the unparsable files named on stderr: analysis
 /// only, nothing written (`noot run --list` stops here).
-pub fn catalog(config: &Config, ports: &Ports) -> Result<RustCatalog, RunError> {
+pub fn catalog(
+    config: &Config,
+    ports: &Ports,
+    cargo: &CargoOptions,
+) -> Result<RustCatalog, RunError> {
     let settings = &config.mutate;
     let excludes = Excludes::new(&settings.exclude).map_err(|e| RunError::Setup {
         location: settings.locations.get("exclude").cloned(),
         message: e.to_string(),
         help: None,
     })?;
-    let found = super::catalog::build(&config.root, &excludes).map_err(|e| RunError::Setup {
-        location: settings.locations.get("language").cloned(),
-        message: e.to_string(),
-        help: Some("run noot in the folder of the crate's or the workspace's Cargo.toml".into()),
+    let found = super::catalog::build(&config.root, &excludes, &cargo.packages).map_err(|e| {
+        RunError::Setup {
+            location: settings.locations.get("language").cloned(),
+            message: e.to_string(),
+            help: Some(
+                "run noot in the folder of the crate's or the workspace's Cargo.toml".into(),
+            ),
+        }
     })?;
     for (file, message) in &found.catalog.unparsable {
         ports.events.emit(&Event::Warning { message: format!("{file}: {message}; not mutated") });
@@ -106,7 +115,7 @@ pub fn run(
     ports.events.emit(&Event::SessionStarted { command: "run".into() });
     let settings = &config.mutate;
     let root = config.root.clone();
-    let RustCatalog { catalog, files } = catalog(config, ports)?;
+    let RustCatalog { catalog, files } = catalog(config, ports, &request.cargo)?;
     let state_dir = root.join(STATE_DIR);
     std::fs::create_dir_all(&state_dir)
         .map_err(|e| RunError::setup(format!("{}: {e}", state_dir.display()), None))?;
@@ -117,18 +126,27 @@ pub fn run(
     let switches: HashMap<String, u32> =
         catalog.mutants.iter().zip(1u32..).map(|(m, n)| (m.id.clone(), n)).collect();
     let planned = planned_files(files, &switches);
+    let feature_args = request.cargo.feature_args();
+    let examples: usize = planned.iter().map(|f| doctests::runnable_examples(&f.source)).sum();
+    if examples > 0 {
+        ports.events.emit(&Event::Warning {
+            message: format!(
+                "{examples} doc example{} not run: noot runs the test binaries' tests, and a mutant only a doc example catches is reported survived (`cargo test --doc` runs them)",
+                if examples == 1 { " is" } else { "s are" }
+            ),
+        });
+    }
     ports.progress.progress(0, 1, "building the mutated crate once");
     let build_started = ports.clock.monotonic_ms();
     let built =
-        build::build(&root, &mutants_dir, &root.join(".noot/target"), &planned).map_err(|e| {
-            RunError::Setup {
+        build::build(&root, &mutants_dir, &root.join(".noot/target"), &planned, &feature_args)
+            .map_err(|e| RunError::Setup {
                 location: None,
                 message: e.to_string(),
                 help: Some(
                     "`cargo test --no-run` must build the project without noot first".into(),
                 ),
-            }
-        })?;
+            })?;
     ports.progress.finish();
 
     let build_ms = ports.clock.monotonic_ms().saturating_sub(build_started);
@@ -176,9 +194,10 @@ pub fn run(
             },
         );
     }
-    let code_digest = Digest::of(
-        planned.iter().map(|f| f.source.as_str()).collect::<Vec<_>>().join("\0").as_bytes(),
-    );
+    // The features change what is compiled, so they are in every key.
+    let mut inputs: Vec<&str> = planned.iter().map(|f| f.source.as_str()).collect();
+    inputs.extend(feature_args.iter().map(String::as_str));
+    let code_digest = Digest::of(inputs.join("\0").as_bytes());
     let keys: HashMap<String, String> = catalog
         .mutants
         .iter()
@@ -211,7 +230,10 @@ pub fn run(
     for mutant in &wanted {
         let key = keys.get(&mutant.id).cloned().unwrap_or_default();
         if let Some(old) = previous.results.get(&mutant.id) {
-            if !request.force && old.key == key && old.status != Status::Error {
+            // A file's being built depends on features and cfg, which the
+            // key does not cover: not-built verdicts are made afresh.
+            let fresh = matches!(old.status, Status::Error | Status::Skipped);
+            if !request.force && old.key == key && !fresh {
                 results.insert(mutant.id.clone(), old.clone());
                 reused.insert(mutant.id.clone());
                 continue;
@@ -220,6 +242,14 @@ pub fn run(
         let number = switches.get(&mutant.id).copied().unwrap_or(0);
         let verdict = if let Some(why) = built.unviable.get(&number) {
             Some((Status::Unviable, format!("does not build: {why}")))
+        } else if !built.sources.is_empty() && !built.sources.contains(Path::new(&mutant.file)) {
+            Some((
+                Status::Skipped,
+                format!(
+                    "not built: no target of this build compiles {} (a cfg, a feature or the platform leaves it out)",
+                    mutant.file
+                ),
+            ))
         } else if selection.get(&mutant.id).is_none_or(|s| s.tests.is_empty()) {
             Some((Status::NoTests, "no test reaches this function".to_owned()))
         } else {

@@ -20,7 +20,9 @@ fn test_binaries_and_errors_are_read_from_cargos_messages() {
 {"reason":"compiler-message","message":{"level":"warning","message":"unused","spans":[]}}
 not json
 "#;
-    let (binaries, errors) = parse_messages(stdout);
+    let (binaries, errors, artifacts) = parse_messages(stdout);
+    // Both artifacts of the local package; none names a file.
+    assert_eq!(artifacts, Vec::<PathBuf>::new());
     assert_eq!(
         binaries,
         [TestBinary {
@@ -36,6 +38,36 @@ not json
             byte_start: 40,
             message: "mismatched types".into()
         }]
+    );
+}
+
+/// rustc's dep-info lists each input as a rule of its own, relative to
+/// the workspace root or absolute; a library's is `NAME-HASH.d` for
+/// `libNAME-HASH.rlib`.
+#[test]
+fn the_files_rustc_read_come_from_the_dep_info_beside_each_artifact() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    let deps = root.join("target/debug/deps");
+    std::fs::create_dir_all(&deps).expect("mkdir");
+    let absolute = root.join("member/src/lib.rs");
+    std::fs::write(
+        deps.join("geo-12.d"),
+        format!(
+            "{0}/libgeo-12.rlib: src/lib.rs src/a\\ b.rs\n\nsrc/lib.rs:\nsrc/a\\ b.rs:\n{1}:\n/elsewhere/x.rs:\n",
+            deps.display(),
+            absolute.display()
+        ),
+    )
+    .expect("write");
+    let sources = read_sources(
+        root,
+        &[deps.join("libgeo-12.rlib"), deps.join("libgeo-12.rmeta"), deps.join("missing-1")],
+    );
+    let sources: Vec<&Path> = sources.iter().map(PathBuf::as_path).collect();
+    assert_eq!(
+        sources,
+        [Path::new("member/src/lib.rs"), Path::new("src/a b.rs"), Path::new("src/lib.rs")]
     );
 }
 
@@ -95,7 +127,7 @@ fn a_crate_builds_once_with_its_viable_mutants_and_runs_each_by_number() {
     }];
     let tree = root.join(".noot/mutants");
     let target = root.join(".noot/target");
-    let built = build(root, &tree, &target, &planned).unwrap_or_else(|e| panic!("{e}"));
+    let built = build(root, &tree, &target, &planned, &[]).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
         built.unviable.keys().copied().collect::<Vec<_>>(),
         [default_make],
