@@ -157,8 +157,8 @@ GENRES = {
     "binary_operator": "BinaryOperator",
     "assignment_operator": "BinaryOperator",
     "delete_not": "UnaryOperator",
-    "delete_neg": "UnaryOperator",
-    "delete_arm": "MatchArm",
+    "delete_negation": "UnaryOperator",
+    "delete_match_arm": "MatchArm",
     "match_guard": "MatchArmGuard",
     "delete_field": "StructField",
 }
@@ -247,9 +247,17 @@ def report(name, jobs, cm_wall, cm_mutants, noot_wall, noot_report, warm_wall, w
         print(f"noot errors: {noot_counts['error']}")
 
     pairs = match(cm_mutants, noot_report["mutants"])
+    # Compiled by neither build (a module behind a feature neither enables):
+    # cargo-mutants calls them missed, noot "not built"; no test judged them.
+    unbuilt = [p for p in pairs if p[1]["status"] == "skipped"]
+    pairs = [p for p in pairs if p[1]["status"] != "skipped"]
+    if unbuilt:
+        files = sorted({p[1]["file"] for p in unbuilt})
+        print(f"\nIn files neither build compiles ({', '.join(files)}): {len(unbuilt)} shared mutants, "
+              f"cargo-mutants: {dict(counts(p[0]['verdict'] for p in unbuilt))}, noot: not built")
     agree = [p for p in pairs if same(p[0]["verdict"], NOOT_VERDICT.get(p[1]["status"], p[1]["status"]))]
     share = 100.0 * len(agree) / len(pairs) if pairs else 0.0
-    print(f"\nShared mutants: {len(pairs)} (of {n_cm} cargo-mutants, {n_noot} noot); "
+    print(f"\nShared mutants judged by tests: {len(pairs)} (of {n_cm} cargo-mutants, {n_noot} noot); "
           f"same verdict: {len(agree)} ({share:.1f}%)")
     viable = [p for p in pairs if "unviable" not in (p[0]["verdict"], p[1]["status"])]
     viable_agree = [p for p in viable if same(p[0]["verdict"], NOOT_VERDICT.get(p[1]["status"], p[1]["status"]))]
@@ -265,14 +273,14 @@ def report(name, jobs, cm_wall, cm_mutants, noot_wall, noot_report, warm_wall, w
         for cm, nm in items:
             detail = nm.get("detail", "")[:110]
             print(f"    {cm['file']}:{cm['line']}:{cm['column']} {cm['replacement'] or 'delete'} ({nm['id']}: {detail})")
-    matched_cm = {id(p[0]) for p in pairs}
-    matched_noot = {p[1]["id"] for p in pairs}
+    matched_cm = {id(p[0]) for p in pairs + unbuilt}
+    matched_noot = {p[1]["id"] for p in pairs + unbuilt}
     only_cm = [m for m in cm_mutants if id(m) not in matched_cm]
     only_noot = [m for m in noot_report["mutants"] if m["id"] not in matched_noot]
     print(f"Only cargo-mutants: {len(only_cm)}; only noot: {len(only_noot)}")
-    for m in only_cm[:15]:
+    for m in only_cm[:40]:
         print(f"    cargo-mutants only: {m['name']} [{m['verdict']}]")
-    for m in only_noot[:15]:
+    for m in only_noot[:40]:
         print(f"    noot only: {m['id']} {m['file']}:{m['line']}:{m['column']} {m['operator']} "
               f"`{m['replacement'][:40]}` [{m['status']}]")
     return share

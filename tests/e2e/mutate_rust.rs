@@ -240,6 +240,23 @@ fn a_crates_mutants_run_against_the_tests_that_reach_them_and_are_reused_after()
     let again: serde_json::Value = serde_json::from_str(&again.stdout).expect("json");
     assert_eq!(again["summary"]["tested"], 0);
     assert_eq!(again["summary"]["reused"], 9);
+    // An edit inside `is_big`, which double's test does not reach: only
+    // is_big's mutants are judged again.
+    let shapes = dir.path().join("src/shapes.rs");
+    let text = std::fs::read_to_string(&shapes).expect("read");
+    std::fs::write(&shapes, text.replace("x > 10", "x > 11")).expect("write");
+    let edited = noot(dir.path(), &["run", "--format", "json"]);
+    assert_eq!(edited.code, 0, "{}", edited.stderr);
+    let edited: serde_json::Value = serde_json::from_str(&edited.stdout).expect("json");
+    assert_eq!(edited["summary"]["reused"], 4, "double's four mutants are reused");
+    // A test edited is outside every body: everything is judged again.
+    let lib = dir.path().join("src/lib.rs");
+    let text = std::fs::read_to_string(&lib).expect("read");
+    std::fs::write(&lib, text.replace("double(2), 4", "double(3), 6")).expect("write");
+    let edited = noot(dir.path(), &["run", "--format", "json"]);
+    assert_eq!(edited.code, 0, "{}", edited.stderr);
+    let edited: serde_json::Value = serde_json::from_str(&edited.stdout).expect("json");
+    assert_eq!(edited["summary"]["reused"], 0);
     // The user's files are untouched.
     let lib = std::fs::read_to_string(dir.path().join("src/lib.rs")).expect("read");
     assert!(!lib.contains("__noot_rt"), "{lib}");

@@ -49,3 +49,33 @@ fn const_and_unsafe_functions_after_a_visibility_are_skipped() {
         ]
     );
 }
+
+#[test]
+fn operators_in_a_let_statement_are_mutated_and_let_chains_are_not() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join("src")).expect("mkdir");
+    std::fs::write(
+        dir.path().join("Cargo.toml"),
+        "[package]\nname = \"lets\"\nversion = \"0.1.0\"\nedition = \"2024\"\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("src/lib.rs"),
+        "pub fn pad(m: usize, len: usize) -> usize {\n    let p = m - len;\n    p\n}\n\n\
+         pub fn chain(x: Option<u8>, y: bool) -> bool {\n    if let Some(v) = x && y {\n        return v > 1;\n    }\n    false\n}\n",
+    )
+    .expect("write");
+    let (code, stdout, stderr) = noot_run(dir.path(), &["run", "--list", "--format", "json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let listed: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    let operators: Vec<(u64, &str)> = listed["mutants"]
+        .as_array()
+        .expect("mutants")
+        .iter()
+        .filter(|m| m["operator"] == "binary_operator")
+        .filter_map(|m| Some((m["line"].as_u64()?, m["replacement"].as_str()?)))
+        .collect();
+    // `m - len` gets cargo-mutants' two swaps; `v > 1` its three; the
+    // chain's `&&` none.
+    assert_eq!(operators, [(2, "+"), (2, "/"), (8, "=="), (8, "<"), (8, ">=")]);
+}

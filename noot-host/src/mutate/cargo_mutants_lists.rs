@@ -46,11 +46,11 @@ pub fn describe(mutant: &MutantReport) -> String {
             let value = replacement.trim().trim_start_matches('{').trim_end_matches('}').trim();
             format!("replace {function} with {value}")
         }
-        "delete_not" | "delete_neg" => {
+        "delete_not" | "delete_negation" => {
             let operator = mutant.original.trim_start().chars().next().unwrap_or('!');
             format!("delete {operator} in {function}")
         }
-        "delete_arm" => format!("delete match arm in {function}"),
+        "delete_match_arm" => format!("delete match arm in {function}"),
         "match_guard" => format!("replace match guard with {replacement} in {function}"),
         "delete_field" => {
             let field = mutant.original.split(':').next().unwrap_or("").trim();

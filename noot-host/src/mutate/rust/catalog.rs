@@ -3,6 +3,7 @@
 //! in the catalog the Python side fills, so `noot run --list` shows both
 //! alike.
 
+use std::ops::Range;
 use std::path::Path;
 
 use super::super::catalog::{Catalog, ModuleEntry, Mutant, Site, SkippedFunction};
@@ -30,6 +31,8 @@ pub struct AnalysedSource {
     pub source: String,
     /// Its mutations, by mutant id (excluded functions left out).
     pub mutations: Vec<(String, Mutation)>,
+    /// The key and body range of each function mutated (for the keys).
+    pub bodies: Vec<(String, Range<usize>)>,
 }
 
 /// Analyses every source file of every crate of the project at `root`.
@@ -71,6 +74,7 @@ fn add_file(root: &Path, file: &SourceFile, excludes: &Excludes, found: &mut Rus
         });
     }
     let mut mutations = Vec::new();
+    let mut bodies = Vec::new();
     for function in analysed.functions {
         if excludes.matches(&function.key) {
             catalog.skipped.push(SkippedFunction {
@@ -81,6 +85,7 @@ fn add_file(root: &Path, file: &SourceFile, excludes: &Excludes, found: &mut Rus
             });
             continue;
         }
+        bodies.push((function.key.clone(), function.body.clone()));
         for (index, mutation) in function.mutations.into_iter().enumerate() {
             let mutant = Mutant::of_function(
                 &file.rel,
@@ -107,7 +112,7 @@ fn add_file(root: &Path, file: &SourceFile, excludes: &Excludes, found: &mut Rus
         imports: Vec::new(),
         mutated: None,
     });
-    found.files.push(AnalysedSource { rel: file.rel.clone(), source, mutations });
+    found.files.push(AnalysedSource { rel: file.rel.clone(), source, mutations, bodies });
 }
 
 #[cfg(test)]

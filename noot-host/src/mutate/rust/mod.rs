@@ -27,6 +27,7 @@ pub mod build;
 pub mod catalog;
 pub mod crates;
 pub mod doctests;
+pub mod keys;
 pub mod runner;
 pub mod schemata;
 pub mod session;
@@ -374,7 +375,10 @@ impl<'s> Walk<'s> {
     fn binary(&self, node: Node<'_>, out: &mut Vec<Mutation>) {
         // `if let Some(x) = a && b`: a let chain is no expression that a
         // switch could wrap.
-        let in_let_chain = |n: Option<Node<'_>>| n.is_some_and(|n| n.kind().starts_with("let_"));
+        // (Not `let x = a - b;`: a `let_declaration` is no chain.)
+        let in_let_chain = |n: Option<Node<'_>>| {
+            n.is_some_and(|n| matches!(n.kind(), "let_condition" | "let_chain"))
+        };
         if in_let_chain(node.parent())
             || in_let_chain(node.child_by_field_name("left"))
             || in_let_chain(node.child_by_field_name("right"))

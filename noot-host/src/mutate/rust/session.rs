@@ -8,23 +8,23 @@
 //! project and the tests that reach it: any change to the code re-runs the
 //! mutants (correct, not yet incremental per function).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use super::build::{self, PlannedFile, TestBinary};
 use super::catalog::{AnalysedSource, RustCatalog};
-use super::doctests;
 use super::runner::{LibtestRunner, test_arg};
+use super::{doctests, keys};
 use crate::config::Config;
 use crate::engine::abi_ports::host_ports;
-use crate::engine::digest::Digest;
 use crate::engine::events::Event;
 use crate::engine::ports::Ports;
 use crate::engine::procs::{ProcStatus, SpawnRequest};
 use crate::engine::store::Store;
-use crate::mutate::catalog::Mutant;
+use crate::mutate::catalog::{Catalog, Mutant};
 use crate::mutate::execute::{self, Execution, Limits};
 use crate::mutate::project::Excludes;
 use crate::mutate::report::{self, RunReport, SessionFile};
@@ -125,6 +125,7 @@ pub fn run(
     // One build with every mutant behind its switch.
     let switches: HashMap<String, u32> =
         catalog.mutants.iter().zip(1u32..).map(|(m, n)| (m.id.clone(), n)).collect();
+    let bodies: Vec<Vec<(String, Range<usize>)>> = files.iter().map(|f| f.bodies.clone()).collect();
     let planned = planned_files(files, &switches);
     let feature_args = request.cargo.feature_args();
     let examples: usize = planned.iter().map(|f| doctests::runnable_examples(&f.source)).sum();
@@ -194,24 +195,17 @@ pub fn run(
             },
         );
     }
-    // The features change what is compiled, so they are in every key.
-    let mut inputs: Vec<&str> = planned.iter().map(|f| f.source.as_str()).collect();
-    inputs.extend(feature_args.iter().map(String::as_str));
-    let code_digest = Digest::of(inputs.join("\0").as_bytes());
-    let keys: HashMap<String, String> = catalog
-        .mutants
-        .iter()
-        .map(|m| {
-            let mut tests: Vec<&str> = selection
-                .get(&m.id)
-                .map(|s| s.node_ids.iter().map(String::as_str).collect())
-                .unwrap_or_default();
-            tests.sort_unstable();
-            let key =
-                Digest::of(format!("{}\0{code_digest}\0{}", m.digest, tests.join("\0")).as_bytes());
-            (m.id.clone(), key.to_string())
-        })
-        .collect();
+    let keys = result_keys(
+        &root,
+        &catalog,
+        &planned,
+        &bodies,
+        &built,
+        &switches,
+        &tests,
+        &selection,
+        &feature_args,
+    );
 
     let store = ResultStore::new(ports.fs.as_ref(), &state_dir);
     let previous = store.load()?;
@@ -341,6 +335,73 @@ pub fn run(
 
 fn seconds(ms: u64) -> String {
     format!("{:.1} s", ms as f64 / 1000.0)
+}
+
+/// Each mutant's result key ([`keys`]). A function's body is tracked
+/// (left out of the frame, its edits seen only by the tests that reach
+/// it) when a viable body-replacing mutant puts a switch at its entry:
+/// only then does the stats run see every test that calls it.
+#[allow(clippy::too_many_arguments)]
+fn result_keys(
+    root: &Path,
+    catalog: &Catalog,
+    planned: &[PlannedFile],
+    bodies: &[Vec<(String, Range<usize>)>],
+    built: &build::Built,
+    switches: &HashMap<String, u32>,
+    tests: &[TestRun],
+    selection: &HashMap<String, Selected>,
+    feature_args: &[String],
+) -> HashMap<String, String> {
+    let viable = |m: &&Mutant| switches.get(&m.id).is_some_and(|n| !built.unviable.contains_key(n));
+    let tracked: HashSet<&str> = catalog
+        .mutants
+        .iter()
+        .filter(|m| m.operator == "replace_body")
+        .filter(viable)
+        .map(|m| m.function.as_str())
+        .collect();
+    let tracked_bodies: Vec<Vec<(String, Range<usize>)>> = bodies
+        .iter()
+        .map(|file| {
+            file.iter().filter(|(key, _)| tracked.contains(key.as_str())).cloned().collect()
+        })
+        .collect();
+    let texts: Vec<keys::FileText<'_>> = planned
+        .iter()
+        .zip(&tracked_bodies)
+        .map(|(file, bodies)| keys::FileText { source: &file.source, bodies })
+        .collect();
+    let analysed: BTreeSet<&str> = planned.iter().map(|f| f.rel.as_str()).collect();
+    let others = keys::other_files(root, &analysed);
+    let mut extra: Vec<&str> = others.iter().map(String::as_str).collect();
+    extra.extend(feature_args.iter().map(String::as_str));
+    let frame = keys::frame_digest(&texts, &extra);
+    let body_digests = keys::body_digests(&texts);
+    let function_of: HashMap<u32, &str> = catalog
+        .mutants
+        .iter()
+        .filter_map(|m| Some((*switches.get(&m.id)?, m.function.as_str())))
+        .filter(|(_, f)| tracked.contains(f))
+        .collect();
+    let hits_of: HashMap<String, &BTreeSet<u32>> =
+        tests.iter().map(|t| (format!("{}::{}", t.target, t.name), &t.hits)).collect();
+    catalog
+        .mutants
+        .iter()
+        .map(|m| {
+            let ids: Vec<&str> = selection
+                .get(&m.id)
+                .map(|s| s.node_ids.iter().map(String::as_str).collect())
+                .unwrap_or_default();
+            let reached: BTreeSet<&str> = ids
+                .iter()
+                .filter_map(|id| hits_of.get(*id))
+                .flat_map(|hits| hits.iter().filter_map(|n| function_of.get(n).copied()))
+                .collect();
+            (m.id.clone(), keys::key(&m.digest, &frame, &ids, &reached, &body_digests))
+        })
+        .collect()
 }
 
 /// The tests with each binary's start-up (its quickest test's time) taken
