@@ -18,12 +18,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use tree_sitter::Node;
 
 use super::Mutation;
+use super::doctests::{self, Example};
 use super::schemata::{self, Switched};
 
 /// Builds at most this many times before giving up on the remaining errors.
@@ -66,6 +68,90 @@ pub struct Built {
     /// empty when no dep-info file could be read (then nothing is taken
     /// for not built).
     pub sources: BTreeSet<PathBuf>,
+    /// Doc examples built as tests.
+    pub doc_examples: usize,
+    /// Doc examples that do not build as tests, with the compiler's word.
+    pub doc_dropped: Vec<(String, String)>,
+}
+
+/// The name of the test target that holds a package's doc examples.
+pub const DOC_TARGET: &str = "__noot_doc_examples";
+/// Its file, in the package's folder of the mutated copy.
+const DOC_FILE: &str = ".noot-doc-examples.rs";
+
+/// A library package's doc examples, as one test target.
+struct DocTarget {
+    /// The package's folder, relative to the project root (`""` or `core/`).
+    dir: String,
+    /// Its examples.
+    examples: Vec<Example>,
+}
+
+/// Each library package's examples: those in the files under its `src/`.
+fn doc_targets(files: &[PlannedFile]) -> Vec<DocTarget> {
+    files
+        .iter()
+        .filter_map(|root| Some(root.rel.strip_suffix("src/lib.rs")?.to_owned()))
+        .map(|dir| {
+            let src = format!("{dir}src/");
+            let examples = files
+                .iter()
+                .filter(|f| f.rel.starts_with(&src))
+                .flat_map(|f| doctests::examples(&f.rel, &f.source))
+                .collect();
+            DocTarget { dir, examples }
+        })
+        .filter(|t| !t.examples.is_empty())
+        .collect()
+}
+
+/// A written file of examples: its path in the copy, and each example's
+/// byte range in it.
+type DocFile = (String, Vec<(Range<usize>, Example)>);
+
+/// Writes each target's examples (less those `dropped`) and its manifest
+/// with the test target added; returns each file's example ranges.
+fn write_doc_targets(
+    root: &Path,
+    into: &Path,
+    targets: &[DocTarget],
+    dropped: &BTreeSet<(String, usize)>,
+) -> io::Result<Vec<DocFile>> {
+    let mut written = Vec::new();
+    for target in targets {
+        let kept: Vec<Example> = target
+            .examples
+            .iter()
+            .filter(|e| !dropped.contains(&(e.rel.clone(), e.line)))
+            .cloned()
+            .collect();
+        let library = lib_name(&root.join(&target.dir).join("Cargo.toml"));
+        let (text, ranges) = doctests::test_file(library.as_deref(), &kept);
+        write_if_changed(&into.join(&target.dir).join(DOC_FILE), &text)?;
+        let manifest = std::fs::read_to_string(root.join(&target.dir).join("Cargo.toml"))?;
+        let manifest = format!(
+            "{manifest}\n# Added by noot in its mutated copy: the doc examples as tests.\n\
+             [[test]]\nname = \"{DOC_TARGET}\"\npath = \"{DOC_FILE}\"\n"
+        );
+        write_if_changed(&into.join(&target.dir).join("Cargo.toml"), &manifest)?;
+        written.push((format!("{}{DOC_FILE}", target.dir), ranges.into_iter().zip(kept).collect()));
+    }
+    Ok(written)
+}
+
+/// The library's crate name: `[lib] name`, else the package's with `_`.
+fn lib_name(manifest: &Path) -> Option<String> {
+    let table = std::fs::read_to_string(manifest).ok()?.parse::<toml::Table>().ok()?;
+    let lib = table.get("lib").and_then(|l| l.get("name")).and_then(|n| n.as_str());
+    let package = table.get("package").and_then(|p| p.get("name")).and_then(|n| n.as_str());
+    Some(lib.or(package)?.replace('-', "_"))
+}
+
+fn write_if_changed(path: &Path, text: &str) -> io::Result<()> {
+    if std::fs::read_to_string(path).ok().as_deref() != Some(text) {
+        crate::engine::store::write_atomic(path, text.as_bytes())?;
+    }
+    Ok(())
 }
 
 /// Why the build failed.
@@ -89,22 +175,53 @@ pub fn build(
     files: &[PlannedFile],
     feature_args: &[String],
 ) -> Result<Built, BuildError> {
-    copy_project(root, into)?;
+    let targets = doc_targets(files);
+    let manifests: BTreeSet<PathBuf> =
+        targets.iter().map(|t| PathBuf::from(&t.dir).join("Cargo.toml")).collect();
+    copy_project(root, into, &manifests)?;
     let mut built = Built::default();
     let mut off: BTreeSet<u32> = BTreeSet::new();
+    let mut dropped: BTreeMap<(String, usize), String> = BTreeMap::new();
     loop {
         built.rounds += 1;
         let texts = write_files(into, files, &off)?;
+        let dropped_keys: BTreeSet<(String, usize)> = dropped.keys().cloned().collect();
+        let doc_files = write_doc_targets(root, into, &targets, &dropped_keys)?;
         let output = cargo_test_no_run(into, target_dir, feature_args)?;
         let (binaries, errors, artifacts) = parse_messages(&output.stdout);
         if output.status.success() {
             built.binaries = binaries;
             built.sources = read_sources(into, &artifacts);
+            built.doc_examples = doc_files.iter().map(|(_, examples)| examples.len()).sum();
+            built.doc_dropped = dropped
+                .into_iter()
+                .map(|((rel, line), why)| (format!("{rel}:{line}"), why))
+                .collect();
             return Ok(built);
         }
         let mut newly_off = BTreeMap::new();
         let mut unexplained = Vec::new();
+        let mut newly_dropped = 0;
         for error in &errors {
+            // An example that does not build as a test is dropped; an
+            // error outside every example drops the file's examples.
+            if let Some((_, examples)) =
+                doc_files.iter().find(|(rel, _)| error.file.ends_with(rel.as_str()))
+            {
+                let culprit = examples.iter().find(|(r, _)| r.contains(&error.byte_start));
+                for (_, example) in examples {
+                    if culprit.is_none_or(|(_, c)| c == example) {
+                        let key = (example.rel.clone(), example.line);
+                        if let std::collections::btree_map::Entry::Vacant(entry) =
+                            dropped.entry(key)
+                        {
+                            entry.insert(error.message.clone());
+                            newly_dropped += 1;
+                        }
+                    }
+                }
+                continue;
+            }
             let Some((file, text)) =
                 texts.iter().find(|(rel, _)| error.file.ends_with(rel.as_str()))
             else {
@@ -134,7 +251,7 @@ pub fn build(
         }
         let newly_off: BTreeMap<u32, String> =
             newly_off.into_iter().filter(|(n, _)| !off.contains(n)).collect();
-        if newly_off.is_empty() || built.rounds >= MAX_ROUNDS {
+        if (newly_off.is_empty() && newly_dropped == 0) || built.rounds >= MAX_ROUNDS {
             let mut detail = unexplained;
             if detail.is_empty() {
                 detail = errors.iter().map(|e| e.message.clone()).collect();
@@ -188,7 +305,8 @@ fn switch_number(condition: Node<'_>, text: &str) -> Option<u32> {
 }
 
 /// Copies the project into `into`, leaving out what is not source.
-fn copy_project(root: &Path, into: &Path) -> io::Result<()> {
+/// `own`: files the build writes itself (the manifests given a test target).
+fn copy_project(root: &Path, into: &Path, own: &BTreeSet<PathBuf>) -> io::Result<()> {
     std::fs::create_dir_all(into)?;
     let into_canonical = into.canonicalize()?;
     let mut stack = vec![PathBuf::new()];
@@ -208,7 +326,7 @@ fn copy_project(root: &Path, into: &Path) -> io::Result<()> {
             if kind.is_dir() {
                 std::fs::create_dir_all(into.join(&rel))?;
                 stack.push(rel);
-            } else if kind.is_file() {
+            } else if kind.is_file() && !own.contains(&rel) {
                 let to = into.join(&rel);
                 // Unchanged files keep their mtime, so cargo rebuilds less.
                 let same = std::fs::read(&to)

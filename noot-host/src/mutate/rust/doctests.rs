@@ -1,38 +1,145 @@
-//! Doc examples noot does not run. rustdoc compiles every example on each
-//! `cargo test --doc` (no binary is kept to run again under each mutant),
-//! so noot selects tests from the test binaries only; a crate with doc
-//! examples is told so, with how many, since a mutant only an example
-//! catches is reported survived (cargo-mutants, which runs `cargo test`,
-//! catches it).
+//! Doc examples as tests. rustdoc compiles every example again on each
+//! `cargo test --doc` and keeps no binary to run under each mutant, so
+//! noot turns the examples of each library into one more test target of
+//! the mutated copy (`__noot_doc_examples`, one `#[test]` per example,
+//! wrapped as rustdoc wraps them: hidden `# ` lines kept, the code put in
+//! a `main` unless it has one, a trailing `Ok(())` making `main` return a
+//! `Result`). They are then built once with the other tests, timed and
+//! traced by the stats run, and selected like any test: a mutant only an
+//! example catches is killed, as under `cargo test`.
+//!
+//! An example that does not build there (a crate attribute, a feature it
+//! needs, a `#[macro_use]` only a crate root may hold) is dropped, and
+//! the count of dropped examples is reported; `no_run`, `ignore`,
+//! `compile_fail` and other languages are not examples that run.
 
-/// How many doc examples in `source` rustdoc would run: fenced blocks in
-/// `///` or `//!` comments whose info string is empty, `rust` or an
-/// attribute that still runs (`should_panic`, `edition2021`), not
-/// `ignore`, `no_run`, `compile_fail` or another language.
-pub fn runnable_examples(source: &str) -> usize {
-    let mut count = 0;
-    let mut open = false;
-    for line in source.lines() {
-        let line = line.trim_start();
-        let Some(doc) = line.strip_prefix("///").or_else(|| line.strip_prefix("//!")) else {
-            continue;
-        };
-        let doc = doc.trim();
-        let Some(info) = doc.strip_prefix("```").or_else(|| doc.strip_prefix("~~~")) else {
-            continue;
-        };
-        if open {
-            open = false;
-            continue;
-        }
-        open = true;
-        if runs(info) {
-            count += 1;
-        }
-    }
-    count
+use std::ops::Range;
+
+/// One runnable doc example.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Example {
+    /// The file it is in, relative to the project root.
+    pub rel: String,
+    /// 1-based line of its opening fence.
+    pub line: usize,
+    /// Its code, hidden lines included, `# ` taken off.
+    pub code: String,
+    /// `should_panic`.
+    pub should_panic: bool,
 }
 
+impl Example {
+    /// The test's name: `src_lib_rs_349` for `src/lib.rs` line 349.
+    pub fn test_name(&self) -> String {
+        let path: String =
+            self.rel.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+        format!("{path}_{}", self.line)
+    }
+}
+
+/// The runnable examples in the doc comments (`///`, `//!`) of `source`.
+pub fn examples(rel: &str, source: &str) -> Vec<Example> {
+    let mut found = Vec::new();
+    let mut open: Option<(usize, bool, bool, Vec<String>)> = None;
+    for (index, line) in source.lines().enumerate() {
+        let trimmed = line.trim_start();
+        let Some(doc) = trimmed.strip_prefix("///").or_else(|| trimmed.strip_prefix("//!")) else {
+            continue;
+        };
+        // One space after the marker belongs to it.
+        let doc = doc.strip_prefix(' ').unwrap_or(doc);
+        let fence = doc.trim_start();
+        if let Some(info) = fence.strip_prefix("```").or_else(|| fence.strip_prefix("~~~")) {
+            match open.take() {
+                Some((line, runs, should_panic, lines)) => {
+                    if runs {
+                        found.push(Example {
+                            rel: rel.to_owned(),
+                            line,
+                            code: lines.join("\n"),
+                            should_panic,
+                        });
+                    }
+                }
+                None => {
+                    let should_panic = info.split([',', ' ']).any(|w| w.trim() == "should_panic");
+                    open = Some((index + 1, runs(info), should_panic, Vec::new()));
+                }
+            }
+            continue;
+        }
+        if let Some((_, _, _, lines)) = open.as_mut() {
+            lines.push(unhide(doc).to_owned());
+        }
+    }
+    found
+}
+
+/// A hidden line's code (`# let x = 1;` → `let x = 1;`, `##` → `#`).
+fn unhide(line: &str) -> &str {
+    let trimmed = line.trim_start();
+    if trimmed == "#" {
+        return "";
+    }
+    if let Some(rest) = trimmed.strip_prefix("# ") {
+        return rest;
+    }
+    if trimmed.starts_with("##") {
+        return &trimmed[1..];
+    }
+    line
+}
+
+/// The test target's source: one module per example, and the byte range
+/// each example's module takes, to trace a compile error to it.
+/// `library` is the crate the examples use: rustdoc declares it as an
+/// `extern crate`, which edition 2015's `use library::x;` inside a
+/// function needs.
+pub fn test_file(library: Option<&str>, examples: &[Example]) -> (String, Vec<Range<usize>>) {
+    let mut text = String::from(
+        "// Doc examples of this package, written by noot for its mutated copy.\n\
+         #![allow(unused, clippy::all)]\n",
+    );
+    if let Some(library) = library {
+        text.push_str(&format!("extern crate {library};\n"));
+    }
+    let mut ranges = Vec::new();
+    for example in examples {
+        let start = text.len();
+        let body = wrap(&example.code);
+        let panics = if example.should_panic { "#[should_panic]\n    " } else { "" };
+        text.push_str(&format!(
+            "\n// {}:{}\n#[test]\n{panics}fn {}() {{\n{body}\n}}\n",
+            example.rel,
+            example.line,
+            example.test_name()
+        ));
+        ranges.push(start..text.len());
+    }
+    (text, ranges)
+}
+
+/// The example's code as the body of a test function, as rustdoc wraps
+/// it: crate attributes dropped, kept whole with its own `main` called,
+/// else inside a `main` (returning a `Result` when it ends in `Ok(..)`).
+fn wrap(code: &str) -> String {
+    let code: String =
+        code.lines().filter(|l| !l.trim_start().starts_with("#![")).collect::<Vec<_>>().join("\n");
+    if code.contains("fn main()") {
+        return format!("{code}\nmain();");
+    }
+    let last = code.lines().rev().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+    if last.starts_with("Ok(") || last.starts_with("Ok::") {
+        return format!(
+            "fn __noot_main() -> Result<(), impl core::fmt::Debug> {{\n{code}\n}}\n__noot_main().unwrap();"
+        );
+    }
+    format!("fn __noot_main() {{\n{code}\n}}\n__noot_main();")
+}
+
+/// Whether rustdoc runs a block with this info string: empty, `rust`,
+/// or attributes that still run (`should_panic`, `edition2021`); not
+/// `ignore`, `no_run`, `compile_fail` or another language.
 fn runs(info: &str) -> bool {
     info.split([',', ' ', '\t']).map(str::trim).filter(|w| !w.is_empty()).all(|word| {
         matches!(word, "rust" | "should_panic" | "test_harness" | "allow_fail")
@@ -69,7 +176,42 @@ mod tests {
 // ```
 fn f() {}
 ";
-        assert_eq!(runnable_examples(source), 3);
-        assert_eq!(runnable_examples("fn f() {}\n"), 0);
+        assert!(examples("src/lib.rs", "fn f() {}\n").is_empty());
+        let found = examples("src/lib.rs", source);
+        assert_eq!(found.len(), 3);
+        assert_eq!((found[0].line, found[0].code.as_str()), (1, "assert!(true);"));
+        assert!(found[1].should_panic);
+        assert_eq!(found[2].code, "");
+    }
+
+    #[test]
+    fn examples_are_wrapped_as_rustdoc_wraps_them() {
+        let source = "\
+/// ```
+/// # use std::io;
+/// let x = 1;
+/// ## not hidden
+/// assert_eq!(x, 1);
+/// Ok::<(), io::Error>(())
+/// ```
+fn f() {}
+";
+        let found = examples("src/a-b.rs", source);
+        assert_eq!(
+            found[0].code,
+            "use std::io;\nlet x = 1;\n# not hidden\nassert_eq!(x, 1);\nOk::<(), io::Error>(())"
+        );
+        assert_eq!(found[0].test_name(), "src_a_b_rs_1");
+        let (text, ranges) = test_file(Some("a_b"), &found);
+        assert!(text.contains("\nextern crate a_b;\n"), "{text}");
+        assert!(
+            text.contains(
+                "fn src_a_b_rs_1() {\nfn __noot_main() -> Result<(), impl core::fmt::Debug> {"
+            ),
+            "{text}"
+        );
+        assert!(text[ranges[0].clone()].contains("// src/a-b.rs:1"));
+        assert_eq!(wrap("#![allow(x)]\nfn main() { }"), "fn main() { }\nmain();");
+        assert_eq!(wrap("f();"), "fn __noot_main() {\nf();\n}\n__noot_main();");
     }
 }

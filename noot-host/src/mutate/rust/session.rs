@@ -16,8 +16,8 @@ use std::time::Instant;
 
 use super::build::{self, PlannedFile, TestBinary};
 use super::catalog::{AnalysedSource, RustCatalog};
+use super::keys;
 use super::runner::{LibtestRunner, test_arg};
-use super::{doctests, keys};
 use crate::config::Config;
 use crate::engine::abi_ports::host_ports;
 use crate::engine::events::Event;
@@ -128,15 +128,6 @@ pub fn run(
     let bodies: Vec<Vec<(String, Range<usize>)>> = files.iter().map(|f| f.bodies.clone()).collect();
     let planned = planned_files(files, &switches);
     let feature_args = request.cargo.feature_args();
-    let examples: usize = planned.iter().map(|f| doctests::runnable_examples(&f.source)).sum();
-    if examples > 0 {
-        ports.events.emit(&Event::Warning {
-            message: format!(
-                "{examples} doc example{} not run: noot runs the test binaries' tests, and a mutant only a doc example catches is reported survived (`cargo test --doc` runs them)",
-                if examples == 1 { " is" } else { "s are" }
-            ),
-        });
-    }
     ports.progress.progress(0, 1, "building the mutated crate once");
     let build_started = ports.clock.monotonic_ms();
     let built =
@@ -160,7 +151,26 @@ pub fn run(
     }
     // Each test ran in a process of its own: what the quickest test of a
     // binary took is that binary's start-up, not the tests' time.
-    let (tests, startup_ms) = without_startup(tests);
+    let (mut tests, startup_ms) = without_startup(tests);
+    // A doc example that fails as a test of the copy (its wrapping is
+    // rustdoc's, not its harness) is dropped, not the whole run.
+    let mut dropped = built.doc_dropped.clone();
+    tests.retain(|t| {
+        let failed_example = t.target == build::DOC_TARGET && t.hits.contains(&u32::MAX);
+        if failed_example {
+            dropped.push((t.name.clone(), "fails as a test without any mutant".into()));
+        }
+        !failed_example
+    });
+    if let Some((example, why)) = dropped.first() {
+        ports.events.emit(&Event::Warning {
+            message: format!(
+                "{} of {} doc examples are not used (they do not build or pass as tests of the mutated copy; a mutant only they catch is reported survived, where `cargo test --doc` would catch it); the first, {example}: {why}",
+                dropped.len(),
+                built.doc_examples + built.doc_dropped.len(),
+            ),
+        });
+    }
     let failing: Vec<&TestRun> = tests.iter().filter(|t| t.hits.contains(&u32::MAX)).collect();
     if let Some(test) = failing.first() {
         return Err(RunError::Setup {
