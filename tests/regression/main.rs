@@ -1161,3 +1161,6 @@ mod labels;
 
 /// The Rust analyser's reading of function modifiers.
 mod rust_analysis;
+
+/// Rust runs against what `cargo test` does.
+mod rust_runs;

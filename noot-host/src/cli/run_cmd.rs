@@ -27,7 +27,11 @@ Examples:
 
 Results are stored in .noot/mutate/ as they arrive: Ctrl-C and run again to
 resume; after an edit only mutants whose function, module code (comments
-and layout aside), imported project modules or tests changed run again.
+and layout aside), imported project modules or tests changed run again
+(in a crate: whose function, the functions their tests reach, or code
+outside mutated function bodies changed).
+In a Cargo project: -p NAME mutates one member; --features, --all-features
+and --no-default-features go to cargo; doc examples run as tests.
 Then: noot results --status survived, noot show ID, noot report.
 Score = (killed + timeout) / (killed + timeout + survived + no_tests).
 Exit 0 done (and score >= --fail-under), 1 score below --fail-under,

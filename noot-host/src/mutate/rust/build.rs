@@ -53,6 +53,9 @@ pub struct TestBinary {
     pub target: String,
     /// The executable.
     pub path: PathBuf,
+    /// Its package's folder (where its `Cargo.toml` is): `cargo test`
+    /// runs a test binary there, and tests read files relative to it.
+    pub dir: PathBuf,
 }
 
 /// What the build gave.
@@ -422,6 +425,11 @@ fn parse_messages(stdout: &[u8]) -> (Vec<TestBinary>, Vec<CompileError>, Vec<Pat
                         package: package_name(package),
                         target: message["target"]["name"].as_str().unwrap_or("").to_owned(),
                         path: PathBuf::from(path),
+                        dir: message["manifest_path"]
+                            .as_str()
+                            .and_then(|m| Path::new(m).parent())
+                            .map(Path::to_path_buf)
+                            .unwrap_or_default(),
                     });
                 }
             }

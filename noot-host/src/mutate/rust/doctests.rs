@@ -107,9 +107,16 @@ pub fn test_file(library: Option<&str>, examples: &[Example]) -> (String, Vec<Ra
     for example in examples {
         let start = text.len();
         let body = wrap(&example.code);
-        let panics = if example.should_panic { "#[should_panic]\n    " } else { "" };
+        // An own `main` may return a `Result`: the test returns what it
+        // returns, and an `Err` fails it, as under rustdoc. A
+        // `should_panic` test must return `()`.
+        let (panics, returns, body) = match (example.should_panic, has_main(&example.code)) {
+            (true, _) => ("#[should_panic]\n", "", format!("{body};")),
+            (false, true) => ("", " -> impl std::process::Termination", body),
+            (false, false) => ("", "", format!("{body};")),
+        };
         text.push_str(&format!(
-            "\n// {}:{}\n#[test]\n{panics}fn {}() {{\n{body}\n}}\n",
+            "\n// {}:{}\n#[test]\n{panics}fn {}(){returns} {{\n{body}\n}}\n",
             example.rel,
             example.line,
             example.test_name()
@@ -125,16 +132,20 @@ pub fn test_file(library: Option<&str>, examples: &[Example]) -> (String, Vec<Ra
 fn wrap(code: &str) -> String {
     let code: String =
         code.lines().filter(|l| !l.trim_start().starts_with("#![")).collect::<Vec<_>>().join("\n");
-    if code.contains("fn main()") {
-        return format!("{code}\nmain();");
+    if has_main(&code) {
+        return format!("{code}\nmain()");
     }
     let last = code.lines().rev().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
     if last.starts_with("Ok(") || last.starts_with("Ok::") {
         return format!(
-            "fn __noot_main() -> Result<(), impl core::fmt::Debug> {{\n{code}\n}}\n__noot_main().unwrap();"
+            "fn __noot_main() -> Result<(), impl core::fmt::Debug> {{\n{code}\n}}\n__noot_main().unwrap()"
         );
     }
-    format!("fn __noot_main() {{\n{code}\n}}\n__noot_main();")
+    format!("fn __noot_main() {{\n{code}\n}}\n__noot_main()")
+}
+
+fn has_main(code: &str) -> bool {
+    code.contains("fn main()")
 }
 
 /// Whether rustdoc runs a block with this info string: empty, `rust`,
@@ -211,7 +222,16 @@ fn f() {}
             "{text}"
         );
         assert!(text[ranges[0].clone()].contains("// src/a-b.rs:1"));
-        assert_eq!(wrap("#![allow(x)]\nfn main() { }"), "fn main() { }\nmain();");
-        assert_eq!(wrap("f();"), "fn __noot_main() {\nf();\n}\n__noot_main();");
+        assert_eq!(wrap("#![allow(x)]\nfn main() { }"), "fn main() { }\nmain()");
+        assert_eq!(wrap("f();"), "fn __noot_main() {\nf();\n}\n__noot_main()");
+        // An own main's Result is the test's.
+        let own = Example {
+            rel: "src/lib.rs".into(),
+            line: 3,
+            code: "fn main() -> Result<(), String> { Err(\"no\".into()) }".into(),
+            should_panic: false,
+        };
+        let (text, _) = test_file(None, &[own]);
+        assert!(text.contains("fn src_lib_rs_3() -> impl std::process::Termination {"), "{text}");
     }
 }

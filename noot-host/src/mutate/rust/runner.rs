@@ -37,13 +37,40 @@ pub struct LibtestRunner {
     /// Processes running now, per slot.
     running: Mutex<HashMap<u32, ProcId>>,
     cancelled: AtomicBool,
-    cwd: String,
+    /// Per test binary, its package's folder: the working directory and
+    /// `CARGO_MANIFEST_DIR`, as under `cargo test`.
+    dirs: HashMap<String, String>,
 }
 
 impl LibtestRunner {
-    /// A runner for these switch numbers, running tests in `cwd`.
-    pub fn new(ports: HostPorts, switches: HashMap<String, u32>, cwd: String) -> Self {
-        Self { ports, switches, running: Mutex::default(), cancelled: AtomicBool::new(false), cwd }
+    /// A runner for these switch numbers, running each binary in its
+    /// package's folder (`dirs`, by binary path).
+    pub fn new(
+        ports: HostPorts,
+        switches: HashMap<String, u32>,
+        dirs: HashMap<String, String>,
+    ) -> Self {
+        Self { ports, switches, running: Mutex::default(), cancelled: AtomicBool::new(false), dirs }
+    }
+
+    fn dir(&self, binary: &str) -> &str {
+        self.dirs.get(binary).map_or(".", String::as_str)
+    }
+
+    /// The processes a job's tests run in: per binary, its tests at once,
+    /// except doc examples, each alone as rustdoc runs them (one that
+    /// calls `process::exit` or sets a global logger must not decide for
+    /// the next).
+    fn processes(job: &MutantJob) -> Vec<(String, Vec<String>)> {
+        let mut processes = Vec::new();
+        for (binary, names) in Self::by_binary(job) {
+            if is_doc_examples(&binary) {
+                processes.extend(names.into_iter().map(|n| (binary.clone(), vec![n])));
+            } else {
+                processes.push((binary, names));
+            }
+        }
+        processes
     }
 
     /// The job's tests per binary, binaries in the order their first test
@@ -72,6 +99,7 @@ impl LibtestRunner {
             env: vec![
                 Tuple2(RString::from("NOOT_MUTANT"), RString::from(switch.to_string())),
                 Tuple2(RString::from("RUST_BACKTRACE"), RString::from("0")),
+                Tuple2(RString::from("CARGO_MANIFEST_DIR"), RString::from(self.dir(binary))),
                 Tuple2(
                     RString::from("NOOT_CPU_LIMIT_MS"),
                     RString::from(job.cpu_limit_ms.to_string()),
@@ -79,7 +107,7 @@ impl LibtestRunner {
             ]
             .into_iter()
             .collect(),
-            cwd: ROption::RSome(self.cwd.as_str().into()),
+            cwd: ROption::RSome(self.dir(binary).into()),
             output_cap_bytes: job.output_cap_bytes,
             // The test binary's own threads are the tests: the runtime's
             // timer is the budget; the rlimit, a second later, a backstop.
@@ -103,7 +131,7 @@ impl RunnerPlugin for LibtestRunner {
     fn run_mutant(&self, job: &MutantJob) -> Result<MutantVerdict, PluginError> {
         let mut elapsed = 0;
         let mut output = String::new();
-        for (binary, names) in Self::by_binary(job) {
+        for (binary, names) in Self::processes(job) {
             if self.cancelled.load(Ordering::SeqCst) {
                 return Err(PluginError::Failed("cancelled".into()));
             }
@@ -176,12 +204,12 @@ impl RunnerPlugin for LibtestRunner {
 
     fn repro(&self, job: &MutantJob) -> String {
         let switch = self.switches.get(job.mutant_id.as_str()).copied().unwrap_or(0);
-        Self::by_binary(job)
+        Self::processes(job)
             .into_iter()
             .map(|(binary, names)| {
                 format!(
                     "cd '{}' && NOOT_MUTANT={switch} '{binary}' --exact --test-threads=1 {}",
-                    self.cwd,
+                    self.dir(&binary),
                     names.join(" ")
                 )
             })
@@ -199,6 +227,11 @@ impl RunnerPlugin for LibtestRunner {
     fn shutdown(&self) -> Result<(), PluginError> {
         Ok(())
     }
+}
+
+/// Whether `binary` is the test target noot makes of the doc examples.
+fn is_doc_examples(binary: &str) -> bool {
+    short(binary).starts_with(&format!("{}-", super::build::DOC_TARGET))
 }
 
 /// The first failing test libtest names (`---- NAME stdout ----`).

@@ -287,11 +287,13 @@ pub fn run(
     };
     Store::new(ports.fs.as_ref()).save(&state_dir.join("session.json"), &session_file)?;
 
-    let runner = noot_plugin_api::runner_box(LibtestRunner::new(
-        host_ports(ports),
-        switches.clone(),
-        mutants_dir.display().to_string(),
-    ));
+    let dirs: HashMap<String, String> = built
+        .binaries
+        .iter()
+        .map(|b| (b.path.display().to_string(), package_dir(b, &mutants_dir).display().to_string()))
+        .collect();
+    let runner =
+        noot_plugin_api::runner_box(LibtestRunner::new(host_ports(ports), switches.clone(), dirs));
     // A compiled test's CPU time hardly varies between runs (no imports,
     // no JIT, no first-call costs): six times the selection's baseline is
     // plenty, where ten times a debug build's whole selection made an
@@ -341,6 +343,12 @@ pub fn run(
         elapsed_ms: report.summary.duration_ms,
     });
     Ok(report)
+}
+
+/// Where `cargo test` would run `binary`: its package's folder, else the
+/// copy's root.
+fn package_dir(binary: &TestBinary, root: &Path) -> PathBuf {
+    if binary.dir.as_os_str().is_empty() { root.to_path_buf() } else { binary.dir.clone() }
 }
 
 fn seconds(ms: u64) -> String {
@@ -507,14 +515,18 @@ fn stats_run(
                         .spawn(&SpawnRequest {
                             program: binary.path.display().to_string(),
                             args: vec!["--exact".into(), name.clone(), "-q".into()],
+                            cwd: Some(package_dir(binary, cwd)),
                             env: vec![
                                 ("NOOT_MUTANT".into(), "0".into()),
                                 ("NOOT_STATS_FILE".into(), hits_file.display().to_string()),
                                 // A `should_panic` test's backtrace costs
                                 // ~100 ms and would count as its time.
                                 ("RUST_BACKTRACE".into(), "0".into()),
+                                (
+                                    "CARGO_MANIFEST_DIR".into(),
+                                    package_dir(binary, cwd).display().to_string(),
+                                ),
                             ],
-                            cwd: Some(cwd.to_path_buf()),
                             output_cap_bytes: 64 * 1024,
                             ..SpawnRequest::default()
                         })

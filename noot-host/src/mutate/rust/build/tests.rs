@@ -14,7 +14,7 @@ fn package_ids_of_every_cargo_spelling_give_the_name() {
 
 #[test]
 fn test_binaries_and_errors_are_read_from_cargos_messages() {
-    let stdout = br#"{"reason":"compiler-artifact","package_id":"path+file:///p#geo@0.1.0","target":{"name":"geo"},"profile":{"test":true},"executable":"/t/debug/deps/geo-1234"}
+    let stdout = br#"{"reason":"compiler-artifact","package_id":"path+file:///p#geo@0.1.0","target":{"name":"geo"},"profile":{"test":true},"executable":"/t/debug/deps/geo-1234","manifest_path":"/p/Cargo.toml"}
 {"reason":"compiler-artifact","package_id":"path+file:///p#geo@0.1.0","target":{"name":"geo"},"profile":{"test":false},"executable":null}
 {"reason":"compiler-message","message":{"level":"error","message":"mismatched types","spans":[{"file_name":"src/lib.rs","byte_start":40,"is_primary":true}]}}
 {"reason":"compiler-message","message":{"level":"warning","message":"unused","spans":[]}}
@@ -28,7 +28,8 @@ not json
         [TestBinary {
             package: "geo".into(),
             target: "geo".into(),
-            path: "/t/debug/deps/geo-1234".into()
+            path: "/t/debug/deps/geo-1234".into(),
+            dir: "/p".into(),
         }]
     );
     assert_eq!(

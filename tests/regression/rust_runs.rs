@@ -1,0 +1,104 @@
+//! Rust runs that differed from `cargo test`.
+//!
+//! Test binaries ran in the root of the mutated copy, where `cargo test`
+//! runs each in its package's folder (and sets `CARGO_MANIFEST_DIR`): a
+//! workspace member's test that read `data/…` failed the stats run.
+//!
+//! The doc examples a mutant selected ran in one process, where rustdoc
+//! runs each alone: the second of two examples that each set up something
+//! once (a logger, a global pool) failed, and a survivor was called killed.
+//! And an example's own `fn main() -> Result` had its `Err` ignored.
+
+use serde_json::Value;
+
+use super::{mutate_fixture, noot_run};
+
+fn status_of(report: &Value, id: &str) -> String {
+    report["mutants"]
+        .as_array()
+        .expect("mutants")
+        .iter()
+        .find(|m| m["id"] == id)
+        .and_then(|m| m["status"].as_str())
+        .unwrap_or_else(|| panic!("no {id} in {report}"))
+        .to_owned()
+}
+
+#[test]
+fn a_members_tests_run_in_its_folder_as_under_cargo_test() {
+    let dir = mutate_fixture("rust-workspace");
+    let (code, stdout, stderr) = noot_run(dir.path(), &["run", "--format", "json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).expect("json");
+    assert_eq!(report["summary"]["score"], 100.0, "{report}");
+}
+
+#[test]
+fn doc_examples_run_each_alone_and_an_err_from_main_fails_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join("src")).expect("mkdir");
+    std::fs::write(
+        dir.path().join("Cargo.toml"),
+        "[package]\nname = \"once\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("src/lib.rs"),
+        r#"use std::sync::atomic::{AtomicBool, Ordering};
+
+static DONE: AtomicBool = AtomicBool::new(false);
+
+/// Once per process:
+///
+/// ```
+/// once::init();
+/// assert_eq!(once::triple(0), 0);
+/// ```
+pub fn init() {
+    assert!(!DONE.swap(true, Ordering::SeqCst), "init twice");
+}
+
+/// ```
+/// once::init();
+/// assert_eq!(once::triple(0) * 2, 0);
+/// ```
+pub fn triple(x: u32) -> u32 {
+    x * 3
+}
+
+/// ```
+/// fn main() -> Result<(), String> {
+///     if once::double(1) == 2 { Ok(()) } else { Err("wrong".into()) }
+/// }
+/// ```
+pub fn double(x: u32) -> u32 {
+    x << 1
+}
+"#,
+    )
+    .expect("write");
+    let (code, stdout, stderr) = noot_run(dir.path(), &["run", "--format", "json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).expect("json");
+    // `x / 3` is 0 for 0: both examples that reach it pass, each alone.
+    let triple = report["mutants"]
+        .as_array()
+        .expect("mutants")
+        .iter()
+        .find(|m| m["function"] == "once::triple" && m["replacement"] == "/")
+        .and_then(|m| m["id"].as_str())
+        .expect("x / 3")
+        .to_owned();
+    assert_eq!(status_of(&report, &triple), "survived", "{report}");
+    // The body `1` makes double(1) 1: only the example whose main then
+    // returns Err sees it.
+    let one = report["mutants"]
+        .as_array()
+        .expect("mutants")
+        .iter()
+        .find(|m| m["function"] == "once::double" && m["replacement"] == "{ 1 }")
+        .and_then(|m| m["id"].as_str())
+        .expect("body 1")
+        .to_owned();
+    assert_eq!(status_of(&report, &one), "killed", "{report}");
+}
