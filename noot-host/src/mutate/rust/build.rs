@@ -142,6 +142,29 @@ fn write_doc_targets(
     Ok(written)
 }
 
+/// Whether the package whose crate root is `rel` (`src/lib.rs`,
+/// `core/src/main.rs`, `src/bin/x.rs`) is of edition 2024, inherited from
+/// the workspace or its own.
+fn edition_2024(into: &Path, rel: &str) -> bool {
+    let dir = rel.find("src/").map_or("", |at| &rel[..at]);
+    let read = |path: PathBuf| {
+        std::fs::read_to_string(path).ok().and_then(|t| t.parse::<toml::Table>().ok())
+    };
+    let Some(manifest) = read(into.join(dir).join("Cargo.toml")) else { return false };
+    let edition = manifest.get("package").and_then(|p| p.get("edition"));
+    let edition = match edition {
+        Some(toml::Value::Table(t)) if t.get("workspace").is_some() => {
+            let root = read(into.join("Cargo.toml"));
+            root.and_then(|r| {
+                r.get("workspace")?.get("package")?.get("edition")?.as_str().map(str::to_owned)
+            })
+        }
+        Some(value) => value.as_str().map(str::to_owned),
+        None => None,
+    };
+    edition.as_deref() == Some("2024")
+}
+
 /// The library's crate name: `[lib] name`, else the package's with `_`.
 fn lib_name(manifest: &Path) -> Option<String> {
     let table = std::fs::read_to_string(manifest).ok()?.parse::<toml::Table>().ok()?;
@@ -209,7 +232,7 @@ pub fn build(
             // An example that does not build as a test is dropped; an
             // error outside every example drops the file's examples.
             if let Some((_, examples)) =
-                doc_files.iter().find(|(rel, _)| error.file.ends_with(rel.as_str()))
+                doc_files.iter().find(|(rel, _)| same_file(into, &error.file, rel))
             {
                 let culprit = examples.iter().find(|(r, _)| r.contains(&error.byte_start));
                 for (_, example) in examples {
@@ -226,7 +249,7 @@ pub fn build(
                 continue;
             }
             let Some((file, text)) =
-                texts.iter().find(|(rel, _)| error.file.ends_with(rel.as_str()))
+                texts.iter().find(|(rel, _)| same_file(into, &error.file, rel))
             else {
                 unexplained.push(error.message.clone());
                 continue;
@@ -274,6 +297,20 @@ pub fn build(
         off.extend(newly_off.keys().copied());
         built.unviable.extend(newly_off);
     }
+}
+
+/// Whether rustc's `file` (relative to the workspace root cargo ran it
+/// in, or absolute) is `rel` of the copy `into`. Not a suffix test:
+/// `core/src/lib.rs` ends with `src/lib.rs` too.
+fn same_file(into: &Path, file: &str, rel: &str) -> bool {
+    let file = Path::new(file);
+    if file.is_relative() {
+        return file == Path::new(rel);
+    }
+    let canonical = into.canonicalize().unwrap_or_else(|_| into.to_path_buf());
+    file.strip_prefix(into)
+        .or_else(|_| file.strip_prefix(&canonical))
+        .is_ok_and(|r| r == Path::new(rel))
 }
 
 /// The switches whose mutant's branch holds `offset` in a schemata text,
@@ -356,7 +393,6 @@ fn write_files(
         .flat_map(|f| f.mutations.iter().map(|(number, _)| *number))
         .max()
         .map_or(1, |n| n.saturating_add(1));
-    let runtime = schemata::runtime(switches);
     for file in files {
         let switched: Vec<Switched<'_>> = file
             .mutations
@@ -367,7 +403,7 @@ fn write_files(
         let mut text =
             schemata::write(&file.source, &switched).unwrap_or_else(|| file.source.clone());
         if file.crate_root {
-            text.push_str(&runtime);
+            text.push_str(&schemata::runtime(switches, edition_2024(into, &file.rel)));
         }
         let path = into.join(&file.rel);
         if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
@@ -463,19 +499,18 @@ fn read_sources(into: &Path, artifacts: &[PathBuf]) -> BTreeSet<PathBuf> {
     let mut sources = BTreeSet::new();
     for artifact in artifacts {
         let Some(name) = artifact.file_name().and_then(|n| n.to_str()) else { continue };
-        let stem = match name.rsplit_once('.') {
-            Some((stem, "rlib" | "rmeta" | "so" | "dylib" | "a")) => {
-                stem.strip_prefix("lib").unwrap_or(stem)
-            }
-            _ => name,
-        };
-        let Ok(text) = std::fs::read_to_string(artifact.with_file_name(format!("{stem}.d"))) else {
+        // `deps/libNAME-HASH.rlib` has `deps/NAME-HASH.d`; an uplifted
+        // `debug/libNAME.so` has `debug/libNAME.d`: try both.
+        let stem = name.rsplit_once('.').map_or(name, |(stem, _)| stem);
+        let candidates = [stem.strip_prefix("lib").unwrap_or(stem), stem];
+        let Some(text) = candidates
+            .iter()
+            .find_map(|s| std::fs::read_to_string(artifact.with_file_name(format!("{s}.d"))).ok())
+        else {
             continue;
         };
-        for line in text.lines() {
-            let Some(path) = line.strip_suffix(':') else { continue };
-            let path = PathBuf::from(path.replace("\\ ", " "));
-            let absolute = if path.is_absolute() { path } else { into.join(path) };
+        for path in dep_info_paths(&text) {
+            let absolute = lexical(&if path.is_absolute() { path } else { into.join(path) });
             let relative =
                 absolute.strip_prefix(into).or_else(|_| absolute.strip_prefix(&canonical));
             if let Ok(relative) = relative {
@@ -484,6 +519,61 @@ fn read_sources(into: &Path, artifacts: &[PathBuf]) -> BTreeSet<PathBuf> {
         }
     }
     sources
+}
+
+/// Every path a dep-info file names: rustc's form lists each input as a
+/// rule of its own (`src/serde.rs:`), cargo's uplifted form lists them
+/// after the target (`out: a.rs b\ c.rs`); a space in a path is `\ `.
+fn dep_info_paths(text: &str) -> Vec<PathBuf> {
+    let mut paths = Vec::new();
+    for line in text.lines() {
+        // The target ends at the first `: `, or at a final `:`.
+        let Some(colon) = line.find(": ").or_else(|| line.strip_suffix(':').map(str::len)) else {
+            continue;
+        };
+        let target = &line[..colon];
+        let deps = line.get(colon + 1..).unwrap_or("");
+        if deps.trim().is_empty() {
+            paths.push(PathBuf::from(target.replace("\\ ", " ")));
+            continue;
+        }
+        let mut current = String::new();
+        let mut chars = deps.trim().chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' if chars.peek() == Some(&' ') => {
+                    current.push(' ');
+                    chars.next();
+                }
+                ' ' => {
+                    if !current.is_empty() {
+                        paths.push(PathBuf::from(std::mem::take(&mut current)));
+                    }
+                }
+                other => current.push(other),
+            }
+        }
+        if !current.is_empty() {
+            paths.push(PathBuf::from(current));
+        }
+    }
+    paths
+}
+
+/// `a/b/../c` as `a/c`, without asking the file system (`#[path]`
+/// modules are named so in dep-info).
+fn lexical(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// `geo-kit` from a package id: `path+file:///…/geo-kit#0.1.0`,

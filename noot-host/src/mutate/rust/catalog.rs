@@ -44,6 +44,22 @@ pub fn build(
 ) -> Result<RustCatalog, CratesError> {
     let mut found = RustCatalog::default();
     for krate in crates::only(crates::crates(root)?, packages)? {
+        // A proc-macro runs inside rustc: no test process reads its switches.
+        if krate.proc_macro {
+            let manifest = if krate.dir.is_empty() {
+                "Cargo.toml".into()
+            } else {
+                format!("{}/Cargo.toml", krate.dir)
+            };
+            found.catalog.skipped.push(SkippedFunction {
+                function: krate.name.clone(),
+                file: manifest,
+                line: 1,
+                reason: "a proc-macro crate: its code runs inside rustc, where no mutant can be switched on"
+                    .into(),
+            });
+            continue;
+        }
         for file in crates::sources(root, &krate) {
             if excludes.matches(&file.rel) {
                 continue;
@@ -118,6 +134,34 @@ fn add_file(root: &Path, file: &SourceFile, excludes: &Excludes, found: &mut Rus
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A derive crate's code runs inside rustc: its functions are not
+    /// mutated, and the run says why.
+    #[test]
+    fn a_proc_macro_member_is_skipped_as_a_whole() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("derive/src")).expect("mkdir");
+        std::fs::create_dir_all(root.join("src")).expect("mkdir");
+        std::fs::write(
+            root.join("Cargo.toml"),
+            "[package]\nname = \"app\"\n[workspace]\nmembers = [\"derive\"]\n",
+        )
+        .expect("write");
+        std::fs::write(root.join("src/lib.rs"), "pub fn one() -> u8 { 1 }\n").expect("write");
+        std::fs::write(
+            root.join("derive/Cargo.toml"),
+            "[package]\nname = \"app-derive\"\n[lib]\nproc-macro = true\n",
+        )
+        .expect("write");
+        std::fs::write(root.join("derive/src/lib.rs"), "pub fn two() -> u8 { 2 }\n")
+            .expect("write");
+        let catalog = build(root, &Excludes::default(), &[]).expect("catalog").catalog;
+        assert!(catalog.mutants.iter().all(|m| m.id.starts_with("app::")), "{:?}", catalog.mutants);
+        assert_eq!(catalog.skipped.len(), 1);
+        assert_eq!(catalog.skipped[0].function, "app_derive");
+        assert!(catalog.skipped[0].reason.starts_with("a proc-macro crate"));
+    }
 
     #[test]
     fn a_crates_mutants_are_named_by_module_and_excludes_apply() {

@@ -16,6 +16,8 @@ pub struct Crate {
     pub name: String,
     /// Its folder, relative to the project root (`""` for the root).
     pub dir: String,
+    /// `[lib] proc-macro = true`: its code runs inside rustc.
+    pub proc_macro: bool,
 }
 
 /// Why no crate was found.
@@ -72,7 +74,7 @@ pub fn crates(root: &Path) -> Result<Vec<Crate>, CratesError> {
     let table = read_manifest(&manifest)?;
     let mut found = Vec::new();
     if let Some(name) = package_name(&table) {
-        found.push(Crate { name, dir: String::new() });
+        found.push(Crate { name, dir: String::new(), proc_macro: is_proc_macro(&table) });
     }
     let members = table
         .get("workspace")
@@ -87,8 +89,13 @@ pub fn crates(root: &Path) -> Result<Vec<Crate>, CratesError> {
             if !manifest.is_file() || relative.as_os_str().is_empty() {
                 continue;
             }
-            if let Some(name) = package_name(&read_manifest(&manifest)?) {
-                found.push(Crate { name, dir: relative.to_string_lossy().replace('\\', "/") });
+            let table = read_manifest(&manifest)?;
+            if let Some(name) = package_name(&table) {
+                found.push(Crate {
+                    name,
+                    dir: relative.to_string_lossy().replace('\\', "/"),
+                    proc_macro: is_proc_macro(&table),
+                });
             }
         }
     }
@@ -103,6 +110,12 @@ fn read_manifest(path: &Path) -> Result<toml::Table, CratesError> {
         |message: String| CratesError::BadManifest { path: path.display().to_string(), message };
     let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
     text.parse::<toml::Table>().map_err(|e| bad(e.message().to_owned()))
+}
+
+fn is_proc_macro(table: &toml::Table) -> bool {
+    let lib = table.get("lib");
+    let flag = lib.and_then(|l| l.get("proc-macro").or_else(|| l.get("proc_macro")));
+    flag.and_then(toml::Value::as_bool).unwrap_or(false)
 }
 
 fn package_name(table: &toml::Table) -> Option<String> {

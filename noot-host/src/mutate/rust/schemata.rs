@@ -30,9 +30,13 @@ use tree_sitter::Node;
 use super::Mutation;
 
 /// The module appended to every crate root of the mutated copy, for a
-/// build whose switches are numbered below `switches`.
-pub fn runtime(switches: u32) -> String {
-    RUNTIME.replace("__NOOT_SWITCHES__", &switches.max(1).to_string())
+/// build whose switches are numbered below `switches`. Edition 2024 wants
+/// `unsafe extern` blocks, which rustc before 1.82 cannot parse: a crate
+/// of an older edition gets a plain `extern` block.
+pub fn runtime(switches: u32, edition_2024: bool) -> String {
+    RUNTIME
+        .replace("__NOOT_SWITCHES__", &switches.max(1).to_string())
+        .replace("__NOOT_EXTERN__", if edition_2024 { "unsafe extern" } else { "extern" })
 }
 
 /// The runtime module; `__NOOT_SWITCHES__` is the number of switches.
@@ -75,7 +79,9 @@ mod __noot_rt {
     /// `NOOT_CPU_LIMIT_MS`: the mutant's CPU budget, to the millisecond
     /// where RLIMIT_CPU counts whole seconds. SIGPROF, whose default
     /// action ends the process, comes when the process has used it.
-    #[cfg(target_os = "linux")]
+    // `timeval` is two `long`s only where `long` is 64 bits (not on x32
+    // or 32-bit targets with a 64-bit `time_t`).
+    #[cfg(all(target_os = "linux", target_pointer_width = "64"))]
     fn arm_cpu_limit() {
         use std::os::raw::{c_int, c_long};
         #[repr(C)]
@@ -88,7 +94,7 @@ mod __noot_rt {
             interval: TimeVal,
             value: TimeVal,
         }
-        unsafe extern "C" {
+        __NOOT_EXTERN__ "C" {
             fn setitimer(which: c_int, new: *const ITimerVal, old: *mut ITimerVal) -> c_int;
         }
         const ITIMER_PROF: c_int = 2;
@@ -104,7 +110,7 @@ mod __noot_rt {
         }
     }
 
-    #[cfg(not(target_os = "linux"))]
+    #[cfg(not(all(target_os = "linux", target_pointer_width = "64")))]
     fn arm_cpu_limit() {}
 
     /// Whether mutant `id` is the one this process runs under; in the

@@ -186,6 +186,10 @@ pub fn run(
     let number_of: HashMap<u32, &str> = switches.iter().map(|(id, n)| (*n, id.as_str())).collect();
     let mut selection: HashMap<String, Selected> = HashMap::new();
     let mut reaching: HashMap<&str, Vec<&TestRun>> = HashMap::new();
+    // Per mutant, every switch its selected tests reach (by test run, not
+    // by name: a lib and a bin, or two members' `tests/smoke.rs`, share
+    // target names).
+    let mut reached_switches: HashMap<String, BTreeSet<u32>> = HashMap::new();
     for test in &tests {
         for number in &test.hits {
             if let Some(id) = number_of.get(number) {
@@ -194,6 +198,8 @@ pub fn run(
         }
     }
     for (id, mut runs) in reaching {
+        reached_switches
+            .insert(id.to_owned(), runs.iter().flat_map(|t| t.hits.iter().copied()).collect());
         runs.sort_by(|a, b| a.duration_ms.cmp(&b.duration_ms).then(a.name.cmp(&b.name)));
         selection.insert(
             id.to_owned(),
@@ -212,7 +218,7 @@ pub fn run(
         &bodies,
         &built,
         &switches,
-        &tests,
+        &reached_switches,
         &selection,
         &feature_args,
     );
@@ -367,7 +373,7 @@ fn result_keys(
     bodies: &[Vec<(String, Range<usize>)>],
     built: &build::Built,
     switches: &HashMap<String, u32>,
-    tests: &[TestRun],
+    reached_switches: &HashMap<String, BTreeSet<u32>>,
     selection: &HashMap<String, Selected>,
     feature_args: &[String],
 ) -> HashMap<String, String> {
@@ -402,8 +408,6 @@ fn result_keys(
         .filter_map(|m| Some((*switches.get(&m.id)?, m.function.as_str())))
         .filter(|(_, f)| tracked.contains(f))
         .collect();
-    let hits_of: HashMap<String, &BTreeSet<u32>> =
-        tests.iter().map(|t| (format!("{}::{}", t.target, t.name), &t.hits)).collect();
     catalog
         .mutants
         .iter()
@@ -412,10 +416,11 @@ fn result_keys(
                 .get(&m.id)
                 .map(|s| s.node_ids.iter().map(String::as_str).collect())
                 .unwrap_or_default();
-            let reached: BTreeSet<&str> = ids
-                .iter()
-                .filter_map(|id| hits_of.get(*id))
-                .flat_map(|hits| hits.iter().filter_map(|n| function_of.get(n).copied()))
+            let reached: BTreeSet<&str> = reached_switches
+                .get(&m.id)
+                .into_iter()
+                .flatten()
+                .filter_map(|n| function_of.get(n).copied())
                 .collect();
             (m.id.clone(), keys::key(&m.digest, &frame, &ids, &reached, &body_digests))
         })

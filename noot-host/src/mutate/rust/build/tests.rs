@@ -42,6 +42,18 @@ not json
     );
 }
 
+/// A workspace whose root is a package: an error in `core/src/lib.rs`
+/// is not one in the root's `src/lib.rs`, though the one path ends with
+/// the other.
+#[test]
+fn an_error_names_its_file_exactly() {
+    let into = Path::new("/tmp/copy");
+    assert!(same_file(into, "src/lib.rs", "src/lib.rs"));
+    assert!(!same_file(into, "core/src/lib.rs", "src/lib.rs"));
+    assert!(same_file(into, "/tmp/copy/core/src/lib.rs", "core/src/lib.rs"));
+    assert!(!same_file(into, "/elsewhere/src/lib.rs", "src/lib.rs"));
+}
+
 /// rustc's dep-info lists each input as a rule of its own, relative to
 /// the workspace root or absolute; a library's is `NAME-HASH.d` for
 /// `libNAME-HASH.rlib`.
@@ -61,14 +73,36 @@ fn the_files_rustc_read_come_from_the_dep_info_beside_each_artifact() {
         ),
     )
     .expect("write");
+    // An uplifted binary's dep-info, cargo's single rule, with a `#[path]`.
+    let debug = root.join("target/debug");
+    std::fs::write(
+        debug.join("tool.d"),
+        format!(
+            "{0}/tool: {1}/src/bin/tool.rs {1}/src/bin/../shared.rs\n",
+            debug.display(),
+            root.display()
+        ),
+    )
+    .expect("write");
     let sources = read_sources(
         root,
-        &[deps.join("libgeo-12.rlib"), deps.join("libgeo-12.rmeta"), deps.join("missing-1")],
+        &[
+            deps.join("libgeo-12.rlib"),
+            deps.join("libgeo-12.rmeta"),
+            deps.join("missing-1"),
+            debug.join("tool"),
+        ],
     );
     let sources: Vec<&Path> = sources.iter().map(PathBuf::as_path).collect();
     assert_eq!(
         sources,
-        [Path::new("member/src/lib.rs"), Path::new("src/a b.rs"), Path::new("src/lib.rs")]
+        [
+            Path::new("member/src/lib.rs"),
+            Path::new("src/a b.rs"),
+            Path::new("src/bin/tool.rs"),
+            Path::new("src/lib.rs"),
+            Path::new("src/shared.rs"),
+        ]
     );
 }
 

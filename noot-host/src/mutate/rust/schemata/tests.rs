@@ -107,7 +107,7 @@ fn every_switch_behaves_like_its_mutant_built_alone() {
         .enumerate()
         .map(|(index, (mutation, _))| Switched { number: index as u32 + 1, mutation })
         .collect();
-    let runtime = runtime(switched.len() as u32 + 1);
+    let runtime = runtime(switched.len() as u32 + 1, false);
     let schemata = format!("{}{runtime}", write(PROGRAM, &switched).expect("written"));
     let built = rustc(&schemata, dir.path(), "schemata")
         .unwrap_or_else(|| panic!("the schemata do not compile:\n{schemata}"));
