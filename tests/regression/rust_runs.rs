@@ -102,3 +102,43 @@ pub fn double(x: u32) -> u32 {
         .to_owned();
     assert_eq!(status_of(&report, &one), "killed", "{report}");
 }
+
+/// A verdict was reused while a function only the mutant's own run
+/// reached had changed: `x > 0` made `x < 0` sends `sign(5)` to `neg`,
+/// which the stats run (without the mutant) never saw, so an edit to `neg`
+/// kept the old "killed" although the mutant now survives.
+#[test]
+fn an_edit_to_a_function_only_the_mutant_reached_runs_it_again() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join("src")).expect("mkdir");
+    std::fs::write(
+        dir.path().join("Cargo.toml"),
+        "[package]\nname = \"signs\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    )
+    .expect("write");
+    let lib = "pub fn sign(x: i32) -> i32 {\n    if x > 0 { 1 } else { neg(x) }\n}\n\n\
+               pub fn neg(_x: i32) -> i32 {\n    -1\n}\n\n\
+               #[cfg(test)]\nmod tests {\n    #[test]\n    fn positive() {\n        assert_eq!(super::sign(5), 1);\n    }\n}\n";
+    std::fs::write(dir.path().join("src/lib.rs"), lib).expect("write");
+    let flipped = |report: &Value| -> (String, bool) {
+        let m = report["mutants"]
+            .as_array()
+            .expect("mutants")
+            .iter()
+            .find(|m| m["function"] == "signs::sign" && m["replacement"] == "<")
+            .expect("x < 0")
+            .clone();
+        (m["status"].as_str().unwrap_or("").to_owned(), m["reused"] == true)
+    };
+    let (code, stdout, stderr) = noot_run(dir.path(), &["run", "--format", "json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).expect("json");
+    assert_eq!(flipped(&report), ("killed".to_owned(), false));
+    // neg now returns 1: under the mutant, sign(5) is 1 again.
+    std::fs::write(dir.path().join("src/lib.rs"), lib.replace("    -1\n", "    1\n"))
+        .expect("write");
+    let (code, stdout, stderr) = noot_run(dir.path(), &["run", "--format", "json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).expect("json");
+    assert_eq!(flipped(&report), ("survived".to_owned(), false));
+}

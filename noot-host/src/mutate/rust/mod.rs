@@ -28,6 +28,7 @@ pub mod catalog;
 pub mod crates;
 pub mod doctests;
 pub mod keys;
+pub mod reach;
 pub mod runner;
 pub mod schemata;
 pub mod session;

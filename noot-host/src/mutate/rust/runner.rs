@@ -19,10 +19,13 @@
 //! most of what a killed mutant cost; the repro command shows them.
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use noot_plugin_api::prelude::*;
+
+use super::reach;
 
 /// What a job's test string holds: the binary and the test's name.
 pub fn test_arg(binary: &str, test: &str) -> String {
@@ -40,6 +43,18 @@ pub struct LibtestRunner {
     /// Per test binary, its package's folder: the working directory and
     /// `CARGO_MANIFEST_DIR`, as under `cargo test`.
     dirs: HashMap<String, String>,
+    /// Where each mutant run's reach is recorded ([`reach`]).
+    reach: Option<Reach>,
+}
+
+/// Recording what each mutant's run reaches.
+pub struct Reach {
+    /// The journal ([`reach::FILE`]).
+    pub journal: PathBuf,
+    /// The folder of the slots' scratch files.
+    pub scratch: PathBuf,
+    /// Per switch number, its mutant's function.
+    pub function_of: HashMap<u32, String>,
 }
 
 impl LibtestRunner {
@@ -49,8 +64,16 @@ impl LibtestRunner {
         ports: HostPorts,
         switches: HashMap<String, u32>,
         dirs: HashMap<String, String>,
+        reach: Option<Reach>,
     ) -> Self {
-        Self { ports, switches, running: Mutex::default(), cancelled: AtomicBool::new(false), dirs }
+        Self {
+            ports,
+            switches,
+            running: Mutex::default(),
+            cancelled: AtomicBool::new(false),
+            dirs,
+            reach,
+        }
     }
 
     fn dir(&self, binary: &str) -> &str {
@@ -88,7 +111,13 @@ impl LibtestRunner {
         grouped
     }
 
-    fn spec(&self, job: &MutantJob, binary: &str, names: &[String]) -> SpawnSpec {
+    fn spec(
+        &self,
+        job: &MutantJob,
+        binary: &str,
+        names: &[String],
+        stats: Option<&Path>,
+    ) -> SpawnSpec {
         let switch = self.switches.get(job.mutant_id.as_str()).copied().unwrap_or(0);
         let mut args = vec![RString::from("--exact"), RString::from("-q")];
         args.push(RString::from("--test-threads=1"));
@@ -106,6 +135,9 @@ impl LibtestRunner {
                 ),
             ]
             .into_iter()
+            .chain(stats.map(|path| {
+                Tuple2(RString::from("NOOT_STATS_FILE"), RString::from(path.display().to_string()))
+            }))
             .collect(),
             cwd: ROption::RSome(self.dir(binary).into()),
             output_cap_bytes: job.output_cap_bytes,
@@ -129,13 +161,54 @@ impl RunnerPlugin for LibtestRunner {
     }
 
     fn run_mutant(&self, job: &MutantJob) -> Result<MutantVerdict, PluginError> {
+        let recording = self.reach.as_ref().filter(|_| !job.mutant_id.is_empty());
+        let scratch = recording.map(|r| reach::scratch(&r.scratch, job.slot));
+        if let Some(scratch) = &scratch {
+            let _ = std::fs::remove_file(scratch);
+        }
+        let verdict = self.run_job(job, scratch.as_deref())?;
+        if let (Some(recording), Some(scratch)) = (recording, &scratch) {
+            let switches = std::fs::read_to_string(scratch).unwrap_or_default();
+            let _ = std::fs::remove_file(scratch);
+            let functions = switches
+                .lines()
+                .filter_map(|l| l.trim().parse::<u32>().ok())
+                .filter_map(|n| recording.function_of.get(&n).cloned())
+                .collect();
+            // Before the verdict is stored: a verdict never outlives
+            // what it depended on.
+            reach::append(&recording.journal, &job.mutant_id, functions).map_err(|e| {
+                PluginError::Failed(format!("{}: {e}", recording.journal.display()).into())
+            })?;
+        }
+        Ok(verdict)
+    }
+
+    fn repro(&self, job: &MutantJob) -> String {
+        self.repro_of(job)
+    }
+
+    fn cancel(&self) {
+        self.cancel_all();
+    }
+
+    fn shutdown(&self) -> Result<(), PluginError> {
+        Ok(())
+    }
+}
+
+impl LibtestRunner {
+    /// Runs a job's processes; `stats`: where they record the switches
+    /// they reach.
+    fn run_job(&self, job: &MutantJob, stats: Option<&Path>) -> Result<MutantVerdict, PluginError> {
         let mut elapsed = 0;
         let mut output = String::new();
         for (binary, names) in Self::processes(job) {
             if self.cancelled.load(Ordering::SeqCst) {
                 return Err(PluginError::Failed("cancelled".into()));
             }
-            let id = self.ports.procs.spawn(&self.spec(job, &binary, &names)).into_result()?;
+            let id =
+                self.ports.procs.spawn(&self.spec(job, &binary, &names, stats)).into_result()?;
             self.running.lock().unwrap_or_else(|e| e.into_inner()).insert(job.slot, id);
             // Each binary is a fresh process: its start-up is on top.
             let deadline = job.deadline_ms.saturating_add(job.startup_ms);
@@ -202,7 +275,7 @@ impl RunnerPlugin for LibtestRunner {
         })
     }
 
-    fn repro(&self, job: &MutantJob) -> String {
+    fn repro_of(&self, job: &MutantJob) -> String {
         let switch = self.switches.get(job.mutant_id.as_str()).copied().unwrap_or(0);
         Self::processes(job)
             .into_iter()
@@ -217,15 +290,11 @@ impl RunnerPlugin for LibtestRunner {
             .join(" && ")
     }
 
-    fn cancel(&self) {
+    fn cancel_all(&self) {
         self.cancelled.store(true, Ordering::SeqCst);
         for id in self.running.lock().unwrap_or_else(|e| e.into_inner()).values() {
             let _ = self.ports.procs.kill_group(*id);
         }
-    }
-
-    fn shutdown(&self) -> Result<(), PluginError> {
-        Ok(())
     }
 }
 

@@ -17,7 +17,8 @@ use std::time::Instant;
 use super::build::{self, PlannedFile, TestBinary};
 use super::catalog::{AnalysedSource, RustCatalog};
 use super::keys;
-use super::runner::{LibtestRunner, test_arg};
+use super::reach;
+use super::runner::{LibtestRunner, Reach, test_arg};
 use crate::config::Config;
 use crate::engine::abi_ports::host_ports;
 use crate::engine::events::Event;
@@ -211,6 +212,8 @@ pub fn run(
             },
         );
     }
+    let reach_path = state_dir.join(reach::FILE);
+    let reached_before = reach::load(&reach_path);
     let keys = result_keys(
         &root,
         &catalog,
@@ -219,6 +222,7 @@ pub fn run(
         &built,
         &switches,
         &reached_switches,
+        &reached_before,
         &selection,
         &feature_args,
     );
@@ -298,8 +302,22 @@ pub fn run(
         .iter()
         .map(|b| (b.path.display().to_string(), package_dir(b, &mutants_dir).display().to_string()))
         .collect();
-    let runner =
-        noot_plugin_api::runner_box(LibtestRunner::new(host_ports(ports), switches.clone(), dirs));
+    let function_of: HashMap<u32, String> = catalog
+        .mutants
+        .iter()
+        .filter_map(|m| Some((*switches.get(&m.id)?, m.function.clone())))
+        .collect();
+    let recording = Reach {
+        journal: reach_path.clone(),
+        scratch: mutants_dir.join(".noot/stats"),
+        function_of,
+    };
+    let runner = noot_plugin_api::runner_box(LibtestRunner::new(
+        host_ports(ports),
+        switches.clone(),
+        dirs,
+        Some(recording),
+    ));
     // A compiled test's CPU time hardly varies between runs (no imports,
     // no JIT, no first-call costs): six times the selection's baseline is
     // plenty, where ten times a debug build's whole selection made an
@@ -330,6 +348,10 @@ pub fn run(
     results.extend(tested);
 
     compact(&store, previous, &results, &catalog.mutants)?;
+    let current: BTreeSet<&str> = catalog.mutants.iter().map(|m| m.id.as_str()).collect();
+    if let Err(e) = reach::compact(&reach_path, &current) {
+        ports.events.emit(&Event::Warning { message: format!("{}: {e}", reach_path.display()) });
+    }
     let wanted: Vec<Mutant> = wanted.into_iter().cloned().collect();
     let mut report = report::build("libtest", &wanted, &results, &reused, catalog.skipped.clone());
     report.summary.tested = tested_count;
@@ -374,6 +396,7 @@ fn result_keys(
     built: &build::Built,
     switches: &HashMap<String, u32>,
     reached_switches: &HashMap<String, BTreeSet<u32>>,
+    reached_before: &HashMap<String, BTreeSet<String>>,
     selection: &HashMap<String, Selected>,
     feature_args: &[String],
 ) -> HashMap<String, String> {
@@ -416,11 +439,15 @@ fn result_keys(
                 .get(&m.id)
                 .map(|s| s.node_ids.iter().map(String::as_str).collect())
                 .unwrap_or_default();
+            // What its tests reach without it, and what its own runs
+            // reached ([`reach`]).
+            let under_mutant = reached_before.get(&m.id).into_iter().flatten();
             let reached: BTreeSet<&str> = reached_switches
                 .get(&m.id)
                 .into_iter()
                 .flatten()
                 .filter_map(|n| function_of.get(n).copied())
+                .chain(under_mutant.map(String::as_str).filter(|f| tracked.contains(f)))
                 .collect();
             (m.id.clone(), keys::key(&m.digest, &frame, &ids, &reached, &body_digests))
         })
