@@ -79,3 +79,36 @@ fn operators_in_a_let_statement_are_mutated_and_let_chains_are_not() {
     // chain's `&&` none.
     assert_eq!(operators, [(2, "+"), (2, "/"), (8, "=="), (8, "<"), (8, ">=")]);
 }
+
+#[test]
+fn a_function_of_main_rs_and_one_of_lib_rs_have_ids_of_their_own() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join("src")).expect("mkdir");
+    std::fs::write(
+        dir.path().join("Cargo.toml"),
+        "[package]\nname = \"both\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    )
+    .expect("write");
+    std::fs::write(dir.path().join("src/lib.rs"), "pub fn run() -> u8 {\n    1\n}\n")
+        .expect("write");
+    std::fs::write(
+        dir.path().join("src/main.rs"),
+        "fn run() -> u8 {\n    2\n}\n\nfn main() {\n    run();\n}\n",
+    )
+    .expect("write");
+    let (code, stdout, stderr) = noot_run(dir.path(), &["run", "--list", "--format", "json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let listed: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    let ids: Vec<&str> = listed["mutants"]
+        .as_array()
+        .expect("mutants")
+        .iter()
+        .filter_map(|m| m["id"].as_str())
+        .collect();
+    let unique: std::collections::BTreeSet<&str> = ids.iter().copied().collect();
+    assert_eq!(unique.len(), ids.len(), "{ids:?}");
+    assert!(
+        ids.contains(&"both::run__noot_1") && ids.contains(&"both::main::run__noot_1"),
+        "{ids:?}"
+    );
+}

@@ -165,6 +165,23 @@ fn edition_2024(into: &Path, rel: &str) -> bool {
     edition.as_deref() == Some("2024")
 }
 
+/// Whether the package's examples become a test target: not with
+/// `[lib] doctest = false` (cargo does not run them either), nor where
+/// the manifest gives `test` as an inline array, which a `[[test]]` table
+/// appended after it would redefine.
+fn doc_examples_wanted(manifest: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(manifest) else { return false };
+    // A top-level key comes before the first table header.
+    let inline_tests = text
+        .lines()
+        .map(str::trim_start)
+        .take_while(|l| !l.starts_with('['))
+        .any(|l| l.split('=').next().is_some_and(|key| key.trim() == "test"));
+    let Ok(table) = text.parse::<toml::Table>() else { return false };
+    let doctest = table.get("lib").and_then(|l| l.get("doctest")).and_then(toml::Value::as_bool);
+    doctest != Some(false) && !inline_tests
+}
+
 /// The library's crate name: `[lib] name`, else the package's with `_`.
 fn lib_name(manifest: &Path) -> Option<String> {
     let table = std::fs::read_to_string(manifest).ok()?.parse::<toml::Table>().ok()?;
@@ -201,7 +218,8 @@ pub fn build(
     files: &[PlannedFile],
     feature_args: &[String],
 ) -> Result<Built, BuildError> {
-    let targets = doc_targets(files);
+    let mut targets = doc_targets(files);
+    targets.retain(|t| doc_examples_wanted(&root.join(&t.dir).join("Cargo.toml")));
     let manifests: BTreeSet<PathBuf> =
         targets.iter().map(|t| PathBuf::from(&t.dir).join("Cargo.toml")).collect();
     copy_project(root, into, &manifests)?;

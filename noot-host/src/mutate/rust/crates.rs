@@ -160,9 +160,17 @@ pub fn sources(root: &Path, krate: &Crate) -> Vec<SourceFile> {
             } else if kind.is_file() && path.extension().is_some_and(|e| e == "rs") {
                 let Ok(in_src) = path.strip_prefix(&src) else { continue };
                 let Ok(rel) = path.strip_prefix(root) else { continue };
+                // Beside a `src/lib.rs`, `src/main.rs` is a crate of its
+                // own: its functions are `krate::main::…`, or a `run` in
+                // both would share an id (and a switch).
+                let module = if in_src == Path::new("main.rs") && src.join("lib.rs").is_file() {
+                    format!("{}::main", krate.name)
+                } else {
+                    module_path(&krate.name, in_src)
+                };
                 files.push(SourceFile {
                     rel: rel.to_string_lossy().replace('\\', "/"),
-                    module: module_path(&krate.name, in_src),
+                    module,
                     is_package: false,
                     import_root: krate.dir.clone(),
                 });
