@@ -440,14 +440,23 @@ fn cargo_test_no_run(
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut rustflags = std::env::var("RUSTFLAGS").unwrap_or_default();
     rustflags.push_str(" --cap-lints=warn");
-    Command::new(cargo)
+    let mut command = Command::new(cargo);
+    command
         .args(["test", "--no-run", "--workspace", "--message-format=json"])
         .args(feature_args)
         .current_dir(dir)
         .env("CARGO_TARGET_DIR", target_dir)
         .env("RUSTFLAGS", rustflags.trim())
-        .stdin(std::process::Stdio::null())
-        .output()
+        .stdin(std::process::Stdio::null());
+    // No debug info: no verdict needs it, and on semver 1.0.28 a cold run
+    // took 32.3 s instead of 36.6 s (median of 3, A/B in turn). A value
+    // the user set in the environment wins.
+    for profile in ["CARGO_PROFILE_DEV_DEBUG", "CARGO_PROFILE_TEST_DEBUG"] {
+        if std::env::var_os(profile).is_none() {
+            command.env(profile, "0");
+        }
+    }
+    command.output()
 }
 
 /// A compiler error's primary place.
