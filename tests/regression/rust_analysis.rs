@@ -6,15 +6,27 @@
 
 use super::noot_run;
 
-#[test]
-fn const_and_unsafe_functions_after_a_visibility_are_skipped() {
+/// An empty crate `name` of `edition` in a temporary folder; its files
+/// are written by the test.
+pub(super) fn crate_dir(name: &str, edition: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::create_dir_all(dir.path().join("src")).expect("mkdir");
-    std::fs::write(
-        dir.path().join("Cargo.toml"),
-        "[package]\nname = \"mods\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
-    )
-    .expect("write");
+    let manifest =
+        format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"{edition}\"\n");
+    std::fs::write(dir.path().join("Cargo.toml"), manifest).expect("write");
+    dir
+}
+
+/// `noot run --list --format json` in `dir`, parsed.
+fn listed(dir: &std::path::Path) -> serde_json::Value {
+    let (code, stdout, stderr) = noot_run(dir, &["run", "--list", "--format", "json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    serde_json::from_str(&stdout).expect("json")
+}
+
+#[test]
+fn const_and_unsafe_functions_after_a_visibility_are_skipped() {
+    let dir = crate_dir("mods", "2021");
     std::fs::write(
         dir.path().join("src/lib.rs"),
         "pub(crate) const fn empty() -> u8 {\n    !0\n}\n\n\
@@ -23,9 +35,7 @@ fn const_and_unsafe_functions_after_a_visibility_are_skipped() {
          pub fn plain(x: u8) -> u8 {\n    x + 1\n}\n",
     )
     .expect("write");
-    let (code, stdout, stderr) = noot_run(dir.path(), &["run", "--list", "--format", "json"]);
-    assert_eq!(code, Some(0), "{stderr}");
-    let listed: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    let listed = listed(dir.path());
     let functions: Vec<&str> = listed["mutants"]
         .as_array()
         .expect("mutants")
@@ -52,22 +62,14 @@ fn const_and_unsafe_functions_after_a_visibility_are_skipped() {
 
 #[test]
 fn operators_in_a_let_statement_are_mutated_and_let_chains_are_not() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::create_dir_all(dir.path().join("src")).expect("mkdir");
-    std::fs::write(
-        dir.path().join("Cargo.toml"),
-        "[package]\nname = \"lets\"\nversion = \"0.1.0\"\nedition = \"2024\"\n",
-    )
-    .expect("write");
+    let dir = crate_dir("lets", "2024");
     std::fs::write(
         dir.path().join("src/lib.rs"),
         "pub fn pad(m: usize, len: usize) -> usize {\n    let p = m - len;\n    p\n}\n\n\
          pub fn chain(x: Option<u8>, y: bool) -> bool {\n    if let Some(v) = x && y {\n        return v > 1;\n    }\n    false\n}\n",
     )
     .expect("write");
-    let (code, stdout, stderr) = noot_run(dir.path(), &["run", "--list", "--format", "json"]);
-    assert_eq!(code, Some(0), "{stderr}");
-    let listed: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    let listed = listed(dir.path());
     let operators: Vec<(u64, &str)> = listed["mutants"]
         .as_array()
         .expect("mutants")
@@ -82,13 +84,7 @@ fn operators_in_a_let_statement_are_mutated_and_let_chains_are_not() {
 
 #[test]
 fn a_function_of_main_rs_and_one_of_lib_rs_have_ids_of_their_own() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::create_dir_all(dir.path().join("src")).expect("mkdir");
-    std::fs::write(
-        dir.path().join("Cargo.toml"),
-        "[package]\nname = \"both\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
-    )
-    .expect("write");
+    let dir = crate_dir("both", "2021");
     std::fs::write(dir.path().join("src/lib.rs"), "pub fn run() -> u8 {\n    1\n}\n")
         .expect("write");
     std::fs::write(
@@ -96,9 +92,7 @@ fn a_function_of_main_rs_and_one_of_lib_rs_have_ids_of_their_own() {
         "fn run() -> u8 {\n    2\n}\n\nfn main() {\n    run();\n}\n",
     )
     .expect("write");
-    let (code, stdout, stderr) = noot_run(dir.path(), &["run", "--list", "--format", "json"]);
-    assert_eq!(code, Some(0), "{stderr}");
-    let listed: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    let listed = listed(dir.path());
     let ids: Vec<&str> = listed["mutants"]
         .as_array()
         .expect("mutants")

@@ -11,6 +11,7 @@
 
 use serde_json::Value;
 
+use super::rust_analysis::crate_dir;
 use super::{mutate_fixture, noot_run};
 
 fn status_of(report: &Value, id: &str) -> String {
@@ -35,13 +36,7 @@ fn a_members_tests_run_in_its_folder_as_under_cargo_test() {
 
 #[test]
 fn doc_examples_run_each_alone_and_an_err_from_main_fails_one() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::create_dir_all(dir.path().join("src")).expect("mkdir");
-    std::fs::write(
-        dir.path().join("Cargo.toml"),
-        "[package]\nname = \"once\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
-    )
-    .expect("write");
+    let dir = crate_dir("once", "2021");
     std::fs::write(
         dir.path().join("src/lib.rs"),
         r#"use std::sync::atomic::{AtomicBool, Ordering};
@@ -109,13 +104,7 @@ pub fn double(x: u32) -> u32 {
 /// kept the old "killed" although the mutant now survives.
 #[test]
 fn an_edit_to_a_function_only_the_mutant_reached_runs_it_again() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::create_dir_all(dir.path().join("src")).expect("mkdir");
-    std::fs::write(
-        dir.path().join("Cargo.toml"),
-        "[package]\nname = \"signs\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
-    )
-    .expect("write");
+    let dir = crate_dir("signs", "2021");
     let lib = "pub fn sign(x: i32) -> i32 {\n    if x > 0 { 1 } else { neg(x) }\n}\n\n\
                pub fn neg(_x: i32) -> i32 {\n    -1\n}\n\n\
                #[cfg(test)]\nmod tests {\n    #[test]\n    fn positive() {\n        assert_eq!(super::sign(5), 1);\n    }\n}\n";
