@@ -91,17 +91,29 @@ struct DocTarget {
 }
 
 /// Each library package's examples: those in the files under its `src/`.
-fn doc_targets(files: &[PlannedFile]) -> Vec<DocTarget> {
+fn doc_targets(root: &Path, files: &[PlannedFile]) -> Vec<DocTarget> {
     files
         .iter()
         .filter_map(|root| Some(root.rel.strip_suffix("src/lib.rs")?.to_owned()))
         .map(|dir| {
             let src = format!("{dir}src/");
-            let examples = files
+            let mut examples: Vec<Example> = files
                 .iter()
                 .filter(|f| f.rel.starts_with(&src))
                 .flat_map(|f| doctests::examples(&f.rel, &f.source))
                 .collect();
+            // A README included as the crate's documentation is run by
+            // rustdoc too.
+            for file in files.iter().filter(|f| f.rel.starts_with(&src)) {
+                let folder = Path::new(&file.rel).parent().unwrap_or(Path::new(""));
+                for included in doctests::included_docs(&file.source) {
+                    let rel = lexical(&folder.join(&included));
+                    let rel = rel.to_string_lossy().replace('\\', "/");
+                    if let Ok(text) = std::fs::read_to_string(root.join(&rel)) {
+                        examples.extend(doctests::markdown_examples(&rel, &text));
+                    }
+                }
+            }
             DocTarget { dir, examples }
         })
         .filter(|t| !t.examples.is_empty())
@@ -218,7 +230,7 @@ pub fn build(
     files: &[PlannedFile],
     feature_args: &[String],
 ) -> Result<Built, BuildError> {
-    let mut targets = doc_targets(files);
+    let mut targets = doc_targets(root, files);
     targets.retain(|t| doc_examples_wanted(&root.join(&t.dir).join("Cargo.toml")));
     let manifests: BTreeSet<PathBuf> =
         targets.iter().map(|t| PathBuf::from(&t.dir).join("Cargo.toml")).collect();

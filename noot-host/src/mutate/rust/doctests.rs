@@ -39,15 +39,42 @@ impl Example {
 
 /// The runnable examples in the doc comments (`///`, `//!`) of `source`.
 pub fn examples(rel: &str, source: &str) -> Vec<Example> {
+    let docs = source.lines().enumerate().filter_map(|(index, line)| {
+        let trimmed = line.trim_start();
+        let doc = trimmed.strip_prefix("///").or_else(|| trimmed.strip_prefix("//!"))?;
+        // One space after the marker belongs to it.
+        Some((index, doc.strip_prefix(' ').unwrap_or(doc)))
+    });
+    fenced(rel, docs)
+}
+
+/// The runnable examples of a Markdown file a crate includes as its
+/// documentation (`#![doc = include_str!("../README.md")]`).
+pub fn markdown_examples(rel: &str, text: &str) -> Vec<Example> {
+    fenced(rel, text.lines().enumerate())
+}
+
+/// The files `source` includes as documentation: the paths of its
+/// `#![doc = include_str!("…")]` and `#[doc = include_str!("…")]`
+/// attributes, relative to the file.
+pub fn included_docs(source: &str) -> Vec<String> {
+    source
+        .lines()
+        .map(str::trim_start)
+        .filter(|l| l.starts_with("#![doc") || l.starts_with("#[doc"))
+        .filter_map(|l| {
+            let rest = l.split_once("include_str!(")?.1.trim_start();
+            let rest = rest.strip_prefix('"')?;
+            Some(rest.split_once('"')?.0.to_owned())
+        })
+        .collect()
+}
+
+/// The runnable fenced blocks among documentation lines (line index, text).
+fn fenced<'a>(rel: &str, docs: impl Iterator<Item = (usize, &'a str)>) -> Vec<Example> {
     let mut found = Vec::new();
     let mut open: Option<(usize, bool, bool, Vec<String>)> = None;
-    for (index, line) in source.lines().enumerate() {
-        let trimmed = line.trim_start();
-        let Some(doc) = trimmed.strip_prefix("///").or_else(|| trimmed.strip_prefix("//!")) else {
-            continue;
-        };
-        // One space after the marker belongs to it.
-        let doc = doc.strip_prefix(' ').unwrap_or(doc);
+    for (index, doc) in docs {
         let fence = doc.trim_start();
         if let Some(info) = fence.strip_prefix("```").or_else(|| fence.strip_prefix("~~~")) {
             match open.take() {
@@ -100,8 +127,23 @@ pub fn test_file(library: Option<&str>, examples: &[Example]) -> (String, Vec<Ra
         "// Doc examples of this package, written by noot for its mutated copy.\n\
          #![allow(unused, clippy::all)]\n",
     );
+    // `extern crate` lines go to the crate root, as rustdoc puts them
+    // (`#[macro_use]` is only allowed there); one per crate, with
+    // `#[macro_use]` if any example asked for it.
+    let mut crates: std::collections::BTreeMap<String, bool> = std::collections::BTreeMap::new();
     if let Some(library) = library {
-        text.push_str(&format!("extern crate {library};\n"));
+        crates.insert(library.to_owned(), false);
+    }
+    for example in examples {
+        for line in example.code.lines() {
+            if let Some((name, macros)) = extern_crate(line) {
+                *crates.entry(name).or_default() |= macros;
+            }
+        }
+    }
+    for (name, macros) in &crates {
+        let attribute = if *macros { "#[macro_use] " } else { "" };
+        text.push_str(&format!("{attribute}extern crate {name};\n"));
     }
     let mut ranges = Vec::new();
     for example in examples {
@@ -130,8 +172,11 @@ pub fn test_file(library: Option<&str>, examples: &[Example]) -> (String, Vec<Ra
 /// it: crate attributes dropped, kept whole with its own `main` called,
 /// else inside a `main` (returning a `Result` when it ends in `Ok(..)`).
 fn wrap(code: &str) -> String {
-    let code: String =
-        code.lines().filter(|l| !l.trim_start().starts_with("#![")).collect::<Vec<_>>().join("\n");
+    let code: String = code
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("#![") && extern_crate(l).is_none())
+        .collect::<Vec<_>>()
+        .join("\n");
     if has_main(&code) {
         return format!("{code}\nmain()");
     }
@@ -142,6 +187,19 @@ fn wrap(code: &str) -> String {
         );
     }
     format!("fn __noot_main() {{\n{code}\n}}\n__noot_main()")
+}
+
+/// `extern crate NAME;` (with `#[macro_use]` or not): the name, and
+/// whether it loads macros. An `as` alias is left where it is.
+fn extern_crate(line: &str) -> Option<(String, bool)> {
+    let line = line.trim();
+    let (macros, rest) = match line.strip_prefix("#[macro_use]") {
+        Some(rest) => (true, rest.trim_start()),
+        None => (false, line),
+    };
+    let name = rest.strip_prefix("extern crate ")?.strip_suffix(';')?.trim();
+    let valid = !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_');
+    valid.then(|| (name.to_owned(), macros))
 }
 
 fn has_main(code: &str) -> bool {
@@ -193,6 +251,36 @@ fn f() {}
         assert_eq!((found[0].line, found[0].code.as_str()), (1, "assert!(true);"));
         assert!(found[1].should_panic);
         assert_eq!(found[2].code, "");
+    }
+
+    #[test]
+    fn a_readme_included_as_documentation_gives_its_examples() {
+        let lib = "#![doc = include_str!(\"../README.md\")]\n#[doc = include_str!(\"x.md\")]\nfn f() {}\n";
+        assert_eq!(included_docs(lib), ["../README.md", "x.md"]);
+        let readme = "# tool\n\n```rust\nassert!(true);\n```\n\n```sh\ncargo add tool\n```\n";
+        let found = markdown_examples("README.md", readme);
+        assert_eq!(found.len(), 1);
+        assert_eq!((found[0].line, found[0].code.as_str()), (3, "assert!(true);"));
+    }
+
+    #[test]
+    fn extern_crate_lines_go_to_the_root_once_with_macro_use_if_asked() {
+        let example = |code: &str| Example {
+            rel: "src/lib.rs".into(),
+            line: 1,
+            code: code.into(),
+            should_panic: false,
+        };
+        let (text, _) = test_file(
+            Some("once"),
+            &[
+                example("#[macro_use] extern crate once;\nf!();"),
+                example("extern crate log;\nlog::x();"),
+            ],
+        );
+        assert!(text.contains("extern crate log;\n#[macro_use] extern crate once;\n"), "{text}");
+        assert_eq!(text.matches("extern crate once;").count(), 1, "{text}");
+        assert!(!text.contains("{\n#[macro_use]"), "{text}");
     }
 
     #[test]
