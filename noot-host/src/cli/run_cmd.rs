@@ -188,9 +188,19 @@ pub(crate) fn run(context: &Context, args: RunArgs) -> Result<Outcome, CliError>
         }
         Err(e) => return Err(cli_error(e)),
     };
+    // An interrupted run's lists would lack the mutants not run yet, and
+    // replace complete ones: they are written only for a finished run.
     if let Some(dir) = &args.cargo_mutants_out {
-        cargo_mutants_lists::write(dir, &report)
-            .map_err(|e| CliError::Usage(format!("--cargo-mutants-out {}: {e}", dir.display())))?;
+        if stop.load(Ordering::SeqCst) {
+            context.err(&format!(
+                "interrupted: {} left as it was (run again to finish, then the lists are written)",
+                dir.display()
+            ));
+        } else {
+            cargo_mutants_lists::write(dir, &report).map_err(|e| {
+                CliError::Usage(format!("--cargo-mutants-out {}: {e}", dir.display()))
+            })?;
+        }
     }
     match context.format {
         Format::Json => context.out_json(&report),
