@@ -141,3 +141,45 @@ fn an_edit_to_a_function_only_the_mutant_reached_runs_it_again() {
     let report: Value = serde_json::from_str(&stdout).expect("json");
     assert_eq!(flipped(&report), ("survived".to_owned(), false));
 }
+
+/// Ctrl-C during the mutants wrote `--cargo-mutants-out` lists of the
+/// mutants run so far over whatever complete lists were there.
+#[test]
+fn an_interrupted_run_writes_no_cargo_mutants_lists() {
+    let dir = crate_dir("slow", "2021");
+    std::fs::write(
+        dir.path().join("src/lib.rs"),
+        "pub fn add(a: u32, b: u32) -> u32 {\n    a + b\n}\n\n\
+         #[cfg(test)]\nmod tests {\n    #[test]\n    fn adds_slowly() {\n        \
+         std::thread::sleep(std::time::Duration::from_secs(3));\n        \
+         assert!(super::add(2, 2) > 0);\n    }\n}\n",
+    )
+    .expect("write");
+    let out = dir.path().join("lists");
+    let mut child = super::noot_command(
+        dir.path(),
+        &["run", "-j", "1", "--cargo-mutants-out", out.to_str().expect("utf-8")],
+    )
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .expect("noot");
+    // The first of add's four mutants is done (3 s each, one at a time):
+    // the next is running.
+    let journal = dir.path().join(".noot/mutate/results.jsonl");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let running = || std::fs::metadata(&journal).is_ok_and(|m| m.len() > 0);
+    while !running() {
+        assert!(std::time::Instant::now() < deadline, "no mutant started");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // SAFETY: kill(2) on the child's pid with SIGINT.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let output = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("left as it was"), "{stderr}");
+    assert!(!out.join("missed.txt").exists(), "partial lists were written");
+}
