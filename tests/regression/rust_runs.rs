@@ -156,7 +156,7 @@ fn an_interrupted_run_writes_no_cargo_mutants_lists() {
     )
     .expect("write");
     let out = dir.path().join("lists");
-    let mut child = super::noot_command(
+    let child = super::noot_command(
         dir.path(),
         &["run", "-j", "1", "--cargo-mutants-out", out.to_str().expect("utf-8")],
     )
