@@ -381,6 +381,19 @@ pub fn run(
     Ok(report)
 }
 
+/// `rustc -vV` as cargo would run it in `root` (a `rust-toolchain.toml`
+/// there picks the toolchain); empty if it cannot run.
+fn toolchain_version(root: &Path) -> String {
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    std::process::Command::new(rustc)
+        .arg("-vV")
+        .current_dir(root)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default()
+}
+
 /// Where `cargo test` would run `binary`: its package's folder, else the
 /// copy's root.
 fn package_dir(binary: &TestBinary, root: &Path) -> PathBuf {
@@ -431,6 +444,13 @@ fn result_keys(
     let others = keys::other_files(root, &analysed);
     let mut extra: Vec<&str> = others.iter().map(String::as_str).collect();
     extra.extend(feature_args.iter().map(String::as_str));
+    // The compiler and its flags decide what the code does too (overflow
+    // checks, lints made errors, codegen): a new toolchain or RUSTFLAGS
+    // runs every mutant again.
+    let toolchain = toolchain_version(root);
+    let rustflags = std::env::var("RUSTFLAGS").unwrap_or_default();
+    extra.push(&toolchain);
+    extra.push(&rustflags);
     let frame = keys::frame_digest(&texts, &extra);
     let body_digests = keys::body_digests(&texts);
     let function_of: HashMap<u32, &str> = catalog
