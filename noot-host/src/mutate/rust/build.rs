@@ -25,8 +25,10 @@ use std::process::Command;
 use tree_sitter::Node;
 
 use super::Mutation;
+use super::crates;
 use super::doctests::{self, Example};
 use super::schemata::{self, Switched};
+use crate::engine::digest::Digest;
 
 /// Builds at most this many times before giving up on the remaining errors.
 pub const MAX_ROUNDS: usize = 5;
@@ -69,12 +71,22 @@ pub struct Built {
     pub rounds: usize,
     /// The files of the mutated copy that rustc read, relative to it;
     /// empty when no dep-info file could be read (then nothing is taken
-    /// for not built).
+    /// for not built; see [`Built::compiles`]).
     pub sources: BTreeSet<PathBuf>,
+    /// Every file of the project as `path\0digest`, in path order.
+    pub project_files: Vec<String>,
     /// Doc examples built as tests.
     pub doc_examples: usize,
     /// Doc examples that do not build as tests, with the compiler's word.
     pub doc_dropped: Vec<(String, String)>,
+}
+
+impl Built {
+    /// Whether this build compiles `rel` (relative to the project root);
+    /// `true` when the dep-info could not be read.
+    pub fn compiles(&self, rel: &str) -> bool {
+        self.sources.is_empty() || self.sources.contains(Path::new(rel))
+    }
 }
 
 /// The name of the test target that holds a package's doc examples.
@@ -157,17 +169,15 @@ fn write_doc_targets(
 /// Whether the package whose crate root is `rel` (`src/lib.rs`,
 /// `core/src/main.rs`, `src/bin/x.rs`) is of edition 2024, inherited from
 /// the workspace or its own.
-fn edition_2024(into: &Path, rel: &str) -> bool {
+fn edition_2024(root: &Path, rel: &str) -> bool {
     let dir = rel.find("src/").map_or("", |at| &rel[..at]);
-    let read = |path: PathBuf| {
-        std::fs::read_to_string(path).ok().and_then(|t| t.parse::<toml::Table>().ok())
-    };
-    let Some(manifest) = read(into.join(dir).join("Cargo.toml")) else { return false };
+    let read = |path: PathBuf| crates::read_manifest(&path).ok();
+    let Some(manifest) = read(root.join(dir).join("Cargo.toml")) else { return false };
     let edition = manifest.get("package").and_then(|p| p.get("edition"));
     let edition = match edition {
         Some(toml::Value::Table(t)) if t.get("workspace").is_some() => {
-            let root = read(into.join("Cargo.toml"));
-            root.and_then(|r| {
+            let workspace = read(root.join("Cargo.toml"));
+            workspace.and_then(|r| {
                 r.get("workspace")?.get("package")?.get("edition")?.as_str().map(str::to_owned)
             })
         }
@@ -196,10 +206,11 @@ fn doc_examples_wanted(manifest: &Path) -> bool {
 
 /// The library's crate name: `[lib] name`, else the package's with `_`.
 fn lib_name(manifest: &Path) -> Option<String> {
-    let table = std::fs::read_to_string(manifest).ok()?.parse::<toml::Table>().ok()?;
-    let lib = table.get("lib").and_then(|l| l.get("name")).and_then(|n| n.as_str());
-    let package = table.get("package").and_then(|p| p.get("name")).and_then(|n| n.as_str());
-    Some(lib.or(package)?.replace('-', "_"))
+    let table = crates::read_manifest(manifest).ok()?;
+    match table.get("lib").and_then(|l| l.get("name")).and_then(|n| n.as_str()) {
+        Some(lib) => Some(lib.replace('-', "_")),
+        None => crates::package_name(&table),
+    }
 }
 
 fn write_if_changed(path: &Path, text: &str) -> io::Result<()> {
@@ -234,13 +245,19 @@ pub fn build(
     targets.retain(|t| doc_examples_wanted(&root.join(&t.dir).join("Cargo.toml")));
     let manifests: BTreeSet<PathBuf> =
         targets.iter().map(|t| PathBuf::from(&t.dir).join("Cargo.toml")).collect();
-    copy_project(root, into, &manifests)?;
+    let project_files = copy_project(root, into, &manifests)?;
     let mut built = Built::default();
     let mut off: BTreeSet<u32> = BTreeSet::new();
     let mut dropped: BTreeMap<(String, usize), String> = BTreeMap::new();
+    // Read once, not every round: which crate roots are of edition 2024.
+    let edition_2024_roots: BTreeSet<&str> = files
+        .iter()
+        .filter(|f| f.crate_root && edition_2024(root, &f.rel))
+        .map(|f| f.rel.as_str())
+        .collect();
     loop {
         built.rounds += 1;
-        let texts = write_files(into, files, &off)?;
+        let texts = write_files(into, files, &off, &edition_2024_roots)?;
         let dropped_keys: BTreeSet<(String, usize)> = dropped.keys().cloned().collect();
         let doc_files = write_doc_targets(root, into, &targets, &dropped_keys)?;
         let output = cargo_test_no_run(into, target_dir, feature_args)?;
@@ -248,6 +265,7 @@ pub fn build(
         if output.status.success() {
             built.binaries = binaries;
             built.sources = read_sources(into, &artifacts);
+            built.project_files = project_files;
             built.doc_examples = doc_files.iter().map(|(_, examples)| examples.len()).sum();
             built.doc_dropped = dropped
                 .into_iter()
@@ -376,7 +394,11 @@ fn switch_number(condition: Node<'_>, text: &str) -> Option<u32> {
 
 /// Copies the project into `into`, leaving out what is not source.
 /// `own`: files the build writes itself (the manifests given a test target).
-fn copy_project(root: &Path, into: &Path, own: &BTreeSet<PathBuf>) -> io::Result<()> {
+/// Returns every file of the project as `path\0digest`, in path order
+/// (the keys' view of what is not an analysed source: read here, where
+/// each file is read anyway, not in a second walk).
+fn copy_project(root: &Path, into: &Path, own: &BTreeSet<PathBuf>) -> io::Result<Vec<String>> {
+    let mut files = Vec::new();
     std::fs::create_dir_all(into)?;
     let into_canonical = into.canonicalize()?;
     let mut stack = vec![PathBuf::new()];
@@ -396,18 +418,23 @@ fn copy_project(root: &Path, into: &Path, own: &BTreeSet<PathBuf>) -> io::Result
             if kind.is_dir() {
                 std::fs::create_dir_all(into.join(&rel))?;
                 stack.push(rel);
-            } else if kind.is_file() && !own.contains(&rel) {
+            } else if kind.is_file() {
+                let new = std::fs::read(&from)?;
+                let rel_text = rel.to_string_lossy().replace('\\', "/");
+                files.push(format!("{rel_text}\0{}", Digest::of(&new)));
+                if own.contains(&rel) {
+                    continue;
+                }
                 let to = into.join(&rel);
                 // Unchanged files keep their mtime, so cargo rebuilds less.
-                let same = std::fs::read(&to)
-                    .is_ok_and(|old| std::fs::read(&from).is_ok_and(|new| new == old));
-                if !same {
+                if std::fs::read(&to).ok().as_deref() != Some(new.as_slice()) {
                     std::fs::copy(&from, &to)?;
                 }
             }
         }
     }
-    Ok(())
+    files.sort_unstable();
+    Ok(files)
 }
 
 /// Writes each planned file's schemata (mutants in `off` left out) and
@@ -416,6 +443,7 @@ fn write_files(
     into: &Path,
     files: &[PlannedFile],
     off: &BTreeSet<u32>,
+    edition_2024_roots: &BTreeSet<&str>,
 ) -> io::Result<Vec<(String, String)>> {
     let mut written = Vec::new();
     let switches = files
@@ -433,7 +461,8 @@ fn write_files(
         let mut text =
             schemata::write(&file.source, &switched).unwrap_or_else(|| file.source.clone());
         if file.crate_root {
-            text.push_str(&schemata::runtime(switches, edition_2024(into, &file.rel)));
+            let edition_2024 = edition_2024_roots.contains(file.rel.as_str());
+            text.push_str(&schemata::runtime(switches, edition_2024));
         }
         let path = into.join(&file.rel);
         if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {

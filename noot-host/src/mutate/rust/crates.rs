@@ -105,7 +105,7 @@ pub fn crates(root: &Path) -> Result<Vec<Crate>, CratesError> {
     Ok(found)
 }
 
-fn read_manifest(path: &Path) -> Result<toml::Table, CratesError> {
+pub(super) fn read_manifest(path: &Path) -> Result<toml::Table, CratesError> {
     let bad =
         |message: String| CratesError::BadManifest { path: path.display().to_string(), message };
     let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
@@ -118,7 +118,7 @@ fn is_proc_macro(table: &toml::Table) -> bool {
     flag.and_then(toml::Value::as_bool).unwrap_or(false)
 }
 
-fn package_name(table: &toml::Table) -> Option<String> {
+pub(super) fn package_name(table: &toml::Table) -> Option<String> {
     let name = table.get("package")?.get("name")?.as_str()?;
     Some(name.replace('-', "_"))
 }

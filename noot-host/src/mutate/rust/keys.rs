@@ -13,7 +13,6 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Range;
-use std::path::{Path, PathBuf};
 
 use crate::engine::digest::Digest;
 
@@ -50,38 +49,6 @@ pub fn frame_digest(files: &[FileText<'_>], extra: &[&str]) -> Digest {
         frame.push('\0');
     }
     Digest::of(frame.as_bytes())
-}
-
-/// The files of the project the build can see besides the analysed
-/// sources (tests, manifests, the lockfile, build scripts, data the tests
-/// or `include_str!` read), as `path\0digest` lines in path order; the
-/// folders the copy leaves out (`target`, `.git`, `.noot`) are left out.
-pub fn other_files(root: &Path, analysed: &BTreeSet<&str>) -> Vec<String> {
-    let mut found = Vec::new();
-    let mut stack = vec![PathBuf::new()];
-    while let Some(relative) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(root.join(&relative)) else { continue };
-        for entry in entries.flatten() {
-            let name = entry.file_name();
-            if matches!(name.to_str(), Some("target" | ".git" | ".noot")) {
-                continue;
-            }
-            let rel = relative.join(&name);
-            let Ok(kind) = entry.file_type() else { continue };
-            if kind.is_dir() {
-                stack.push(rel);
-            } else if kind.is_file() {
-                let rel_text = rel.to_string_lossy().replace('\\', "/");
-                if analysed.contains(rel_text.as_str()) {
-                    continue;
-                }
-                let digest = std::fs::read(entry.path()).map(|b| Digest::of(&b).to_string());
-                found.push(format!("{rel_text}\0{}", digest.unwrap_or_default()));
-            }
-        }
-    }
-    found.sort_unstable();
-    found
 }
 
 /// The digest of each mutated function's body, by function key.

@@ -4,9 +4,9 @@
 //! only those tests through [`super::runner::LibtestRunner`], with the
 //! results, reports and supervision the Python side uses.
 //!
-//! Results are keyed by the mutant, the digest of every source file of the
-//! project and the tests that reach it: any change to the code re-runs the
-//! mutants (correct, not yet incremental per function).
+//! Results are keyed per function ([`super::keys`]): the mutant's
+//! function, the bodies its tests and its own runs reach
+//! ([`super::reach`]), and everything else of the project (the frame).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::ops::Range;
@@ -157,10 +157,8 @@ pub fn run(
     // rustdoc's, not its harness) is dropped, not the whole run.
     // Examples in a file this build does not compile (on an item behind a
     // feature) are not run by rustdoc either: left out without a word.
-    let built_file = |example: &str| {
-        let file = example.rsplit_once(':').map_or(example, |(file, _)| file);
-        built.sources.is_empty() || built.sources.contains(Path::new(file))
-    };
+    let built_file =
+        |example: &str| built.compiles(example.rsplit_once(':').map_or(example, |(file, _)| file));
     let unbuilt = built.doc_dropped.iter().filter(|(e, _)| !built_file(e)).count();
     let mut dropped: Vec<(String, String)> =
         built.doc_dropped.iter().filter(|(e, _)| built_file(e)).cloned().collect();
@@ -264,7 +262,7 @@ pub fn run(
         let number = switches.get(&mutant.id).copied().unwrap_or(0);
         let verdict = if let Some(why) = built.unviable.get(&number) {
             Some((Status::Unviable, format!("does not build: {why}")))
-        } else if !built.sources.is_empty() && !built.sources.contains(Path::new(&mutant.file)) {
+        } else if !built.compiles(&mutant.file) {
             Some((
                 Status::Skipped,
                 format!(
@@ -441,8 +439,13 @@ fn result_keys(
         .map(|(file, bodies)| keys::FileText { source: &file.source, bodies })
         .collect();
     let analysed: BTreeSet<&str> = planned.iter().map(|f| f.rel.as_str()).collect();
-    let others = keys::other_files(root, &analysed);
-    let mut extra: Vec<&str> = others.iter().map(String::as_str).collect();
+    // The project's other files: tests, manifests, the lockfile, data.
+    let mut extra: Vec<&str> = built
+        .project_files
+        .iter()
+        .map(String::as_str)
+        .filter(|line| line.split_once('\0').is_none_or(|(path, _)| !analysed.contains(path)))
+        .collect();
     extra.extend(feature_args.iter().map(String::as_str));
     // The compiler and its flags decide what the code does too (overflow
     // checks, lints made errors, codegen): a new toolchain or RUSTFLAGS
