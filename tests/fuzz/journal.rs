@@ -144,10 +144,10 @@ fn documents_load_or_name_their_file(bytes: &[u8]) -> Result<(), String> {
             Err(e) => Err(format!("a {} gave an unexpected error: {e}", T::WHAT)),
         }
     }
-    check::<noot::mutate::stats::Stats>(bytes)?;
+    check::<noot::mutate::lang::python::stats::Stats>(bytes)?;
     check::<noot::mutate::results::ResultsFile>(bytes)?;
     check::<noot::mutate::report::SessionFile>(bytes)?;
-    check::<noot::mutate::runner_choice::Choice>(bytes)?;
+    check::<noot::mutate::lang::python::runner_choice::Choice>(bytes)?;
     check::<noot::experiment::state::ExperimentState>(bytes)?;
     check::<noot::experiment::detach::Job>(bytes)?;
     check::<noot::experiment::detach::Handover>(bytes)?;

@@ -1,4 +1,4 @@
-//! Target `python`: the Python analyser ([`noot::mutate::python::analyse`])
+//! Target `python`: the Python analyser ([`noot::mutate::lang::python::analyse`])
 //! and the writer of mutated modules. On any text it returns functions and
 //! mutations or a syntax error on a line the text has, never a panic; every
 //! mutation lies inside its function, on character boundaries (the catalog
@@ -13,8 +13,8 @@ use std::sync::{Mutex, OnceLock};
 use proptest::prelude::*;
 
 use crate::{any_bytes, edited, fuzz, tokens};
-use noot::mutate::python::schemata::variant_text;
-use noot::mutate::python::{AnalysedModule, analyse, mutated_source};
+use noot::mutate::lang::python::schemata::variant_text;
+use noot::mutate::lang::python::{AnalysedModule, analyse, mutated_source};
 
 /// Compiles sources in one long-lived `python3`: `compile()` of a source
 /// costs microseconds, a process per source tens of milliseconds.

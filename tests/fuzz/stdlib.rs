@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::python::{Check, compiler, mutants_compile, well_formed};
-use noot::mutate::python::analyse;
+use noot::mutate::lang::python::analyse;
 
 /// The standard library's folder, from the `python3` on `PATH`.
 fn stdlib() -> Option<PathBuf> {

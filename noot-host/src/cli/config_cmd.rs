@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::cli::{CliError, Context, Format, Outcome};
 use crate::config::{CONFIG_SCHEMA_VERSION, Config, ConfigError};
-use crate::mutate::project::{self, TestsError};
+use crate::mutate::lang::python::project::{self, TestsError};
 use crate::scrub::ScrubPipeline;
 
 #[derive(Debug, Subcommand)]

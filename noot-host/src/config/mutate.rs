@@ -59,7 +59,7 @@ pub struct MutateSettings {
     /// `re:` regexes over either, that are never mutated.
     pub exclude: Vec<String>,
     /// Test paths given to pytest; empty: `tests/` if it exists, else
-    /// pytest's own discovery (see [`crate::mutate::project::tests_for`]).
+    /// pytest's own discovery (see [`crate::mutate::lang::python::project::tests_for`]).
     pub tests: Vec<String>,
     /// Extra pytest arguments for every test run.
     pub pytest_args: Vec<String>,
@@ -80,7 +80,7 @@ pub struct MutateSettings {
     pub mutants_dir: String,
     /// The Python interpreter: a program on `PATH` or an absolute path.
     pub python: String,
-    /// `auto`, `python` or `rust`: see [`crate::mutate::language`].
+    /// `auto`, `python` or `rust`: see [`crate::mutate::lang::detect`].
     pub language: String,
     /// Where [`Self::python`] came from.
     #[serde(skip)]
@@ -219,7 +219,7 @@ impl MutateTable {
         if let Some(v) = &self.exclude {
             note("exclude", v.span().start, &mut settings);
             // The same code that compiles the patterns for a session checks them.
-            crate::mutate::project::Excludes::new(v.get_ref()).map_err(|why| {
+            crate::mutate::excludes::Excludes::new(v.get_ref()).map_err(|why| {
                 ConfigError::at(at(v.span().start), why.to_string())
                     .with_help("use a glob such as \"src/pkg/generated/*\" or \"pkg.cli.*\", or \"re:<regex>\"")
             })?;

@@ -6,11 +6,12 @@
 use std::ops::Range;
 use std::path::Path;
 
-use super::super::catalog::{Catalog, ModuleEntry, Mutant, Site, SkippedFunction};
-use super::super::project::{Excludes, SourceFile};
 use super::Mutation;
 use super::crates::{self, CratesError};
 use crate::engine::digest::Digest;
+use crate::mutate::catalog::SourceFile;
+use crate::mutate::catalog::{Catalog, ModuleEntry, Mutant, Site, SkippedFunction};
+use crate::mutate::excludes::Excludes;
 
 /// The catalog, and each analysed file with its mutations by id, so the
 /// build writes the schemata without reading or parsing a file again.

@@ -18,10 +18,10 @@ use noot_plugin_api::abi_stable::std_types::RString;
 use noot_plugin_api::{MutantJob, MutantStatus, RunnerBox};
 use serde::{Deserialize, Serialize};
 
-use super::execute::Limits;
 use super::stats::Stats;
 use crate::engine::ports::Fs;
 use crate::engine::store::{Store, Versioned};
+use crate::mutate::execute::Limits;
 
 /// The name that asks for the choice.
 pub const AUTO: &str = "auto";

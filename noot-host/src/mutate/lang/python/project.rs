@@ -16,7 +16,8 @@
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
-use globset::{Glob, GlobMatcher};
+use crate::mutate::catalog::SourceFile;
+use crate::mutate::excludes::Excludes;
 
 /// Folders never copied into the mutated tree nor searched for sources.
 const SKIPPED_DIRS: &[&str] = &[
@@ -42,19 +43,6 @@ const SKIPPED_DIRS: &[&str] = &[
 /// Folder names that hold tests, not source.
 const TEST_DIRS: &[&str] = &["tests", "test", "testing", "docs", "examples", "benchmarks"];
 
-/// A source module to mutate.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SourceFile {
-    /// Path relative to the project root, with `/`.
-    pub rel: String,
-    /// Dotted module name.
-    pub module: String,
-    /// Whether it is a package's `__init__.py`.
-    pub is_package: bool,
-    /// Its import root, relative to the project root (`""` for the root).
-    pub import_root: String,
-}
-
 /// What discovery found.
 #[derive(Debug, Clone, Default)]
 pub struct Project {
@@ -75,44 +63,9 @@ pub enum DiscoverError {
     /// Nothing to mutate.
     #[error("no Python package found to mutate under {0}")]
     NothingFound(String),
-    /// A bad exclude pattern.
-    #[error("exclude pattern `{0}`: {1}")]
-    Pattern(String, String),
     /// Reading the tree failed.
     #[error("{0}: {1}")]
     Io(String, std::io::Error),
-}
-
-/// Exclusions by file path or function name.
-#[derive(Debug, Default)]
-pub struct Excludes {
-    globs: Vec<GlobMatcher>,
-    regexes: Vec<regex::Regex>,
-}
-
-impl Excludes {
-    /// Compiles `[mutate] exclude`.
-    pub fn new(patterns: &[String]) -> Result<Self, DiscoverError> {
-        let mut excludes = Self::default();
-        for pattern in patterns {
-            let bad = |e: String| DiscoverError::Pattern(pattern.clone(), e);
-            match pattern.strip_prefix("re:") {
-                Some(re) => {
-                    excludes.regexes.push(regex::Regex::new(re).map_err(|e| bad(e.to_string()))?)
-                }
-                None => excludes
-                    .globs
-                    .push(Glob::new(pattern).map_err(|e| bad(e.to_string()))?.compile_matcher()),
-            }
-        }
-        Ok(excludes)
-    }
-
-    /// Whether a relative path or a function key is excluded.
-    pub fn matches(&self, subject: &str) -> bool {
-        self.globs.iter().any(|g| g.is_match(subject))
-            || self.regexes.iter().any(|r| r.is_match(subject))
-    }
 }
 
 fn is_test_file(name: &str) -> bool {

@@ -32,6 +32,7 @@ pub mod reach;
 pub mod runner;
 pub mod schemata;
 pub mod session;
+pub mod stats;
 pub mod values;
 
 use std::ops::Range;
@@ -88,7 +89,7 @@ pub struct AnalysedFile {
     pub skipped: Vec<Skipped>,
 }
 
-pub use super::catalog::SyntaxError;
+pub use crate::mutate::catalog::SyntaxError;
 
 /// Parses Rust source.
 pub fn parse(source: &str) -> Option<Tree> {

@@ -15,7 +15,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::mutate::stats::Stats;
+use super::stats::Stats;
 
 /// The functions eligible for the import check, from the stats run.
 pub fn import_check_functions(stats: &Stats) -> BTreeSet<String> {

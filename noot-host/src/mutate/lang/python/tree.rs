@@ -8,9 +8,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::catalog::ModuleEntry;
-use super::python::support;
+use super::support;
 use crate::engine::store::write_atomic;
+use crate::mutate::catalog::ModuleEntry;
 
 /// Where noot's support modules go inside the mutated tree.
 pub const SUPPORT_DIR: &str = ".noot/python";

@@ -163,7 +163,7 @@ pub fn run(procs: &dyn Procs, run: &StatsRun<'_>) -> Result<Stats, StatsError> {
     let _ = std::fs::remove_file(run.report_path);
     let mut args =
         vec!["-m".to_owned(), "pytest".to_owned(), "-p".to_owned(), "no:cacheprovider".to_owned()];
-    args.extend(["-p".to_owned(), super::python::support::STATS_PLUGIN_MODULE.to_owned()]);
+    args.extend(["-p".to_owned(), super::support::STATS_PLUGIN_MODULE.to_owned()]);
     args.extend(run.args.iter().cloned());
     let mut env = run.env.clone();
     env.push(("MUTANT_UNDER_TEST".into(), "stats".into()));

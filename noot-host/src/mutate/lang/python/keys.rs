@@ -8,10 +8,10 @@
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
-use super::catalog::Catalog;
-use super::selection::Selected;
 use super::stats::Stats;
 use crate::engine::digest::{DepGraph, Digest};
+use crate::mutate::catalog::Catalog;
+use crate::mutate::selection::Selected;
 
 /// Per mutant id, its key: the mutant's own digest (function text and
 /// mutation), the closure digest of its module over the import graph

@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::super::project::SourceFile;
+use crate::mutate::catalog::SourceFile;
 
 /// One package.
 #[derive(Debug, Clone, PartialEq, Eq)]

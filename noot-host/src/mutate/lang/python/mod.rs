@@ -2,11 +2,20 @@
 //! mutations, and write the module back with every mutant behind the
 //! runtime switch.
 
+pub mod catalog;
 pub mod functions;
 pub mod hints;
 pub mod interpreter;
+pub mod keys;
 pub mod operators;
+pub mod project;
+pub mod project_writes;
+pub mod runner_choice;
 pub mod schemata;
+pub mod selection;
+pub mod session;
+pub mod stats;
+pub mod tree;
 
 use tree_sitter::{Node, Parser, Tree};
 
@@ -49,7 +58,7 @@ pub struct AnalysedModule {
     pub code_digest: Digest,
 }
 
-pub use super::catalog::SyntaxError;
+pub use crate::mutate::catalog::SyntaxError;
 
 /// Parses Python source.
 pub fn parse(source: &str) -> Option<Tree> {

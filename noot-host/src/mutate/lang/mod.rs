@@ -1,0 +1,176 @@
+//! The language boundary of mutation testing. A language finds the
+//! project's sources and analyses them into mutants, writes the mutated
+//! tree, runs the stats run, and chooses each mutant's tests, its result
+//! key and the runner; [`crate::mutate::session`] drives it through
+//! [`LanguageRun`] and keeps everything after that (reuse, execution,
+//! results, reports) the same for every language.
+//!
+//! Which language a project is: `[mutate] language`, or detected. A
+//! Cargo.toml without a Python project beside it (no pyproject.toml,
+//! setup.py or setup.cfg, no `[mutate] paths`) is a Rust project; anything
+//! else is Python, as before Rust support, so a Python package built with
+//! PyO3 or maturin stays a Python project unless `language = "rust"` says
+//! otherwise.
+
+pub mod python;
+pub mod rust;
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::AtomicBool;
+
+use noot_plugin_api::RunnerBox;
+
+use crate::config::Config;
+use crate::engine::ports::Ports;
+use crate::mutate::catalog::{Catalog, Mutant};
+use crate::mutate::execute::Limits;
+use crate::mutate::report::RunReport;
+use crate::mutate::request::{RunError, RunRequest};
+use crate::mutate::results::Status;
+use crate::mutate::selection::Selected;
+use crate::plugins::Registry;
+
+/// What the stats run decided: per mutant id its tests and the key its
+/// result is stored under, and the time limits the tests get.
+#[derive(Debug, Clone)]
+pub struct Baseline {
+    /// Per mutant id, the tests that reach it (a mutant without an entry,
+    /// or with no tests, is reached by none).
+    pub selection: HashMap<String, Selected>,
+    /// Per mutant id, what its verdict depends on (see each language's
+    /// `keys`): a stored verdict under the same key is reused.
+    pub keys: HashMap<String, String>,
+    /// Deadlines and CPU budgets.
+    pub limits: Limits,
+}
+
+/// What the runner of a session is used for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunnerUse {
+    /// Nothing: every result was reused or decided without a run.
+    Idle,
+    /// Only to describe how reused results would be reproduced (`--debug`).
+    Describe,
+    /// To run mutants.
+    Run,
+}
+
+/// The runner the mutants go through, ready to run them.
+pub struct ChosenRunner<'a> {
+    /// The runner, prepared.
+    pub runner: &'a RunnerBox,
+    /// Its name, for the report and `session.json`.
+    pub name: String,
+    /// Why it was chosen, when the language chose (Python's `auto`).
+    pub reason: String,
+}
+
+/// One language's side of one `noot run`, in the order the session calls
+/// it. Analysis and the mutated tree are done when it is opened.
+pub trait LanguageRun {
+    /// The project's mutants.
+    fn catalog(&self) -> &Catalog;
+
+    /// Runs the stats run (or reuses the last one when nothing it depends
+    /// on changed; never with `force`). Ctrl-C during it stops it within
+    /// a second and returns [`RunError::Interrupted`].
+    fn baseline(&mut self, force: bool, stop: &AtomicBool) -> Result<Baseline, RunError>;
+
+    /// A verdict found without running the mutant (it does not compile,
+    /// its file is not built), with its detail; `None` to test it.
+    fn verdict_without_running(&self, _mutant: &Mutant) -> Option<(Status, String)> {
+        None
+    }
+
+    /// The runner for this run, used as `usage` says (a runner that
+    /// starts workers starts them only when it is used); a language that
+    /// chooses its runner from the stats (Python's `auto`) does it here,
+    /// afresh with `force`.
+    fn runner(
+        &mut self,
+        baseline: &Baseline,
+        usage: RunnerUse,
+        force: bool,
+        stop: &AtomicBool,
+    ) -> Result<ChosenRunner<'_>, RunError>;
+
+    /// Called once the mutants ran: the runner shuts down, language state
+    /// is compacted to the `current` mutants, and the summary gets the
+    /// language's own lines.
+    fn finish(&mut self, report: &mut RunReport, current: &BTreeSet<&str>);
+}
+
+/// Opens the project's language for a run: checks, analysis, the mutated
+/// tree, and the project's lock.
+pub fn open<'a>(
+    config: &'a Config,
+    registry: &'a Registry,
+    ports: &'a Ports,
+    request: &'a RunRequest,
+) -> Result<Box<dyn LanguageRun + 'a>, RunError> {
+    Ok(match detect(&config.root, &config.mutate) {
+        Language::Python => {
+            Box::new(python::session::PythonRun::open(config, registry, ports, request)?)
+        }
+        Language::Rust => Box::new(rust::session::RustRun::open(config, ports, request)?),
+    })
+}
+
+/// The project's mutants, for `noot run --list`.
+pub fn list(config: &Config, request: &RunRequest, ports: &Ports) -> Result<Catalog, RunError> {
+    match detect(&config.root, &config.mutate) {
+        Language::Python => python::session::list(config, request, ports),
+        Language::Rust => rust::session::list(config, request, ports),
+    }
+}
+
+use std::path::Path;
+
+use crate::config::mutate::MutateSettings;
+
+/// A language noot mutates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Language {
+    /// Python, tested with pytest.
+    Python,
+    /// Rust, tested with cargo.
+    Rust,
+}
+
+/// The language of the project at `root`.
+pub fn detect(root: &Path, settings: &MutateSettings) -> Language {
+    match settings.language.as_str() {
+        "python" => Language::Python,
+        "rust" => Language::Rust,
+        _ => {
+            let python = !settings.paths.is_empty()
+                || ["pyproject.toml", "setup.py", "setup.cfg"]
+                    .iter()
+                    .any(|f| root.join(f).is_file());
+            if root.join("Cargo.toml").is_file() && !python {
+                Language::Rust
+            } else {
+                Language::Python
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cargo_alone_is_rust_and_a_python_project_beside_it_stays_python() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let settings = MutateSettings::default();
+        assert_eq!(detect(dir.path(), &settings), Language::Python, "nothing: Python, as before");
+        std::fs::write(dir.path().join("Cargo.toml"), "[package]\nname = \"x\"\n").expect("write");
+        assert_eq!(detect(dir.path(), &settings), Language::Rust);
+        std::fs::write(dir.path().join("pyproject.toml"), "[project]\nname = \"x\"\n")
+            .expect("write");
+        assert_eq!(detect(dir.path(), &settings), Language::Python, "a PyO3 package");
+        let rust = MutateSettings { language: "rust".into(), ..MutateSettings::default() };
+        assert_eq!(detect(dir.path(), &rust), Language::Rust);
+    }
+}

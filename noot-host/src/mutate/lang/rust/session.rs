@@ -1,0 +1,413 @@
+//! `noot run` in a Rust project ([`RustRun`]): the catalog when it opens;
+//! then one build with every viable mutant ([`super::build`]), a stats run
+//! that runs each test alone and records the switches it reaches
+//! ([`super::stats`]), and each mutant against only those tests through
+//! [`super::runner::LibtestRunner`]. Results, reports and supervision are
+//! the shared session's.
+//!
+//! Results are keyed per function ([`super::keys`]): the mutant's
+//! function, the bodies its tests and its own runs reach
+//! ([`super::reach`]), and everything else of the project (the frame).
+
+use std::collections::{BTreeSet, HashMap};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use noot_plugin_api::RunnerBox;
+
+use super::build::{self, Built, PlannedFile};
+use super::catalog::{AnalysedSource, RustCatalog};
+use super::keys::{self, KeyInputs};
+use super::reach;
+use super::runner::{LibtestRunner, Reach};
+use super::stats::{self, FAILED, TestRun};
+use crate::config::Config;
+use crate::engine::abi_ports::host_ports;
+use crate::engine::events::Event;
+use crate::engine::ports::Ports;
+use crate::engine::store::FileLock;
+use crate::mutate::catalog::{Catalog, Mutant};
+use crate::mutate::excludes::Excludes;
+use crate::mutate::execute::Limits;
+use crate::mutate::lang::{Baseline, ChosenRunner, LanguageRun, RunnerUse};
+use crate::mutate::report::RunReport;
+use crate::mutate::request::{CargoOptions, RunError, RunRequest};
+use crate::mutate::results::Status;
+use crate::mutate::session::{STATE_DIR, lock_project};
+
+/// × the baseline for a Rust mutant's CPU budget (see where it is used).
+const RUST_CPU_MULTIPLIER: f64 = 6.0;
+
+/// The runner's name in reports.
+const RUNNER: &str = "libtest";
+
+/// A Rust project's side of a run.
+pub struct RustRun<'a> {
+    config: &'a Config,
+    ports: &'a Ports,
+    request: &'a RunRequest,
+    catalog: Catalog,
+    /// Every analysed file, mutations numbered, in catalog order.
+    planned: Vec<PlannedFile>,
+    /// Each file's mutated functions: key and body range (for the keys).
+    bodies: Vec<Vec<(String, Range<usize>)>>,
+    /// Mutant id → switch number (from 1, in catalog order).
+    switches: HashMap<String, u32>,
+    /// Switch number → the mutant's function.
+    function_of: HashMap<u32, String>,
+    mutants_dir: PathBuf,
+    state_dir: PathBuf,
+    /// From [`LanguageRun::baseline`].
+    built: Option<Built>,
+    /// What the build and the stats run were, for the summary.
+    reason: String,
+    runner: Option<RunnerBox>,
+    _lock: FileLock,
+}
+
+impl<'a> RustRun<'a> {
+    /// Refuses Python's keys, analyses the crates and takes the project's
+    /// lock.
+    pub fn open(
+        config: &'a Config,
+        ports: &'a Ports,
+        request: &'a RunRequest,
+    ) -> Result<Self, RunError> {
+        refuse_python_keys(config)?;
+        let RustCatalog { catalog, files } = catalog(config, ports, &request.cargo)?;
+        let root = &config.root;
+        let state_dir = root.join(STATE_DIR);
+        std::fs::create_dir_all(&state_dir)
+            .map_err(|e| RunError::setup(format!("{}: {e}", state_dir.display()), None))?;
+        let lock = lock_project(root)?;
+        let switches: HashMap<String, u32> =
+            catalog.mutants.iter().zip(1u32..).map(|(m, n)| (m.id.clone(), n)).collect();
+        let function_of: HashMap<u32, String> = catalog
+            .mutants
+            .iter()
+            .filter_map(|m| Some((*switches.get(&m.id)?, m.function.clone())))
+            .collect();
+        let bodies = files.iter().map(|f| f.bodies.clone()).collect();
+        let planned = planned_files(files, &switches);
+        Ok(Self {
+            config,
+            ports,
+            request,
+            catalog,
+            planned,
+            bodies,
+            switches,
+            function_of,
+            mutants_dir: root.join(&config.mutate.mutants_dir),
+            state_dir,
+            built: None,
+            reason: String::new(),
+            runner: None,
+            _lock: lock,
+        })
+    }
+
+    /// The tests of the stats run that count: failing doc examples are
+    /// dropped with a warning (their wrapping is rustdoc's, not their
+    /// harness's), any other failing test stops the run.
+    fn usable_tests(
+        &self,
+        built: &Built,
+        mut tests: Vec<TestRun>,
+    ) -> Result<Vec<TestRun>, RunError> {
+        // Examples in a file this build does not compile (on an item
+        // behind a feature) are not run by rustdoc either: left out
+        // without a word.
+        let built_file = |example: &str| {
+            built.compiles(example.rsplit_once(':').map_or(example, |(file, _)| file))
+        };
+        let unbuilt = built.doc_dropped.iter().filter(|(e, _)| !built_file(e)).count();
+        let mut dropped: Vec<(String, String)> =
+            built.doc_dropped.iter().filter(|(e, _)| built_file(e)).cloned().collect();
+        tests.retain(|t| {
+            let failed_example = t.target == build::DOC_TARGET && t.hits.contains(&FAILED);
+            if failed_example {
+                dropped.push((t.name.clone(), "fails as a test without any mutant".into()));
+            }
+            !failed_example
+        });
+        if let Some((example, why)) = dropped.first() {
+            self.ports.events.emit(&Event::Warning {
+                message: format!(
+                    "{} of {} doc examples are not used (they do not build or pass as tests of the mutated copy; a mutant only they catch is reported survived, where `cargo test --doc` would catch it); the first, {example}: {why}",
+                    dropped.len(),
+                    built.doc_examples + built.doc_dropped.len() - unbuilt,
+                ),
+            });
+        }
+        if let Some(test) = tests.iter().find(|t| t.hits.contains(&FAILED)) {
+            return Err(RunError::Setup {
+                location: None,
+                message: format!("{}::{} fails without any mutant", test.target, test.name),
+                help: Some(
+                    "noot needs a passing test suite: fix or #[ignore] that test, then run again"
+                        .into(),
+                ),
+            });
+        }
+        Ok(tests)
+    }
+}
+
+impl LanguageRun for RustRun<'_> {
+    fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    fn baseline(&mut self, _force: bool, stop: &AtomicBool) -> Result<Baseline, RunError> {
+        let (ports, root) = (self.ports, &self.config.root);
+        // One build with every mutant behind its switch.
+        let feature_args = self.request.cargo.feature_args();
+        ports.progress.progress(0, 1, "building the mutated crate once");
+        let build_started = ports.clock.monotonic_ms();
+        let target_dir = root.join(".noot/target");
+        let built =
+            build::build(root, &self.mutants_dir, &target_dir, &self.planned, &feature_args)
+                .map_err(|e| RunError::Setup {
+                    location: None,
+                    message: e.to_string(),
+                    help: Some(
+                        "`cargo test --no-run` must build the project without noot first".into(),
+                    ),
+                })?;
+        ports.progress.finish();
+        let build_ms = ports.clock.monotonic_ms().saturating_sub(build_started);
+
+        // The stats run: each test alone, the switches it reaches.
+        let stats_started = ports.clock.monotonic_ms();
+        let tests = stats::run(ports, &self.mutants_dir, &built.binaries, self.request.jobs, stop)?;
+        let stats_ms = ports.clock.monotonic_ms().saturating_sub(stats_started);
+        if stop.load(Ordering::SeqCst) {
+            return Err(RunError::Interrupted);
+        }
+        // Each test ran in a process of its own: what the quickest test of
+        // a binary took is that binary's start-up, not the tests' time.
+        let (tests, startup_ms) = stats::without_startup(tests);
+        let tests = self.usable_tests(&built, tests)?;
+        let mutant_of: HashMap<u32, &str> =
+            self.switches.iter().map(|(id, n)| (*n, id.as_str())).collect();
+        let selection = stats::select(&tests, &mutant_of);
+
+        // The compiler and its flags decide what the code does too
+        // (overflow checks, lints made errors, codegen): a new toolchain
+        // or RUSTFLAGS runs every mutant again.
+        let mut settings = feature_args;
+        settings.push(toolchain_version(root));
+        settings.push(std::env::var("RUSTFLAGS").unwrap_or_default());
+        let reached_before = reach::load(&self.state_dir.join(reach::FILE));
+        let keys = keys::result_keys(&KeyInputs {
+            mutants: &self.catalog.mutants,
+            sources: self.planned.iter().map(|f| f.source.as_str()).collect(),
+            paths: self.planned.iter().map(|f| f.rel.as_str()).collect(),
+            bodies: &self.bodies,
+            switches: &self.switches,
+            function_of: &self.function_of,
+            unviable: &built.unviable,
+            project_files: &built.project_files,
+            settings: &settings,
+            reached_switches: &selection.reached_switches,
+            reached_before: &reached_before,
+            selection: &selection.selected,
+        });
+        self.reason = format!(
+            "one build ({} cargo round{}, {} unviable, {}), {} tests run alone for the stats ({})",
+            built.rounds,
+            if built.rounds == 1 { "" } else { "s" },
+            built.unviable.len(),
+            seconds(build_ms),
+            tests.len(),
+            seconds(stats_ms),
+        );
+        self.built = Some(built);
+        let settings = &self.config.mutate;
+        // A compiled test's CPU time hardly varies between runs (no
+        // imports, no JIT, no first-call costs): six times the selection's
+        // baseline is plenty, where ten times a debug build's whole
+        // selection made an infinite loop cost a minute. Not less: a CPU
+        // timeout stands only when the mutant ran four times as long as its
+        // tests without it, so twice the baseline sent every loop whose
+        // tests take over an eighth of a second to a generous re-run (10 s
+        // each on semver); six leaves room for the reference run being half
+        // as slow again as the stats run.
+        let limits = Limits {
+            multiplier: settings.timeout_multiplier,
+            cpu_multiplier: RUST_CPU_MULTIPLIER,
+            floor_secs: settings.timeout_floor_secs,
+            startup_ms,
+        };
+        Ok(Baseline { selection: selection.selected, keys, limits })
+    }
+
+    fn verdict_without_running(&self, mutant: &Mutant) -> Option<(Status, String)> {
+        let built = self.built.as_ref()?;
+        let number = self.switches.get(&mutant.id).copied().unwrap_or(0);
+        if let Some(why) = built.unviable.get(&number) {
+            Some((Status::Unviable, format!("does not build: {why}")))
+        } else if !built.compiles(&mutant.file) {
+            Some((
+                Status::Skipped,
+                format!(
+                    "not built: no target of this build compiles {} (a cfg, a feature or the platform leaves it out)",
+                    mutant.file
+                ),
+            ))
+        } else {
+            None
+        }
+    }
+
+    fn runner(
+        &mut self,
+        _baseline: &Baseline,
+        _usage: RunnerUse,
+        _force: bool,
+        _stop: &AtomicBool,
+    ) -> Result<ChosenRunner<'_>, RunError> {
+        if self.runner.is_none() {
+            let binaries = self.built.as_ref().map(|b| b.binaries.as_slice()).unwrap_or_default();
+            let dirs: HashMap<String, String> = binaries
+                .iter()
+                .map(|b| {
+                    let dir = stats::package_dir(b, &self.mutants_dir);
+                    (b.path.display().to_string(), dir.display().to_string())
+                })
+                .collect();
+            let recording = Reach {
+                journal: self.state_dir.join(reach::FILE),
+                scratch: self.mutants_dir.join(".noot/stats"),
+                function_of: self.function_of.clone(),
+            };
+            self.runner = Some(noot_plugin_api::runner_box(LibtestRunner::new(
+                host_ports(self.ports),
+                self.switches.clone(),
+                dirs,
+                Some(recording),
+            )));
+        }
+        let runner = self.runner.as_ref().ok_or_else(|| RunError::setup("no runner", None))?;
+        Ok(ChosenRunner { runner, name: RUNNER.into(), reason: self.reason.clone() })
+    }
+
+    fn finish(&mut self, _report: &mut RunReport, current: &BTreeSet<&str>) {
+        let journal = self.state_dir.join(reach::FILE);
+        if let Err(e) = reach::compact(&journal, current) {
+            self.ports
+                .events
+                .emit(&Event::Warning { message: format!("{}: {e}", journal.display()) });
+        }
+    }
+}
+
+/// The mutants of a Rust project, for `noot run --list` (nothing is
+/// built or written).
+pub fn list(config: &Config, request: &RunRequest, ports: &Ports) -> Result<Catalog, RunError> {
+    refuse_python_keys(config)?;
+    Ok(catalog(config, ports, &request.cargo)?.catalog)
+}
+
+/// `[mutate]` keys that only mean something for Python projects.
+const PYTHON_ONLY_KEYS: &[&str] =
+    &["python", "pytest_args", "tests", "runner", "runner_options", "paths"];
+
+/// Refuses a `[mutate]` key set for Python in a Rust project, at its line.
+pub fn refuse_python_keys(config: &Config) -> Result<(), RunError> {
+    let settings = &config.mutate;
+    let set = settings.locations.iter().find(|(key, _)| {
+        let name = key.split('.').next().unwrap_or(key);
+        PYTHON_ONLY_KEYS.contains(&name)
+    });
+    match set {
+        Some((key, location)) => Err(RunError::Setup {
+            location: Some(location.clone()),
+            message: format!(
+                "[mutate] {} is for Python projects, and {} is a Rust project",
+                key.split('.').next().unwrap_or(key),
+                config.root.join("Cargo.toml").display()
+            ),
+            help: Some(
+                "remove it, or set [mutate] language = \"python\" if this is a Python project built with Cargo"
+                    .into(),
+            ),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The project's mutants, the unparsable files named on stderr: analysis
+/// only, nothing written (`noot run --list` stops here).
+pub fn catalog(
+    config: &Config,
+    ports: &Ports,
+    cargo: &CargoOptions,
+) -> Result<RustCatalog, RunError> {
+    let settings = &config.mutate;
+    let excludes = Excludes::new(&settings.exclude).map_err(|e| RunError::Setup {
+        location: settings.locations.get("exclude").cloned(),
+        message: e.to_string(),
+        help: None,
+    })?;
+    let found = super::catalog::build(&config.root, &excludes, &cargo.packages).map_err(|e| {
+        RunError::Setup {
+            location: settings.locations.get("language").cloned(),
+            message: e.to_string(),
+            help: Some(
+                "run noot in the folder of the crate's or the workspace's Cargo.toml".into(),
+            ),
+        }
+    })?;
+    for (file, message) in &found.catalog.unparsable {
+        ports.events.emit(&Event::Warning { message: format!("{file}: {message}; not mutated") });
+    }
+    Ok(found)
+}
+
+/// `rustc -vV` as cargo would run it in `root` (a `rust-toolchain.toml`
+/// there picks the toolchain); empty if it cannot run.
+fn toolchain_version(root: &Path) -> String {
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    std::process::Command::new(rustc)
+        .arg("-vV")
+        .current_dir(root)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default()
+}
+
+fn seconds(ms: u64) -> String {
+    format!("{:.1} s", ms as f64 / 1000.0)
+}
+
+/// Every analysed file with its mutations numbered, each crate root marked
+/// (it gets the runtime module even without mutants).
+fn planned_files(files: Vec<AnalysedSource>, switches: &HashMap<String, u32>) -> Vec<PlannedFile> {
+    files
+        .into_iter()
+        .map(|file| PlannedFile {
+            crate_root: is_crate_root(&file.rel),
+            mutations: file
+                .mutations
+                .into_iter()
+                .filter_map(|(id, mutation)| Some((*switches.get(&id)?, mutation)))
+                .collect(),
+            rel: file.rel,
+            source: file.source,
+        })
+        .collect()
+}
+
+fn is_crate_root(rel: &str) -> bool {
+    let path = PathBuf::from(rel);
+    let parent = path.parent().and_then(Path::file_name).and_then(|n| n.to_str());
+    let name = path.file_name().and_then(|n| n.to_str());
+    matches!((parent, name), (Some("src"), Some("lib.rs" | "main.rs")) | (Some("bin"), Some(_)))
+        || (path.ends_with("main.rs")
+            && path.parent().and_then(Path::parent).and_then(Path::file_name)
+                == Some("bin".as_ref()))
+}
