@@ -136,6 +136,17 @@ fn cargo_options_in_a_python_project_are_refused() {
     let run = noot(dir.path(), &["run", "--list", "--features", "x"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("are for Rust crates"), "{}", run.stderr);
+    // So does `[mutate] exclude_tests`, at its line, with pytest's way.
+    std::fs::write(dir.path().join("noot.toml"), "[mutate]\nexclude_tests = [\"*slow*\"]\n")
+        .expect("write");
+    let run = noot(dir.path(), &["run", "--list"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("noot.toml:2:17: [mutate] exclude_tests is for Rust projects"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("--deselect"), "{}", run.stderr);
 }
 
 /// A workspace of two members: `core`'s mutants are killed by the tests
@@ -278,6 +289,23 @@ fn a_crates_mutants_run_against_the_tests_that_reach_them_and_are_reused_after()
     // The user's files are untouched.
     let lib = std::fs::read_to_string(dir.path().join("src/lib.rs")).expect("read");
     assert!(!lib.contains("__noot_rt"), "{lib}");
+    // Tests left out with `exclude_tests` (globs over TARGET::TEST) test
+    // nothing: double's only test gone, its mutants are reached by none.
+    std::fs::write(
+        dir.path().join("noot.toml"),
+        "[mutate]\nexclude_tests = [\"geo_kit::tests::*\"]\n",
+    )
+    .expect("write");
+    let run = noot(dir.path(), &["run", "--format", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let excluded: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
+    assert_eq!(excluded["summary"]["no_tests"], 9, "{excluded}");
+    assert_eq!(excluded["summary"]["tested"], 0);
+    std::fs::write(dir.path().join("noot.toml"), "[mutate]\nexclude_tests = [\"[\"]\n")
+        .expect("write");
+    let run = noot(dir.path(), &["run", "--list"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("noot.toml:2:17: exclude_tests pattern `[`"), "{}", run.stderr);
     // A key only Python projects use is refused at its line.
     std::fs::write(dir.path().join("noot.toml"), "[mutate]\njobs = 1\npytest_args = [\"-x\"]\n")
         .expect("write");

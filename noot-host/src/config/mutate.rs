@@ -35,6 +35,7 @@ pub const PROJECT_VENVS: &[&str] = &[".venv", "venv"];
 pub(super) struct MutateTable {
     paths: Option<Spanned<Vec<String>>>,
     exclude: Option<Spanned<Vec<String>>>,
+    exclude_tests: Option<Spanned<Vec<String>>>,
     tests: Option<Spanned<Vec<Spanned<String>>>>,
     pytest_args: Option<Spanned<Vec<String>>>,
     runner: Option<Spanned<String>>,
@@ -58,6 +59,10 @@ pub struct MutateSettings {
     /// Globs over relative file paths or function names (`pkg.mod.*`), or
     /// `re:` regexes over either, that are never mutated.
     pub exclude: Vec<String>,
+    /// Rust: globs over `TARGET::TEST` (`e2e::*`, `*::slow_*`) naming tests
+    /// the stats run leaves out, so no mutant is tested by them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub exclude_tests: Vec<String>,
     /// Test paths given to pytest; empty: `tests/` if it exists, else
     /// pytest's own discovery (see [`crate::mutate::lang::python::project::tests_for`]).
     pub tests: Vec<String>,
@@ -97,6 +102,7 @@ impl Default for MutateSettings {
         Self {
             paths: Vec::new(),
             exclude: Vec::new(),
+            exclude_tests: Vec::new(),
             tests: Vec::new(),
             pytest_args: Vec::new(),
             runner: "auto".into(),
@@ -224,6 +230,19 @@ impl MutateTable {
                     .with_help("use a glob such as \"src/pkg/generated/*\" or \"pkg.cli.*\", or \"re:<regex>\"")
             })?;
             settings.exclude = v.get_ref().clone();
+        }
+        if let Some(v) = &self.exclude_tests {
+            note("exclude_tests", v.span().start, &mut settings);
+            for pattern in v.get_ref() {
+                globset::Glob::new(pattern).map_err(|why| {
+                    ConfigError::at(
+                        at(v.span().start),
+                        format!("exclude_tests pattern `{pattern}`: {why}"),
+                    )
+                    .with_help("use a glob over TARGET::TEST, such as \"e2e::*\" or \"*::slow_*\"")
+                })?;
+            }
+            settings.exclude_tests = v.get_ref().clone();
         }
         if let Some(v) = &self.tests {
             note("tests", v.span().start, &mut settings);

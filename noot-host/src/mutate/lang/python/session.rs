@@ -61,6 +61,7 @@ impl<'a> PythonRun<'a> {
         request: &'a RunRequest,
     ) -> Result<Self, RunError> {
         refuse_cargo_options(request)?;
+        refuse_rust_keys(config)?;
         let plan = prepare(config, request, ports)?;
         let project_before = project_writes::Snapshot::take(&plan.root, &plan.mutants_dir);
         // `auto` starts warm and may fall back once the stats are known.
@@ -208,6 +209,7 @@ impl LanguageRun for PythonRun<'_> {
 /// `noot run --list`.
 pub fn list(config: &Config, request: &RunRequest, ports: &Ports) -> Result<Catalog, RunError> {
     refuse_cargo_options(request)?;
+    refuse_rust_keys(config)?;
     Ok(prepare(config, request, ports)?.catalog)
 }
 
@@ -224,6 +226,25 @@ struct Plan {
     tree_digest: String,
     /// This session's hold on the project's `.noot/` folder.
     _lock: crate::engine::store::FileLock,
+}
+
+/// `[mutate]` keys that only mean something for Rust projects.
+const RUST_ONLY_KEYS: &[&str] = &["exclude_tests"];
+
+/// Refuses a `[mutate]` key set for Rust in a Python project, at its line.
+fn refuse_rust_keys(config: &Config) -> Result<(), RunError> {
+    let settings = &config.mutate;
+    match settings.locations.iter().find(|(key, _)| RUST_ONLY_KEYS.contains(&key.as_str())) {
+        Some((key, location)) => Err(RunError::Setup {
+            location: Some(location.clone()),
+            message: format!("[mutate] {key} is for Rust projects, and this is a Python project"),
+            help: Some(
+                "remove it; pytest leaves tests out with pytest_args = [\"-k\", \"not slow\"] or [\"--deselect\", \"NODEID\"]"
+                    .into(),
+            ),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// `--package` and the feature flags in a Python project: exit 2.

@@ -181,7 +181,22 @@ impl LanguageRun for RustRun<'_> {
 
         // The stats run: each test alone, the switches it reaches.
         let stats_started = ports.clock.monotonic_ms();
-        let tests = stats::run(ports, &self.mutants_dir, &built.binaries, self.request.jobs, stop)?;
+        let excluded: Vec<globset::GlobMatcher> = self
+            .config
+            .mutate
+            .exclude_tests
+            .iter()
+            .filter_map(|pattern| globset::Glob::new(pattern).ok())
+            .map(|glob| glob.compile_matcher())
+            .collect();
+        let tests = stats::run(
+            ports,
+            &self.mutants_dir,
+            &built.binaries,
+            &excluded,
+            self.request.jobs,
+            stop,
+        )?;
         let stats_ms = ports.clock.monotonic_ms().saturating_sub(stats_started);
         if stop.load(Ordering::SeqCst) {
             return Err(RunError::Interrupted);

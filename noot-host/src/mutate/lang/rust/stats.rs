@@ -95,12 +95,14 @@ pub fn package_dir(binary: &TestBinary, root: &Path) -> PathBuf {
     if binary.dir.as_os_str().is_empty() { root.to_path_buf() } else { binary.dir.clone() }
 }
 
-/// Runs every test of every binary alone with `NOOT_STATS_FILE`; a test
-/// that fails gets [`FAILED`] among its hits.
+/// Runs every test of every binary alone with `NOOT_STATS_FILE`, but
+/// those whose `TARGET::TEST` an `excluded` glob matches (`[mutate]
+/// exclude_tests`); a test that fails gets [`FAILED`] among its hits.
 pub fn run(
     ports: &Ports,
     cwd: &Path,
     binaries: &[TestBinary],
+    excluded: &[globset::GlobMatcher],
     jobs: usize,
     stop: &AtomicBool,
 ) -> Result<Vec<TestRun>, RunError> {
@@ -119,7 +121,10 @@ pub fn run(
             .map_err(|e| RunError::setup(format!("{}: {e}", binary.path.display()), None))?;
         for line in String::from_utf8_lossy(&listing.stdout).lines() {
             if let Some(name) = line.strip_suffix(": test") {
-                all.push((binary, name.to_owned()));
+                let id = format!("{}::{name}", binary.target);
+                if !excluded.iter().any(|glob| glob.is_match(&id)) {
+                    all.push((binary, name.to_owned()));
+                }
             }
         }
     }
