@@ -183,3 +183,50 @@ fn an_interrupted_run_writes_no_cargo_mutants_lists() {
     assert!(stderr.contains("left as it was"), "{stderr}");
     assert!(!out.join("missed.txt").exists(), "partial lists were written");
 }
+
+/// A workspace whose members depend on each other in a chain: cargo
+/// builds a member only once the one it depends on builds, so each
+/// member's unviable mutants showed up one build round after the last
+/// one's, and six members gave up after five rounds with "the mutated
+/// copy does not build" (noot's own workspace did).
+#[test]
+fn a_chain_of_members_each_with_an_unviable_mutant_still_builds() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let write = |path: &str, text: &str| {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    };
+    let members: Vec<String> = (1..=6).map(|n| format!("m{n}")).collect();
+    write(
+        "Cargo.toml",
+        &format!(
+            "[workspace]\nresolver = \"2\"\nmembers = [{}]\n",
+            members.iter().map(|m| format!("\"{m}\"")).collect::<Vec<_>>().join(", ")
+        ),
+    );
+    for (index, member) in members.iter().enumerate() {
+        let dependency = index
+            .checked_sub(1)
+            .map(|previous| format!("m{0} = {{ path = \"../m{0}\" }}\n", previous + 1))
+            .unwrap_or_default();
+        write(
+            &format!("{member}/Cargo.toml"),
+            &format!(
+                "[package]\nname = \"{member}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n{dependency}"
+            ),
+        );
+        // `Point` has no Default: replacing `origin`'s body with
+        // `Default::default()` does not build.
+        write(
+            &format!("{member}/src/lib.rs"),
+            "pub struct Point {\n    pub x: i32,\n}\n\npub fn origin() -> Point {\n    Point { x: 0 }\n}\n\n#[cfg(test)]\nmod tests {\n    #[test]\n    fn at_zero() {\n        assert_eq!(super::origin().x, 0);\n    }\n}\n",
+        );
+    }
+    let (code, stdout, stderr) = noot_run(dir.path(), &["run", "--format", "json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).expect("json");
+    for member in &members {
+        assert_eq!(status_of(&report, &format!("{member}::origin__noot_1")), "unviable");
+    }
+}

@@ -6,8 +6,9 @@
 //! module. `cargo test --no-run --message-format=json` then builds the
 //! test binaries once, with `--cap-lints=warn` so a crate that denies
 //! warnings still builds. A compiler error inside a mutant's branch makes
-//! that mutant unviable: it is switched off and the build runs again, at
-//! most [`MAX_ROUNDS`] times. An error inside no branch (a mutant that
+//! that mutant unviable: it is switched off and the build runs again
+//! while a round finds new ones, at most [`ROUNDS_PER_CRATE`] times per
+//! crate root. An error inside no branch (a mutant that
 //! broke type inference around it) switches off the mutants of its file,
 //! reported as such.
 //!
@@ -30,8 +31,14 @@ use super::doctests::{self, Example};
 use super::schemata::{self, Switched};
 use crate::engine::digest::Digest;
 
-/// Builds at most this many times before giving up on the remaining errors.
-pub const MAX_ROUNDS: usize = 5;
+/// Build rounds allowed per crate root of the project before noot gives
+/// up on the remaining errors. Each round must switch off a mutant (or
+/// drop a doc example) to be followed by another; the rounds add up per
+/// crate because cargo builds a crate only once those it depends on
+/// build, so a chain of members shows its unviable mutants one member per
+/// round, and rustc shows borrow-checking errors only once a crate's
+/// types check.
+pub const ROUNDS_PER_CRATE: usize = 5;
 
 /// One source file and its mutations, numbered.
 #[derive(Debug, Clone)]
@@ -255,6 +262,8 @@ pub fn build(
         .filter(|f| f.crate_root && edition_2024(root, &f.rel))
         .map(|f| f.rel.as_str())
         .collect();
+    let crate_roots = files.iter().filter(|f| f.crate_root).count();
+    let max_rounds = ROUNDS_PER_CRATE * crate_roots.max(1);
     loop {
         built.rounds += 1;
         let texts = write_files(into, files, &off, &edition_2024_roots)?;
@@ -325,7 +334,7 @@ pub fn build(
         }
         let newly_off: BTreeMap<u32, String> =
             newly_off.into_iter().filter(|(n, _)| !off.contains(n)).collect();
-        if (newly_off.is_empty() && newly_dropped == 0) || built.rounds >= MAX_ROUNDS {
+        if (newly_off.is_empty() && newly_dropped == 0) || built.rounds >= max_rounds {
             let mut detail = unexplained;
             if detail.is_empty() {
                 detail = errors.iter().map(|e| e.message.clone()).collect();
