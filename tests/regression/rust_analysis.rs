@@ -106,3 +106,28 @@ fn a_function_of_main_rs_and_one_of_lib_rs_have_ids_of_their_own() {
         "{ids:?}"
     );
 }
+
+/// `noot config show` in a crate detected Python paths and tests: it said
+/// "paths = []  # none found: put the package in src/PKG …", advice for a
+/// Python project, and listed keys a Rust run refuses.
+#[test]
+fn config_show_in_a_crate_says_rust_and_shows_only_the_keys_a_rust_run_reads() {
+    let dir = crate_dir("shown", "2021");
+    std::fs::write(dir.path().join("src/lib.rs"), "pub fn one() -> u8 {\n    1\n}\n")
+        .expect("write");
+    std::fs::write(dir.path().join("noot.toml"), "[mutate]\nexclude_tests = [\"e2e::*\"]\n")
+        .expect("write");
+    let (code, stdout, stderr) = noot_run(dir.path(), &["config", "show"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("language = \"rust\"  # detected: Cargo.toml"), "{stdout}");
+    assert!(stdout.contains("exclude_tests = [\"e2e::*\"]  # "), "{stdout}");
+    let mutate = stdout.split("[mutate]").nth(1).unwrap_or_default();
+    assert!(!mutate.contains("src/PKG"), "{stdout}");
+    for python_only in ["paths = ", "tests = ", "python = ", "runner = "] {
+        assert!(!mutate.lines().any(|l| l.starts_with(python_only)), "{python_only} in {stdout}");
+    }
+    let (code, stdout, stderr) = noot_run(dir.path(), &["config", "show", "--format", "json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let shown: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    assert_eq!(shown["mutate"]["language"], "rust", "{shown}");
+}

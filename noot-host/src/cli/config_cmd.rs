@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::cli::{CliError, Context, Format, Outcome};
 use crate::config::{CONFIG_SCHEMA_VERSION, Config, ConfigError};
 use crate::mutate::lang::python::project::{self, TestsError};
+use crate::mutate::lang::{self, Language};
 use crate::scrub::ScrubPipeline;
 
 #[derive(Debug, Subcommand)]
@@ -81,6 +82,17 @@ pub(crate) fn run(context: &Context, command: ConfigCommand) -> Result<Outcome, 
 fn with_detected(config: &Config) -> Result<Config, CliError> {
     let mut shown = config.clone();
     let root = shown.root.clone();
+    // A crate: no Python package or tests to look for.
+    if lang::detect(&root, &shown.mutate) == Language::Rust {
+        if shown.mutate.language == "auto" {
+            shown.mutate.language = "rust".into();
+            shown.origins.insert(
+                "mutate.language".into(),
+                "detected: Cargo.toml, and no Python project beside it".into(),
+            );
+        }
+        return Ok(shown);
+    }
     let settings = &mut shown.mutate;
     if settings.paths.is_empty() {
         let (paths, origin) = project::default_paths(&root);
@@ -147,11 +159,15 @@ fn human(config: &Config) -> String {
 
     let mutate = &config.mutate;
     let origin = |key: &str| origin(&format!("mutate.{key}"));
+    // What a Rust run reads; a Python run reads every key but exclude_tests.
+    let rust = mutate.language == "rust";
     out.push_str("\n[mutate]\n");
-    out.push_str(&format!("paths = {}  # {}\n", toml_list(&mutate.paths), origin("paths")));
-    out.push_str(&format!("tests = {}  # {}\n", toml_list(&mutate.tests), origin("tests")));
-    out.push_str(&format!("python = {:?}  # {}\n", mutate.python, origin("python")));
-    out.push_str(&format!("runner = {:?}  # {}\n", mutate.runner, origin("runner")));
+    if !rust {
+        out.push_str(&format!("paths = {}  # {}\n", toml_list(&mutate.paths), origin("paths")));
+        out.push_str(&format!("tests = {}  # {}\n", toml_list(&mutate.tests), origin("tests")));
+        out.push_str(&format!("python = {:?}  # {}\n", mutate.python, origin("python")));
+        out.push_str(&format!("runner = {:?}  # {}\n", mutate.runner, origin("runner")));
+    }
     out.push_str(&format!("mutants_dir = {:?}  # {}\n", mutate.mutants_dir, origin("mutants_dir")));
     match mutate.jobs {
         Some(jobs) => out.push_str(&format!("jobs = {jobs}  # {}\n", origin("jobs"))),
@@ -175,6 +191,13 @@ fn human(config: &Config) -> String {
             "exclude = {}  # {}\n",
             toml_list(&mutate.exclude),
             origin("exclude")
+        ));
+    }
+    if !mutate.exclude_tests.is_empty() {
+        out.push_str(&format!(
+            "exclude_tests = {}  # {}\n",
+            toml_list(&mutate.exclude_tests),
+            origin("exclude_tests")
         ));
     }
     if !mutate.pytest_args.is_empty() {
