@@ -131,3 +131,41 @@ fn config_show_in_a_crate_says_rust_and_shows_only_the_keys_a_rust_run_reads() {
     let shown: serde_json::Value = serde_json::from_str(&stdout).expect("json");
     assert_eq!(shown["mutate"]["language"], "rust", "{shown}");
 }
+
+/// Doc examples were found by reading every line that starts with `///`,
+/// so a test's string literal holding Rust source with doc comments gave
+/// an "example" that failed to build (noot's own workspace warned "1 of 6
+/// doc examples are not used … expected one of `!` or `[`"). rustdoc
+/// reads comments, not strings, and never sees `#[cfg(test)]` code.
+#[test]
+fn doc_examples_are_read_from_comments_not_from_strings_or_test_modules() {
+    let source = r#"/// ```
+/// assert_eq!(one(), 1);
+/// ```
+pub fn one() -> u8 {
+    1
+}
+
+#[cfg(test)]
+mod tests {
+    /// ```
+    /// this_is_a_test_helpers_doc();
+    /// ```
+    fn helper() {}
+
+    #[test]
+    fn reads_sources() {
+        let text = "\
+/// ```
+/// ## not rust
+/// ```
+fn f() {}
+";
+        assert!(!text.is_empty());
+    }
+}
+"#;
+    let found = noot::mutate::lang::rust::doctests::examples("src/lib.rs", source);
+    let lines: Vec<usize> = found.iter().map(|e| e.line).collect();
+    assert_eq!(lines, [1], "{found:?}");
+}

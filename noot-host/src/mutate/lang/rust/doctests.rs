@@ -13,7 +13,10 @@
 //! the count of dropped examples is reported; `no_run`, `ignore`,
 //! `compile_fail` and other languages are not examples that run.
 
+use std::collections::BTreeSet;
 use std::ops::Range;
+
+use tree_sitter::Node;
 
 /// One runnable doc example.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,15 +40,49 @@ impl Example {
     }
 }
 
-/// The runnable examples in the doc comments (`///`, `//!`) of `source`.
+/// The runnable examples in the doc comments (`///`, `//!`) of `source`:
+/// comments as the parser sees them (a string literal holding Rust
+/// source is no documentation), outside `#[cfg(test)]` code, which
+/// rustdoc never compiles.
 pub fn examples(rel: &str, source: &str) -> Vec<Example> {
+    let rows = super::parse(source).map(|tree| doc_comment_rows(tree.root_node(), source));
     let docs = source.lines().enumerate().filter_map(|(index, line)| {
+        if rows.as_ref().is_some_and(|rows| !rows.contains(&index)) {
+            return None;
+        }
         let trimmed = line.trim_start();
         let doc = trimmed.strip_prefix("///").or_else(|| trimmed.strip_prefix("//!"))?;
         // One space after the marker belongs to it.
         Some((index, doc.strip_prefix(' ').unwrap_or(doc)))
     });
     fenced(rel, docs)
+}
+
+/// The 0-based rows of the doc line comments under `node`, leaving out
+/// items marked `#[cfg(test)]` and everything inside them.
+fn doc_comment_rows(node: Node<'_>, source: &str) -> BTreeSet<usize> {
+    let mut rows = BTreeSet::new();
+    let mut cursor = node.walk();
+    let mut next_is_test = false;
+    for child in node.named_children(&mut cursor) {
+        let text = source.get(child.byte_range()).unwrap_or("");
+        match child.kind() {
+            "line_comment" => {
+                let doc = (text.starts_with("///") && !text.starts_with("////"))
+                    || text.starts_with("//!");
+                if doc {
+                    rows.insert(child.start_position().row);
+                }
+            }
+            "attribute_item" => next_is_test |= super::is_cfg_test(text),
+            _ => {
+                if !std::mem::take(&mut next_is_test) {
+                    rows.extend(doc_comment_rows(child, source));
+                }
+            }
+        }
+    }
+    rows
 }
 
 /// The runnable examples of a Markdown file a crate includes as its

@@ -524,7 +524,7 @@ fn join(path: &str, name: &str) -> String {
     }
 }
 
-fn is_cfg_test(attribute: &str) -> bool {
+pub(super) fn is_cfg_test(attribute: &str) -> bool {
     let compact: String = attribute.chars().filter(|c| !c.is_whitespace()).collect();
     compact.starts_with("#[cfg(test")
         || compact.contains("cfg(test)") && compact.starts_with("#[cfg(")
