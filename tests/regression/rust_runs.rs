@@ -230,3 +230,51 @@ fn a_chain_of_members_each_with_an_unviable_mutant_still_builds() {
         assert_eq!(status_of(&report, &format!("{member}::origin__noot_1")), "unviable");
     }
 }
+
+/// A binary's selected tests ran in one process, and libtest runs every
+/// test it is given: a mutant its fastest test kills still waited for
+/// every slower test of the binary (on noot's own workspace, mutants the
+/// first test killed took seconds of cargo-building tests after it).
+/// Tests run in chunks now, and nothing after the failing chunk runs.
+#[test]
+fn a_killed_mutant_stops_at_the_chunk_that_failed() {
+    let dir = crate_dir("chunks", "2021");
+    std::fs::write(
+        dir.path().join("src/lib.rs"),
+        r#"pub fn double(x: u32) -> u32 {
+    x * 2
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_kills() {
+        assert_eq!(super::double(3), 6);
+    }
+
+    /// Slower than `a_kills`, so selected after it; says under which
+    /// mutant it ran.
+    #[test]
+    fn b_slow() {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let _ = super::double(0);
+        let mutant = std::env::var("NOOT_MUTANT").unwrap_or_default();
+        std::fs::write(format!("ran-under-{mutant}"), "").unwrap();
+    }
+}
+"#,
+    )
+    .expect("write");
+    let (code, stdout, stderr) = noot_run(dir.path(), &["run", "--format", "json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).expect("json");
+    assert_eq!(report["summary"]["killed"], 4, "{report}");
+    let copy = dir.path().join(".noot/mutants");
+    assert!(copy.join("ran-under-0").exists(), "the stats run ran it");
+    let ran: Vec<String> = std::fs::read_dir(&copy)
+        .expect("copy")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|name| name.starts_with("ran-under-") && name != "ran-under-0")
+        .collect();
+    assert!(ran.is_empty(), "b_slow ran under killed mutants: {ran:?}");
+}

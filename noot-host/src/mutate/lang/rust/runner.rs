@@ -80,17 +80,29 @@ impl LibtestRunner {
         self.dirs.get(binary).map_or(".", String::as_str)
     }
 
-    /// The processes a job's tests run in: per binary, its tests at once,
-    /// except doc examples, each alone as rustdoc runs them (one that
-    /// calls `process::exit` or sets a global logger must not decide for
-    /// the next).
+    /// The processes a job's tests run in, in order, stopping at the first
+    /// that fails. Doc examples run each alone, as rustdoc runs them (one
+    /// that calls `process::exit` or sets a global logger must not decide
+    /// for the next). A binary's other tests run in chunks of 1, 2, 4, …
+    /// tests: libtest runs every test it is given (stable Rust has no
+    /// fail-fast), so one process for all would make a mutant its fastest
+    /// test kills wait for its slowest; chunks that double cost a kill at
+    /// most twice the tests up to the failing one, in a handful of
+    /// processes.
     fn processes(job: &MutantJob) -> Vec<(String, Vec<String>)> {
         let mut processes = Vec::new();
         for (binary, names) in Self::by_binary(job) {
             if is_doc_examples(&binary) {
                 processes.extend(names.into_iter().map(|n| (binary.clone(), vec![n])));
-            } else {
-                processes.push((binary, names));
+                continue;
+            }
+            let mut rest = names.as_slice();
+            let mut size = 1;
+            while !rest.is_empty() {
+                let (chunk, after) = rest.split_at(size.min(rest.len()));
+                processes.push((binary.clone(), chunk.to_vec()));
+                rest = after;
+                size *= 2;
             }
         }
         processes
@@ -329,5 +341,20 @@ mod tests {
             "running 2 tests\n.F\nfailures:\n\n---- tests::adds stdout ----\nthread panicked\n";
         assert_eq!(failed_test(output), "tests::adds failed");
         assert_eq!(failed_test("nothing"), "a test failed");
+    }
+
+    #[test]
+    fn a_binarys_tests_run_in_doubling_chunks_and_doc_examples_alone() {
+        let doc = format!("/t/deps/{}-1f", crate::mutate::lang::rust::build::DOC_TARGET);
+        let mut tests: Vec<RString> =
+            (1..=8).map(|n| RString::from(test_arg("/t/deps/lib-9a", &format!("t{n}")))).collect();
+        tests.insert(1, test_arg(&doc, "src_lib_rs_3").into());
+        tests.push(test_arg(&doc, "src_lib_rs_9").into());
+        let job = MutantJob { tests: tests.into_iter().collect(), ..MutantJob::default() };
+        let processes: Vec<(String, Vec<String>)> = LibtestRunner::processes(&job);
+        let sizes: Vec<(bool, usize)> =
+            processes.iter().map(|(binary, names)| (binary == &doc, names.len())).collect();
+        assert_eq!(sizes, [(false, 1), (false, 2), (false, 4), (false, 1), (true, 1), (true, 1)]);
+        assert_eq!(processes[1].1, ["t2", "t3"], "in the job's order");
     }
 }
