@@ -206,3 +206,23 @@ def test_f():
         assert_nothing_left(&mark, Duration::from_secs(2));
     }
 }
+
+/// A Rust run's stats run waited for each test it had started: SIGTERM (or
+/// Ctrl-C, which the tests' own process groups do not receive) during a
+/// 30 s test ended noot only when the test did.
+#[test]
+fn sigterm_during_a_rust_stats_run_exits_143_within_two_seconds() {
+    let dir = super::rust_analysis::crate_dir("slow_stats", "2021");
+    std::fs::write(
+        dir.path().join("src/lib.rs"),
+        "pub fn one() -> u8 {\n    1\n}\n\n#[cfg(test)]\nmod tests {\n    #[test]\n    fn slow() {\n        \
+         let _sleeper = std::process::Command::new(\"sleep\").arg(\"300\").spawn();\n        \
+         std::thread::sleep(std::time::Duration::from_secs(30));\n        \
+         assert_eq!(super::one(), 1);\n    }\n}\n",
+    )
+    .expect("write");
+    let mark = fresh_mark("rust-stats");
+    let noot = start(dir.path(), &["run"], &mark);
+    wait_for(&mark, "sleep 300");
+    sigterm_exits_143_at_once(noot, &mark);
+}

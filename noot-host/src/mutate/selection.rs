@@ -1,6 +1,6 @@
 //! What a mutant is tested with: its tests, fastest first, and what the
 //! runner needs to know about them. Each language's stats run chooses
-//! them (`lang::python::selection`, `lang::rust::session`); execution,
+//! them (`lang::python::selection`, `lang::rust::stats`); execution,
 //! keys and results only read them.
 
 /// The tests chosen for one mutant.

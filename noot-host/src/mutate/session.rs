@@ -41,6 +41,7 @@ pub fn run(
     request: &RunRequest,
     stop: &AtomicBool,
 ) -> Result<RunReport, RunError> {
+    lang::refuse_foreign(config, request)?;
     let started = Instant::now();
     ports.events.emit(&Event::SessionStarted { command: "run".into() });
     let mut language = lang::open(config, registry, ports, request)?;
@@ -69,14 +70,15 @@ fn run_language(
     request: &RunRequest,
     stop: &AtomicBool,
 ) -> Result<RunReport, RunError> {
-    let baseline = language.baseline(request.force, stop)?;
     // Owned: the language is borrowed again for its runner below.
     let mutants: Vec<Mutant> = language.catalog().mutants.clone();
     let skipped_functions = language.catalog().skipped.clone();
+    // A filter that matches nothing fails before the stats run.
+    let wanted = filters::wanted(&request.filters, &mutants)?;
+    let baseline = language.baseline(request.force, stop)?;
 
     let store = ResultStore::new(ports.fs.as_ref(), state_dir);
     let previous = store.load()?;
-    let wanted = filters::wanted(&request.filters, &mutants)?;
     let sorted = triage(&wanted, &baseline, &previous, request.force, &|m| {
         language.verdict_without_running(m)
     });

@@ -16,11 +16,13 @@ pub mod python;
 pub mod rust;
 
 use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
 use noot_plugin_api::RunnerBox;
 
 use crate::config::Config;
+use crate::config::mutate::MutateSettings;
 use crate::engine::ports::Ports;
 use crate::mutate::catalog::{Catalog, Mutant};
 use crate::mutate::execute::Limits;
@@ -61,7 +63,8 @@ pub struct ChosenRunner<'a> {
     pub runner: &'a RunnerBox,
     /// Its name, for the report and `session.json`.
     pub name: String,
-    /// Why it was chosen, when the language chose (Python's `auto`).
+    /// What the summary says about how mutants ran: why Python's `auto`
+    /// chose it, Rust's build rounds and stats run.
     pub reason: String,
 }
 
@@ -96,7 +99,9 @@ pub trait LanguageRun {
 
     /// Called once the mutants ran: the runner shuts down, language state
     /// is compacted to the `current` mutants, and the summary gets the
-    /// language's own lines.
+    /// language's own lines. On every other way out (an error, Ctrl-C)
+    /// the run is dropped instead, and dropping it must shut its runner
+    /// down before it lets go of the project's lock.
     fn finish(&mut self, report: &mut RunReport, current: &BTreeSet<&str>);
 }
 
@@ -116,6 +121,16 @@ pub fn open<'a>(
     })
 }
 
+/// Refuses, before anything runs, what the project's language does not
+/// read: the other language's `[mutate]` keys, at their line, and
+/// cargo's flags in a Python project.
+pub fn refuse_foreign(config: &Config, request: &RunRequest) -> Result<(), RunError> {
+    match detect(&config.root, &config.mutate) {
+        Language::Python => python::session::refuse_foreign(config, request),
+        Language::Rust => rust::session::refuse_python_keys(config),
+    }
+}
+
 /// The project's mutants, for `noot run --list`.
 pub fn list(config: &Config, request: &RunRequest, ports: &Ports) -> Result<Catalog, RunError> {
     match detect(&config.root, &config.mutate) {
@@ -123,10 +138,6 @@ pub fn list(config: &Config, request: &RunRequest, ports: &Ports) -> Result<Cata
         Language::Rust => rust::session::list(config, request, ports),
     }
 }
-
-use std::path::Path;
-
-use crate::config::mutate::MutateSettings;
 
 /// A language noot mutates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -40,9 +40,12 @@ pub struct PythonRun<'a> {
     registry: &'a Registry,
     ports: &'a Ports,
     request: &'a RunRequest,
-    plan: Plan,
     /// The runner: for `auto`, the warm one until the proof decides.
+    /// Declared before `plan`, so on every way out of a run (errors and
+    /// Ctrl-C included) its workers are shut down before the plan's lock
+    /// on the project is let go.
     active: ActiveRunner,
+    plan: Plan,
     auto: bool,
     /// The project's files before the run, to name what tests wrote.
     project_before: project_writes::Snapshot,
@@ -60,8 +63,7 @@ impl<'a> PythonRun<'a> {
         ports: &'a Ports,
         request: &'a RunRequest,
     ) -> Result<Self, RunError> {
-        refuse_cargo_options(request)?;
-        refuse_rust_keys(config)?;
+        refuse_foreign(config, request)?;
         let plan = prepare(config, request, ports)?;
         let project_before = project_writes::Snapshot::take(&plan.root, &plan.mutants_dir);
         // `auto` starts warm and may fall back once the stats are known.
@@ -73,8 +75,8 @@ impl<'a> PythonRun<'a> {
             registry,
             ports,
             request,
-            plan,
             active,
+            plan,
             auto,
             project_before,
             stats: None,
@@ -208,9 +210,14 @@ impl LanguageRun for PythonRun<'_> {
 /// The mutants of a Python project, with the mutated tree written, for
 /// `noot run --list`.
 pub fn list(config: &Config, request: &RunRequest, ports: &Ports) -> Result<Catalog, RunError> {
-    refuse_cargo_options(request)?;
-    refuse_rust_keys(config)?;
+    refuse_foreign(config, request)?;
     Ok(prepare(config, request, ports)?.catalog)
+}
+
+/// Refuses what only a Rust run reads: `[mutate]` keys and cargo's flags.
+pub fn refuse_foreign(config: &Config, request: &RunRequest) -> Result<(), RunError> {
+    refuse_cargo_options(request)?;
+    refuse_rust_keys(config)
 }
 
 /// Everything a session works with, resolved.

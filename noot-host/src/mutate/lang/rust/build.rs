@@ -9,7 +9,8 @@
 //! that mutant unviable: it is switched off and the build runs again
 //! while a round finds new ones, at most [`ROUNDS_PER_CRATE`] times per
 //! crate root. An error inside no branch (a mutant that
-//! broke type inference around it) switches off the mutants of its file,
+//! broke type inference around it) switches off the mutants of the
+//! function it is in, or of its file when those are off already, each
 //! reported as such.
 //!
 //! The files rustc read are taken from the dep-info file beside each
@@ -21,7 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tree_sitter::Node;
 
@@ -30,6 +31,8 @@ use super::crates;
 use super::doctests::{self, Example};
 use super::schemata::{self, Switched};
 use crate::engine::digest::Digest;
+use crate::engine::ports::Procs;
+use crate::engine::procs::{Keep, ProcResult, ProcStatus, SpawnRequest};
 
 /// Build rounds allowed per crate root of the project before noot gives
 /// up on the remaining errors. Each round must switch off a mutant (or
@@ -236,12 +239,18 @@ pub enum BuildError {
     /// Errors no mutant explains, after every round.
     #[error("the mutated copy does not build:\n{0}")]
     Compile(String),
+    /// Ctrl-C or SIGTERM during the build.
+    #[error("interrupted during the build")]
+    Interrupted,
 }
 
 /// Writes the mutated copy of `root` into `into` and builds its tests
 /// once, switching unviable mutants off; cargo's own output goes to
-/// `target_dir`.
+/// `target_dir`. cargo runs through `procs`; with `stop` set (its
+/// processes killed by whoever set it) the build ends as interrupted.
 pub fn build(
+    procs: &dyn Procs,
+    stop: &AtomicBool,
     root: &Path,
     into: &Path,
     target_dir: &Path,
@@ -269,9 +278,12 @@ pub fn build(
         let texts = write_files(into, files, &off, &edition_2024_roots)?;
         let dropped_keys: BTreeSet<(String, usize)> = dropped.keys().cloned().collect();
         let doc_files = write_doc_targets(root, into, &targets, &dropped_keys)?;
-        let output = cargo_test_no_run(into, target_dir, feature_args)?;
+        let output = cargo_test_no_run(procs, into, target_dir, feature_args)?;
+        if stop.load(Ordering::SeqCst) {
+            return Err(BuildError::Interrupted);
+        }
         let (binaries, errors, artifacts) = parse_messages(&output.stdout);
-        if output.status.success() {
+        if output.status == ProcStatus::Exited(0) {
             built.binaries = binaries;
             built.sources = read_sources(into, &artifacts);
             built.project_files = project_files;
@@ -313,7 +325,21 @@ pub fn build(
             };
             let switches = culprits(text, error.byte_start);
             if switches.is_empty() {
-                // No mutant around it: every mutant of the file goes.
+                // No mutant around it (one broke inference or borrowing
+                // beside it): the mutants of the function it is in go,
+                // or, when they are off already, every mutant of the file.
+                let in_function: Vec<u32> = function_switches(text, error.byte_start)
+                    .into_iter()
+                    .filter(|n| !off.contains(n))
+                    .collect();
+                if !in_function.is_empty() {
+                    for number in in_function {
+                        newly_off.entry(number).or_insert_with(|| {
+                            format!("its function does not build: {}", error.message)
+                        });
+                    }
+                    continue;
+                }
                 let planned = files.iter().find(|f| &f.rel == file);
                 let all: Vec<u32> = planned
                     .map(|f| f.mutations.iter().map(|(n, _)| *n).collect())
@@ -393,6 +419,37 @@ pub fn culprits(schemata_text: &str, offset: usize) -> Vec<u32> {
     }
     found.truncate(1);
     found
+}
+
+/// Every switch in the innermost function around `offset` of a
+/// schemata text (closures are inside their function); empty outside
+/// any function.
+pub fn function_switches(schemata_text: &str, offset: usize) -> Vec<u32> {
+    let Some(tree) = super::parse(schemata_text) else { return Vec::new() };
+    let mut node = tree.root_node().descendant_for_byte_range(offset, offset);
+    while let Some(current) = node {
+        if current.kind() == "function_item" {
+            let mut found = Vec::new();
+            collect_switches(current, schemata_text, &mut found);
+            return found;
+        }
+        node = current.parent();
+    }
+    Vec::new()
+}
+
+fn collect_switches(node: Node<'_>, text: &str, found: &mut Vec<u32>) {
+    if node.kind() == "if_expression" {
+        if let Some(number) =
+            node.child_by_field_name("condition").and_then(|c| switch_number(c, text))
+        {
+            found.push(number);
+        }
+    }
+    let mut cursor = node.walk();
+    for child in node.named_children(&mut cursor) {
+        collect_switches(child, text, found);
+    }
 }
 
 /// `N` for a condition `crate::__noot_rt::on(N)`.
@@ -482,31 +539,48 @@ fn write_files(
     Ok(written)
 }
 
+/// `cargo test --no-run` in the copy, through the Procs port: its
+/// process group is noot's to kill (Ctrl-C during the build stops it
+/// within a second, not when cargo is done), and the reaper sees it.
 fn cargo_test_no_run(
+    procs: &dyn Procs,
     dir: &Path,
     target_dir: &Path,
     feature_args: &[String],
-) -> io::Result<std::process::Output> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+) -> io::Result<ProcResult> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut rustflags = std::env::var("RUSTFLAGS").unwrap_or_default();
     rustflags.push_str(" --cap-lints=warn");
-    let mut command = Command::new(cargo);
-    command
-        .args(["test", "--no-run", "--workspace", "--message-format=json"])
-        .args(feature_args)
-        .current_dir(dir)
-        .env("CARGO_TARGET_DIR", target_dir)
-        .env("RUSTFLAGS", rustflags.trim())
-        .stdin(std::process::Stdio::null());
+    let mut args: Vec<String> = ["test", "--no-run", "--workspace", "--message-format=json"]
+        .iter()
+        .map(|a| (*a).to_owned())
+        .collect();
+    args.extend(feature_args.iter().cloned());
+    let mut env = vec![
+        ("CARGO_TARGET_DIR".to_owned(), target_dir.display().to_string()),
+        ("RUSTFLAGS".to_owned(), rustflags.trim().to_owned()),
+    ];
     // No debug info: no verdict needs it, and on semver 1.0.28 a cold run
     // took 32.3 s instead of 36.6 s (median of 3, A/B in turn). A value
     // the user set in the environment wins.
     for profile in ["CARGO_PROFILE_DEV_DEBUG", "CARGO_PROFILE_TEST_DEBUG"] {
         if std::env::var_os(profile).is_none() {
-            command.env(profile, "0");
+            env.push((profile.to_owned(), "0".to_owned()));
         }
     }
-    command.output()
+    let handle = procs.spawn(&SpawnRequest {
+        program: cargo,
+        args,
+        env,
+        cwd: Some(dir.to_path_buf()),
+        // cargo's JSON messages name every artifact and error: kept whole
+        // up to a bound far above a large workspace's (noot's own: a few
+        // MB), its human stderr by its end.
+        output_cap_bytes: 256 << 20,
+        keep: Keep::Tail,
+        ..SpawnRequest::default()
+    })?;
+    procs.wait(handle, None)
 }
 
 /// A compiler error's primary place.

@@ -123,12 +123,15 @@ impl LibtestRunner {
         grouped
     }
 
+    /// The process for `names` of `binary`, with `cpu_limit_ms` of CPU
+    /// time (0: none).
     fn spec(
         &self,
         job: &MutantJob,
         binary: &str,
         names: &[String],
         stats: Option<&Path>,
+        cpu_limit_ms: u64,
     ) -> SpawnSpec {
         let switch = self.switches.get(job.mutant_id.as_str()).copied().unwrap_or(0);
         let mut args = vec![RString::from("--exact"), RString::from("-q")];
@@ -141,10 +144,7 @@ impl LibtestRunner {
                 Tuple2(RString::from("NOOT_MUTANT"), RString::from(switch.to_string())),
                 Tuple2(RString::from("RUST_BACKTRACE"), RString::from("0")),
                 Tuple2(RString::from("CARGO_MANIFEST_DIR"), RString::from(self.dir(binary))),
-                Tuple2(
-                    RString::from("NOOT_CPU_LIMIT_MS"),
-                    RString::from(job.cpu_limit_ms.to_string()),
-                ),
+                Tuple2(RString::from("NOOT_CPU_LIMIT_MS"), RString::from(cpu_limit_ms.to_string())),
             ]
             .into_iter()
             .chain(stats.map(|path| {
@@ -155,11 +155,25 @@ impl LibtestRunner {
             output_cap_bytes: job.output_cap_bytes,
             // The test binary's own threads are the tests: the runtime's
             // timer is the budget; the rlimit, a second later, a backstop.
-            cpu_limit_secs: ROption::RSome(job.cpu_limit_ms.div_ceil(1000) + 1)
-                .filter(|_| job.cpu_limit_ms > 0),
+            cpu_limit_secs: ROption::RSome(cpu_limit_ms.div_ceil(1000) + 1)
+                .filter(|_| cpu_limit_ms > 0),
             ..SpawnSpec::default()
         }
     }
+}
+
+/// The wall-clock deadline and the CPU budget (0: none) of a job's
+/// `started`-th process after `elapsed` ms in the ones before. One budget
+/// for the job, whatever number of processes its tests run in: each gets
+/// what the ones before left, plus its own start-up (their wall time
+/// stands in for the CPU time they used, which is never more for tests
+/// run one at a time).
+fn budget(job: &MutantJob, started: u64, elapsed: u64) -> (u64, u64) {
+    let startups = job.startup_ms.saturating_mul(started);
+    let deadline = job.deadline_ms.saturating_add(startups).saturating_sub(elapsed).max(1);
+    let used = elapsed.saturating_sub(startups.saturating_sub(job.startup_ms));
+    let cpu = if job.cpu_limit_ms == 0 { 0 } else { job.cpu_limit_ms.saturating_sub(used).max(1) };
+    (deadline, cpu)
 }
 
 /// SIGXCPU on Linux: RLIMIT_CPU.
@@ -213,17 +227,16 @@ impl LibtestRunner {
     /// Runs a job's processes; `stats`: where they record the switches
     /// they reach.
     fn run_job(&self, job: &MutantJob, stats: Option<&Path>) -> Result<MutantVerdict, PluginError> {
-        let mut elapsed = 0;
+        let mut elapsed: u64 = 0;
         let mut output = String::new();
-        for (binary, names) in Self::processes(job) {
+        for (started, (binary, names)) in (1u64..).zip(Self::processes(job)) {
             if self.cancelled.load(Ordering::SeqCst) {
                 return Err(PluginError::Failed("cancelled".into()));
             }
-            let id =
-                self.ports.procs.spawn(&self.spec(job, &binary, &names, stats)).into_result()?;
+            let (deadline, cpu_limit_ms) = budget(job, started, elapsed);
+            let spec = self.spec(job, &binary, &names, stats, cpu_limit_ms);
+            let id = self.ports.procs.spawn(&spec).into_result()?;
             self.running.lock().unwrap_or_else(|e| e.into_inner()).insert(job.slot, id);
-            // Each binary is a fresh process: its start-up is on top.
-            let deadline = job.deadline_ms.saturating_add(job.startup_ms);
             let exit = self.ports.procs.wait(id, ROption::RSome(deadline)).into_result();
             self.running.lock().unwrap_or_else(|e| e.into_inner()).remove(&job.slot);
             let exit = exit?;
@@ -356,5 +369,21 @@ mod tests {
             processes.iter().map(|(binary, names)| (binary == &doc, names.len())).collect();
         assert_eq!(sizes, [(false, 1), (false, 2), (false, 4), (false, 1), (true, 1), (true, 1)]);
         assert_eq!(processes[1].1, ["t2", "t3"], "in the job's order");
+    }
+
+    #[test]
+    fn the_processes_of_a_job_share_its_budget() {
+        let job = MutantJob {
+            deadline_ms: 5_000,
+            startup_ms: 10,
+            cpu_limit_ms: 600,
+            ..MutantJob::default()
+        };
+        assert_eq!(budget(&job, 1, 0), (5_010, 600), "the first gets it all");
+        // The first took 110 ms, 10 of them its start-up.
+        assert_eq!(budget(&job, 2, 110), (4_910, 500));
+        assert_eq!(budget(&job, 3, 6_000), (1, 1), "spent: the next stops at once");
+        let unlimited = MutantJob { cpu_limit_ms: 0, ..job };
+        assert_eq!(budget(&unlimited, 2, 110).1, 0);
     }
 }

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use noot_plugin_api::RunnerBox;
 
-use super::build::{self, Built, PlannedFile};
+use super::build::{self, BuildError, Built, PlannedFile};
 use super::catalog::{AnalysedSource, RustCatalog};
 use super::keys::{self, KeyInputs};
 use super::reach;
@@ -35,6 +35,7 @@ use crate::mutate::report::RunReport;
 use crate::mutate::request::{CargoOptions, RunError, RunRequest};
 use crate::mutate::results::Status;
 use crate::mutate::session::{STATE_DIR, lock_project};
+use crate::mutate::watch;
 
 /// × the baseline for a Rust mutant's CPU budget (see where it is used).
 const RUST_CPU_MULTIPLIER: f64 = 6.0;
@@ -167,16 +168,34 @@ impl LanguageRun for RustRun<'_> {
         ports.progress.progress(0, 1, "building the mutated crate once");
         let build_started = ports.clock.monotonic_ms();
         let target_dir = root.join(".noot/target");
-        let built =
-            build::build(root, &self.mutants_dir, &target_dir, &self.planned, &feature_args)
-                .map_err(|e| RunError::Setup {
-                    location: None,
-                    message: e.to_string(),
-                    help: Some(
-                        "`cargo test --no-run` must build the project without noot first".into(),
-                    ),
-                })?;
+        // Ctrl-C stops cargo's process group at once.
+        let built = watch::until_done(
+            stop,
+            || ports.procs.kill_all(),
+            || {
+                build::build(
+                    ports.procs.as_ref(),
+                    stop,
+                    root,
+                    &self.mutants_dir,
+                    &target_dir,
+                    &self.planned,
+                    &feature_args,
+                )
+            },
+        );
         ports.progress.finish();
+        let built = match built {
+            Err(BuildError::Interrupted) => return Err(RunError::Interrupted),
+            Err(_) if stop.load(Ordering::SeqCst) => return Err(RunError::Interrupted),
+            other => other.map_err(|e| RunError::Setup {
+                location: None,
+                message: e.to_string(),
+                help: Some(
+                    "`cargo test --no-run` must build the project without noot first".into(),
+                ),
+            })?,
+        };
         let build_ms = ports.clock.monotonic_ms().saturating_sub(build_started);
 
         // The stats run: each test alone, the switches it reaches.
@@ -189,13 +208,22 @@ impl LanguageRun for RustRun<'_> {
             .filter_map(|pattern| globset::Glob::new(pattern).ok())
             .map(|glob| glob.compile_matcher())
             .collect();
-        let tests = stats::run(
-            ports,
-            &self.mutants_dir,
-            &built.binaries,
-            &excluded,
-            self.request.jobs,
+        // Ctrl-C stops the tests running for the stats at once (each runs
+        // in a process group of its own, which the terminal's signal does
+        // not reach).
+        let tests = watch::until_done(
             stop,
+            || ports.procs.kill_all(),
+            || {
+                stats::run(
+                    ports,
+                    &self.mutants_dir,
+                    &built.binaries,
+                    &excluded,
+                    self.request.jobs,
+                    stop,
+                )
+            },
         )?;
         let stats_ms = ports.clock.monotonic_ms().saturating_sub(stats_started);
         if stop.load(Ordering::SeqCst) {

@@ -3,6 +3,8 @@
 
 use std::process::Command;
 
+use std::sync::atomic::AtomicBool;
+
 use super::*;
 
 #[test]
@@ -116,6 +118,19 @@ fn an_error_in_a_branch_names_its_mutant_and_one_outside_names_none() {
     assert_eq!(culprits(text, at("-> u8")), Vec::<u32>::new());
 }
 
+/// An error no mutant's branch holds goes to the mutants of the function
+/// it is in (nested switches and closures included), not its file's.
+#[test]
+fn an_error_outside_every_branch_names_the_switches_of_its_function() {
+    let text = "fn f() -> u8 { let k = |x: u8| if crate::__noot_rt::on(5) { x - 1 } else { x + 1 }; if crate::__noot_rt::on(3) { Default::default() } else { (if crate::__noot_rt::on(4) { k(1) } else { k(2) }) } }\n\nfn g() -> u8 { if crate::__noot_rt::on(6) { 0 } else { 7 } }\n\nconst C: u8 = 1;\n";
+    let at = |needle: &str| text.find(needle).expect("in text");
+    let mut in_f = function_switches(text, at("let k"));
+    in_f.sort_unstable();
+    assert_eq!(in_f, [3, 4, 5]);
+    assert_eq!(function_switches(text, at("-> u8 { if")), [6]);
+    assert_eq!(function_switches(text, at("const C")), Vec::<u32>::new(), "outside any function");
+}
+
 /// A crate built for real: the mutant that cannot build is found and
 /// switched off, the rest build once, and the one unit-test binary runs
 /// each mutant by its number.
@@ -162,7 +177,10 @@ fn a_crate_builds_once_with_its_viable_mutants_and_runs_each_by_number() {
     }];
     let tree = root.join(".noot/mutants");
     let target = root.join(".noot/target");
-    let built = build(root, &tree, &target, &planned, &[]).unwrap_or_else(|e| panic!("{e}"));
+    let procs = crate::engine::procs::RealProcs::default();
+    let stop = AtomicBool::new(false);
+    let built =
+        build(&procs, &stop, root, &tree, &target, &planned, &[]).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
         built.unviable.keys().copied().collect::<Vec<_>>(),
         [default_make],
