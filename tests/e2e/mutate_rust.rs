@@ -147,6 +147,10 @@ fn cargo_options_in_a_python_project_are_refused() {
         run.stderr
     );
     assert!(run.stderr.contains("--deselect"), "{}", run.stderr);
+    // `noot config check` says so before any run.
+    let check = noot(dir.path(), &["config", "check"]);
+    assert_eq!(check.code, 2, "{}", check.stderr);
+    assert!(check.stderr.contains("noot.toml:2:17: [mutate] exclude_tests"), "{}", check.stderr);
 }
 
 /// A workspace of two members: `core`'s mutants are killed by the tests
@@ -293,11 +297,16 @@ fn a_crates_mutants_run_against_the_tests_that_reach_them_and_are_reused_after()
     // nothing: double's only test gone, its mutants are reached by none.
     std::fs::write(
         dir.path().join("noot.toml"),
-        "[mutate]\nexclude_tests = [\"geo_kit::tests::*\"]\n",
+        "[mutate]\nexclude_tests = [\"geo_kit::tests::*\", \"geo_kit::tets::*\"]\n",
     )
     .expect("write");
     let run = noot(dir.path(), &["run", "--format", "json"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("exclude_tests: `geo_kit::tets::*` matches no test"),
+        "a typo is named: {}",
+        run.stderr
+    );
     let excluded: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
     assert_eq!(excluded["summary"]["no_tests"], 9, "{excluded}");
     assert_eq!(excluded["summary"]["tested"], 0);
@@ -316,6 +325,9 @@ fn a_crates_mutants_run_against_the_tests_that_reach_them_and_are_reused_after()
         "{}",
         run.stderr
     );
+    let check = noot(dir.path(), &["config", "check"]);
+    assert_eq!(check.code, 2, "{}", check.stderr);
+    assert!(check.stderr.contains("noot.toml:3:15: [mutate] pytest_args"), "{}", check.stderr);
     // A language noot does not mutate is refused at its line.
     std::fs::write(dir.path().join("noot.toml"), "[mutate]\nlanguage = \"ruby\"\n").expect("write");
     let run = noot(dir.path(), &["run", "--list"]);

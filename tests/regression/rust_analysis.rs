@@ -146,6 +146,12 @@ pub fn one() -> u8 {
     1
 }
 
+/// ```
+/// documents_a_test_only_item();
+/// ```
+#[cfg(test)]
+mod more_tests {}
+
 #[cfg(test)]
 mod tests {
     /// ```
@@ -168,4 +174,7 @@ fn f() {}
     let found = noot::mutate::lang::rust::doctests::examples("src/lib.rs", source);
     let lines: Vec<usize> = found.iter().map(|e| e.line).collect();
     assert_eq!(lines, [1], "{found:?}");
+    // A file that is test code as a whole has no examples rustdoc runs.
+    let test_file = format!("#![cfg(test)]\n{source}");
+    assert!(noot::mutate::lang::rust::doctests::examples("src/t.rs", &test_file).is_empty());
 }

@@ -12,6 +12,7 @@ use crate::cli::{CliError, Context, Format, Outcome};
 use crate::config::{CONFIG_SCHEMA_VERSION, Config, ConfigError};
 use crate::mutate::lang::python::project::{self, TestsError};
 use crate::mutate::lang::{self, Language};
+use crate::mutate::session::{RunError, RunRequest};
 use crate::scrub::ScrubPipeline;
 
 #[derive(Debug, Subcommand)]
@@ -39,6 +40,17 @@ pub(crate) fn run(context: &Context, command: ConfigCommand) -> Result<Outcome, 
     let config = context.config()?;
     match command {
         ConfigCommand::Check => {
+            // What `noot run` would refuse: the other language's keys.
+            lang::refuse_foreign(&config, &RunRequest::default()).map_err(|e| match e {
+                RunError::Setup { location, message, help } => {
+                    CliError::Config(ConfigError { location, message, help })
+                }
+                other => CliError::Config(ConfigError {
+                    location: None,
+                    message: other.to_string(),
+                    help: None,
+                }),
+            })?;
             // Only configured test paths: detection may walk a big tree,
             // and a project without Python tests is no configuration error.
             if !config.mutate.tests.is_empty() {

@@ -20,6 +20,8 @@ use crate::mutate::selection::Selected;
 /// remembers which it ran.
 struct Scripted {
     ran: Arc<Mutex<Vec<String>>>,
+    /// Set when the first mutant runs: Ctrl-C in the middle of a run.
+    interrupt: Option<Arc<AtomicBool>>,
 }
 
 impl noot_plugin_api::RunnerPlugin for Scripted {
@@ -28,6 +30,9 @@ impl noot_plugin_api::RunnerPlugin for Scripted {
     }
     fn run_mutant(&self, job: &MutantJob) -> Result<MutantVerdict, PluginError> {
         self.ran.lock().unwrap_or_else(|e| e.into_inner()).push(job.mutant_id.to_string());
+        if let Some(stop) = &self.interrupt {
+            stop.store(true, Ordering::SeqCst);
+        }
         let status = if job.mutant_id.contains("killed") {
             MutantStatus::Killed
         } else {
@@ -79,7 +84,7 @@ impl Fake {
         Self {
             catalog: Catalog { mutants, ..Catalog::default() },
             keys: IDS.iter().map(|id| ((*id).to_owned(), format!("key-{id}"))).collect(),
-            runner: noot_plugin_api::runner_box(Scripted { ran: Arc::clone(ran) }),
+            runner: noot_plugin_api::runner_box(Scripted { ran: Arc::clone(ran), interrupt: None }),
             uses: Vec::new(),
             finished: 0,
         }
@@ -254,4 +259,47 @@ fn ctrl_c_before_the_first_mutant_runs_nothing_and_says_interrupted() {
     assert!(taken(&ran).is_empty());
     assert!(report.summary.interrupted);
     assert_eq!(report.summary.counts.unviable + report.summary.counts.no_tests, 2);
+}
+
+#[test]
+fn results_outside_the_filter_are_kept_and_those_of_gone_mutants_dropped() {
+    let ports = fake_ports();
+    let ran = Arc::default();
+    let mut fake = Fake::new(&ran);
+    run(&mut fake, &ports, &request()).expect("first");
+    // `broken` is gone from the code; only `killed` is asked for.
+    fake.catalog.mutants.retain(|m| m.id != "m.broken__noot_1");
+    let only = RunRequest { filters: vec!["m.killed".into()], ..request() };
+    run(&mut fake, &ports, &only).expect("filtered");
+    let stored = ResultStore::new(ports.fs.as_ref(), &Path::new("/p").join(STATE_DIR))
+        .load()
+        .expect("loads");
+    let ids: Vec<&str> = stored.results.keys().map(String::as_str).collect();
+    assert_eq!(ids, ["m.killed__noot_1", "m.survived__noot_1", "m.unreached__noot_1"]);
+}
+
+#[test]
+fn ctrl_c_in_the_middle_drops_the_verdict_in_flight_and_keeps_the_rest() {
+    let ports = fake_ports();
+    let ran = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut fake = Fake::new(&ran);
+    fake.runner = noot_plugin_api::runner_box(Scripted {
+        ran: Arc::clone(&ran),
+        interrupt: Some(Arc::clone(&stop)),
+    });
+    let root = Path::new("/p");
+    let one_job = RunRequest { jobs: 1, ..request() };
+    let report = run_language(&mut fake, root, &root.join(STATE_DIR), &ports, &one_job, &stop)
+        .expect("a report of what there is");
+    assert_eq!(taken(&ran).len(), 1, "nothing new starts after Ctrl-C");
+    assert!(report.summary.interrupted);
+    assert_eq!(report.summary.tested, 0, "the verdict in flight is not a result");
+    let stored = ResultStore::new(ports.fs.as_ref(), &root.join(STATE_DIR)).load().expect("loads");
+    let mut statuses: Vec<Status> = stored.results.values().map(|r| r.status).collect();
+    statuses.sort_by_key(|s| s.name());
+    assert_eq!(statuses, [Status::NoTests, Status::Unviable], "decided without a run: kept");
+    // The next run tests both mutants that were to run.
+    let again = run(&mut fake, &ports, &request()).expect("resumed");
+    assert_eq!(again.summary.tested, 2);
 }

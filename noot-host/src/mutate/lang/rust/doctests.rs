@@ -59,29 +59,41 @@ pub fn examples(rel: &str, source: &str) -> Vec<Example> {
 }
 
 /// The 0-based rows of the doc line comments under `node`, leaving out
-/// items marked `#[cfg(test)]` and everything inside them.
+/// items marked `#[cfg(test)]` (their outer `///` comments, before or
+/// after the attribute, and everything inside them) and a whole file or
+/// module marked `#![cfg(test)]`.
 fn doc_comment_rows(node: Node<'_>, source: &str) -> BTreeSet<usize> {
     let mut rows = BTreeSet::new();
-    let mut cursor = node.walk();
+    // Outer doc comments and attributes belong to the next item: held
+    // until it comes.
+    let mut pending: Vec<usize> = Vec::new();
     let mut next_is_test = false;
+    let mut cursor = node.walk();
     for child in node.named_children(&mut cursor) {
         let text = source.get(child.byte_range()).unwrap_or("");
         match child.kind() {
-            "line_comment" => {
-                let doc = (text.starts_with("///") && !text.starts_with("////"))
-                    || text.starts_with("//!");
-                if doc {
-                    rows.insert(child.start_position().row);
-                }
+            "line_comment" if text.starts_with("//!") => {
+                rows.insert(child.start_position().row);
+            }
+            "line_comment" if text.starts_with("///") && !text.starts_with("////") => {
+                pending.push(child.start_position().row);
+            }
+            "line_comment" | "block_comment" => {}
+            "inner_attribute_item" if super::is_cfg_test(&text.replacen("#!", "#", 1)) => {
+                return BTreeSet::new();
             }
             "attribute_item" => next_is_test |= super::is_cfg_test(text),
             _ => {
-                if !std::mem::take(&mut next_is_test) {
+                if std::mem::take(&mut next_is_test) {
+                    pending.clear();
+                } else {
+                    rows.extend(pending.drain(..));
                     rows.extend(doc_comment_rows(child, source));
                 }
             }
         }
     }
+    rows.extend(pending);
     rows
 }
 

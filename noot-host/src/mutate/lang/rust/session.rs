@@ -200,13 +200,12 @@ impl LanguageRun for RustRun<'_> {
 
         // The stats run: each test alone, the switches it reaches.
         let stats_started = ports.clock.monotonic_ms();
-        let excluded: Vec<globset::GlobMatcher> = self
+        let excluded: Vec<(String, globset::GlobMatcher)> = self
             .config
             .mutate
             .exclude_tests
             .iter()
-            .filter_map(|pattern| globset::Glob::new(pattern).ok())
-            .map(|glob| glob.compile_matcher())
+            .filter_map(|p| Some((p.clone(), globset::Glob::new(p).ok()?.compile_matcher())))
             .collect();
         // Ctrl-C stops the tests running for the stats at once (each runs
         // in a process group of its own, which the terminal's signal does

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::build::TestBinary;
 use super::runner::test_arg;
+use crate::engine::events::Event;
 use crate::engine::ports::Ports;
 use crate::engine::procs::{ProcStatus, SpawnRequest};
 use crate::mutate::request::RunError;
@@ -102,11 +103,12 @@ pub fn run(
     ports: &Ports,
     cwd: &Path,
     binaries: &[TestBinary],
-    excluded: &[globset::GlobMatcher],
+    excluded: &[(String, globset::GlobMatcher)],
     jobs: usize,
     stop: &AtomicBool,
 ) -> Result<Vec<TestRun>, RunError> {
     let mut all = Vec::new();
+    let mut matched = vec![false; excluded.len()];
     for binary in binaries {
         let listing = ports
             .procs
@@ -122,10 +124,27 @@ pub fn run(
         for line in String::from_utf8_lossy(&listing.stdout).lines() {
             if let Some(name) = line.strip_suffix(": test") {
                 let id = format!("{}::{name}", binary.target);
-                if !excluded.iter().any(|glob| glob.is_match(&id)) {
+                let mut left_out = false;
+                for ((_, glob), seen) in excluded.iter().zip(&mut matched) {
+                    if glob.is_match(&id) {
+                        *seen = true;
+                        left_out = true;
+                    }
+                }
+                if !left_out {
                     all.push((binary, name.to_owned()));
                 }
             }
+        }
+    }
+    // A typo must not pass for a test left out.
+    for ((pattern, _), seen) in excluded.iter().zip(&matched) {
+        if !seen {
+            ports.events.emit(&Event::Warning {
+                message: format!(
+                    "[mutate] exclude_tests: `{pattern}` matches no test (ids are TARGET::TEST: the test target, as `cargo test` names it, then the test's path, such as `e2e::cli::help` or `mycrate::tests::adds`)"
+                ),
+            });
         }
     }
     let scratch = cwd.join(".noot/stats");
