@@ -74,6 +74,11 @@ pub struct MutantJob {
     pub call_time_tests: u32,
     /// What only one language's runners need, as a JSON object (`{}` when
     /// nothing): new hints are added here without changing this layout.
+    /// Python: `import_check` (true when a fresh import under the mutant
+    /// may be compared with one without it). Rust: `env`, the variables a
+    /// test process needs to run this mutant (`{"NOOT_MUTANT": "17"}`), and
+    /// `dirs`, per test binary the folder its tests run in; a Rust job's
+    /// `tests` are `BINARY<TAB>TEST`, each run as `BINARY --exact TEST`.
     pub hints_json: RString,
 }
 

@@ -334,3 +334,33 @@ fn a_crates_mutants_run_against_the_tests_that_reach_them_and_are_reused_after()
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("noot.toml:2:12: language = \"ruby\""), "{}", run.stderr);
 }
+
+/// A third-party runner drives Rust test binaries through the same ABI:
+/// the example `command` runner (a cdylib built against the plugin API
+/// alone) runs a shell loop over the job's `BINARY<TAB>TEST` lines with
+/// the job's `env` hint (`NOOT_MUTANT`) set, and gives libtest's verdicts.
+#[test]
+fn a_third_party_runner_runs_a_crates_mutants_with_the_same_verdicts() {
+    let library = crate::support::build_cdylib("noot-example-command-runner", &[]);
+    let dir = crate_project();
+    let script = r#"printf '%s\n' "$NOOT_TESTS" | while IFS="$(printf '\t')" read -r bin name; do "$bin" --exact "$name" -q >/dev/null 2>&1 || exit 1; done"#;
+    let config = format!(
+        "[plugins]\npaths = [{:?}]\n\n[mutate]\nrunner = \"command\"\n\n\
+         [mutate.runner_options.command]\nargv = [\"sh\", \"-c\", {script:?}]\npass_tests = false\n",
+        library.display().to_string()
+    );
+    std::fs::write(dir.path().join("noot.toml"), config).expect("write");
+    let run = noot(dir.path(), &["run", "--format", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report: Value = serde_json::from_str(&run.stdout).expect("one JSON document");
+    assert_eq!(report["runner"], "command");
+    let statuses = statuses(&report);
+    assert_eq!(statuses["geo_kit::double__noot_1"], "killed");
+    assert_eq!(statuses["geo_kit::double__noot_3"], "survived", "x + 2 is still 4 for 2");
+    assert_eq!(report["summary"]["killed"], 3, "{report}");
+    assert_eq!(report["summary"]["no_tests"], 5);
+    // Python's runners start pytest: refused in a crate, at the flag.
+    let run = noot(dir.path(), &["run", "--runner", "subprocess"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("runner `subprocess` runs pytest"), "{}", run.stderr);
+}

@@ -178,8 +178,8 @@ fn human(config: &Config) -> String {
         out.push_str(&format!("paths = {}  # {}\n", toml_list(&mutate.paths), origin("paths")));
         out.push_str(&format!("tests = {}  # {}\n", toml_list(&mutate.tests), origin("tests")));
         out.push_str(&format!("python = {:?}  # {}\n", mutate.python, origin("python")));
-        out.push_str(&format!("runner = {:?}  # {}\n", mutate.runner, origin("runner")));
     }
+    out.push_str(&format!("runner = {:?}  # {}\n", mutate.runner, origin("runner")));
     out.push_str(&format!("mutants_dir = {:?}  # {}\n", mutate.mutants_dir, origin("mutants_dir")));
     match mutate.jobs {
         Some(jobs) => out.push_str(&format!("jobs = {jobs}  # {}\n", origin("jobs"))),

@@ -19,10 +19,10 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
-use noot_plugin_api::RunnerBox;
+use noot_plugin_api::{PluginError, RunnerBox};
 
-use crate::config::Config;
 use crate::config::mutate::MutateSettings;
+use crate::config::{Config, Location};
 use crate::engine::ports::Ports;
 use crate::mutate::catalog::{Catalog, Mutant};
 use crate::mutate::execute::Limits;
@@ -30,7 +30,7 @@ use crate::mutate::report::RunReport;
 use crate::mutate::request::{RunError, RunRequest};
 use crate::mutate::results::Status;
 use crate::mutate::selection::Selected;
-use crate::plugins::Registry;
+use crate::plugins::{Registry, RegistryError};
 
 /// What the stats run decided: per mutant id its tests and the key its
 /// result is stored under, and the time limits the tests get.
@@ -117,8 +117,54 @@ pub fn open<'a>(
         Language::Python => {
             Box::new(python::session::PythonRun::open(config, registry, ports, request)?)
         }
-        Language::Rust => Box::new(rust::session::RustRun::open(config, ports, request)?),
+        Language::Rust => Box::new(rust::session::RustRun::open(config, registry, ports, request)?),
     })
+}
+
+/// The runner plugin `name` from the registry, with its options (the
+/// `[mutate.runner_options.NAME]` table as JSON); an unknown name or
+/// options it refuses are errors at the key or table that named them.
+/// `built_in` lists the names the language offers itself, for the help.
+pub fn plugin_runner(
+    registry: &Registry,
+    config: &Config,
+    request: &RunRequest,
+    ports: &Ports,
+    name: &str,
+    built_in: &[&str],
+) -> Result<(RunnerBox, String), RunError> {
+    let settings = &config.mutate;
+    let options =
+        settings.runner_options.get(name).map_or_else(|| "{}".to_owned(), |v| v.to_string());
+    let runner = registry.new_runner(name, &options, ports).map_err(|e| match e {
+        RegistryError::Unknown { .. } => RunError::Setup {
+            location: if request.runner.is_some() {
+                Some(Location::Cli("--runner".into()))
+            } else {
+                settings.locations.get("runner").cloned()
+            },
+            message: format!("unknown runner `{name}`"),
+            help: Some(format!(
+                "built-in runners: {}; see `noot plugins list` for the rest{}",
+                built_in.join(", "),
+                crate::config::error::closest(name, built_in)
+                    .map(|c| format!(" (did you mean `{c}`?)"))
+                    .unwrap_or_default()
+            )),
+        },
+        // The runner refused its options: point at the table it was given.
+        RegistryError::Construct { error: PluginError::InvalidConfig(message), name, .. } => {
+            RunError::Setup {
+                location: settings.locations.get(&format!("runner_options.{name}")).cloned(),
+                message: format!("runner `{name}`: {message}"),
+                help: Some(format!(
+                    "fix the [mutate.runner_options.{name}] table; the runner's documentation lists its keys"
+                )),
+            }
+        }
+        other => RunError::Registry(other),
+    })?;
+    Ok((runner, options))
 }
 
 /// Refuses, before anything runs, what the project's language does not

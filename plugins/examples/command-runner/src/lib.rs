@@ -7,7 +7,9 @@
 //! Exit 0 means the mutant survived, any other exit or a signal that the
 //! tests killed it. The selected tests are appended to the command
 //! (`pass_tests = true`, the default) and always listed, one per line, in
-//! `NOOT_TESTS`. The process is started and supervised through the host's
+//! `NOOT_TESTS`, and the job's `env` hint is set (a Rust job's tests are
+//! `BINARY<TAB>TEST` and its hint sets `NOOT_MUTANT`, so a script can run
+//! `"$BINARY" --exact "$TEST"` for each). The process is started and supervised through the host's
 //! `Procs` port, so it gets the same process group, deadline, CPU limit and
 //! output cap as noot's own runners.
 //!
@@ -27,6 +29,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use noot_plugin_api::prelude::*;
 use noot_plugin_api::serde::Deserialize;
+use noot_plugin_api::serde_json;
 
 /// The signal an exceeded `RLIMIT_CPU` sends (Linux).
 const SIGXCPU: i32 = 24;
@@ -98,6 +101,15 @@ impl CommandRunner {
         let mut env: Vec<(String, String)> =
             session.env.iter().map(|t| (t.0.to_string(), t.1.to_string())).collect();
         env.push(("MUTANT_UNDER_TEST".into(), job.mutant_id.to_string()));
+        // What the language says a test process needs for this mutant
+        // (a Rust job's `NOOT_MUTANT`, its switch).
+        if let Ok(hints) = serde_json::from_str::<serde_json::Value>(job.hints_json.as_str()) {
+            if let Some(vars) = hints.get("env").and_then(|e| e.as_object()) {
+                for (key, value) in vars {
+                    env.push((key.clone(), value.as_str().unwrap_or_default().to_owned()));
+                }
+            }
+        }
         let tests: Vec<&str> = job.tests.iter().map(|t| t.as_str()).collect();
         env.push(("NOOT_TESTS".into(), tests.join("\n")));
         env

@@ -55,6 +55,7 @@ pub fn select_tests(mutants: &[Mutant], stats: &Stats) -> HashMap<String, Select
                     fresh,
                     call_time_tests: u32::try_from(call_time_tests).unwrap_or(u32::MAX),
                     import_check: fresh && checkable.contains(function),
+                    ..Selected::default()
                 }
             })
             .clone();

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use noot_plugin_api::abi_stable::std_types::{RString, RVec, Tuple2};
-use noot_plugin_api::{PluginError, RunnerBox, RunnerSession};
+use noot_plugin_api::{RunnerBox, RunnerSession};
 
 use super::keys::result_keys;
 use super::project;
@@ -19,7 +19,7 @@ use super::runner_choice;
 use super::selection::select_tests;
 use super::stats::{self, Stats, StatsRun};
 use super::tree;
-use crate::config::{Config, Location};
+use crate::config::Config;
 use crate::engine::digest::Digest;
 use crate::engine::events::Event;
 use crate::engine::ports::Ports;
@@ -32,7 +32,7 @@ use crate::mutate::report::RunReport;
 use crate::mutate::request::{RunError, RunRequest};
 use crate::mutate::session::{STATE_DIR, lock_project};
 use crate::mutate::watch;
-use crate::plugins::{Registry, RegistryError};
+use crate::plugins::Registry;
 
 /// A Python project's side of a run.
 pub struct PythonRun<'a> {
@@ -374,6 +374,9 @@ fn prepare(config: &Config, request: &RunRequest, ports: &Ports) -> Result<Plan,
     })
 }
 
+/// The runners a Python run offers without plugins.
+const BUILT_IN_RUNNERS: &[&str] = &["auto", "subprocess", "inprocess"];
+
 /// The runner plugin in use, with the session it is (or will be)
 /// prepared with; shut down on every way out of a run, errors included.
 struct ActiveRunner {
@@ -394,35 +397,8 @@ impl ActiveRunner {
         name: &str,
     ) -> Result<Self, RunError> {
         let settings = &config.mutate;
-        let options =
-            settings.runner_options.get(name).map_or_else(|| "{}".to_owned(), |v| v.to_string());
-        let runner = registry.new_runner(name, &options, ports).map_err(|e| match e {
-            RegistryError::Unknown { .. } => RunError::Setup {
-                location: if request.runner.is_some() {
-                    Some(Location::Cli("--runner".into()))
-                } else {
-                    settings.locations.get("runner").cloned()
-                },
-                message: format!("unknown runner `{name}`"),
-                help: Some(format!(
-                    "built-in runners: auto, subprocess, inprocess; see `noot plugins list` for the rest{}",
-                    crate::config::error::closest(name, &["auto", "subprocess", "inprocess"])
-                        .map(|c| format!(" (did you mean `{c}`?)"))
-                        .unwrap_or_default()
-                )),
-            },
-            // The runner refused its options: point at the table it was given.
-            RegistryError::Construct { error: PluginError::InvalidConfig(message), name, .. } => {
-                RunError::Setup {
-                    location: settings.locations.get(&format!("runner_options.{name}")).cloned(),
-                    message: format!("runner `{name}`: {message}"),
-                    help: Some(format!(
-                        "fix the [mutate.runner_options.{name}] table; the runner's documentation lists its keys"
-                    )),
-                }
-            }
-            other => RunError::Registry(other),
-        })?;
+        let (runner, options) =
+            super::super::plugin_runner(registry, config, request, ports, name, BUILT_IN_RUNNERS)?;
         let session = RunnerSession {
             project_dir: plan.root.display().to_string().into(),
             mutants_dir: plan.mutants_dir.display().to_string().into(),

@@ -14,7 +14,8 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use noot_plugin_api::RunnerBox;
+use noot_plugin_api::abi_stable::std_types::RVec;
+use noot_plugin_api::{RunnerBox, RunnerSession};
 
 use super::build::{self, BuildError, Built, PlannedFile};
 use super::catalog::{AnalysedSource, RustCatalog};
@@ -22,7 +23,7 @@ use super::keys::{self, KeyInputs};
 use super::reach;
 use super::runner::{LibtestRunner, Reach};
 use super::stats::{self, FAILED, TestRun};
-use crate::config::Config;
+use crate::config::{Config, Location};
 use crate::engine::abi_ports::host_ports;
 use crate::engine::events::Event;
 use crate::engine::ports::Ports;
@@ -36,6 +37,7 @@ use crate::mutate::request::{CargoOptions, RunError, RunRequest};
 use crate::mutate::results::Status;
 use crate::mutate::session::{STATE_DIR, lock_project};
 use crate::mutate::watch;
+use crate::plugins::Registry;
 
 /// × the baseline for a Rust mutant's CPU budget (see where it is used).
 const RUST_CPU_MULTIPLIER: f64 = 6.0;
@@ -61,10 +63,69 @@ pub struct RustRun<'a> {
     state_dir: PathBuf,
     /// From [`LanguageRun::baseline`].
     built: Option<Built>,
+    /// Test binary path → the folder its tests run in.
+    dirs: HashMap<String, String>,
     /// What the build and the stats run were, for the summary.
     reason: String,
+    /// The built-in runner, made when it is first asked for.
     runner: Option<RunnerBox>,
+    /// A runner plugin named by `--runner` or `[mutate] runner`, made when
+    /// the run opens (an unknown name fails before the build).
+    plugin: Option<PluginRunner>,
     _lock: FileLock,
+}
+
+/// A runner plugin driving a Rust run, prepared once it is used.
+struct PluginRunner {
+    runner: RunnerBox,
+    name: String,
+    /// Its `[mutate.runner_options.NAME]` table, as JSON.
+    options: String,
+    prepared: bool,
+}
+
+impl Drop for PluginRunner {
+    fn drop(&mut self) {
+        let _ = self.runner.shutdown();
+    }
+}
+
+/// The runner plugin `--runner` or `[mutate] runner` names, if any (the
+/// built-in `libtest` for `auto` and `libtest`). Python's runners (they
+/// start pytest) are refused at the flag or key that named them.
+fn plugin_runner(
+    config: &Config,
+    registry: &Registry,
+    ports: &Ports,
+    request: &RunRequest,
+) -> Result<Option<PluginRunner>, RunError> {
+    let settings = &config.mutate;
+    let name = request.runner.clone().unwrap_or_else(|| settings.runner.clone());
+    if name == "auto" || name == RUNNER {
+        return Ok(None);
+    }
+    if ["subprocess", "inprocess"].contains(&name.as_str()) {
+        return Err(RunError::Setup {
+            location: if request.runner.is_some() {
+                Some(Location::Cli("--runner".into()))
+            } else {
+                settings.locations.get("runner").cloned()
+            },
+            message: format!("runner `{name}` runs pytest, and this is a Rust project"),
+            help: Some(format!(
+                "leave the runner out (Rust runs use `{RUNNER}`), or name a runner plugin that runs Rust test binaries"
+            )),
+        });
+    }
+    let (runner, options) = crate::mutate::lang::plugin_runner(
+        registry,
+        config,
+        request,
+        ports,
+        &name,
+        &["auto", RUNNER],
+    )?;
+    Ok(Some(PluginRunner { runner, name, options, prepared: false }))
 }
 
 impl<'a> RustRun<'a> {
@@ -72,6 +133,7 @@ impl<'a> RustRun<'a> {
     /// lock.
     pub fn open(
         config: &'a Config,
+        registry: &'a Registry,
         ports: &'a Ports,
         request: &'a RunRequest,
     ) -> Result<Self, RunError> {
@@ -81,6 +143,7 @@ impl<'a> RustRun<'a> {
         let state_dir = root.join(STATE_DIR);
         std::fs::create_dir_all(&state_dir)
             .map_err(|e| RunError::setup(format!("{}: {e}", state_dir.display()), None))?;
+        let plugin = plugin_runner(config, registry, ports, request)?;
         let lock = lock_project(root)?;
         let switches: HashMap<String, u32> =
             catalog.mutants.iter().zip(1u32..).map(|(m, n)| (m.id.clone(), n)).collect();
@@ -103,8 +166,10 @@ impl<'a> RustRun<'a> {
             mutants_dir: root.join(&config.mutate.mutants_dir),
             state_dir,
             built: None,
+            dirs: HashMap::new(),
             reason: String::new(),
             runner: None,
+            plugin,
             _lock: lock,
         })
     }
@@ -234,7 +299,15 @@ impl LanguageRun for RustRun<'_> {
         let tests = self.usable_tests(&built, tests)?;
         let mutant_of: HashMap<u32, &str> =
             self.switches.iter().map(|(id, n)| (*n, id.as_str())).collect();
-        let selection = stats::select(&tests, &mutant_of);
+        self.dirs = built
+            .binaries
+            .iter()
+            .map(|b| {
+                let dir = stats::package_dir(b, &self.mutants_dir);
+                (b.path.display().to_string(), dir.display().to_string())
+            })
+            .collect();
+        let selection = stats::select(&tests, &mutant_of, &self.dirs);
 
         // The compiler and its flags decide what the code does too
         // (overflow checks, lints made errors, codegen): a new toolchain
@@ -307,19 +380,35 @@ impl LanguageRun for RustRun<'_> {
     fn runner(
         &mut self,
         _baseline: &Baseline,
-        _usage: RunnerUse,
+        usage: RunnerUse,
         _force: bool,
         _stop: &AtomicBool,
     ) -> Result<ChosenRunner<'_>, RunError> {
+        if let Some(plugin) = &mut self.plugin {
+            if usage != RunnerUse::Idle && !plugin.prepared {
+                // No test command: a Rust job's tests are `BINARY<TAB>TEST`,
+                // run as `BINARY --exact TEST` in the folder its `dirs`
+                // hint names, with its `env` hint (`NOOT_MUTANT`) set.
+                let session = RunnerSession {
+                    project_dir: self.config.root.display().to_string().into(),
+                    mutants_dir: self.mutants_dir.display().to_string().into(),
+                    test_command: RVec::new(),
+                    test_args: RVec::new(),
+                    suite_args: RVec::new(),
+                    env: RVec::new(),
+                    slots: u32::try_from(self.request.jobs.max(1)).unwrap_or(1),
+                    scratch_dir: self.mutants_dir.join(".noot/runner").display().to_string().into(),
+                    options_json: plugin.options.as_str().into(),
+                };
+                plugin.runner.prepare(&session).into_result().map_err(|e| {
+                    RunError::setup(format!("runner `{}` could not start: {e}", plugin.name), None)
+                })?;
+                plugin.prepared = true;
+            }
+            let reason = self.reason.clone();
+            return Ok(ChosenRunner { runner: &plugin.runner, name: plugin.name.clone(), reason });
+        }
         if self.runner.is_none() {
-            let binaries = self.built.as_ref().map(|b| b.binaries.as_slice()).unwrap_or_default();
-            let dirs: HashMap<String, String> = binaries
-                .iter()
-                .map(|b| {
-                    let dir = stats::package_dir(b, &self.mutants_dir);
-                    (b.path.display().to_string(), dir.display().to_string())
-                })
-                .collect();
             let recording = Reach {
                 journal: self.state_dir.join(reach::FILE),
                 scratch: self.mutants_dir.join(".noot/stats"),
@@ -328,7 +417,7 @@ impl LanguageRun for RustRun<'_> {
             self.runner = Some(noot_plugin_api::runner_box(LibtestRunner::new(
                 host_ports(self.ports),
                 self.switches.clone(),
-                dirs,
+                self.dirs.clone(),
                 Some(recording),
             )));
         }
@@ -354,8 +443,7 @@ pub fn list(config: &Config, request: &RunRequest, ports: &Ports) -> Result<Cata
 }
 
 /// `[mutate]` keys that only mean something for Python projects.
-const PYTHON_ONLY_KEYS: &[&str] =
-    &["python", "pytest_args", "tests", "runner", "runner_options", "paths"];
+const PYTHON_ONLY_KEYS: &[&str] = &["python", "pytest_args", "tests", "paths"];
 
 /// Refuses a `[mutate]` key set for Python in a Rust project, at its line.
 pub fn refuse_python_keys(config: &Config) -> Result<(), RunError> {

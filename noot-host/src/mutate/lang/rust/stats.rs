@@ -46,18 +46,23 @@ pub struct Selection {
 }
 
 /// Each mutant's tests: those whose hits hold its switch (`mutant_of`:
-/// switch number → mutant id).
-pub fn select(tests: &[TestRun], mutant_of: &HashMap<u32, &str>) -> Selection {
-    let mut reaching: HashMap<&str, Vec<&TestRun>> = HashMap::new();
+/// switch number → mutant id), with the hints a runner needs (its switch
+/// as `NOOT_MUTANT`, and `dirs`: binary path → the folder it runs in).
+pub fn select(
+    tests: &[TestRun],
+    mutant_of: &HashMap<u32, &str>,
+    dirs: &HashMap<String, String>,
+) -> Selection {
+    let mut reaching: HashMap<&str, (u32, Vec<&TestRun>)> = HashMap::new();
     for test in tests {
         for number in &test.hits {
             if let Some(id) = mutant_of.get(number) {
-                reaching.entry(id).or_default().push(test);
+                reaching.entry(id).or_insert_with(|| (*number, Vec::new())).1.push(test);
             }
         }
     }
     let mut selection = Selection::default();
-    for (id, mut runs) in reaching {
+    for (id, (number, mut runs)) in reaching {
         selection
             .reached_switches
             .insert(id.to_owned(), runs.iter().flat_map(|t| t.hits.iter().copied()).collect());
@@ -68,6 +73,14 @@ pub fn select(tests: &[TestRun], mutant_of: &HashMap<u32, &str>) -> Selection {
                 tests: runs.iter().map(|t| test_arg(&t.binary, &t.name)).collect(),
                 node_ids: runs.iter().map(|t| format!("{}::{}", t.target, t.name)).collect(),
                 baseline_ms: runs.iter().map(|t| t.duration_ms).sum(),
+                env: vec![("NOOT_MUTANT".to_owned(), number.to_string())],
+                dirs: runs
+                    .iter()
+                    .map(|t| t.binary.as_str())
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .into_iter()
+                    .filter_map(|b| Some((b.to_owned(), dirs.get(b)?.clone())))
+                    .collect(),
                 ..Selected::default()
             },
         );
@@ -253,11 +266,14 @@ mod tests {
             test_run("it", "other", 9, &[3]),
         ];
         let mutant_of: HashMap<u32, &str> = [(1, "m::f__noot_1"), (2, "m::g__noot_1")].into();
-        let selection = select(&tests, &mutant_of);
+        let dirs: HashMap<String, String> = [("lib".to_owned(), "/m".to_owned())].into();
+        let selection = select(&tests, &mutant_of, &dirs);
         let f = &selection.selected["m::f__noot_1"];
         assert_eq!(f.tests, [test_arg("lib", "quick"), test_arg("lib", "slow")]);
         assert_eq!(f.node_ids, ["calc::quick", "calc::slow"]);
         assert_eq!(f.baseline_ms, 35);
+        assert_eq!(f.env, [("NOOT_MUTANT".to_owned(), "1".to_owned())]);
+        assert_eq!(f.dirs, [("lib".to_owned(), "/m".to_owned())]);
         assert_eq!(selection.reached_switches["m::g__noot_1"], BTreeSet::from([1, 2]));
         assert_eq!(selection.selected.len(), 2, "switch 3 is no mutant's: nothing selected");
     }
