@@ -79,6 +79,8 @@ pub struct Built {
     pub unviable: BTreeMap<u32, String>,
     /// How many times cargo ran.
     pub rounds: usize,
+    /// How long each round's cargo took, in ms.
+    pub round_ms: Vec<u64>,
     /// The files of the mutated copy that rustc read, relative to it;
     /// empty when no dep-info file could be read (then nothing is taken
     /// for not built; see [`Built::compiles`]).
@@ -279,6 +281,7 @@ pub fn build(
         let dropped_keys: BTreeSet<(String, usize)> = dropped.keys().cloned().collect();
         let doc_files = write_doc_targets(root, into, &targets, &dropped_keys)?;
         let output = cargo_test_no_run(procs, into, target_dir, feature_args)?;
+        built.round_ms.push(output.elapsed_ms);
         if stop.load(Ordering::SeqCst) {
             return Err(BuildError::Interrupted);
         }

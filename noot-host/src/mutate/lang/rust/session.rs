@@ -330,12 +330,14 @@ impl LanguageRun for RustRun<'_> {
             reached_before: &reached_before,
             selection: &selection.selected,
         });
+        let rounds: Vec<String> = built.round_ms.iter().map(|ms| seconds(*ms)).collect();
         self.reason = format!(
-            "one build ({} cargo round{}, {} unviable, {}), {} tests run alone for the stats ({})",
+            "one build ({}, {} cargo round{}: {}; {} unviable), {} tests run alone for the stats ({})",
+            seconds(build_ms),
             built.rounds,
             if built.rounds == 1 { "" } else { "s" },
+            rounds.join(" + "),
             built.unviable.len(),
-            seconds(build_ms),
             tests.len(),
             seconds(stats_ms),
         );
