@@ -136,6 +136,10 @@ fn cargo_options_in_a_python_project_are_refused() {
     let run = noot(dir.path(), &["run", "--list", "--features", "x"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("are for Rust crates"), "{}", run.stderr);
+    // Rust's runner too.
+    let run = noot(dir.path(), &["run", "--list", "--runner", "libtest"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("runner `libtest` runs Rust test binaries"), "{}", run.stderr);
     // So does `[mutate] exclude_tests`, at its line, with pytest's way.
     std::fs::write(dir.path().join("noot.toml"), "[mutate]\nexclude_tests = [\"*slow*\"]\n")
         .expect("write");
@@ -363,4 +367,20 @@ fn a_third_party_runner_runs_a_crates_mutants_with_the_same_verdicts() {
     let run = noot(dir.path(), &["run", "--runner", "subprocess"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("runner `subprocess` runs pytest"), "{}", run.stderr);
+    // A runner that fails the tests without any mutant (here, its command
+    // runs nothing and fails) stops the run: its kills would mean nothing.
+    let failing = format!(
+        "[plugins]\npaths = [{:?}]\n\n[mutate]\nrunner = \"command\"\n\n\
+         [mutate.runner_options.command]\nargv = [\"false\"]\npass_tests = false\n",
+        library.display().to_string()
+    );
+    std::fs::write(dir.path().join("noot.toml"), failing).expect("write");
+    let run = noot(dir.path(), &["run", "--force"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("runner `command` does not pass the tests without any mutant"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("noot.toml:5:10"), "at the runner key: {}", run.stderr);
 }

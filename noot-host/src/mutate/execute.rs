@@ -99,6 +99,20 @@ impl Limits {
     }
 }
 
+/// `job` with no mutant: no id, and no `env` hint (a language's way of
+/// naming the mutant to a runner that does not know the language; Rust's
+/// `NOOT_MUTANT`, absent, is no mutant).
+pub fn without_mutant(job: &MutantJob) -> MutantJob {
+    let hints = serde_json::from_str::<serde_json::Value>(job.hints_json.as_str())
+        .ok()
+        .and_then(|mut hints| {
+            hints.as_object_mut()?.remove("env");
+            Some(hints.to_string())
+        })
+        .unwrap_or_else(|| job.hints_json.to_string());
+    MutantJob { mutant_id: RString::new(), hints_json: hints.into(), ..job.clone() }
+}
+
 /// Runs `job`; a timeout is re-checked as the module documentation says.
 /// Returns early with whatever it has once `stop` is set.
 pub fn judge(
@@ -113,7 +127,7 @@ pub fn judge(
         return Ok(verdict);
     }
     let cpu_bound = verdict.cpu_limited;
-    let without = MutantJob { mutant_id: RString::new(), ..job.clone() };
+    let without = without_mutant(job);
     let reference = runner.run_mutant(&without).into_result()?;
     match reference.status {
         // Wall-clock against wall-clock, start-up included on both sides.
@@ -337,6 +351,20 @@ mod tests {
 
     const LIMITS: Limits =
         Limits { multiplier: 10.0, cpu_multiplier: 10.0, floor_secs: 5.0, startup_ms: 700 };
+
+    #[test]
+    fn a_job_without_its_mutant_has_no_id_and_no_env_hint() {
+        let selected = Selected {
+            tests: vec!["b\tt".into()],
+            env: vec![("NOOT_MUTANT".into(), "17".into())],
+            dirs: vec![("b".into(), "/m".into())],
+            ..Selected::default()
+        };
+        let without = without_mutant(&LIMITS.job(1, "m::f__noot_1", &selected));
+        assert_eq!(without.mutant_id.as_str(), "");
+        assert_eq!(without.hints_json.as_str(), r#"{"dirs":{"b":"/m"}}"#);
+        assert_eq!(without.tests.len(), 1);
+    }
 
     #[test]
     fn deadlines_take_the_floor_or_the_multiple() {

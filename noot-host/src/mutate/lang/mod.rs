@@ -173,7 +173,10 @@ pub fn plugin_runner(
 pub fn refuse_foreign(config: &Config, request: &RunRequest) -> Result<(), RunError> {
     match detect(&config.root, &config.mutate) {
         Language::Python => python::session::refuse_foreign(config, request),
-        Language::Rust => rust::session::refuse_python_keys(config),
+        Language::Rust => {
+            rust::session::refuse_python_keys(config)?;
+            rust::session::refuse_python_runner(config, request)
+        }
     }
 }
 

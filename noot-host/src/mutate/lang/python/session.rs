@@ -214,10 +214,24 @@ pub fn list(config: &Config, request: &RunRequest, ports: &Ports) -> Result<Cata
     Ok(prepare(config, request, ports)?.catalog)
 }
 
-/// Refuses what only a Rust run reads: `[mutate]` keys and cargo's flags.
+/// Refuses what only a Rust run reads: `[mutate]` keys, cargo's flags
+/// and the `libtest` runner.
 pub fn refuse_foreign(config: &Config, request: &RunRequest) -> Result<(), RunError> {
     refuse_cargo_options(request)?;
-    refuse_rust_keys(config)
+    refuse_rust_keys(config)?;
+    if request.runner.as_deref().unwrap_or(&config.mutate.runner) == "libtest" {
+        return Err(RunError::Setup {
+            location: if request.runner.is_some() {
+                Some(crate::config::Location::Cli("--runner".into()))
+            } else {
+                config.mutate.locations.get("runner").cloned()
+            },
+            message: "runner `libtest` runs Rust test binaries, and this is a Python project"
+                .into(),
+            help: Some("leave the runner out (auto), or use subprocess or inprocess".into()),
+        });
+    }
+    Ok(())
 }
 
 /// Everything a session works with, resolved.

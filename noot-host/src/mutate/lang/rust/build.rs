@@ -280,6 +280,10 @@ pub fn build(
         let texts = write_files(into, files, &off, &edition_2024_roots)?;
         let dropped_keys: BTreeSet<(String, usize)> = dropped.keys().cloned().collect();
         let doc_files = write_doc_targets(root, into, &targets, &dropped_keys)?;
+        // Ctrl-C while the copy was written killed nothing yet.
+        if stop.load(Ordering::SeqCst) {
+            return Err(BuildError::Interrupted);
+        }
         let output = cargo_test_no_run(procs, into, target_dir, feature_args)?;
         built.round_ms.push(output.elapsed_ms);
         if stop.load(Ordering::SeqCst) {
@@ -571,18 +575,25 @@ fn cargo_test_no_run(
             env.push((profile.to_owned(), "0".to_owned()));
         }
     }
-    let handle = procs.spawn(&SpawnRequest {
-        program: cargo,
-        args,
-        env,
-        cwd: Some(dir.to_path_buf()),
-        // cargo's JSON messages name every artifact and error: kept whole
-        // up to a bound far above a large workspace's (noot's own: a few
-        // MB), its human stderr by its end.
-        output_cap_bytes: 256 << 20,
-        keep: Keep::Tail,
-        ..SpawnRequest::default()
-    })?;
+    // cargo runs in a process group of its own, away from the terminal: a
+    // git password prompt would wait for ever.
+    if std::env::var_os("GIT_TERMINAL_PROMPT").is_none() {
+        env.push(("GIT_TERMINAL_PROMPT".to_owned(), "0".to_owned()));
+    }
+    let handle = procs
+        .spawn(&SpawnRequest {
+            program: cargo.clone(),
+            args,
+            env,
+            cwd: Some(dir.to_path_buf()),
+            // cargo's JSON messages name every artifact and error: kept whole
+            // up to a bound far above a large workspace's (noot's own: a few
+            // MB), its human stderr by its end.
+            output_cap_bytes: 256 << 20,
+            keep: Keep::Tail,
+            ..SpawnRequest::default()
+        })
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot run `{cargo} test`: {e}")))?;
     procs.wait(handle, None)
 }
 

@@ -166,13 +166,19 @@ impl LibtestRunner {
 /// `started`-th process after `elapsed` ms in the ones before. One budget
 /// for the job, whatever number of processes its tests run in: each gets
 /// what the ones before left, plus its own start-up (their wall time
-/// stands in for the CPU time they used, which is never more for tests
-/// run one at a time).
+/// stands in for the CPU time they used, down to the floor every job
+/// gets).
 fn budget(job: &MutantJob, started: u64, elapsed: u64) -> (u64, u64) {
     let startups = job.startup_ms.saturating_mul(started);
     let deadline = job.deadline_ms.saturating_add(startups).saturating_sub(elapsed).max(1);
     let used = elapsed.saturating_sub(startups.saturating_sub(job.startup_ms));
-    let cpu = if job.cpu_limit_ms == 0 { 0 } else { job.cpu_limit_ms.saturating_sub(used).max(1) };
+    // Never below the floor a whole job gets: wall time is only a bound
+    // on the CPU time used when nothing else competes for the cores.
+    let cpu = if job.cpu_limit_ms == 0 {
+        0
+    } else {
+        job.cpu_limit_ms.saturating_sub(used).max(crate::mutate::execute::MIN_CPU_MS)
+    };
     (deadline, cpu)
 }
 
@@ -382,7 +388,7 @@ mod tests {
         assert_eq!(budget(&job, 1, 0), (5_010, 600), "the first gets it all");
         // The first took 110 ms, 10 of them its start-up.
         assert_eq!(budget(&job, 2, 110), (4_910, 500));
-        assert_eq!(budget(&job, 3, 6_000), (1, 1), "spent: the next stops at once");
+        assert_eq!(budget(&job, 3, 6_000), (1, 250), "spent: the next stops at once");
         let unlimited = MutantJob { cpu_limit_ms: 0, ..job };
         assert_eq!(budget(&unlimited, 2, 110).1, 0);
     }

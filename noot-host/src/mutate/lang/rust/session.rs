@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use noot_plugin_api::abi_stable::std_types::RVec;
-use noot_plugin_api::{RunnerBox, RunnerSession};
+use noot_plugin_api::{MutantStatus, RunnerBox, RunnerSession};
 
 use super::build::{self, BuildError, Built, PlannedFile};
 use super::catalog::{AnalysedSource, RustCatalog};
@@ -30,7 +30,7 @@ use crate::engine::ports::Ports;
 use crate::engine::store::FileLock;
 use crate::mutate::catalog::{Catalog, Mutant};
 use crate::mutate::excludes::Excludes;
-use crate::mutate::execute::Limits;
+use crate::mutate::execute::{self, Limits};
 use crate::mutate::lang::{Baseline, ChosenRunner, LanguageRun, RunnerUse};
 use crate::mutate::report::RunReport;
 use crate::mutate::request::{CargoOptions, RunError, RunRequest};
@@ -90,6 +90,69 @@ impl Drop for PluginRunner {
     }
 }
 
+/// Where the runner was named: `--runner`, or `[mutate] runner`.
+fn runner_location(config: &Config, request: &RunRequest) -> Option<Location> {
+    if request.runner.is_some() {
+        Some(Location::Cli("--runner".into()))
+    } else {
+        config.mutate.locations.get("runner").cloned()
+    }
+}
+
+/// A runner plugin must pass the tests without any mutant before its
+/// verdicts count: one that runs them in the wrong folder, without the
+/// variables they read, or not at all, would call every mutant killed.
+/// The check runs the largest selection once, with no mutant.
+fn check_without_mutant(
+    plugin: &PluginRunner,
+    baseline: &Baseline,
+    location: Option<Location>,
+) -> Result<(), RunError> {
+    let Some((_, selected)) = baseline
+        .selection
+        .iter()
+        .filter(|(_, s)| !s.tests.is_empty())
+        .max_by(|a, b| a.1.tests.len().cmp(&b.1.tests.len()).then(b.0.cmp(a.0)))
+    else {
+        return Ok(());
+    };
+    let job = execute::without_mutant(&baseline.limits.job(0, "", selected));
+    let verdict = plugin.runner.run_mutant(&job).into_result().map_err(|e| RunError::Setup {
+        location: location.clone(),
+        message: format!("runner `{}` failed without any mutant: {e}", plugin.name),
+        help: None,
+    })?;
+    if verdict.status == MutantStatus::Survived {
+        return Ok(());
+    }
+    Err(RunError::Setup {
+        location,
+        message: format!(
+            "runner `{}` does not pass the tests without any mutant ({:?}: {}), so its verdicts would mean nothing",
+            plugin.name, verdict.status, verdict.detail
+        ),
+        help: Some(
+            "a Rust job's tests are BINARY<TAB>TEST, each run as `BINARY --exact TEST` in the folder of the job's `dirs` hint with CARGO_MANIFEST_DIR set to it; try the built-in runner (leave `runner` out) to compare".into(),
+        ),
+    })
+}
+
+/// Refuses a runner that cannot run a crate's tests: Python's, which
+/// start pytest.
+pub fn refuse_python_runner(config: &Config, request: &RunRequest) -> Result<(), RunError> {
+    let name = request.runner.as_deref().unwrap_or(&config.mutate.runner);
+    if !["subprocess", "inprocess"].contains(&name) {
+        return Ok(());
+    }
+    Err(RunError::Setup {
+        location: runner_location(config, request),
+        message: format!("runner `{name}` runs pytest, and this is a Rust project"),
+        help: Some(format!(
+            "leave the runner out (Rust runs use `{RUNNER}`), or name a runner plugin that runs Rust test binaries"
+        )),
+    })
+}
+
 /// The runner plugin `--runner` or `[mutate] runner` names, if any (the
 /// built-in `libtest` for `auto` and `libtest`). Python's runners (they
 /// start pytest) are refused at the flag or key that named them.
@@ -104,19 +167,7 @@ fn plugin_runner(
     if name == "auto" || name == RUNNER {
         return Ok(None);
     }
-    if ["subprocess", "inprocess"].contains(&name.as_str()) {
-        return Err(RunError::Setup {
-            location: if request.runner.is_some() {
-                Some(Location::Cli("--runner".into()))
-            } else {
-                settings.locations.get("runner").cloned()
-            },
-            message: format!("runner `{name}` runs pytest, and this is a Rust project"),
-            help: Some(format!(
-                "leave the runner out (Rust runs use `{RUNNER}`), or name a runner plugin that runs Rust test binaries"
-            )),
-        });
-    }
+    refuse_python_runner(config, request)?;
     let (runner, options) = crate::mutate::lang::plugin_runner(
         registry,
         config,
@@ -265,6 +316,13 @@ impl LanguageRun for RustRun<'_> {
 
         // The stats run: each test alone, the switches it reaches.
         let stats_started = ports.clock.monotonic_ms();
+        let exclude_at = self
+            .config
+            .mutate
+            .locations
+            .get("exclude_tests")
+            .map(|l| format!("{l}: "))
+            .unwrap_or_default();
         let excluded: Vec<(String, globset::GlobMatcher)> = self
             .config
             .mutate
@@ -284,6 +342,7 @@ impl LanguageRun for RustRun<'_> {
                     &self.mutants_dir,
                     &built.binaries,
                     &excluded,
+                    &exclude_at,
                     self.request.jobs,
                     stop,
                 )
@@ -315,6 +374,11 @@ impl LanguageRun for RustRun<'_> {
         let mut settings = feature_args;
         settings.push(toolchain_version(root));
         settings.push(std::env::var("RUSTFLAGS").unwrap_or_default());
+        // A verdict is the runner's too: another runner judges afresh
+        // (and only libtest records what a mutant's own runs reach).
+        if let Some(plugin) = &self.plugin {
+            settings.push(format!("runner {}", plugin.name));
+        }
         let reached_before = reach::load(&self.state_dir.join(reach::FILE));
         let keys = keys::result_keys(&KeyInputs {
             mutants: &self.catalog.mutants,
@@ -381,13 +445,16 @@ impl LanguageRun for RustRun<'_> {
 
     fn runner(
         &mut self,
-        _baseline: &Baseline,
+        baseline: &Baseline,
         usage: RunnerUse,
         _force: bool,
         _stop: &AtomicBool,
     ) -> Result<ChosenRunner<'_>, RunError> {
         if let Some(plugin) = &mut self.plugin {
             if usage != RunnerUse::Idle && !plugin.prepared {
+                let scratch = self.mutants_dir.join(".noot/runner");
+                std::fs::create_dir_all(&scratch)
+                    .map_err(|e| RunError::setup(format!("{}: {e}", scratch.display()), None))?;
                 // No test command: a Rust job's tests are `BINARY<TAB>TEST`,
                 // run as `BINARY --exact TEST` in the folder its `dirs`
                 // hint names, with its `env` hint (`NOOT_MUTANT`) set.
@@ -399,13 +466,22 @@ impl LanguageRun for RustRun<'_> {
                     suite_args: RVec::new(),
                     env: RVec::new(),
                     slots: u32::try_from(self.request.jobs.max(1)).unwrap_or(1),
-                    scratch_dir: self.mutants_dir.join(".noot/runner").display().to_string().into(),
+                    scratch_dir: scratch.display().to_string().into(),
                     options_json: plugin.options.as_str().into(),
                 };
-                plugin.runner.prepare(&session).into_result().map_err(|e| {
-                    RunError::setup(format!("runner `{}` could not start: {e}", plugin.name), None)
+                let location = || runner_location(self.config, self.request);
+                plugin.runner.prepare(&session).into_result().map_err(|e| RunError::Setup {
+                    location: location(),
+                    message: format!("runner `{}` could not start: {e}", plugin.name),
+                    help: Some(format!(
+                        "check its [mutate.runner_options.{}] table and its documentation",
+                        plugin.name
+                    )),
                 })?;
                 plugin.prepared = true;
+                if usage == RunnerUse::Run {
+                    check_without_mutant(plugin, baseline, location())?;
+                }
             }
             let reason = self.reason.clone();
             return Ok(ChosenRunner { runner: &plugin.runner, name: plugin.name.clone(), reason });

@@ -117,6 +117,7 @@ pub fn run(
     cwd: &Path,
     binaries: &[TestBinary],
     excluded: &[(String, globset::GlobMatcher)],
+    exclude_at: &str,
     jobs: usize,
     stop: &AtomicBool,
 ) -> Result<Vec<TestRun>, RunError> {
@@ -150,12 +151,13 @@ pub fn run(
             }
         }
     }
-    // A typo must not pass for a test left out.
+    // A typo must not pass for a test left out (a listing cut short by
+    // Ctrl-C proves nothing).
     for ((pattern, _), seen) in excluded.iter().zip(&matched) {
-        if !seen {
+        if !seen && !stop.load(Ordering::SeqCst) {
             ports.events.emit(&Event::Warning {
                 message: format!(
-                    "[mutate] exclude_tests: `{pattern}` matches no test (ids are TARGET::TEST: the test target, as `cargo test` names it, then the test's path, such as `e2e::cli::help` or `mycrate::tests::adds`)"
+                    "{exclude_at}[mutate] exclude_tests: `{pattern}` matches no test (ids are TARGET::TEST: the test target, as `cargo test` names it, then the test's path, such as `e2e::cli::help` or `mycrate::tests::adds`)"
                 ),
             });
         }
