@@ -144,6 +144,14 @@ fn doc_targets(root: &Path, files: &[PlannedFile]) -> Vec<DocTarget> {
         .collect()
 }
 
+/// Whether `rel` is under the `src/` of a library package of `files`.
+fn library_source(files: &[PlannedFile], rel: &str) -> bool {
+    files
+        .iter()
+        .filter_map(|f| f.rel.strip_suffix("src/lib.rs"))
+        .any(|dir| rel.strip_prefix(dir).is_some_and(|rest| rest.starts_with("src/")))
+}
+
 /// A written file of examples: its path in the copy, and each example's
 /// byte range in it.
 type DocFile = (String, Vec<(Range<usize>, Example)>);
@@ -267,6 +275,16 @@ pub fn build(
     let mut built = Built::default();
     let mut off: BTreeSet<u32> = BTreeSet::new();
     let mut dropped: BTreeMap<(String, usize), String> = BTreeMap::new();
+    // Examples noot does not read are reported with those it drops.
+    for file in files.iter().filter(|f| library_source(files, &f.rel)) {
+        for line in doctests::unread_examples(&file.source) {
+            dropped.insert(
+                (file.rel.clone(), line),
+                "in a #[doc = \"…\"] attribute or a /** */ comment, which noot does not read"
+                    .into(),
+            );
+        }
+    }
     // Read once, not every round: which crate roots are of edition 2024.
     let edition_2024_roots: BTreeSet<&str> = files
         .iter()

@@ -97,6 +97,39 @@ fn doc_comment_rows(node: Node<'_>, source: &str) -> BTreeSet<usize> {
     rows
 }
 
+/// The 1-based lines of code blocks rustdoc would find where noot does
+/// not look: `#[doc = "…"]` attributes and `/** */` or `/*! */` comments
+/// that hold a fence (whether rustdoc would run the block is not worked
+/// out: they are counted as examples not used).
+pub fn unread_examples(source: &str) -> Vec<usize> {
+    let Some(tree) = super::parse(source) else { return Vec::new() };
+    let mut lines = Vec::new();
+    let mut stack = vec![tree.root_node()];
+    while let Some(node) = stack.pop() {
+        let text = source.get(node.byte_range()).unwrap_or("");
+        let unread = match node.kind() {
+            "attribute_item" | "inner_attribute_item" => {
+                let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+                (compact.starts_with("#[doc=\"") || compact.starts_with("#![doc=\""))
+                    && text.contains("```")
+            }
+            "block_comment" => {
+                (text.starts_with("/**") && !text.starts_with("/***") || text.starts_with("/*!"))
+                    && text.contains("```")
+            }
+            _ => false,
+        };
+        if unread {
+            lines.push(node.start_position().row + 1);
+            continue;
+        }
+        let mut cursor = node.walk();
+        stack.extend(node.children(&mut cursor));
+    }
+    lines.sort_unstable();
+    lines
+}
+
 /// The runnable examples of a Markdown file a crate includes as its
 /// documentation (`#![doc = include_str!("../README.md")]`).
 pub fn markdown_examples(rel: &str, text: &str) -> Vec<Example> {
@@ -330,6 +363,13 @@ fn f() {}
         assert!(text.contains("extern crate log;\n#[macro_use] extern crate once;\n"), "{text}");
         assert_eq!(text.matches("extern crate once;").count(), 1, "{text}");
         assert!(!text.contains("{\n#[macro_use]"), "{text}");
+    }
+
+    #[test]
+    fn examples_where_noot_does_not_look_are_found_to_be_reported() {
+        let source = "#[doc = \"```\\nassert!(true);\\n```\"]\npub fn a() {}\n\n/**\n```\nassert!(true);\n```\n*/\npub fn b() {}\n\n/// ```\n/// assert!(true);\n/// ```\n#[doc = \"plain words\"]\npub fn c() {}\n";
+        assert_eq!(unread_examples(source), [1, 4]);
+        assert_eq!(examples("src/lib.rs", source).len(), 1, "the /// one is read");
     }
 
     #[test]

@@ -252,7 +252,7 @@ impl<'a> RustRun<'a> {
         if let Some((example, why)) = dropped.first() {
             self.ports.events.emit(&Event::Warning {
                 message: format!(
-                    "{} of {} doc examples are not used (they do not build or pass as tests of the mutated copy; a mutant only they catch is reported survived, where `cargo test --doc` would catch it); the first, {example}: {why}",
+                    "{} of {} doc examples are not used (they do not build or pass as tests of the mutated copy, or noot does not read where they are; a mutant only they catch is reported survived, where `cargo test --doc` would catch it); the first, {example}: {why}",
                     dropped.len(),
                     built.doc_examples + built.doc_dropped.len() - unbuilt,
                 ),
