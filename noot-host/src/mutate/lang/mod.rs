@@ -121,6 +121,15 @@ pub fn open<'a>(
     })
 }
 
+/// Where the runner was named: `--runner`, or `[mutate] runner`.
+pub fn runner_location(config: &Config, request: &RunRequest) -> Option<Location> {
+    if request.runner.is_some() {
+        Some(Location::Cli("--runner".into()))
+    } else {
+        config.mutate.locations.get("runner").cloned()
+    }
+}
+
 /// The runner plugin `name` from the registry, with its options (the
 /// `[mutate.runner_options.NAME]` table as JSON); an unknown name or
 /// options it refuses are errors at the key or table that named them.
@@ -138,11 +147,7 @@ pub fn plugin_runner(
         settings.runner_options.get(name).map_or_else(|| "{}".to_owned(), |v| v.to_string());
     let runner = registry.new_runner(name, &options, ports).map_err(|e| match e {
         RegistryError::Unknown { .. } => RunError::Setup {
-            location: if request.runner.is_some() {
-                Some(Location::Cli("--runner".into()))
-            } else {
-                settings.locations.get("runner").cloned()
-            },
+            location: runner_location(config, request),
             message: format!("unknown runner `{name}`"),
             help: Some(format!(
                 "built-in runners: {}; see `noot plugins list` for the rest{}",

@@ -221,11 +221,7 @@ pub fn refuse_foreign(config: &Config, request: &RunRequest) -> Result<(), RunEr
     refuse_rust_keys(config)?;
     if request.runner.as_deref().unwrap_or(&config.mutate.runner) == "libtest" {
         return Err(RunError::Setup {
-            location: if request.runner.is_some() {
-                Some(crate::config::Location::Cli("--runner".into()))
-            } else {
-                config.mutate.locations.get("runner").cloned()
-            },
+            location: crate::mutate::lang::runner_location(config, request),
             message: "runner `libtest` runs Rust test binaries, and this is a Python project"
                 .into(),
             help: Some("leave the runner out (auto), or use subprocess or inprocess".into()),

@@ -31,7 +31,7 @@ use crate::engine::store::FileLock;
 use crate::mutate::catalog::{Catalog, Mutant};
 use crate::mutate::excludes::Excludes;
 use crate::mutate::execute::{self, Limits};
-use crate::mutate::lang::{Baseline, ChosenRunner, LanguageRun, RunnerUse};
+use crate::mutate::lang::{Baseline, ChosenRunner, LanguageRun, RunnerUse, runner_location};
 use crate::mutate::report::RunReport;
 use crate::mutate::request::{CargoOptions, RunError, RunRequest};
 use crate::mutate::results::Status;
@@ -87,15 +87,6 @@ struct PluginRunner {
 impl Drop for PluginRunner {
     fn drop(&mut self) {
         let _ = self.runner.shutdown();
-    }
-}
-
-/// Where the runner was named: `--runner`, or `[mutate] runner`.
-fn runner_location(config: &Config, request: &RunRequest) -> Option<Location> {
-    if request.runner.is_some() {
-        Some(Location::Cli("--runner".into()))
-    } else {
-        config.mutate.locations.get("runner").cloned()
     }
 }
 
