@@ -75,7 +75,7 @@ fn run_language(
     let skipped_functions = language.catalog().skipped.clone();
     // A filter that matches nothing fails before the stats run.
     let wanted = filters::wanted(&request.filters, &mutants)?;
-    let baseline = language.baseline(request.force, stop)?;
+    let baseline = language.baseline(stop)?;
 
     let store = ResultStore::new(ports.fs.as_ref(), state_dir);
     let previous = store.load()?;
@@ -97,7 +97,7 @@ fn run_language(
     } else {
         RunnerUse::Idle
     };
-    let chosen = language.runner(&baseline, usage, request.force, stop)?;
+    let chosen = language.runner(&baseline, usage, stop)?;
     if request.debug {
         // A reused result still gets its repro: it is what --debug is for.
         for id in &reused {

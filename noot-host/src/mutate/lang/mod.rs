@@ -75,9 +75,9 @@ pub trait LanguageRun {
     fn catalog(&self) -> &Catalog;
 
     /// Runs the stats run (or reuses the last one when nothing it depends
-    /// on changed; never with `force`). Ctrl-C during it stops it within
+    /// on changed; never with `--force`). Ctrl-C during it stops it within
     /// a second and returns [`RunError::Interrupted`].
-    fn baseline(&mut self, force: bool, stop: &AtomicBool) -> Result<Baseline, RunError>;
+    fn baseline(&mut self, stop: &AtomicBool) -> Result<Baseline, RunError>;
 
     /// A verdict found without running the mutant (it does not compile,
     /// its file is not built), with its detail; `None` to test it.
@@ -88,12 +88,11 @@ pub trait LanguageRun {
     /// The runner for this run, used as `usage` says (a runner that
     /// starts workers starts them only when it is used); a language that
     /// chooses its runner from the stats (Python's `auto`) does it here,
-    /// afresh with `force`.
+    /// afresh with `--force`.
     fn runner(
         &mut self,
         baseline: &Baseline,
         usage: RunnerUse,
-        force: bool,
         stop: &AtomicBool,
     ) -> Result<ChosenRunner<'_>, RunError>;
 
@@ -106,7 +105,7 @@ pub trait LanguageRun {
 }
 
 /// Opens the project's language for a run: checks, analysis, the mutated
-/// tree, and the project's lock.
+/// tree, and the project's lock. [`refuse_foreign`] has been called.
 pub fn open<'a>(
     config: &'a Config,
     registry: &'a Registry,
@@ -187,6 +186,7 @@ pub fn refuse_foreign(config: &Config, request: &RunRequest) -> Result<(), RunEr
 
 /// The project's mutants, for `noot run --list`.
 pub fn list(config: &Config, request: &RunRequest, ports: &Ports) -> Result<Catalog, RunError> {
+    refuse_foreign(config, request)?;
     match detect(&config.root, &config.mutate) {
         Language::Python => python::session::list(config, request, ports),
         Language::Rust => rust::session::list(config, request, ports),

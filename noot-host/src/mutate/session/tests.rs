@@ -95,7 +95,7 @@ impl LanguageRun for Fake {
     fn catalog(&self) -> &Catalog {
         &self.catalog
     }
-    fn baseline(&mut self, _force: bool, _stop: &AtomicBool) -> Result<Baseline, RunError> {
+    fn baseline(&mut self, _stop: &AtomicBool) -> Result<Baseline, RunError> {
         let selected = Selected { tests: vec!["t.py::a".into()], ..Selected::default() };
         Ok(Baseline {
             selection: IDS
@@ -119,7 +119,6 @@ impl LanguageRun for Fake {
         &mut self,
         _baseline: &Baseline,
         usage: RunnerUse,
-        _force: bool,
         _stop: &AtomicBool,
     ) -> Result<ChosenRunner<'_>, RunError> {
         self.uses.push(usage);

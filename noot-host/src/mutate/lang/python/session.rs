@@ -63,7 +63,6 @@ impl<'a> PythonRun<'a> {
         ports: &'a Ports,
         request: &'a RunRequest,
     ) -> Result<Self, RunError> {
-        refuse_foreign(config, request)?;
         let plan = prepare(config, request, ports)?;
         let project_before = project_writes::Snapshot::take(&plan.root, &plan.mutants_dir);
         // `auto` starts warm and may fall back once the stats are known.
@@ -89,8 +88,9 @@ impl LanguageRun for PythonRun<'_> {
         &self.plan.catalog
     }
 
-    fn baseline(&mut self, force: bool, stop: &AtomicBool) -> Result<Baseline, RunError> {
+    fn baseline(&mut self, stop: &AtomicBool) -> Result<Baseline, RunError> {
         let (config, ports, plan) = (self.config, self.ports, &self.plan);
+        let force = self.request.force;
         let settings = &config.mutate;
         let mut pytest_args = settings.pytest_args.clone();
         pytest_args.extend(plan.test_paths.iter().cloned());
@@ -128,7 +128,6 @@ impl LanguageRun for PythonRun<'_> {
         &mut self,
         baseline: &Baseline,
         usage: RunnerUse,
-        force: bool,
         stop: &AtomicBool,
     ) -> Result<ChosenRunner<'_>, RunError> {
         let ports = self.ports;
@@ -139,7 +138,7 @@ impl LanguageRun for PythonRun<'_> {
             // when mutants are to run; with nothing to run and nothing
             // decided, the report says `auto`.
             let state_dir = &self.plan.state_dir;
-            let mut decided = if force {
+            let mut decided = if self.request.force {
                 None
             } else {
                 runner_choice::remembered(ports.fs.as_ref(), state_dir, stats)
@@ -210,7 +209,6 @@ impl LanguageRun for PythonRun<'_> {
 /// The mutants of a Python project, with the mutated tree written, for
 /// `noot run --list`.
 pub fn list(config: &Config, request: &RunRequest, ports: &Ports) -> Result<Catalog, RunError> {
-    refuse_foreign(config, request)?;
     Ok(prepare(config, request, ports)?.catalog)
 }
 

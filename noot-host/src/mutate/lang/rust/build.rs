@@ -112,6 +112,9 @@ struct DocTarget {
     dir: String,
     /// Its examples.
     examples: Vec<Example>,
+    /// Where rustdoc would find examples that noot does not read (file,
+    /// line): reported as not used.
+    unread: Vec<(String, usize)>,
 }
 
 /// Each library package's examples: those in the files under its `src/`.
@@ -121,14 +124,17 @@ fn doc_targets(root: &Path, files: &[PlannedFile]) -> Vec<DocTarget> {
         .filter_map(|root| Some(root.rel.strip_suffix("src/lib.rs")?.to_owned()))
         .map(|dir| {
             let src = format!("{dir}src/");
-            let mut examples: Vec<Example> = files
-                .iter()
-                .filter(|f| f.rel.starts_with(&src))
-                .flat_map(|f| doctests::examples(&f.rel, &f.source))
+            let sources = || files.iter().filter(|f| f.rel.starts_with(&src));
+            let mut examples: Vec<Example> =
+                sources().flat_map(|f| doctests::examples(&f.rel, &f.source)).collect();
+            let unread = sources()
+                .flat_map(|f| {
+                    doctests::unread_examples(&f.source).into_iter().map(|l| (f.rel.clone(), l))
+                })
                 .collect();
             // A README included as the crate's documentation is run by
             // rustdoc too.
-            for file in files.iter().filter(|f| f.rel.starts_with(&src)) {
+            for file in sources() {
                 let folder = Path::new(&file.rel).parent().unwrap_or(Path::new(""));
                 for included in doctests::included_docs(&file.source) {
                     let rel = lexical(&folder.join(&included));
@@ -138,18 +144,9 @@ fn doc_targets(root: &Path, files: &[PlannedFile]) -> Vec<DocTarget> {
                     }
                 }
             }
-            DocTarget { dir, examples }
+            DocTarget { dir, examples, unread }
         })
-        .filter(|t| !t.examples.is_empty())
         .collect()
-}
-
-/// Whether `rel` is under the `src/` of a library package of `files`.
-fn library_source(files: &[PlannedFile], rel: &str) -> bool {
-    files
-        .iter()
-        .filter_map(|f| f.rel.strip_suffix("src/lib.rs"))
-        .any(|dir| rel.strip_prefix(dir).is_some_and(|rest| rest.starts_with("src/")))
 }
 
 /// A written file of examples: its path in the copy, and each example's
@@ -269,22 +266,21 @@ pub fn build(
 ) -> Result<Built, BuildError> {
     let mut targets = doc_targets(root, files);
     targets.retain(|t| doc_examples_wanted(&root.join(&t.dir).join("Cargo.toml")));
+    // Examples noot does not read are reported with those it drops.
+    let mut dropped: BTreeMap<(String, usize), String> = targets
+        .iter()
+        .flat_map(|t| t.unread.iter().cloned())
+        .map(|place| {
+            let why = "in a #[doc = \"…\"] attribute or a /** */ comment, which noot does not read";
+            (place, why.to_owned())
+        })
+        .collect();
+    targets.retain(|t| !t.examples.is_empty());
     let manifests: BTreeSet<PathBuf> =
         targets.iter().map(|t| PathBuf::from(&t.dir).join("Cargo.toml")).collect();
     let project_files = copy_project(root, into, &manifests)?;
     let mut built = Built::default();
     let mut off: BTreeSet<u32> = BTreeSet::new();
-    let mut dropped: BTreeMap<(String, usize), String> = BTreeMap::new();
-    // Examples noot does not read are reported with those it drops.
-    for file in files.iter().filter(|f| library_source(files, &f.rel)) {
-        for line in doctests::unread_examples(&file.source) {
-            dropped.insert(
-                (file.rel.clone(), line),
-                "in a #[doc = \"…\"] attribute or a /** */ comment, which noot does not read"
-                    .into(),
-            );
-        }
-    }
     // Read once, not every round: which crate roots are of edition 2024.
     let edition_2024_roots: BTreeSet<&str> = files
         .iter()

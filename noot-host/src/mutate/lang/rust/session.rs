@@ -145,8 +145,7 @@ pub fn refuse_python_runner(config: &Config, request: &RunRequest) -> Result<(),
 }
 
 /// The runner plugin `--runner` or `[mutate] runner` names, if any (the
-/// built-in `libtest` for `auto` and `libtest`). Python's runners (they
-/// start pytest) are refused at the flag or key that named them.
+/// built-in `libtest` for `auto` and `libtest`).
 fn plugin_runner(
     config: &Config,
     registry: &Registry,
@@ -158,7 +157,6 @@ fn plugin_runner(
     if name == "auto" || name == RUNNER {
         return Ok(None);
     }
-    refuse_python_runner(config, request)?;
     let (runner, options) = crate::mutate::lang::plugin_runner(
         registry,
         config,
@@ -171,15 +169,15 @@ fn plugin_runner(
 }
 
 impl<'a> RustRun<'a> {
-    /// Refuses Python's keys, analyses the crates and takes the project's
-    /// lock.
+    /// Analyses the crates, makes the runner plugin if one is named, and
+    /// takes the project's lock (Python's keys and runners were refused
+    /// by [`crate::mutate::lang::refuse_foreign`]).
     pub fn open(
         config: &'a Config,
         registry: &'a Registry,
         ports: &'a Ports,
         request: &'a RunRequest,
     ) -> Result<Self, RunError> {
-        refuse_python_keys(config)?;
         let RustCatalog { catalog, files } = catalog(config, ports, &request.cargo)?;
         let root = &config.root;
         let state_dir = root.join(STATE_DIR);
@@ -268,7 +266,7 @@ impl LanguageRun for RustRun<'_> {
         &self.catalog
     }
 
-    fn baseline(&mut self, _force: bool, stop: &AtomicBool) -> Result<Baseline, RunError> {
+    fn baseline(&mut self, stop: &AtomicBool) -> Result<Baseline, RunError> {
         let (ports, root) = (self.ports, &self.config.root);
         // One build with every mutant behind its switch.
         let feature_args = self.request.cargo.feature_args();
@@ -438,7 +436,6 @@ impl LanguageRun for RustRun<'_> {
         &mut self,
         baseline: &Baseline,
         usage: RunnerUse,
-        _force: bool,
         _stop: &AtomicBool,
     ) -> Result<ChosenRunner<'_>, RunError> {
         if let Some(plugin) = &mut self.plugin {
@@ -507,7 +504,6 @@ impl LanguageRun for RustRun<'_> {
 /// The mutants of a Rust project, for `noot run --list` (nothing is
 /// built or written).
 pub fn list(config: &Config, request: &RunRequest, ports: &Ports) -> Result<Catalog, RunError> {
-    refuse_python_keys(config)?;
     Ok(catalog(config, ports, &request.cargo)?.catalog)
 }
 
