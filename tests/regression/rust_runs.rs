@@ -278,3 +278,45 @@ mod tests {
         .collect();
     assert!(ran.is_empty(), "b_slow ran under killed mutants: {ran:?}");
 }
+
+/// A Rust run's tests that wrote into the user's project (through an
+/// absolute path) went unreported: only Python runs compared the project's
+/// files before and after. Writes into the working directory (the package's
+/// folder in the mutated copy) are the test's own business.
+#[test]
+fn writes_into_the_project_by_a_rust_test_are_reported() {
+    let dir = crate_dir("escapes", "2021");
+    std::fs::write(
+        dir.path().join("src/lib.rs"),
+        r#"pub fn double(x: u32) -> u32 {
+    x * 2
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn doubles() {
+        std::fs::write("scratch.txt", "in the working directory").unwrap();
+        let project = std::env::var("ESCAPE_TO").unwrap();
+        std::fs::write(format!("{project}/escaped.log"), "x").unwrap();
+        assert_eq!(super::double(3), 6);
+    }
+}
+"#,
+    )
+    .expect("write");
+    let out = super::noot_command(dir.path(), &["run", "--format", "json"])
+        .env("ESCAPE_TO", dir.path())
+        .output()
+        .expect("noot runs");
+    let (stdout, stderr) =
+        (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).expect("json");
+    assert_eq!(report["summary"]["project_writes"], serde_json::json!(["new escaped.log"]));
+    assert!(
+        stderr.contains("files of your project changed while noot ran (new escaped.log)"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("scratch.txt").exists(), "the working directory is the copy");
+}

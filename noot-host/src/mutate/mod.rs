@@ -12,6 +12,7 @@ pub mod filters;
 pub mod github;
 pub mod junit;
 pub mod lang;
+pub mod project_writes;
 pub mod report;
 pub mod request;
 pub mod results;

@@ -9,7 +9,6 @@ pub mod interpreter;
 pub mod keys;
 pub mod operators;
 pub mod project;
-pub mod project_writes;
 pub mod runner_choice;
 pub mod schemata;
 pub mod selection;

@@ -14,7 +14,6 @@ use noot_plugin_api::{RunnerBox, RunnerSession};
 
 use super::keys::result_keys;
 use super::project;
-use super::project_writes;
 use super::runner_choice;
 use super::selection::select_tests;
 use super::stats::{self, Stats, StatsRun};
@@ -28,6 +27,7 @@ use crate::mutate::catalog::Catalog;
 use crate::mutate::excludes::Excludes;
 use crate::mutate::execute::Limits;
 use crate::mutate::lang::{Baseline, ChosenRunner, LanguageRun, RunnerUse};
+use crate::mutate::project_writes;
 use crate::mutate::report::RunReport;
 use crate::mutate::request::{RunError, RunRequest};
 use crate::mutate::session::{STATE_DIR, lock_project};
@@ -64,7 +64,7 @@ impl<'a> PythonRun<'a> {
         request: &'a RunRequest,
     ) -> Result<Self, RunError> {
         let plan = prepare(config, request, ports)?;
-        let project_before = project_writes::Snapshot::take(&plan.root, &plan.mutants_dir);
+        let project_before = project_snapshot(&plan.root, &plan.mutants_dir);
         // `auto` starts warm and may fall back once the stats are known.
         let auto = plan.runner == runner_choice::AUTO;
         let first = if auto { runner_choice::WARM } else { plan.runner.as_str() };
@@ -191,19 +191,18 @@ impl LanguageRun for PythonRun<'_> {
         self.active.shutdown();
         let settings = &self.config.mutate;
         report.summary.interpreter = format!("{} ({})", settings.python, settings.python_origin);
-        let after = project_writes::Snapshot::take(&self.plan.root, &self.plan.mutants_dir);
-        report.summary.project_writes = self.project_before.changes(&after);
-        if !report.summary.project_writes.is_empty() {
-            self.ports.events.emit(&Event::Warning {
-                message: format!(
-                    "files of your project changed while noot ran ({}): a test that writes into \
-                     the project instead of its working directory or tmp_path (or your own \
-                     edits); verdicts after such a write may depend on it",
-                    report.summary.project_writes.join(", ")
-                ),
-            });
-        }
+        let after = project_snapshot(&self.plan.root, &self.plan.mutants_dir);
+        project_writes::report(&self.project_before, &after, report, self.ports.events.as_ref());
     }
+}
+
+/// The project's files as the tests may change them: its sources and
+/// data, not virtual environments or mutated trees.
+fn project_snapshot(
+    root: &std::path::Path,
+    mutants_dir: &std::path::Path,
+) -> project_writes::Snapshot {
+    project_writes::Snapshot::of(root, project::files(root, mutants_dir))
 }
 
 /// The mutants of a Python project, with the mutated tree written, for

@@ -479,6 +479,38 @@ fn switch_number(condition: Node<'_>, text: &str) -> Option<u32> {
     condition.strip_prefix("crate::__noot_rt::on(")?.strip_suffix(')')?.parse().ok()
 }
 
+/// Whether a folder entry of this name is part of the project: not
+/// cargo's output, git's store or noot's state.
+fn is_project_name(name: &std::ffi::OsStr) -> bool {
+    !matches!(name.to_str(), Some("target" | ".git" | ".noot"))
+}
+
+/// The project's files (what [`copy_project`] copies), relative to `root`,
+/// leaving out `copy` (the mutated copy, wherever `[mutate] mutants_dir`
+/// puts it).
+pub fn project_files(root: &Path, copy: &Path) -> Vec<String> {
+    let copy = copy.canonicalize().unwrap_or_else(|_| copy.to_path_buf());
+    let mut files = Vec::new();
+    let mut stack = vec![PathBuf::new()];
+    while let Some(relative) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(root.join(&relative)) else { continue };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let rel = relative.join(&name);
+            let Ok(kind) = entry.file_type() else { continue };
+            if !is_project_name(&name) || entry.path().canonicalize().is_ok_and(|c| c == copy) {
+                continue;
+            }
+            if kind.is_dir() {
+                stack.push(rel);
+            } else if kind.is_file() {
+                files.push(rel.to_string_lossy().replace('\\', "/"));
+            }
+        }
+    }
+    files
+}
+
 /// Copies the project into `into`, leaving out what is not source.
 /// `own`: files the build writes itself (the manifests given a test target).
 /// Returns every file of the project as `path\0digest`, in path order
@@ -493,7 +525,7 @@ fn copy_project(root: &Path, into: &Path, own: &BTreeSet<PathBuf>) -> io::Result
         for entry in std::fs::read_dir(root.join(&relative))? {
             let entry = entry?;
             let name = entry.file_name();
-            if matches!(name.to_str(), Some("target" | ".git" | ".noot")) {
+            if !is_project_name(&name) {
                 continue;
             }
             let from = entry.path();

@@ -32,6 +32,7 @@ use crate::mutate::catalog::{Catalog, Mutant};
 use crate::mutate::excludes::Excludes;
 use crate::mutate::execute::{self, Limits};
 use crate::mutate::lang::{Baseline, ChosenRunner, LanguageRun, RunnerUse, runner_location};
+use crate::mutate::project_writes::{self, Snapshot};
 use crate::mutate::report::RunReport;
 use crate::mutate::request::{CargoOptions, RunError, RunRequest};
 use crate::mutate::results::Status;
@@ -72,6 +73,9 @@ pub struct RustRun<'a> {
     /// A runner plugin named by `--runner` or `[mutate] runner`, made when
     /// the run opens (an unknown name fails before the build).
     plugin: Option<PluginRunner>,
+    /// The project's files when the run opened, to report what its tests
+    /// wrote into it.
+    project_before: Snapshot,
     _lock: FileLock,
 }
 
@@ -194,6 +198,8 @@ impl<'a> RustRun<'a> {
             .collect();
         let bodies = files.iter().map(|f| f.bodies.clone()).collect();
         let planned = planned_files(files, &switches);
+        let mutants_dir = root.join(&config.mutate.mutants_dir);
+        let project_before = Snapshot::of(root, build::project_files(root, &mutants_dir));
         Ok(Self {
             config,
             ports,
@@ -203,13 +209,14 @@ impl<'a> RustRun<'a> {
             bodies,
             switches,
             function_of,
-            mutants_dir: root.join(&config.mutate.mutants_dir),
+            mutants_dir,
             state_dir,
             built: None,
             dirs: HashMap::new(),
             reason: String::new(),
             runner: None,
             plugin,
+            project_before,
             _lock: lock,
         })
     }
@@ -491,7 +498,10 @@ impl LanguageRun for RustRun<'_> {
         Ok(ChosenRunner { runner, name: RUNNER.into(), reason: self.reason.clone() })
     }
 
-    fn finish(&mut self, _report: &mut RunReport, current: &BTreeSet<&str>) {
+    fn finish(&mut self, report: &mut RunReport, current: &BTreeSet<&str>) {
+        let root = &self.config.root;
+        let after = Snapshot::of(root, build::project_files(root, &self.mutants_dir));
+        project_writes::report(&self.project_before, &after, report, self.ports.events.as_ref());
         let journal = self.state_dir.join(reach::FILE);
         if let Err(e) = reach::compact(&journal, current) {
             self.ports
