@@ -736,6 +736,40 @@ mod python_verdicts {
         }
     }
 
+    /// A test that, on a path only a mutant takes, drops the mutated module
+    /// and imports the original from the project (a "reference copy"
+    /// fallback): under `inprocess` the check in each child skipped every
+    /// module name its worker had already seen, so the re-import under the
+    /// same name passed unnoticed and the mutant "survived" although the
+    /// test judged the original. The stats run never takes that path.
+    #[test]
+    fn a_test_that_imports_the_original_again_while_it_runs_is_an_error() {
+        for runner in ["subprocess", "inprocess"] {
+            let dir = project("pathescape");
+            let src = original_src(dir.path());
+            std::fs::write(
+                dir.path().join("tests/test_beta.py"),
+                format!(
+                    "import sys\n\nimport beta\n\n\ndef test_dec():\n    \
+                     if beta.dec(3) == 2:\n        return\n    \
+                     sys.modules.pop('beta', None)\n    \
+                     sys.path.insert(0, {:?})\n    \
+                     import beta as original\n    \
+                     assert original.dec(3) == 2\n",
+                    src.display().to_string()
+                ),
+            )
+            .expect("write");
+            let found = verdicts(dir.path(), runner);
+            let beta: Vec<_> = found.iter().filter(|(id, _)| id.starts_with("beta.")).collect();
+            assert!(!beta.is_empty(), "{runner}: {found:?}");
+            for (id, (status, detail)) in beta {
+                assert_eq!(status, "error", "{runner}: {id}: {detail}");
+                assert!(detail.contains("beta"), "{runner}: {id}: {detail}");
+            }
+        }
+    }
+
     /// A package with nothing to mutate stopped with "the tests imported
     /// the original package instead of the mutated copy".
     #[test]

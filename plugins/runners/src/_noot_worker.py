@@ -41,6 +41,21 @@ import _noot_runtime as rt  # noqa: E402
 CHECKED_MODULES = frozenset()
 CHECKED_ESCAPES = {}
 
+# Modules loaded since the worker was ready, by name, as the import system
+# loads them (its "import" audit event). A child checks only these for
+# escapes: walking all of `sys.modules` touches every module object, and in
+# a forked child each touch copies a page of the worker (about 0.8 ms per
+# mutant on toolz, a tenth of a killed mutant's whole cost).
+LOADED = []
+
+
+def _record_loads(event, args):
+    if event == "import":
+        LOADED.append(args[0])
+
+
+sys.addaudithook(_record_loads)
+
 
 def send(message):
     PROTOCOL.write(json.dumps(message) + "\n")
@@ -59,6 +74,7 @@ def item_arg(item, invocation_dir):
 def enter_child(request):
     """In a forked child: own group, limits, and the mutant switched on
     (its output already goes to the pipe `fork_and_wait` reads)."""
+    del LOADED[:]
     os.setpgid(0, 0)
     cpu = int(request.get("cpu") or 0)
     if cpu > 0:
@@ -79,6 +95,7 @@ def leave_child(report, status, result_fd):
             os.environ.get("NOOT_PROJECT_DIR", ""),
             os.environ.get("NOOT_MUTANTS_DIR", ""),
             skip=CHECKED_MODULES,
+            only=loaded_since_fork(),
         )
     )
     if escaped:
@@ -92,9 +109,24 @@ def leave_child(report, status, result_fd):
         # this process is gone.
         if len(report.get("error") or "") > 2000:
             report["error"] = report["error"][:2000] + "…"
+        # The status goes with the report: the parent answers as soon as
+        # the report arrives, while the kernel still tears this process
+        # down (a large forked process takes about a millisecond to exit).
+        report["status"] = status
         os.write(result_fd, json.dumps(report).encode())
     finally:
         os._exit(status)
+
+
+def loaded_since_fork():
+    """The names this child loaded, or None (check every module) when
+    `sys.modules` changed in a way the import system did not announce: a
+    module put there by hand, or one removed."""
+    loaded = set(LOADED)
+    new = sum(1 for name in loaded if name in sys.modules and name not in CHECKED_MODULES)
+    if len(sys.modules) != len(CHECKED_MODULES) + new:
+        return None
+    return loaded
 
 
 def run_session_child(request, result_fd, baseline=None):
@@ -456,8 +488,9 @@ def fork_and_wait(child, request):
         pass  # the child already did, or is gone
     send({"started": pid})
     cap = int(request.get("cap") or 65536)
-    kept, dropped, wait_status = collect_until_exit(pid, out_read, cap)
-    # Whatever the tests started in the child's group goes with it.
+    kept, dropped, report, wait_status = collect_until_exit(pid, out_read, read_fd, cap)
+    # Whatever the tests started in the child's group goes with it (and the
+    # child itself, if it is still exiting after its report).
     try:
         os.killpg(pid, signal.SIGKILL)
     except OSError:
@@ -471,38 +504,49 @@ def fork_and_wait(child, request):
             dropped += len(kept) - cap
             del kept[:-cap]
     os.close(out_read)
-    report = b"".join(read_available(read_fd))
+    report += b"".join(read_available(read_fd))
     os.close(read_fd)
     with open(request["out"], "wb") as out:
         if dropped:
             out.write(b"[... %d bytes of output dropped ...]\n" % dropped)
         out.write(bytes(kept))
-    done = {}
-    if os.WIFEXITED(wait_status):
-        done["exit"] = os.WEXITSTATUS(wait_status)
-    else:
-        done["signal"] = os.WTERMSIG(wait_status)
     try:
-        done.update(json.loads(report.decode() or "{}"))
+        done = json.loads(report.decode() or "{}")
     except ValueError:
-        pass
+        done = {}
+    if wait_status is None:
+        # Answered from the report; the exit is the status it carries.
+        done["exit"] = done.pop("status")
+    else:
+        done.pop("status", None)
+        if os.WIFEXITED(wait_status):
+            done["exit"] = os.WEXITSTATUS(wait_status)
+        else:
+            done["signal"] = os.WTERMSIG(wait_status)
     return done
 
 
-def collect_until_exit(pid, out_read, cap):
-    """Reads the child's output until the child exits; returns the last
-    `cap` bytes (at most twice that in memory), how many were dropped, and
-    its wait status."""
+def collect_until_exit(pid, out_read, report_read, cap):
+    """Reads the child's output until the child exits or its whole report
+    has arrived; returns the last `cap` bytes (at most twice that in
+    memory), how many were dropped, the report's bytes, and the wait
+    status (None when the report came first: the child is reaped later,
+    see `reap_later`)."""
     kept = bytearray()
     dropped = 0
+    report = b""
+    reap_earlier()
     try:
         exited = os.pidfd_open(pid)
     except (AttributeError, OSError):  # before Linux 5.3 or Python 3.9
         exited = None
     output_open = True
+    report_open = True
     try:
         while True:
             watched = [out_read] if output_open else []
+            if report_open:
+                watched.append(report_read)
             if exited is not None:
                 watched.append(exited)
             ready, _, _ = select.select(watched, [], [], None if exited is not None else 0.05)
@@ -515,13 +559,46 @@ def collect_until_exit(pid, out_read, cap):
                         del kept[:-cap]
                 else:
                     output_open = False
+            if report_read in ready:
+                chunk = os.read(report_read, 1 << 16)
+                report += chunk
+                if not chunk:
+                    report_open = False
+                elif complete(report):
+                    REAP.append(pid)
+                    return kept, dropped, report, None
             if exited is None or exited in ready:
                 waited, wait_status = os.waitpid(pid, os.WNOHANG)
                 if waited:
-                    return kept, dropped, wait_status
+                    return kept, dropped, report, wait_status
     finally:
         if exited is not None:
             os.close(exited)
+
+
+def complete(report):
+    """Whether `report` is a child's whole report (one JSON object with its
+    status: `leave_child` writes it in one piece, just before it exits)."""
+    try:
+        return "status" in json.loads(report.decode())
+    except ValueError:
+        return False
+
+
+# Children that reported and were killed, not yet reaped.
+REAP = []
+
+
+def reap_earlier():
+    """Reaps the children `collect_until_exit` left exiting, without
+    waiting for one still being torn down."""
+    for pid in list(REAP):
+        try:
+            waited, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            waited = pid
+        if waited:
+            REAP.remove(pid)
 
 
 def read_available(fd):
@@ -549,6 +626,10 @@ class NootWorker:
         for item in session.items:
             items[item.nodeid] = item
             items[item_arg(item, self.invocation_dir)] = item
+            # A cached property pytest computes when it first reports the
+            # item (the file's path relative to the root, found on disk):
+            # computed here once, every child reads it from the worker.
+            item.location  # noqa: B018
         # What the worker holds now is shared by every child: frozen, the
         # cyclic collector never walks it, so a child does not copy the
         # pages it would touch.
@@ -557,6 +638,7 @@ class NootWorker:
             os.environ.get("NOOT_PROJECT_DIR", ""), os.environ.get("NOOT_MUTANTS_DIR", "")
         )
         CHECKED_MODULES = frozenset(sys.modules)
+        del LOADED[:]
         gc.freeze()
         send({"ready": len(session.items)})
         serve(lambda request: serve_one(session, items, request))
@@ -617,6 +699,28 @@ def zygote():
     import _pytest.runner  # noqa: F401
     import _pytest.terminal  # noqa: F401
 
+    # pytest's other built-in plugins, and the installed distributions its
+    # plugin autoload scans: every session would import and list them
+    # again (about 12 ms of a 100 ms session on toolz).
+    import importlib
+    import importlib.metadata
+
+    from _pytest.config import default_plugins
+
+    for name in default_plugins:
+        try:
+            importlib.import_module("_pytest." + name)
+        except ImportError:
+            pass
+    list(importlib.metadata.distributions())
+
+    global CHECKED_ESCAPES, CHECKED_MODULES
+    CHECKED_ESCAPES = rt.escaped_modules(
+        os.environ.get("NOOT_PROJECT_DIR", ""), os.environ.get("NOOT_MUTANTS_DIR", "")
+    )
+    CHECKED_MODULES = frozenset(sys.modules)
+    del LOADED[:]
+    gc.freeze()
     send({"ready": 0})
     serve(zygote_one)
 

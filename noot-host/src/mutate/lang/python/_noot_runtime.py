@@ -85,7 +85,7 @@ def _spellings(folder):
     return [folder] if real == folder else [folder, real]
 
 
-def escaped_modules(project_dir, mutants_dir, mutated_names=None, skip=()):
+def escaped_modules(project_dir, mutants_dir, mutated_names=None, skip=(), only=None):
     """Modules this process imported from outside the mutated tree that
     noot mutated, as ``{module name: file}``.
 
@@ -96,7 +96,9 @@ def escaped_modules(project_dir, mutants_dir, mutated_names=None, skip=()):
     rule needs no list of names and also catches a module imported under
     another name (``src.pkg.mod``). Cheap: one pass over ``sys.modules``,
     and a file read only for a module that already looks escaped. Names in
-    ``skip`` were checked before (a forked child skips its parent's).
+    ``skip`` were checked before (a forked child skips its parent's);
+    ``only``, if given, names the modules to look at (those a forked child
+    loaded), so the others are never touched.
     """
     names = set(mutated_names or ())
     mutants = _spellings(mutants_dir)
@@ -104,9 +106,13 @@ def escaped_modules(project_dir, mutants_dir, mutated_names=None, skip=()):
     if not mutants:
         return {}
     escaped = {}
-    for name, module in list(sys.modules.items()):
-        if name in skip:
-            continue
+    if only is None:
+        candidates = [(n, m) for n, m in list(sys.modules.items()) if n not in skip]
+    else:
+        # Loaded in this process, even under a name its parent had (a
+        # module removed from sys.modules and imported again).
+        candidates = [(name, sys.modules.get(name)) for name in sorted(only)]
+    for name, module in candidates:
         path = getattr(module, "__file__", None)
         if not isinstance(path, str) or any(_under(path, d) for d in mutants):
             continue
