@@ -630,19 +630,24 @@ class NootWorker:
             # item (the file's path relative to the root, found on disk):
             # computed here once, every child reads it from the worker.
             item.location  # noqa: B018
-        # What the worker holds now is shared by every child: frozen, the
-        # cyclic collector never walks it, so a child does not copy the
-        # pages it would touch.
-        global CHECKED_ESCAPES, CHECKED_MODULES
-        CHECKED_ESCAPES = rt.escaped_modules(
-            os.environ.get("NOOT_PROJECT_DIR", ""), os.environ.get("NOOT_MUTANTS_DIR", "")
-        )
-        CHECKED_MODULES = frozenset(sys.modules)
-        del LOADED[:]
-        gc.freeze()
+        ready_to_fork()
         send({"ready": len(session.items)})
         serve(lambda request: serve_one(session, items, request))
         return True
+
+
+def ready_to_fork():
+    """Before the first child: the modules imported so far are checked for
+    escapes once, here, and what this process holds is frozen, so the
+    cyclic collector of a child never walks it (and never copies the pages
+    it would touch)."""
+    global CHECKED_ESCAPES, CHECKED_MODULES
+    CHECKED_ESCAPES = rt.escaped_modules(
+        os.environ.get("NOOT_PROJECT_DIR", ""), os.environ.get("NOOT_MUTANTS_DIR", "")
+    )
+    CHECKED_MODULES = frozenset(sys.modules)
+    del LOADED[:]
+    gc.freeze()
 
 
 def serve(handle):
@@ -714,13 +719,7 @@ def zygote():
             pass
     list(importlib.metadata.distributions())
 
-    global CHECKED_ESCAPES, CHECKED_MODULES
-    CHECKED_ESCAPES = rt.escaped_modules(
-        os.environ.get("NOOT_PROJECT_DIR", ""), os.environ.get("NOOT_MUTANTS_DIR", "")
-    )
-    CHECKED_MODULES = frozenset(sys.modules)
-    del LOADED[:]
-    gc.freeze()
+    ready_to_fork()
     send({"ready": 0})
     serve(zygote_one)
 
