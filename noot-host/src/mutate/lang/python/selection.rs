@@ -1,7 +1,10 @@
 //! Test selection: for each mutant, the tests the stats run saw reaching
 //! its function, fastest first (the likeliest to fail soonest under `-x`).
 //! A function that also runs while the project is imported gets the whole
-//! suite behind its callers, in a fresh import.
+//! suite behind its callers, in a fresh import: first the tests that reach
+//! other functions of its file (what it built at import, a registry or a
+//! decorated function, is most often read there), then the rest, each
+//! group fastest first, so that a kill under `-x` comes early.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -20,6 +23,8 @@ pub fn select_tests(mutants: &[Mutant], stats: &Stats) -> HashMap<String, Select
     let import_time: BTreeSet<&str> = stats.collection_hits.iter().map(String::as_str).collect();
     let checkable = super::hints::import_check_functions(stats);
     let everything: Vec<(&String, &TestStats)> = stats.tests.iter().collect();
+    let file_of: HashMap<&str, &str> =
+        mutants.iter().map(|m| (m.function.as_str(), m.file.as_str())).collect();
     let mut cache: HashMap<&str, Selected> = HashMap::new();
     let mut selection = HashMap::new();
     for mutant in mutants {
@@ -39,12 +44,18 @@ pub fn select_tests(mutants: &[Mutant], stats: &Stats) -> HashMap<String, Select
                 let fresh = import_time.contains(function);
                 if fresh {
                     let callers: BTreeSet<&String> = tests.iter().map(|(id, _)| *id).collect();
+                    let file = file_of.get(function).copied();
+                    let elsewhere = |test: &TestStats| {
+                        !test.hits.iter().any(|hit| file_of.get(hit.as_str()).copied() == file)
+                    };
                     let mut rest: Vec<_> = everything
                         .iter()
                         .filter(|(id, _)| !callers.contains(id))
                         .copied()
                         .collect();
-                    rest.sort_by(fastest_first);
+                    rest.sort_by(|a, b| {
+                        elsewhere(a.1).cmp(&elsewhere(b.1)).then_with(|| fastest_first(a, b))
+                    });
                     tests.extend(rest);
                 }
                 let baseline_s: f64 = tests.iter().map(|(_, t)| t.duration_s).sum();
@@ -82,7 +93,13 @@ mod tests {
     }
 
     fn mutant(id: &str, function: &str) -> Mutant {
-        Mutant { id: id.into(), function: function.into(), ..Mutant::default() }
+        let file = format!("{}.py", function.replace('.', "/"));
+        Mutant { id: id.into(), function: function.into(), file, ..Mutant::default() }
+    }
+
+    fn in_file(mut mutant: Mutant, file: &str) -> Mutant {
+        mutant.file = file.into();
+        mutant
     }
 
     #[test]
@@ -115,5 +132,40 @@ mod tests {
         assert!(g.fresh);
         assert_eq!(g.call_time_tests, 1);
         assert!(selection["m.h__noot_1"].tests.is_empty());
+    }
+
+    #[test]
+    fn behind_an_import_time_functions_callers_come_the_tests_of_its_file() {
+        let stats = Stats {
+            inputs: String::new(),
+            tests: BTreeMap::from([
+                test("t.py::calls_it", 0.3, &["m.build"]),
+                test("t.py::quick_elsewhere", 0.1, &["n.other"]),
+                test("t.py::reads_the_registry", 0.4, &["m.lookup"]),
+                test("t.py::nothing", 0.2, &[]),
+            ]),
+            collection_hits: vec!["m.build".into()],
+            wall_ms: 1000,
+            ..Stats::default()
+        };
+        let selection = select_tests(
+            &[
+                in_file(mutant("m.build__noot_1", "m.build"), "m.py"),
+                in_file(mutant("m.lookup__noot_1", "m.lookup"), "m.py"),
+                in_file(mutant("n.other__noot_1", "n.other"), "n.py"),
+            ],
+            &stats,
+        );
+        let build = &selection["m.build__noot_1"];
+        assert_eq!(
+            build.tests,
+            [
+                "t.py::calls_it",
+                "t.py::reads_the_registry",
+                "t.py::quick_elsewhere",
+                "t.py::nothing"
+            ]
+        );
+        assert_eq!(build.call_time_tests, 1);
     }
 }
