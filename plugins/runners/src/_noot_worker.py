@@ -531,11 +531,11 @@ def collect_until_exit(pid, out_read, report_read, cap):
     has arrived; returns the last `cap` bytes (at most twice that in
     memory), how many were dropped, the report's bytes, and the wait
     status (None when the report came first: the child is reaped later,
-    see `reap_later`)."""
+    see `reap_exited`)."""
     kept = bytearray()
     dropped = 0
     report = b""
-    reap_earlier()
+    reap_exited()
     try:
         exited = os.pidfd_open(pid)
     except (AttributeError, OSError):  # before Linux 5.3 or Python 3.9
@@ -589,7 +589,7 @@ def complete(report):
 REAP = []
 
 
-def reap_earlier():
+def reap_exited():
     """Reaps the children `collect_until_exit` left exiting, without
     waiting for one still being torn down."""
     for pid in list(REAP):
@@ -628,8 +628,12 @@ class NootWorker:
             items[item_arg(item, self.invocation_dir)] = item
             # A cached property pytest computes when it first reports the
             # item (the file's path relative to the root, found on disk):
-            # computed here once, every child reads it from the worker.
-            item.location  # noqa: B018
+            # computed here once, every child reads it from the worker. An
+            # item type that cannot say is left to compute it in the child.
+            try:
+                item.location  # noqa: B018
+            except Exception:  # noqa: BLE001
+                pass
         ready_to_fork()
         send({"ready": len(session.items)})
         serve(lambda request: serve_one(session, items, request))
@@ -710,9 +714,9 @@ def zygote():
     import importlib
     import importlib.metadata
 
-    from _pytest.config import default_plugins
+    import _pytest.config
 
-    for name in default_plugins:
+    for name in getattr(_pytest.config, "default_plugins", ()):
         try:
             importlib.import_module("_pytest." + name)
         except ImportError:
