@@ -56,7 +56,11 @@ pub struct MutantJob {
     /// rlimit would): poll the test process's own CPU time, or treat it as
     /// a floor for a generous rlimit. A verdict stopped by it says so
     /// ([`MutantVerdict::cpu_limited`]); the host re-checks a timeout
-    /// before it reports one.
+    /// before it reports one. A runner that runs a job's tests in several
+    /// processes may give each a share of this budget (the share its
+    /// tests took in the stats run, never below a quarter of a second):
+    /// the host's re-check then holds the tests without the mutant against
+    /// the whole budget.
     pub cpu_limit_ms: u64,
     /// How much output to keep.
     pub output_cap_bytes: u64,

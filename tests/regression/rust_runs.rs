@@ -320,3 +320,56 @@ mod tests {
     );
     assert!(!dir.path().join("scratch.txt").exists(), "the working directory is the copy");
 }
+
+/// A loop in a mutant's first, quickest test burned the CPU budget of the
+/// whole job, six times every selected test's time: on semver, where one
+/// selected test takes half a second, each such loop cost 3.4 s. Each
+/// process of a job now gets the share of the budget its own tests take
+/// (at least 250 ms), and the timeout is still confirmed against the
+/// whole job without the mutant, not re-run with generous limits.
+#[test]
+fn a_loop_in_the_quickest_test_costs_its_own_share_of_the_budget() {
+    let dir = crate_dir("share", "2021");
+    std::fs::write(
+        dir.path().join("src/lib.rs"),
+        r#"pub fn steps(mut n: u32) -> u64 {
+    let mut steps = 0;
+    while n > 0 {
+        n -= 1;
+        steps += 1;
+    }
+    steps
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn quick() {
+        assert_eq!(super::steps(3), 3);
+    }
+
+    #[test]
+    fn slow() {
+        std::thread::sleep(std::time::Duration::from_millis(800));
+        assert_eq!(super::steps(1), 1);
+    }
+}
+"#,
+    )
+    .expect("write");
+    let (code, stdout, stderr) = noot_run(dir.path(), &["run", "--format", "json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).expect("json");
+    let timeouts: Vec<&Value> = report["mutants"]
+        .as_array()
+        .expect("mutants")
+        .iter()
+        .filter(|m| m["status"] == "timeout")
+        .collect();
+    assert!(!timeouts.is_empty(), "`n -= 1` → `n /= 1` loops: {report}");
+    for mutant in timeouts {
+        let detail = mutant["detail"].as_str().unwrap_or_default();
+        assert!(detail.starts_with("CPU-time limit of 250 ms (of the job's"), "{detail}");
+        assert!(!detail.contains("generous"), "confirmed without a generous re-run: {detail}");
+    }
+}

@@ -12,7 +12,12 @@
 //! limits. If they fail, the verdict is an error (flaky tests). If the
 //! mutant was stopped by its CPU time ([`MutantVerdict::cpu_limited`]) and its
 //! tests alone pass in a quarter of its time or less, the timeout stands
-//! (the detail says how long they took). Otherwise, and for every
+//! (the detail says how long they took). "Its time" is the job's CPU
+//! budget when the mutant was stopped sooner: a runner that runs a job in
+//! several processes may give each the share of the budget its tests take
+//! (Rust's libtest runner does), so a loop in the first, quickest test is
+//! stopped after a quarter of a second, not after the budget of every
+//! slower test behind it. Otherwise, and for every
 //! wall-clock timeout (a loaded machine stretches wall-clock time, never
 //! CPU time: a mutant that prints 5 MB was called a timeout under load),
 //! the mutant runs again with generous limits and that verdict counts. A
@@ -133,7 +138,8 @@ pub fn judge(
         // Wall-clock against wall-clock, start-up included on both sides.
         MutantStatus::Survived
             if cpu_bound
-                && reference.duration_ms.saturating_mul(CONFIRM_FACTOR) <= verdict.duration_ms =>
+                && reference.duration_ms.saturating_mul(CONFIRM_FACTOR)
+                    <= verdict.duration_ms.max(job.cpu_limit_ms) =>
         {
             let mut verdict = verdict;
             verdict.detail = format!(

@@ -45,6 +45,10 @@ pub struct LibtestRunner {
     dirs: HashMap<String, String>,
     /// Where each mutant run's reach is recorded ([`reach`]).
     reach: Option<Reach>,
+    /// Per test ([`test_arg`]), its time in the stats run, in ms: each
+    /// process of a job gets the share of the job's CPU budget its tests
+    /// take ([`cpu_share`]).
+    baselines: HashMap<String, u64>,
 }
 
 /// Recording what each mutant's run reaches.
@@ -73,7 +77,15 @@ impl LibtestRunner {
             cancelled: AtomicBool::new(false),
             dirs,
             reach,
+            baselines: HashMap::new(),
         }
+    }
+
+    /// The same runner, splitting each job's CPU budget among its
+    /// processes by these per-test times ([`test_arg`] → ms).
+    pub fn with_baselines(mut self, baselines: HashMap<String, u64>) -> Self {
+        self.baselines = baselines;
+        self
     }
 
     fn dir(&self, binary: &str) -> &str {
@@ -162,24 +174,51 @@ impl LibtestRunner {
     }
 }
 
-/// The wall-clock deadline and the CPU budget (0: none) of a job's
-/// `started`-th process after `elapsed` ms in the ones before. One budget
-/// for the job, whatever number of processes its tests run in: each gets
-/// what the ones before left, plus its own start-up (their wall time
-/// stands in for the CPU time they used, down to the floor every job
-/// gets).
+/// The wall-clock deadline of a job's `started`-th process after
+/// `elapsed` ms in the ones before, and the CPU time those used. One
+/// deadline for the job, whatever number of processes its tests run in:
+/// each gets what the ones before left, plus its own start-up (their wall
+/// time stands in for the CPU time they used; wall time is only a bound
+/// on CPU time when nothing else competes for the cores, so a process's
+/// CPU budget never drops below the floor every job gets).
 fn budget(job: &MutantJob, started: u64, elapsed: u64) -> (u64, u64) {
     let startups = job.startup_ms.saturating_mul(started);
     let deadline = job.deadline_ms.saturating_add(startups).saturating_sub(elapsed).max(1);
     let used = elapsed.saturating_sub(startups.saturating_sub(job.startup_ms));
-    // Never below the floor a whole job gets: wall time is only a bound
-    // on the CPU time used when nothing else competes for the cores.
-    let cpu = if job.cpu_limit_ms == 0 {
-        0
-    } else {
-        job.cpu_limit_ms.saturating_sub(used).max(crate::mutate::execute::MIN_CPU_MS)
-    };
-    (deadline, cpu)
+    (deadline, used)
+}
+
+/// The CPU budget (0: none) of the process that runs `names` of
+/// `binary` after `used` ms of the job's processes: its share of the
+/// job's budget, by the stats run's times, at least the floor every
+/// job gets. A loop in the job's first, quickest test used to burn the
+/// budget of every test behind it (3.4 s on semver, where one test of
+/// the selection takes half a second, against 0.25 s now); the
+/// timeout is still confirmed against the whole job without the
+/// mutant ([`crate::mutate::execute::judge`]). Without times for every
+/// test, the process gets what the ones before left.
+fn cpu_share(
+    baselines: &HashMap<String, u64>,
+    job: &MutantJob,
+    binary: &str,
+    names: &[String],
+    used: u64,
+) -> u64 {
+    if job.cpu_limit_ms == 0 {
+        return 0;
+    }
+    let floor = crate::mutate::execute::MIN_CPU_MS;
+    let left = job.cpu_limit_ms.saturating_sub(used).max(floor);
+    let time = |test: &str| baselines.get(test).copied();
+    let own: Option<u64> = names.iter().map(|n| time(&test_arg(binary, n))).sum();
+    let all: Option<u64> = job.tests.iter().map(|t| time(t.as_str())).sum();
+    match (own, all) {
+        (Some(own), Some(all)) if all > 0 => {
+            let share = u128::from(job.cpu_limit_ms) * u128::from(own) / u128::from(all);
+            u64::try_from(share).unwrap_or(u64::MAX).clamp(floor, left)
+        }
+        _ => left,
+    }
 }
 
 /// SIGXCPU on Linux: RLIMIT_CPU.
@@ -239,7 +278,8 @@ impl LibtestRunner {
             if self.cancelled.load(Ordering::SeqCst) {
                 return Err(PluginError::Failed("cancelled".into()));
             }
-            let (deadline, cpu_limit_ms) = budget(job, started, elapsed);
+            let (deadline, used) = budget(job, started, elapsed);
+            let cpu_limit_ms = cpu_share(&self.baselines, job, &binary, &names, used);
             let spec = self.spec(job, &binary, &names, stats, cpu_limit_ms);
             let id = self.ports.procs.spawn(&spec).into_result()?;
             self.running.lock().unwrap_or_else(|e| e.into_inner()).insert(job.slot, id);
@@ -266,7 +306,7 @@ impl LibtestRunner {
                 ExitKind::Signaled if exit.code == SIGXCPU || exit.code == SIGPROF => (
                     MutantStatus::Timeout,
                     format!(
-                        "CPU-time limit of {} ms reached in {}",
+                        "CPU-time limit of {cpu_limit_ms} ms (of the job's {} ms) reached in {}",
                         job.cpu_limit_ms,
                         short(&binary)
                     ),
@@ -385,11 +425,44 @@ mod tests {
             cpu_limit_ms: 600,
             ..MutantJob::default()
         };
-        assert_eq!(budget(&job, 1, 0), (5_010, 600), "the first gets it all");
+        assert_eq!(budget(&job, 1, 0), (5_010, 0), "the first gets it all");
         // The first took 110 ms, 10 of them its start-up.
-        assert_eq!(budget(&job, 2, 110), (4_910, 500));
-        assert_eq!(budget(&job, 3, 6_000), (1, 250), "spent: the next stops at once");
+        assert_eq!(budget(&job, 2, 110), (4_910, 100));
+        assert_eq!(budget(&job, 3, 6_000).0, 1, "spent: the next stops at once");
+        let none = HashMap::new();
+        let names = ["t".to_owned()];
+        assert_eq!(cpu_share(&none, &job, "b", &names, 0), 600, "no times: what is left");
+        assert_eq!(cpu_share(&none, &job, "b", &names, 100), 500);
+        assert_eq!(cpu_share(&none, &job, "b", &names, 6_000), 250, "never below the floor");
         let unlimited = MutantJob { cpu_limit_ms: 0, ..job };
-        assert_eq!(budget(&unlimited, 2, 110).1, 0);
+        assert_eq!(cpu_share(&none, &unlimited, "b", &names, 0), 0);
+    }
+
+    #[test]
+    fn each_process_gets_the_share_of_the_cpu_budget_its_tests_take() {
+        let tests = ["quick", "slow", "other"].map(|n| RString::from(test_arg("b", n)));
+        let job = MutantJob {
+            tests: tests.into_iter().collect(),
+            cpu_limit_ms: 6_000,
+            ..MutantJob::default()
+        };
+        let baselines: HashMap<String, u64> = [("quick", 2), ("slow", 900), ("other", 98)]
+            .map(|(n, ms)| (test_arg("b", n), ms))
+            .into();
+        let names = |n: &[&str]| n.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>();
+        // A loop in the quick test costs the floor, not the slow test's budget.
+        assert_eq!(cpu_share(&baselines, &job, "b", &names(&["quick"]), 0), 250);
+        assert_eq!(cpu_share(&baselines, &job, "b", &names(&["slow", "other"]), 10), 5_988);
+        assert_eq!(
+            cpu_share(&baselines, &job, "b", &names(&["slow", "other"]), 5_900),
+            250,
+            "never more than is left, never below the floor"
+        );
+        let unknown = HashMap::from([(test_arg("b", "quick"), 2)]);
+        assert_eq!(
+            cpu_share(&unknown, &job, "b", &names(&["quick"]), 0),
+            6_000,
+            "a test without a time: no split"
+        );
     }
 }

@@ -21,7 +21,7 @@ use super::build::{self, BuildError, Built, PlannedFile};
 use super::catalog::{AnalysedSource, RustCatalog};
 use super::keys::{self, KeyInputs};
 use super::reach;
-use super::runner::{LibtestRunner, Reach};
+use super::runner::{LibtestRunner, Reach, test_arg};
 use super::stats::{self, FAILED, TestRun};
 use crate::config::{Config, Location};
 use crate::engine::abi_ports::host_ports;
@@ -66,6 +66,8 @@ pub struct RustRun<'a> {
     built: Option<Built>,
     /// Test binary path → the folder its tests run in.
     dirs: HashMap<String, String>,
+    /// Per test (`BINARY<TAB>TEST`), its time in the stats run, in ms.
+    test_ms: HashMap<String, u64>,
     /// What the build and the stats run were, for the summary.
     reason: String,
     /// The built-in runner, made when it is first asked for.
@@ -213,6 +215,7 @@ impl<'a> RustRun<'a> {
             state_dir,
             built: None,
             dirs: HashMap::new(),
+            test_ms: HashMap::new(),
             reason: String::new(),
             runner: None,
             plugin,
@@ -363,6 +366,8 @@ impl LanguageRun for RustRun<'_> {
             })
             .collect();
         let selection = stats::select(&tests, &mutant_of, &self.dirs);
+        self.test_ms =
+            tests.iter().map(|t| (test_arg(&t.binary, &t.name), t.duration_ms)).collect();
 
         // The compiler and its flags decide what the code does too
         // (overflow checks, lints made errors, codegen): a new toolchain
@@ -487,12 +492,15 @@ impl LanguageRun for RustRun<'_> {
                 scratch: self.mutants_dir.join(".noot/stats"),
                 function_of: self.function_of.clone(),
             };
-            self.runner = Some(noot_plugin_api::runner_box(LibtestRunner::new(
-                host_ports(self.ports),
-                self.switches.clone(),
-                self.dirs.clone(),
-                Some(recording),
-            )));
+            self.runner = Some(noot_plugin_api::runner_box(
+                LibtestRunner::new(
+                    host_ports(self.ports),
+                    self.switches.clone(),
+                    self.dirs.clone(),
+                    Some(recording),
+                )
+                .with_baselines(self.test_ms.clone()),
+            ));
         }
         let runner = self.runner.as_ref().ok_or_else(|| RunError::setup("no runner", None))?;
         Ok(ChosenRunner { runner, name: RUNNER.into(), reason: self.reason.clone() })
