@@ -339,6 +339,32 @@ fn a_crates_mutants_run_against_the_tests_that_reach_them_and_are_reused_after()
     assert!(run.stderr.contains("noot.toml:2:12: language = \"ruby\""), "{}", run.stderr);
 }
 
+/// The same runner in a workspace whose member's tests read a file beside
+/// their manifest: the job's `dirs` hint (`NOOT_TEST_DIRS` in the example
+/// runner) says where each binary runs, as libtest's runner and `cargo
+/// test` run it; from the copy's root its check without any mutant fails.
+#[test]
+fn a_third_party_runner_runs_each_test_binary_in_its_package_folder() {
+    let library = crate::support::build_cdylib("noot-example-command-runner", &[]);
+    let dir = copy_fixture("rust-workspace");
+    let script = r#"tab="$(printf '\t')"
+printf '%s\n' "$NOOT_TESTS" | while IFS="$tab" read -r bin name; do
+  dir="$(printf '%s\n' "$NOOT_TEST_DIRS" | while IFS="$tab" read -r b d; do [ "$b" = "$bin" ] && printf '%s' "$d"; done)"
+  (cd "$dir" && CARGO_MANIFEST_DIR="$dir" "$bin" --exact "$name" -q) >/dev/null 2>&1 || exit 1
+done"#;
+    let config = format!(
+        "[plugins]\npaths = [{:?}]\n\n[mutate]\nrunner = \"command\"\n\n\
+         [mutate.runner_options.command]\nargv = [\"sh\", \"-c\", {script:?}]\npass_tests = false\n",
+        library.display().to_string()
+    );
+    std::fs::write(dir.path().join("noot.toml"), config).expect("write");
+    let run = noot(dir.path(), &["run", "--format", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report: Value = serde_json::from_str(&run.stdout).expect("one JSON document");
+    assert_eq!(report["runner"], "command");
+    assert_eq!(report["summary"]["score"], 100.0, "{report}");
+}
+
 /// A third-party runner drives Rust test binaries through the same ABI:
 /// the example `command` runner (a cdylib built against the plugin API
 /// alone) runs a shell loop over the job's `BINARY<TAB>TEST` lines with

@@ -32,6 +32,7 @@ use noot_plugin_api::abi_stable::std_types::RString;
 use noot_plugin_api::{MutantJob, MutantStatus, MutantVerdict, PluginError, RunnerBox};
 
 use super::catalog::Mutant;
+use super::killers::Killers;
 use super::results::{MutantResult, ResultStore, Status};
 use super::selection::Selected;
 use super::watch;
@@ -222,6 +223,7 @@ pub fn run_mutants(
     let slots =
         Mutex::new((0..u32::try_from(exec.jobs.max(1)).unwrap_or(1)).rev().collect::<Vec<u32>>());
     let failures: Mutex<Option<StoreError>> = Mutex::new(None);
+    let killers = Killers::default();
     let (ports, stop, runner) = (exec.ports, exec.stop, exec.runner);
     // What a mutant's tests leave running dies soon after its verdict.
     let in_flight = std::sync::Arc::new(InFlight::default());
@@ -238,7 +240,8 @@ pub fn run_mutants(
             let mutant = to_run[job];
             let selected = exec.selection.get(&mutant.id).cloned().unwrap_or_default();
             let slot = slots.lock().unwrap_or_else(|e| e.into_inner()).pop().unwrap_or(0);
-            let mutant_job = exec.limits.job(slot, &mutant.id, &selected);
+            let mut mutant_job = exec.limits.job(slot, &mutant.id, &selected);
+            killers.promote(&mutant.function, &mut mutant_job, &selected);
             if exec.debug {
                 ports.events.emit(&Event::Note {
                     message: format!("debug: {}: {}", mutant.id, runner.repro(&mutant_job)),
@@ -247,6 +250,11 @@ pub fn run_mutants(
             let flying = in_flight.enter(&mutant.id);
             let verdict = judge(runner, &mutant_job, selected.baseline_ms, &exec.limits, stop);
             drop(flying);
+            if let Ok(v) = &verdict {
+                if v.status == MutantStatus::Killed {
+                    killers.learn(&mutant.function, &mutant_job, v.detail.as_str());
+                }
+            }
             slots.lock().unwrap_or_else(|e| e.into_inner()).push(slot);
             if stop.load(Ordering::SeqCst) {
                 // Interrupted mid-flight: not a result; it runs again next time.

@@ -11,6 +11,7 @@ pub mod execute;
 pub mod filters;
 pub mod github;
 pub mod junit;
+pub mod killers;
 pub mod lang;
 pub mod project_writes;
 pub mod report;

@@ -9,7 +9,9 @@
 //! (`pass_tests = true`, the default) and always listed, one per line, in
 //! `NOOT_TESTS`, and the job's `env` hint is set (a Rust job's tests are
 //! `BINARY<TAB>TEST` and its hint sets `NOOT_MUTANT`, so a script can run
-//! `"$BINARY" --exact "$TEST"` for each). The process is started and supervised through the host's
+//! `"$BINARY" --exact "$TEST"` for each). The job's `dirs` hint, the folder
+//! each test binary runs in (its package's, as under `cargo test`), is in
+//! `NOOT_TEST_DIRS`, one `BINARY<TAB>DIR` per line. The process is started and supervised through the host's
 //! `Procs` port, so it gets the same process group, deadline, CPU limit and
 //! output cap as noot's own runners.
 //!
@@ -108,6 +110,15 @@ impl CommandRunner {
                 for (key, value) in vars {
                     env.push((key.clone(), value.as_str().unwrap_or_default().to_owned()));
                 }
+            }
+            // Where each test binary runs (a workspace member's tests read
+            // files beside their own manifest).
+            if let Some(dirs) = hints.get("dirs").and_then(|d| d.as_object()) {
+                let lines: Vec<String> = dirs
+                    .iter()
+                    .map(|(binary, dir)| format!("{binary}\t{}", dir.as_str().unwrap_or_default()))
+                    .collect();
+                env.push(("NOOT_TEST_DIRS".into(), lines.join("\n")));
             }
         }
         let tests: Vec<&str> = job.tests.iter().map(|t| t.as_str()).collect();
