@@ -53,9 +53,9 @@ pub fn select_tests(mutants: &[Mutant], stats: &Stats) -> HashMap<String, Select
                         .filter(|(id, _)| !callers.contains(id))
                         .copied()
                         .collect();
-                    rest.sort_by(|a, b| {
-                        elsewhere(a.1).cmp(&elsewhere(b.1)).then_with(|| fastest_first(a, b))
-                    });
+                    rest.sort_by(fastest_first);
+                    // Stable: fastest first within each group.
+                    rest.sort_by_cached_key(|(_, test)| elsewhere(test));
                     tests.extend(rest);
                 }
                 let baseline_s: f64 = tests.iter().map(|(_, t)| t.duration_s).sum();

@@ -193,10 +193,13 @@ fn budget(job: &MutantJob, started: u64, elapsed: u64) -> (u64, u64) {
 /// job's budget, by the stats run's times, at least the floor every
 /// job gets. A loop in the job's first, quickest test used to burn the
 /// budget of every test behind it (3.4 s on semver, where one test of
-/// the selection takes half a second, against 0.25 s now); the
-/// timeout is still confirmed against the whole job without the
-/// mutant ([`crate::mutate::execute::judge`]). Without times for every
-/// test, the process gets what the ones before left.
+/// the selection takes half a second, against 0.25 s now). A process
+/// stopped at its share runs its tests once without the mutant: unless
+/// they take a quarter of the share or less, the mutant's run goes again
+/// with all the job has left, so a test the mutant only slowed still
+/// finishes as under one budget; the host then confirms the timeout
+/// against the whole job ([`crate::mutate::execute::judge`]). Without
+/// times for every test, the process gets what the ones before left.
 fn cpu_share(
     baselines: &HashMap<String, u64>,
     job: &MutantJob,
@@ -219,6 +222,11 @@ fn cpu_share(
         }
         _ => left,
     }
+}
+
+/// Whether a test process was stopped by its CPU budget.
+fn out_of_cpu(exit: &ProcExit) -> bool {
+    matches!(exit.kind, ExitKind::Signaled) && (exit.code == SIGXCPU || exit.code == SIGPROF)
 }
 
 /// SIGXCPU on Linux: RLIMIT_CPU.
@@ -269,6 +277,25 @@ impl RunnerPlugin for LibtestRunner {
 }
 
 impl LibtestRunner {
+    /// Runs `names` of `binary` for `job` (no mutant when its id is empty)
+    /// and waits for it.
+    fn run_process(
+        &self,
+        job: &MutantJob,
+        binary: &str,
+        names: &[String],
+        stats: Option<&Path>,
+        cpu_limit_ms: u64,
+        deadline: u64,
+    ) -> Result<ProcExit, PluginError> {
+        let spec = self.spec(job, binary, names, stats, cpu_limit_ms);
+        let id = self.ports.procs.spawn(&spec).into_result()?;
+        self.running.lock().unwrap_or_else(|e| e.into_inner()).insert(job.slot, id);
+        let exit = self.ports.procs.wait(id, ROption::RSome(deadline)).into_result();
+        self.running.lock().unwrap_or_else(|e| e.into_inner()).remove(&job.slot);
+        exit
+    }
+
     /// Runs a job's processes; `stats`: where they record the switches
     /// they reach.
     fn run_job(&self, job: &MutantJob, stats: Option<&Path>) -> Result<MutantVerdict, PluginError> {
@@ -279,13 +306,25 @@ impl LibtestRunner {
                 return Err(PluginError::Failed("cancelled".into()));
             }
             let (deadline, used) = budget(job, started, elapsed);
-            let cpu_limit_ms = cpu_share(&self.baselines, job, &binary, &names, used);
-            let spec = self.spec(job, &binary, &names, stats, cpu_limit_ms);
-            let id = self.ports.procs.spawn(&spec).into_result()?;
-            self.running.lock().unwrap_or_else(|e| e.into_inner()).insert(job.slot, id);
-            let exit = self.ports.procs.wait(id, ROption::RSome(deadline)).into_result();
-            self.running.lock().unwrap_or_else(|e| e.into_inner()).remove(&job.slot);
-            let exit = exit?;
+            let left = cpu_share(&HashMap::new(), job, &binary, &names, used);
+            let mut cpu_limit_ms = cpu_share(&self.baselines, job, &binary, &names, used);
+            let mut exit = self.run_process(job, &binary, &names, stats, cpu_limit_ms, deadline)?;
+            if cpu_limit_ms < left && out_of_cpu(&exit) {
+                // Stopped at its share: a loop, or tests the mutant made
+                // slower that would still finish. The same tests without
+                // the mutant tell: a quarter of the share or less, and the
+                // timeout stands; else they run again with all the job
+                // has left, as if the budget were not split.
+                let without = MutantJob { mutant_id: RString::new(), ..job.clone() };
+                let reference =
+                    self.run_process(&without, &binary, &names, None, left, deadline)?;
+                let passes = matches!(reference.kind, ExitKind::Exited) && reference.code == 0;
+                if !passes || reference.elapsed_ms.saturating_mul(4) > exit.elapsed_ms {
+                    elapsed += exit.elapsed_ms;
+                    cpu_limit_ms = left;
+                    exit = self.run_process(job, &binary, &names, stats, left, deadline)?;
+                }
+            }
             elapsed += exit.elapsed_ms;
             output = format!(
                 "{}{}",
