@@ -339,6 +339,16 @@ fn a_crates_mutants_run_against_the_tests_that_reach_them_and_are_reused_after()
     assert!(run.stderr.contains("noot.toml:2:12: language = \"ruby\""), "{}", run.stderr);
 }
 
+/// A `noot.toml` that loads the example `command` runner from `library`
+/// and runs `argv` for each job (the job's tests in its environment only).
+fn command_runner(library: &std::path::Path, argv: &[&str]) -> String {
+    format!(
+        "[plugins]\npaths = [{:?}]\n\n[mutate]\nrunner = \"command\"\n\n\
+         [mutate.runner_options.command]\nargv = {argv:?}\npass_tests = false\n",
+        library.display().to_string()
+    )
+}
+
 /// The same runner in a workspace whose member's tests read a file beside
 /// their manifest: the job's `dirs` hint (`NOOT_TEST_DIRS` in the example
 /// runner) says where each binary runs, as libtest's runner and `cargo
@@ -352,12 +362,8 @@ printf '%s\n' "$NOOT_TESTS" | while IFS="$tab" read -r bin name; do
   dir="$(printf '%s\n' "$NOOT_TEST_DIRS" | while IFS="$tab" read -r b d; do [ "$b" = "$bin" ] && printf '%s' "$d"; done)"
   (cd "$dir" && CARGO_MANIFEST_DIR="$dir" "$bin" --exact "$name" -q) >/dev/null 2>&1 || exit 1
 done"#;
-    let config = format!(
-        "[plugins]\npaths = [{:?}]\n\n[mutate]\nrunner = \"command\"\n\n\
-         [mutate.runner_options.command]\nargv = [\"sh\", \"-c\", {script:?}]\npass_tests = false\n",
-        library.display().to_string()
-    );
-    std::fs::write(dir.path().join("noot.toml"), config).expect("write");
+    std::fs::write(dir.path().join("noot.toml"), command_runner(&library, &["sh", "-c", script]))
+        .expect("write");
     let run = noot(dir.path(), &["run", "--format", "json"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let report: Value = serde_json::from_str(&run.stdout).expect("one JSON document");
@@ -374,12 +380,8 @@ fn a_third_party_runner_runs_a_crates_mutants_with_the_same_verdicts() {
     let library = crate::support::build_cdylib("noot-example-command-runner", &[]);
     let dir = crate_project();
     let script = r#"printf '%s\n' "$NOOT_TESTS" | while IFS="$(printf '\t')" read -r bin name; do "$bin" --exact "$name" -q >/dev/null 2>&1 || exit 1; done"#;
-    let config = format!(
-        "[plugins]\npaths = [{:?}]\n\n[mutate]\nrunner = \"command\"\n\n\
-         [mutate.runner_options.command]\nargv = [\"sh\", \"-c\", {script:?}]\npass_tests = false\n",
-        library.display().to_string()
-    );
-    std::fs::write(dir.path().join("noot.toml"), config).expect("write");
+    std::fs::write(dir.path().join("noot.toml"), command_runner(&library, &["sh", "-c", script]))
+        .expect("write");
     let run = noot(dir.path(), &["run", "--format", "json"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let report: Value = serde_json::from_str(&run.stdout).expect("one JSON document");
@@ -395,12 +397,8 @@ fn a_third_party_runner_runs_a_crates_mutants_with_the_same_verdicts() {
     assert!(run.stderr.contains("runner `subprocess` runs pytest"), "{}", run.stderr);
     // A runner that fails the tests without any mutant (here, its command
     // runs nothing and fails) stops the run: its kills would mean nothing.
-    let failing = format!(
-        "[plugins]\npaths = [{:?}]\n\n[mutate]\nrunner = \"command\"\n\n\
-         [mutate.runner_options.command]\nargv = [\"false\"]\npass_tests = false\n",
-        library.display().to_string()
-    );
-    std::fs::write(dir.path().join("noot.toml"), failing).expect("write");
+    std::fs::write(dir.path().join("noot.toml"), command_runner(&library, &["false"]))
+        .expect("write");
     let run = noot(dir.path(), &["run", "--force"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(

@@ -485,41 +485,13 @@ fn is_project_name(name: &std::ffi::OsStr) -> bool {
     !matches!(name.to_str(), Some("target" | ".git" | ".noot"))
 }
 
-/// The project's files (what [`copy_project`] copies), relative to `root`,
-/// leaving out `copy` (the mutated copy, wherever `[mutate] mutants_dir`
-/// puts it).
-pub fn project_files(root: &Path, copy: &Path) -> Vec<String> {
+/// The project under `root`, relative: its folders (parents first) and its
+/// files, leaving out what is not source and `copy` (the mutated copy,
+/// wherever `[mutate] mutants_dir` puts it). One walk for the copy and
+/// for the before-and-after snapshot of the project's files.
+fn walk_project(root: &Path, copy: &Path) -> io::Result<(Vec<PathBuf>, Vec<PathBuf>)> {
     let copy = copy.canonicalize().unwrap_or_else(|_| copy.to_path_buf());
-    let mut files = Vec::new();
-    let mut stack = vec![PathBuf::new()];
-    while let Some(relative) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(root.join(&relative)) else { continue };
-        for entry in entries.flatten() {
-            let name = entry.file_name();
-            let rel = relative.join(&name);
-            let Ok(kind) = entry.file_type() else { continue };
-            if !is_project_name(&name) || entry.path().canonicalize().is_ok_and(|c| c == copy) {
-                continue;
-            }
-            if kind.is_dir() {
-                stack.push(rel);
-            } else if kind.is_file() {
-                files.push(rel.to_string_lossy().replace('\\', "/"));
-            }
-        }
-    }
-    files
-}
-
-/// Copies the project into `into`, leaving out what is not source.
-/// `own`: files the build writes itself (the manifests given a test target).
-/// Returns every file of the project as `path\0digest`, in path order
-/// (the keys' view of what is not an analysed source: read here, where
-/// each file is read anyway, not in a second walk).
-fn copy_project(root: &Path, into: &Path, own: &BTreeSet<PathBuf>) -> io::Result<Vec<String>> {
-    let mut files = Vec::new();
-    std::fs::create_dir_all(into)?;
-    let into_canonical = into.canonicalize()?;
+    let (mut dirs, mut files) = (Vec::new(), Vec::new());
     let mut stack = vec![PathBuf::new()];
     while let Some(relative) = stack.pop() {
         for entry in std::fs::read_dir(root.join(&relative))? {
@@ -528,28 +500,53 @@ fn copy_project(root: &Path, into: &Path, own: &BTreeSet<PathBuf>) -> io::Result
             if !is_project_name(&name) {
                 continue;
             }
-            let from = entry.path();
-            if from.canonicalize().is_ok_and(|c| c == into_canonical) {
-                continue;
-            }
             let rel = relative.join(&name);
             let kind = entry.file_type()?;
             if kind.is_dir() {
-                std::fs::create_dir_all(into.join(&rel))?;
-                stack.push(rel);
-            } else if kind.is_file() {
-                let new = std::fs::read(&from)?;
-                let rel_text = rel.to_string_lossy().replace('\\', "/");
-                files.push(format!("{rel_text}\0{}", Digest::of(&new)));
-                if own.contains(&rel) {
+                // The copy is a folder: only folders need resolving.
+                if entry.path().canonicalize().is_ok_and(|c| c == copy) {
                     continue;
                 }
-                let to = into.join(&rel);
-                // Unchanged files keep their mtime, so cargo rebuilds less.
-                if std::fs::read(&to).ok().as_deref() != Some(new.as_slice()) {
-                    std::fs::copy(&from, &to)?;
-                }
+                dirs.push(rel.clone());
+                stack.push(rel);
+            } else if kind.is_file() {
+                files.push(rel);
             }
+        }
+    }
+    Ok((dirs, files))
+}
+
+/// The project's files (what [`copy_project`] copies), relative to `root`,
+/// as `/`-separated text.
+pub fn project_files(root: &Path, copy: &Path) -> Vec<String> {
+    let (_, files) = walk_project(root, copy).unwrap_or_default();
+    files.iter().map(|rel| rel.to_string_lossy().replace('\\', "/")).collect()
+}
+
+/// Copies the project into `into`, leaving out what is not source.
+/// `own`: files the build writes itself (the manifests given a test target).
+/// Returns every file of the project as `path\0digest`, in path order
+/// (the keys' view of what is not an analysed source: read here, where
+/// each file is read anyway, not in a second walk).
+fn copy_project(root: &Path, into: &Path, own: &BTreeSet<PathBuf>) -> io::Result<Vec<String>> {
+    std::fs::create_dir_all(into)?;
+    let (dirs, project) = walk_project(root, into)?;
+    for dir in &dirs {
+        std::fs::create_dir_all(into.join(dir))?;
+    }
+    let mut files = Vec::with_capacity(project.len());
+    for rel in project {
+        let new = std::fs::read(root.join(&rel))?;
+        let rel_text = rel.to_string_lossy().replace('\\', "/");
+        files.push(format!("{rel_text}\0{}", Digest::of(&new)));
+        if own.contains(&rel) {
+            continue;
+        }
+        let to = into.join(&rel);
+        // Unchanged files keep their mtime, so cargo rebuilds less.
+        if std::fs::read(&to).ok().as_deref() != Some(new.as_slice()) {
+            std::fs::copy(root.join(&rel), &to)?;
         }
     }
     files.sort_unstable();

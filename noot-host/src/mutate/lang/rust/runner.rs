@@ -207,11 +207,11 @@ fn cpu_share(
     names: &[String],
     used: u64,
 ) -> u64 {
-    if job.cpu_limit_ms == 0 {
+    let left = cpu_left(job, used);
+    if left == 0 {
         return 0;
     }
     let floor = crate::mutate::execute::MIN_CPU_MS;
-    let left = job.cpu_limit_ms.saturating_sub(used).max(floor);
     let time = |test: &str| baselines.get(test).copied();
     let own: Option<u64> = names.iter().map(|n| time(&test_arg(binary, n))).sum();
     let all: Option<u64> = job.tests.iter().map(|t| time(t.as_str())).sum();
@@ -222,6 +222,16 @@ fn cpu_share(
         }
         _ => left,
     }
+}
+
+/// What the job's CPU budget has left (0: no budget) after `used` ms,
+/// never below the floor every job gets: wall time, which `used` is, only
+/// bounds CPU time when nothing else competes for the cores.
+fn cpu_left(job: &MutantJob, used: u64) -> u64 {
+    if job.cpu_limit_ms == 0 {
+        return 0;
+    }
+    job.cpu_limit_ms.saturating_sub(used).max(crate::mutate::execute::MIN_CPU_MS)
 }
 
 /// Whether a test process was stopped by its CPU budget.
@@ -306,7 +316,7 @@ impl LibtestRunner {
                 return Err(PluginError::Failed("cancelled".into()));
             }
             let (deadline, used) = budget(job, started, elapsed);
-            let left = cpu_share(&HashMap::new(), job, &binary, &names, used);
+            let left = cpu_left(job, used);
             let mut cpu_limit_ms = cpu_share(&self.baselines, job, &binary, &names, used);
             let mut exit = self.run_process(job, &binary, &names, stats, cpu_limit_ms, deadline)?;
             if cpu_limit_ms < left && out_of_cpu(&exit) {

@@ -201,7 +201,7 @@ impl<'a> RustRun<'a> {
         let bodies = files.iter().map(|f| f.bodies.clone()).collect();
         let planned = planned_files(files, &switches);
         let mutants_dir = root.join(&config.mutate.mutants_dir);
-        let project_before = Snapshot::of(root, build::project_files(root, &mutants_dir));
+        let project_before = project_snapshot(root, &mutants_dir);
         Ok(Self {
             config,
             ports,
@@ -507,8 +507,7 @@ impl LanguageRun for RustRun<'_> {
     }
 
     fn finish(&mut self, report: &mut RunReport, current: &BTreeSet<&str>) {
-        let root = &self.config.root;
-        let after = Snapshot::of(root, build::project_files(root, &self.mutants_dir));
+        let after = project_snapshot(&self.config.root, &self.mutants_dir);
         project_writes::report(&self.project_before, &after, report, self.ports.events.as_ref());
         let journal = self.state_dir.join(reach::FILE);
         if let Err(e) = reach::compact(&journal, current) {
@@ -517,6 +516,12 @@ impl LanguageRun for RustRun<'_> {
                 .emit(&Event::Warning { message: format!("{}: {e}", journal.display()) });
         }
     }
+}
+
+/// The project's files as its tests may change them (not cargo's output,
+/// noot's state or the mutated copy).
+fn project_snapshot(root: &Path, copy: &Path) -> Snapshot {
+    Snapshot::of(root, build::project_files(root, copy))
 }
 
 /// The mutants of a Rust project, for `noot run --list` (nothing is
