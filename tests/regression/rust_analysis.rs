@@ -130,6 +130,13 @@ fn config_show_in_a_crate_says_rust_and_shows_only_the_keys_a_rust_run_reads() {
     assert_eq!(code, Some(0), "{stderr}");
     let shown: serde_json::Value = serde_json::from_str(&stdout).expect("json");
     assert_eq!(shown["mutate"]["language"], "rust", "{shown}");
+    // Nor does the JSON list what a Rust run refuses.
+    for python_only in ["paths", "tests", "python", "pytest_args"] {
+        assert!(shown["mutate"].get(python_only).is_none(), "{python_only} in {shown}");
+        let origin = format!("mutate.{python_only}");
+        assert!(shown["origins"].get(&origin).is_none(), "{origin} in {shown}");
+    }
+    assert_eq!(shown["mutate"]["exclude_tests"], serde_json::json!(["e2e::*"]), "{shown}");
 }
 
 /// Doc examples were found by reading every line that starts with `///`,
@@ -177,4 +184,80 @@ fn f() {}
     // A file that is test code as a whole has no examples rustdoc runs.
     let test_file = format!("#![cfg(test)]\n{source}");
     assert!(noot::mutate::lang::rust::doctests::examples("src/t.rs", &test_file).is_empty());
+}
+
+/// A test module in a file of its own (`#[cfg(test)] mod tests;`, the
+/// layout noot's own crates use) was analysed as library code: every
+/// `.rs` file under `src/` was read, so the helpers of `src/tests.rs` were
+/// mutated and its doc comments searched for examples, although rustdoc
+/// never compiles them and `#[cfg(test)]` code is never mutated inline.
+#[test]
+fn a_test_module_in_a_file_of_its_own_is_test_code() {
+    let dir = crate_dir("split", "2021");
+    let write = |rel: &str, text: &str| {
+        let path = dir.path().join(rel);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    };
+    write(
+        "src/lib.rs",
+        "pub fn one() -> u8 {\n    1\n}\n\n#[cfg(test)]\nmod tests;\n\n\
+         #[cfg(test)]\n#[path = \"checks/extra.rs\"]\nmod extra;\n\n\
+         mod only_tests;\n\n\
+         pub mod inner {\n    #[cfg(test)]\n    mod deep;\n\n    pub fn two() -> u8 {\n        2\n    }\n}\n",
+    );
+    let helper = |name: &str| {
+        format!(
+            "/// ```\n/// assert!(false, \"rustdoc never runs this\");\n/// ```\n\
+             pub fn {name}() -> u8 {{\n    1 + 0\n}}\n"
+        )
+    };
+    write(
+        "src/tests.rs",
+        &format!(
+            "mod more;\n\n{}\n#[test]\nfn one_is_one() {{\n    assert_eq!(super::one(), helper());\n}}\n",
+            helper("helper")
+        ),
+    );
+    write("src/tests/more.rs", &helper("more_helper"));
+    write("src/checks/extra.rs", &helper("extra_helper"));
+    write("src/inner/deep.rs", &helper("deep_helper"));
+    write("src/only_tests.rs", &format!("#![cfg(test)]\n\n{}", helper("only_helper")));
+    let listed = listed(dir.path());
+    let functions: std::collections::BTreeSet<&str> = listed["mutants"]
+        .as_array()
+        .expect("mutants")
+        .iter()
+        .filter_map(|m| m["function"].as_str())
+        .collect();
+    assert_eq!(functions, ["split::inner::two", "split::one"].into(), "{listed}");
+    let skipped_files: std::collections::BTreeSet<&str> = listed["skipped_functions"]
+        .as_array()
+        .expect("skipped")
+        .iter()
+        .filter(|s| s["reason"].as_str().is_some_and(|r| r.starts_with("test code")))
+        .filter_map(|s| s["file"].as_str())
+        .collect();
+    assert_eq!(
+        skipped_files,
+        [
+            "src/checks/extra.rs",
+            "src/inner/deep.rs",
+            "src/only_tests.rs",
+            "src/tests.rs",
+            "src/tests/more.rs"
+        ]
+        .into(),
+        "{listed}"
+    );
+    // Their doc examples are not run: each would fail.
+    let (code, stdout, stderr) = noot_run(dir.path(), &["run", "--format", "json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    assert_eq!(
+        report["summary"]["total"],
+        listed["mutants"].as_array().map(Vec::len).unwrap_or(0),
+        "{report}"
+    );
+    assert!(!stderr.contains("doc examples are not used"), "{stderr}");
 }

@@ -373,3 +373,44 @@ mod tests {
         assert!(!detail.contains("generous"), "confirmed without a generous re-run: {detail}");
     }
 }
+
+/// noot added `--cap-lints=warn` through `RUSTFLAGS`, which makes cargo
+/// ignore every `rustflags` of the `.cargo/config.toml` files: a crate
+/// whose config sets `--cfg` built differently than under `cargo test`
+/// (here its test failed "without any mutant"). And a change to a config
+/// file outside the project reused every verdict.
+#[test]
+fn the_rustflags_of_a_cargo_config_above_the_project_are_kept_and_keyed() {
+    let outer = tempfile::tempdir().expect("tempdir");
+    let dir = outer.path().join("proj");
+    std::fs::create_dir_all(dir.join("src")).expect("mkdir");
+    std::fs::create_dir_all(outer.path().join(".cargo")).expect("mkdir");
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        "[package]\nname = \"flags\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.join("src/lib.rs"),
+        "#![deny(warnings)]\n\npub fn double(x: u32) -> u32 {\n    x * 2\n}\n\n\
+         #[cfg(test)]\nmod tests {\n    #[test]\n    fn doubles() {\n        \
+         assert!(cfg!(outer), \"built without the config's --cfg outer\");\n        \
+         assert_eq!(super::double(2), 4);\n    }\n}\n",
+    )
+    .expect("write");
+    let config = outer.path().join(".cargo/config.toml");
+    std::fs::write(&config, "[build]\nrustflags = [\"--cfg\", \"outer\"]\n").expect("write");
+    let run = || {
+        let (code, stdout, stderr) = noot_run(&dir, &["run", "--format", "json"]);
+        assert_eq!(code, Some(0), "{stderr}");
+        serde_json::from_str::<Value>(&stdout).expect("json")
+    };
+    let first = run();
+    assert!(first["summary"]["killed"].as_u64().is_some_and(|k| k > 0), "{first}");
+    assert_eq!(first["summary"]["reused"], 0, "{first}");
+    std::fs::write(&config, "[build]\nrustflags = [\"--cfg\", \"outer\", \"--cfg\", \"other\"]\n")
+        .expect("write");
+    let second = run();
+    assert_eq!(second["summary"]["reused"], 0, "{second}");
+    assert_eq!(second["summary"]["tested"], first["summary"]["tested"], "{second}");
+}

@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::cli::{CliError, Context, Format, Outcome};
 use crate::config::{CONFIG_SCHEMA_VERSION, Config, ConfigError};
 use crate::mutate::lang::python::project::{self, TestsError};
+use crate::mutate::lang::rust::session::PYTHON_ONLY_KEYS;
 use crate::mutate::lang::{self, Language};
 use crate::mutate::session::{RunError, RunRequest};
 use crate::scrub::ScrubPipeline;
@@ -80,7 +81,26 @@ pub(crate) fn run(context: &Context, command: ConfigCommand) -> Result<Outcome, 
         ConfigCommand::Show => {
             let config = with_detected(&config)?;
             if context.format == Format::Json {
-                context.out_json(&Shown { schema_version: CONFIG_SCHEMA_VERSION, config: &config });
+                let shown = Shown { schema_version: CONFIG_SCHEMA_VERSION, config: &config };
+                let mut shown = serde_json::to_value(&shown).map_err(|e| {
+                    CliError::Config(ConfigError {
+                        location: None,
+                        message: format!("cannot show the configuration as JSON: {e}"),
+                        help: None,
+                    })
+                })?;
+                // A Rust run refuses Python's keys: not shown as if they applied.
+                if config.mutate.language == "rust" {
+                    for key in PYTHON_ONLY_KEYS {
+                        if let Some(mutate) = shown["mutate"].as_object_mut() {
+                            mutate.remove(*key);
+                        }
+                        if let Some(origins) = shown["origins"].as_object_mut() {
+                            origins.remove(&format!("mutate.{key}"));
+                        }
+                    }
+                }
+                context.out_json(&shown);
             } else {
                 context.out(&human(&config));
             }

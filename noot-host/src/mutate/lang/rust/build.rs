@@ -27,6 +27,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tree_sitter::Node;
 
 use super::Mutation;
+use super::cargo_config::CargoConfig;
 use super::crates;
 use super::doctests::{self, Example};
 use super::schemata::{self, Switched};
@@ -251,6 +252,16 @@ pub enum BuildError {
     Interrupted,
 }
 
+/// How cargo is run for the build.
+pub struct Cargo<'a> {
+    /// Where its output goes.
+    pub target_dir: &'a Path,
+    /// `--features …` and the like.
+    pub feature_args: &'a [String],
+    /// The user's cargo configuration, which the build must keep.
+    pub config: &'a CargoConfig,
+}
+
 /// Writes the mutated copy of `root` into `into` and builds its tests
 /// once, switching unviable mutants off; cargo's own output goes to
 /// `target_dir`. cargo runs through `procs`; with `stop` set (its
@@ -260,9 +271,8 @@ pub fn build(
     stop: &AtomicBool,
     root: &Path,
     into: &Path,
-    target_dir: &Path,
     files: &[PlannedFile],
-    feature_args: &[String],
+    cargo: &Cargo<'_>,
 ) -> Result<Built, BuildError> {
     let mut targets = doc_targets(root, files);
     targets.retain(|t| doc_examples_wanted(&root.join(&t.dir).join("Cargo.toml")));
@@ -298,7 +308,7 @@ pub fn build(
         if stop.load(Ordering::SeqCst) {
             return Err(BuildError::Interrupted);
         }
-        let output = cargo_test_no_run(procs, into, target_dir, feature_args)?;
+        let output = cargo_test_no_run(procs, into, cargo)?;
         built.round_ms.push(output.elapsed_ms);
         if stop.load(Ordering::SeqCst) {
             return Err(BuildError::Interrupted);
@@ -592,24 +602,18 @@ fn write_files(
 /// `cargo test --no-run` in the copy, through the Procs port: its
 /// process group is noot's to kill (Ctrl-C during the build stops it
 /// within a second, not when cargo is done), and the reaper sees it.
-fn cargo_test_no_run(
-    procs: &dyn Procs,
-    dir: &Path,
-    target_dir: &Path,
-    feature_args: &[String],
-) -> io::Result<ProcResult> {
+fn cargo_test_no_run(procs: &dyn Procs, dir: &Path, setup: &Cargo<'_>) -> io::Result<ProcResult> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut rustflags = std::env::var("RUSTFLAGS").unwrap_or_default();
-    rustflags.push_str(" --cap-lints=warn");
-    let mut args: Vec<String> = ["test", "--no-run", "--workspace", "--message-format=json"]
-        .iter()
-        .map(|a| (*a).to_owned())
-        .collect();
-    args.extend(feature_args.iter().cloned());
-    let mut env = vec![
-        ("CARGO_TARGET_DIR".to_owned(), target_dir.display().to_string()),
-        ("RUSTFLAGS".to_owned(), rustflags.trim().to_owned()),
-    ];
+    // `--cap-lints=warn` joins the user's rustflags, never replaces them.
+    let (mut args, cap_env) = setup.config.cap_lints();
+    args.extend(
+        ["test", "--no-run", "--workspace", "--message-format=json"]
+            .iter()
+            .map(|a| (*a).to_owned()),
+    );
+    args.extend(setup.feature_args.iter().cloned());
+    let mut env = vec![("CARGO_TARGET_DIR".to_owned(), setup.target_dir.display().to_string())];
+    env.extend(cap_env);
     // No debug info: no verdict needs it, and on semver 1.0.28 a cold run
     // took 32.3 s instead of 36.6 s (median of 3, A/B in turn). A value
     // the user set in the environment wins.
@@ -770,7 +774,7 @@ fn dep_info_paths(text: &str) -> Vec<PathBuf> {
 
 /// `a/b/../c` as `a/c`, without asking the file system (`#[path]`
 /// modules are named so in dep-info).
-fn lexical(path: &Path) -> PathBuf {
+pub(super) fn lexical(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for part in path.components() {
         match part {

@@ -6,8 +6,9 @@
 use std::ops::Range;
 use std::path::Path;
 
-use super::Mutation;
 use super::crates::{self, CratesError};
+use super::test_files::TestFiles;
+use super::{AnalysedFile, Mutation};
 use crate::engine::digest::Digest;
 use crate::mutate::catalog::SourceFile;
 use crate::mutate::catalog::{Catalog, ModuleEntry, Mutant, Site, SkippedFunction};
@@ -61,27 +62,63 @@ pub fn build(
             });
             continue;
         }
+        // Every file is analysed before any is added: which files are test
+        // code is declared in their parents.
+        let mut test_files = TestFiles::default();
+        let mut read = Vec::new();
         for file in crates::sources(root, &krate) {
             if excludes.matches(&file.rel) {
                 continue;
             }
-            add_file(root, &file, excludes, &mut found);
+            let analysed = read_and_analyse(root, &file);
+            if let Ok((_, analysed)) = &analysed {
+                for module in &analysed.test_modules {
+                    test_files.declare(&file.rel, module);
+                }
+                if analysed.test_only {
+                    test_files.whole_file(&file.rel);
+                }
+            }
+            read.push((file, analysed));
+        }
+        for (file, analysed) in read {
+            if let Some(why) = test_files.why(&file.rel) {
+                found.catalog.skipped.push(SkippedFunction {
+                    function: file.module.clone(),
+                    file: file.rel.clone(),
+                    line: 1,
+                    reason: why.to_owned(),
+                });
+                continue;
+            }
+            match analysed {
+                Ok((source, analysed)) => add_file(&file, source, analysed, excludes, &mut found),
+                Err(why) => found.catalog.unparsable.push((file.rel, why)),
+            }
         }
     }
     Ok(found)
 }
 
-fn add_file(root: &Path, file: &SourceFile, excludes: &Excludes, found: &mut RustCatalog) {
-    let catalog = &mut found.catalog;
+/// A source file's text and analysis, or why it has none.
+fn read_and_analyse(root: &Path, file: &SourceFile) -> Result<(String, AnalysedFile), String> {
     let source = match std::fs::read(root.join(&file.rel)).map(String::from_utf8) {
         Ok(Ok(text)) => text,
-        Ok(Err(_)) => return catalog.unparsable.push((file.rel.clone(), "not UTF-8".into())),
-        Err(e) => return catalog.unparsable.push((file.rel.clone(), e.to_string())),
+        Ok(Err(_)) => return Err("not UTF-8".into()),
+        Err(e) => return Err(e.to_string()),
     };
-    let analysed = match super::analyse(&source, &file.module) {
-        Ok(analysed) => analysed,
-        Err(e) => return catalog.unparsable.push((file.rel.clone(), e.to_string())),
-    };
+    let analysed = super::analyse(&source, &file.module).map_err(|e| e.to_string())?;
+    Ok((source, analysed))
+}
+
+fn add_file(
+    file: &SourceFile,
+    source: String,
+    analysed: AnalysedFile,
+    excludes: &Excludes,
+    found: &mut RustCatalog,
+) {
+    let catalog = &mut found.catalog;
     for skipped in analysed.skipped {
         catalog.skipped.push(SkippedFunction {
             function: skipped.key,

@@ -24,6 +24,7 @@
 //! `// noot: skip` comment (each skipped function says why).
 
 pub mod build;
+pub mod cargo_config;
 pub mod catalog;
 pub mod crates;
 pub mod doctests;
@@ -33,6 +34,7 @@ pub mod runner;
 pub mod schemata;
 pub mod session;
 pub mod stats;
+pub mod test_files;
 pub mod values;
 
 use std::ops::Range;
@@ -87,6 +89,24 @@ pub struct AnalysedFile {
     pub functions: Vec<Function>,
     /// The functions left alone.
     pub skipped: Vec<Skipped>,
+    /// The modules this file declares as test code in files of their own
+    /// (`#[cfg(test)] mod tests;`): rustdoc and a plain build never
+    /// compile them, so [`catalog`] leaves their files alone.
+    pub test_modules: Vec<TestModule>,
+    /// The file is test code as a whole (`#![cfg(test)]` at its top).
+    pub test_only: bool,
+}
+
+/// `#[cfg(test)] mod NAME;`: a module of test code in a file of its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestModule {
+    /// The inline modules around the declaration, then its name
+    /// (`["inner", "tests"]` for `mod inner { #[cfg(test)] mod tests; }`).
+    pub path: Vec<String>,
+    /// Its `#[path = "…"]`, when it has one.
+    pub path_attribute: Option<String>,
+    /// 1-based line of the declaration.
+    pub line: usize,
 }
 
 pub use crate::mutate::catalog::SyntaxError;
@@ -107,8 +127,12 @@ pub fn analyse(source: &str, module: &str) -> Result<AnalysedFile, SyntaxError> 
         let at = first_error(root).unwrap_or(root).start_position();
         return Err(SyntaxError { line: at.row + 1, column: at.column + 1 });
     }
-    let mut walk = Walk { source, out: AnalysedFile::default(), seen: Vec::new() };
-    walk.items(root, module);
+    let mut walk =
+        Walk { source, out: AnalysedFile::default(), seen: Vec::new(), inline: Vec::new() };
+    walk.out.test_only = has_inner_cfg_test(root, source);
+    if !walk.out.test_only {
+        walk.items(root, module);
+    }
     Ok(walk.out)
 }
 
@@ -128,6 +152,8 @@ struct Walk<'s> {
     /// `impl B { fn new }` in one module with the same type name under
     /// different generics).
     seen: Vec<String>,
+    /// The inline modules the walk is in (for [`TestModule::path`]).
+    inline: Vec<String>,
 }
 
 impl<'s> Walk<'s> {
@@ -145,9 +171,15 @@ impl<'s> Walk<'s> {
             }
             let attributes = self.attributes(item);
             if attributes.iter().any(|a| is_cfg_test(a)) {
-                if item.kind() == "function_item" {
-                    let key = self.key(path, item);
-                    self.skip(key, item, "#[cfg(test)]");
+                match item.kind() {
+                    "function_item" => {
+                        let key = self.key(path, item);
+                        self.skip(key, item, "#[cfg(test)]");
+                    }
+                    "mod_item" if item.child_by_field_name("body").is_none() => {
+                        self.test_module(item, &attributes);
+                    }
+                    _ => {}
                 }
                 continue;
             }
@@ -157,8 +189,13 @@ impl<'s> Walk<'s> {
                     if let (Some(name), Some(body)) =
                         (item.child_by_field_name("name"), item.child_by_field_name("body"))
                     {
+                        if has_inner_cfg_test(body, self.source) {
+                            continue;
+                        }
                         let inner = join(path, self.text(name));
+                        self.inline.push(self.text(name).to_owned());
                         self.items(body, &inner);
+                        self.inline.pop();
                     }
                 }
                 "impl_item" | "trait_item" => {
@@ -174,6 +211,16 @@ impl<'s> Walk<'s> {
                 _ => {}
             }
         }
+    }
+
+    /// Records `#[cfg(test)] mod NAME;` (with its `#[path]`, if any).
+    fn test_module(&mut self, item: Node<'_>, attributes: &[&str]) {
+        let Some(name) = item.child_by_field_name("name") else { return };
+        let path_attribute = attributes.iter().find_map(|a| path_attribute(a));
+        let mut path = self.inline.clone();
+        path.push(self.text(name).to_owned());
+        let line = item.start_position().row + 1;
+        self.out.test_modules.push(TestModule { path, path_attribute, line });
     }
 
     /// The attributes written right before `item` (`#[...]` siblings).
@@ -522,6 +569,24 @@ fn join(path: &str, name: &str) -> String {
         (_, true) => path.to_owned(),
         _ => format!("{path}::{name}"),
     }
+}
+
+/// Whether `container` (a file or an inline module's body) starts with
+/// `#![cfg(test)]`.
+fn has_inner_cfg_test(container: Node<'_>, source: &str) -> bool {
+    let mut cursor = container.walk();
+    let children: Vec<Node<'_>> = container.named_children(&mut cursor).collect();
+    children.into_iter().filter(|c| c.kind() == "inner_attribute_item").any(|c| {
+        source.get(c.byte_range()).is_some_and(|text| is_cfg_test(&text.replacen("#!", "#", 1)))
+    })
+}
+
+/// `x/y.rs` for `#[path = "x/y.rs"]`.
+fn path_attribute(attribute: &str) -> Option<String> {
+    let inside = attribute.trim().strip_prefix("#[")?.strip_suffix(']')?;
+    let (key, value) = inside.split_once('=')?;
+    let value = value.trim().strip_prefix('"')?.strip_suffix('"')?;
+    (key.trim() == "path").then(|| value.to_owned())
 }
 
 pub(super) fn is_cfg_test(attribute: &str) -> bool {

@@ -18,6 +18,7 @@ use noot_plugin_api::abi_stable::std_types::RVec;
 use noot_plugin_api::{MutantStatus, RunnerBox, RunnerSession};
 
 use super::build::{self, BuildError, Built, PlannedFile};
+use super::cargo_config::CargoConfig;
 use super::catalog::{AnalysedSource, RustCatalog};
 use super::keys::{self, KeyInputs};
 use super::reach;
@@ -283,6 +284,8 @@ impl LanguageRun for RustRun<'_> {
         ports.progress.progress(0, 1, "building the mutated crate once");
         let build_started = ports.clock.monotonic_ms();
         let target_dir = root.join(".noot/target");
+        let cargo_config =
+            CargoConfig::read(&self.mutants_dir, ports.env.vars(), toolchain_version(root));
         // Ctrl-C stops cargo's process group at once.
         let built = watch::until_done(
             stop,
@@ -293,9 +296,12 @@ impl LanguageRun for RustRun<'_> {
                     stop,
                     root,
                     &self.mutants_dir,
-                    &target_dir,
                     &self.planned,
-                    &feature_args,
+                    &build::Cargo {
+                        target_dir: &target_dir,
+                        feature_args: &feature_args,
+                        config: &cargo_config,
+                    },
                 )
             },
         );
@@ -370,11 +376,10 @@ impl LanguageRun for RustRun<'_> {
             tests.iter().map(|t| (test_arg(&t.binary, &t.name), t.duration_ms)).collect();
 
         // The compiler and its flags decide what the code does too
-        // (overflow checks, lints made errors, codegen): a new toolchain
-        // or RUSTFLAGS runs every mutant again.
+        // (overflow checks, lints made errors, codegen): a new toolchain,
+        // cargo config file or flag variable runs every mutant again.
         let mut settings = feature_args;
-        settings.push(toolchain_version(root));
-        settings.push(std::env::var("RUSTFLAGS").unwrap_or_default());
+        settings.extend(cargo_config.key_lines(root));
         // A verdict is the runner's too: another runner judges afresh
         // (and only libtest records what a mutant's own runs reach).
         if let Some(plugin) = &self.plugin {
@@ -531,7 +536,8 @@ pub fn list(config: &Config, request: &RunRequest, ports: &Ports) -> Result<Cata
 }
 
 /// `[mutate]` keys that only mean something for Python projects.
-const PYTHON_ONLY_KEYS: &[&str] = &["python", "pytest_args", "tests", "paths"];
+/// The `[mutate]` keys only a Python run reads.
+pub const PYTHON_ONLY_KEYS: &[&str] = &["python", "pytest_args", "tests", "paths"];
 
 /// Refuses a `[mutate]` key set for Python in a Rust project, at its line.
 pub fn refuse_python_keys(config: &Config) -> Result<(), RunError> {

@@ -179,8 +179,15 @@ fn a_crate_builds_once_with_its_viable_mutants_and_runs_each_by_number() {
     let target = root.join(".noot/target");
     let procs = crate::engine::procs::RealProcs::default();
     let stop = AtomicBool::new(false);
-    let built =
-        build(&procs, &stop, root, &tree, &target, &planned, &[]).unwrap_or_else(|e| panic!("{e}"));
+    let built = build(
+        &procs,
+        &stop,
+        root,
+        &tree,
+        &planned,
+        &Cargo { target_dir: &target, feature_args: &[], config: &CargoConfig::default() },
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
         built.unviable.keys().copied().collect::<Vec<_>>(),
         [default_make],

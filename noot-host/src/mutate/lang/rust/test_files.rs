@@ -1,0 +1,142 @@
+//! Which of a crate's source files are test code. Every `.rs` file under
+//! `src/` is read, but a module declared `#[cfg(test)] mod tests;` lives in
+//! a file of its own (`tests.rs` or `tests/mod.rs` beside its parent, or
+//! its `#[path]`), and a file may start with `#![cfg(test)]`: a plain
+//! build and rustdoc never compile those files or the modules below them,
+//! so they are neither mutated nor searched for doc examples, as inline
+//! `#[cfg(test)]` code is not.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::TestModule;
+use super::build::lexical;
+
+/// The test-code files found so far, each with why it is test code.
+#[derive(Debug, Default)]
+pub struct TestFiles {
+    /// File → why.
+    files: BTreeMap<String, String>,
+    /// Folder (ending in `/`) → why: every file below it is test code.
+    trees: BTreeMap<String, String>,
+}
+
+impl TestFiles {
+    /// `rel` (a source file) declares `module` as test code.
+    pub fn declare(&mut self, rel: &str, module: &TestModule) {
+        let name = module.path.last().map_or("", String::as_str);
+        let why = format!("test code: `#[cfg(test)] mod {name};` at {rel}:{}", module.line);
+        let inline = &module.path[..module.path.len().saturating_sub(1)];
+        match &module.path_attribute {
+            Some(path) => {
+                // Outside inline modules a `#[path]` is relative to the
+                // declaring file's folder; inside them, to its modules' folder.
+                let base = if inline.is_empty() { folder(rel) } else { module_folder(rel) };
+                let file = joined(&base, inline, path);
+                if let Some(dir) = file.strip_suffix("mod.rs") {
+                    self.trees.insert(dir.to_owned(), why.clone());
+                }
+                self.files.insert(file, why);
+            }
+            None => {
+                let base = joined(&module_folder(rel), inline, name);
+                self.files.insert(format!("{base}.rs"), why.clone());
+                self.trees.insert(format!("{base}/"), why);
+            }
+        }
+    }
+
+    /// `rel` starts with `#![cfg(test)]`.
+    pub fn whole_file(&mut self, rel: &str) {
+        let why = format!("test code: `#![cfg(test)]` at the top of {rel}");
+        self.trees.insert(module_folder(rel), why.clone());
+        self.files.insert(rel.to_owned(), why);
+    }
+
+    /// Why `rel` is test code, when it is.
+    pub fn why(&self, rel: &str) -> Option<&str> {
+        if let Some(why) = self.files.get(rel) {
+            return Some(why);
+        }
+        self.trees
+            .iter()
+            .find(|(dir, _)| rel.starts_with(dir.as_str()))
+            .map(|(_, why)| why.as_str())
+    }
+}
+
+/// The folder `rel` is in, with a trailing `/` (`src/` for `src/a.rs`).
+fn folder(rel: &str) -> String {
+    rel.rsplit_once('/').map_or(String::new(), |(dir, _)| format!("{dir}/"))
+}
+
+/// Where the modules `rel` declares live: its own folder for a crate root
+/// or a `mod.rs` (`src/` for `src/lib.rs`), else a folder named after it
+/// (`src/a/` for `src/a.rs`).
+fn module_folder(rel: &str) -> String {
+    let dir = folder(rel);
+    let file = &rel[dir.len()..];
+    let stem = file.strip_suffix(".rs").unwrap_or(file);
+    let crate_root = matches!(file, "lib.rs" | "main.rs" | "mod.rs") || dir.ends_with("src/bin/");
+    if crate_root { dir } else { format!("{dir}{stem}/") }
+}
+
+/// `base` + the inline modules + `last`, `..` resolved.
+fn joined(base: &str, inline: &[String], last: &str) -> String {
+    let mut path = base.to_owned();
+    for module in inline {
+        path.push_str(module);
+        path.push('/');
+    }
+    path.push_str(last);
+    lexical(Path::new(&path)).to_string_lossy().replace('\\', "/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn module(path: &[&str], attribute: Option<&str>) -> TestModule {
+        TestModule {
+            path: path.iter().map(|p| (*p).to_owned()).collect(),
+            path_attribute: attribute.map(str::to_owned),
+            line: 3,
+        }
+    }
+
+    #[test]
+    fn a_test_module_file_and_its_children_are_test_code() {
+        let mut found = TestFiles::default();
+        found.declare("src/lib.rs", &module(&["tests"], None));
+        found.declare("src/a.rs", &module(&["inner", "checks"], None));
+        found.declare("src/b/mod.rs", &module(&["t"], Some("../shared/t.rs")));
+        found.whole_file("src/only.rs");
+        for test_code in [
+            "src/tests.rs",
+            "src/tests/mod.rs",
+            "src/tests/more.rs",
+            "src/a/inner/checks.rs",
+            "src/shared/t.rs",
+            "src/only.rs",
+            "src/only/child.rs",
+        ] {
+            assert!(found.why(test_code).is_some(), "{test_code}");
+        }
+        for library in
+            ["src/lib.rs", "src/a.rs", "src/testsuite.rs", "src/a/inner.rs", "src/b/t.rs"]
+        {
+            assert_eq!(found.why(library), None, "{library}");
+        }
+        assert_eq!(
+            found.why("src/tests.rs"),
+            Some("test code: `#[cfg(test)] mod tests;` at src/lib.rs:3")
+        );
+    }
+
+    #[test]
+    fn a_binarys_modules_live_beside_it() {
+        let mut found = TestFiles::default();
+        found.declare("src/bin/tool.rs", &module(&["tests"], None));
+        assert!(found.why("src/bin/tests.rs").is_some());
+    }
+}
