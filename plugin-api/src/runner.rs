@@ -80,7 +80,9 @@ pub struct MutantJob {
     /// nothing): new hints are added here without changing this layout.
     /// Python: `import_check` (true when a fresh import under the mutant
     /// may be compared with one without it). Rust: `env`, the variables a
-    /// test process needs to run this mutant (`{"NOOT_MUTANT": "17"}`), and
+    /// test process needs to run this mutant (`{"NOOT_MUTANT": "17"}`, and
+    /// `NOOT_STATS_FILE`, where the switches record what the run reaches
+    /// for the host's result keys): set every one of them; and
     /// `dirs`, per test binary the folder its tests run in; a Rust job's
     /// `tests` are `BINARY<TAB>TEST`, each run as `BINARY --exact TEST`.
     pub hints_json: RString,

@@ -15,7 +15,7 @@ use super::noot_run;
 
 /// Builds `package`'s cdylib into the folder the e2e tests build plugins
 /// in (cargo finds it up to date after them) and returns the `.so`.
-fn build_cdylib(package: &str) -> PathBuf {
+pub(super) fn build_cdylib(package: &str) -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e-plugins");

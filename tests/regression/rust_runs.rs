@@ -414,3 +414,49 @@ fn the_rustflags_of_a_cargo_config_above_the_project_are_kept_and_keyed() {
     assert_eq!(second["summary"]["reused"], 0, "{second}");
     assert_eq!(second["summary"]["tested"], first["summary"]["tested"], "{second}");
 }
+
+/// The same stale verdict under a runner plugin: only the built-in
+/// `libtest` runner recorded what a mutant's own runs reached, so under
+/// the example `command` runner an edit to `neg` (which only the mutant
+/// reaches) still reused "killed". The host now records it around any
+/// runner, through the job's `env` hint.
+#[test]
+fn an_edit_only_the_mutant_reached_runs_it_again_under_a_runner_plugin() {
+    let library = super::plugins_check::build_cdylib("noot-example-command-runner");
+    let dir = crate_dir("signs", "2021");
+    let lib = "pub fn sign(x: i32) -> i32 {\n    if x > 0 { 1 } else { neg(x) }\n}\n\n\
+               pub fn neg(_x: i32) -> i32 {\n    -1\n}\n\n\
+               #[cfg(test)]\nmod tests {\n    #[test]\n    fn positive() {\n        assert_eq!(super::sign(5), 1);\n    }\n}\n";
+    std::fs::write(dir.path().join("src/lib.rs"), lib).expect("write");
+    let script = r#"printf '%s\n' "$NOOT_TESTS" | while IFS="$(printf '\t')" read -r bin name; do "$bin" --exact "$name" -q >/dev/null 2>&1 || exit 1; done"#;
+    std::fs::write(
+        dir.path().join("noot.toml"),
+        format!(
+            "[plugins]\npaths = [{:?}]\n\n[mutate]\nrunner = \"command\"\n\n\
+             [mutate.runner_options.command]\nargv = [\"sh\", \"-c\", {script:?}]\npass_tests = false\n",
+            library.display().to_string()
+        ),
+    )
+    .expect("write");
+    let flipped = |report: &Value| -> (String, bool) {
+        let m = report["mutants"]
+            .as_array()
+            .expect("mutants")
+            .iter()
+            .find(|m| m["function"] == "signs::sign" && m["replacement"] == "<")
+            .expect("x < 0")
+            .clone();
+        (m["status"].as_str().unwrap_or("").to_owned(), m["reused"] == true)
+    };
+    let (code, stdout, stderr) = noot_run(dir.path(), &["run", "--format", "json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).expect("json");
+    assert_eq!(report["runner"], "command");
+    assert_eq!(flipped(&report), ("killed".to_owned(), false));
+    std::fs::write(dir.path().join("src/lib.rs"), lib.replace("    -1\n", "    1\n"))
+        .expect("write");
+    let (code, stdout, stderr) = noot_run(dir.path(), &["run", "--format", "json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).expect("json");
+    assert_eq!(flipped(&report), ("survived".to_owned(), false));
+}

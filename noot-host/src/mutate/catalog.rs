@@ -24,12 +24,12 @@ pub struct SyntaxError {
 pub struct SourceFile {
     /// Path relative to the project root, with `/`.
     pub rel: String,
-    /// Dotted module name.
+    /// Its module path in the language's own spelling (`pkg.mod`,
+    /// `krate::a::b`).
     pub module: String,
-    /// Whether it is a package's `__init__.py`.
-    pub is_package: bool,
-    /// Its import root, relative to the project root (`""` for the root).
-    pub import_root: String,
+    /// The folder module paths start from, relative to the project root
+    /// (`""` for the root): a Python import root, a Rust package's folder.
+    pub root: String,
 }
 
 /// One mutant.

@@ -362,18 +362,16 @@ fn status_of(status: MutantStatus) -> Status {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mutate::selection::string_object;
 
     const LIMITS: Limits =
         Limits { multiplier: 10.0, cpu_multiplier: 10.0, floor_secs: 5.0, startup_ms: 700 };
 
     #[test]
     fn a_job_without_its_mutant_has_no_id_and_no_env_hint() {
-        let selected = Selected {
-            tests: vec!["b\tt".into()],
-            env: vec![("NOOT_MUTANT".into(), "17".into())],
-            dirs: vec![("b".into(), "/m".into())],
-            ..Selected::default()
-        };
+        let mut selected = Selected { tests: vec!["b\tt".into()], ..Selected::default() };
+        selected.hints.insert("env".into(), string_object([("NOOT_MUTANT", "17")]));
+        selected.hints.insert("dirs".into(), string_object([("b", "/m")]));
         let without = without_mutant(&LIMITS.job(1, "m::f__noot_1", &selected));
         assert_eq!(without.mutant_id.as_str(), "");
         assert_eq!(without.hints_json.as_str(), r#"{"dirs":{"b":"/m"}}"#);

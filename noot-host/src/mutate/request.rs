@@ -4,7 +4,6 @@
 use crate::config::Location;
 use crate::engine::store::StoreError;
 use crate::mutate::execute::ExecuteError;
-use crate::mutate::lang::python::stats;
 use crate::plugins::RegistryError;
 
 /// What the command line asks for.
@@ -75,9 +74,11 @@ pub enum RunError {
         /// What to do.
         help: Option<String>,
     },
-    /// The stats run (the baseline).
+    /// The language's stats run (the baseline) failed: its own error
+    /// (Python's `lang::python::stats::StatsError`), which says what and
+    /// the fix.
     #[error(transparent)]
-    Stats(#[from] stats::StatsError),
+    Baseline(Box<dyn std::error::Error + Send + Sync>),
     /// State on disk.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -16,38 +16,24 @@ pub struct Selected {
     pub fresh: bool,
     /// How many leading tests call the function while they run.
     pub call_time_tests: u32,
-    /// A fresh import under the mutant may be compared with one without
-    /// it (see `lang::python::hints`).
-    pub import_check: bool,
-    /// Variables a test process needs to run this mutant, for runners
-    /// that do not know the language (Rust: `NOOT_MUTANT`, its switch).
-    pub env: Vec<(String, String)>,
-    /// Per test binary, the folder its tests run in (Rust: the binary's
-    /// package, as under `cargo test`).
-    pub dirs: Vec<(String, String)>,
+    /// What only one language's runners need, set by that language and
+    /// handed on as `MutantJob::hints_json`: Python's `import_check` (see
+    /// `lang::python::hints`), Rust's `env` (`NOOT_MUTANT`, its switch)
+    /// and `dirs` (per test binary, the folder its tests run in).
+    pub hints: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Selected {
     /// The runner's hints for this selection, as `MutantJob::hints_json`:
-    /// `import_check` (Python), `env` and `dirs` (objects of strings).
+    /// one JSON object, `{}` without any.
     pub fn hints_json(&self) -> String {
-        let mut hints = serde_json::Map::new();
-        if self.import_check {
-            hints.insert("import_check".into(), true.into());
-        }
-        let object = |pairs: &[(String, String)]| {
-            serde_json::Value::Object(
-                pairs.iter().map(|(k, v)| (k.clone(), v.clone().into())).collect(),
-            )
-        };
-        if !self.env.is_empty() {
-            hints.insert("env".into(), object(&self.env));
-        }
-        if !self.dirs.is_empty() {
-            hints.insert("dirs".into(), object(&self.dirs));
-        }
-        serde_json::Value::Object(hints).to_string()
+        serde_json::Value::Object(self.hints.clone()).to_string()
     }
+}
+
+/// `{"k": "v", …}` for a hint whose value is an object of strings.
+pub fn string_object<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> serde_json::Value {
+    serde_json::Value::Object(pairs.into_iter().map(|(k, v)| (k.to_owned(), v.into())).collect())
 }
 
 #[cfg(test)]
@@ -57,13 +43,9 @@ mod tests {
     #[test]
     fn hints_are_one_json_object_and_empty_without_any() {
         assert_eq!(Selected::default().hints_json(), "{}");
-        let python = Selected { import_check: true, ..Selected::default() };
-        assert_eq!(python.hints_json(), r#"{"import_check":true}"#);
-        let rust = Selected {
-            env: vec![("NOOT_MUTANT".into(), "17".into())],
-            dirs: vec![("/t/deps/app-1".into(), "/m/app".into())],
-            ..Selected::default()
-        };
+        let mut rust = Selected::default();
+        rust.hints.insert("env".into(), string_object([("NOOT_MUTANT", "17")]));
+        rust.hints.insert("dirs".into(), string_object([("/t/deps/app-1", "/m/app")]));
         assert_eq!(
             rust.hints_json(),
             r#"{"env":{"NOOT_MUTANT":"17"},"dirs":{"/t/deps/app-1":"/m/app"}}"#

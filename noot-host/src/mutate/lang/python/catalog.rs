@@ -38,6 +38,12 @@ enum FileOutcome {
     Failed(String, String),
 }
 
+/// Whether `rel` is a package's `__init__.py` (relative imports in it
+/// start from the package itself).
+fn is_package(rel: &str) -> bool {
+    rel == "__init__.py" || rel.ends_with("/__init__.py")
+}
+
 fn analyse_file(root: &Path, file: &SourceFile, excludes: &Excludes) -> FileOutcome {
     let path = root.join(&file.rel);
     let source = match std::fs::read(&path) {
@@ -47,7 +53,7 @@ fn analyse_file(root: &Path, file: &SourceFile, excludes: &Excludes) -> FileOutc
         },
         Err(e) => return FileOutcome::Failed(file.rel.clone(), e.to_string()),
     };
-    let mut analysed = match super::analyse(&source, &file.module, file.is_package) {
+    let mut analysed = match super::analyse(&source, &file.module, is_package(&file.rel)) {
         Ok(analysed) => analysed,
         Err(e) => return FileOutcome::Failed(file.rel.clone(), e.to_string()),
     };

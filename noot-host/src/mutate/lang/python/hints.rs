@@ -17,6 +17,16 @@ use std::collections::BTreeSet;
 
 use super::stats::Stats;
 
+/// A Python job's runner hints: `{"import_check": true}` when its
+/// mutant's fresh import may be compared, else none.
+pub fn for_job(import_check: bool) -> serde_json::Map<String, serde_json::Value> {
+    let mut hints = serde_json::Map::new();
+    if import_check {
+        hints.insert("import_check".into(), true.into());
+    }
+    hints
+}
+
 /// The functions eligible for the import check, from the stats run.
 pub fn import_check_functions(stats: &Stats) -> BTreeSet<String> {
     let tree: BTreeSet<&str> = stats.collection_modules.iter().map(String::as_str).collect();

@@ -162,7 +162,7 @@ fn walk_until(
 
 /// The module name and import root of a Python file: climb while the
 /// folder is a package (has `__init__.py`), staying inside the project.
-fn module_of(root: &Path, file: &Path) -> (String, bool, String) {
+fn module_of(root: &Path, file: &Path) -> (String, String) {
     let is_package = file.file_name().is_some_and(|n| n == "__init__.py");
     let mut parts: Vec<String> = Vec::new();
     if !is_package {
@@ -177,7 +177,7 @@ fn module_of(root: &Path, file: &Path) -> (String, bool, String) {
         }
     }
     parts.reverse();
-    (parts.join("."), is_package, rel_of(root, &dir))
+    (parts.join("."), rel_of(root, &dir))
 }
 
 /// Finds sources and files.
@@ -216,11 +216,11 @@ pub fn discover(
             {
                 return;
             }
-            let (module, is_package, import_root) = module_of(root, path);
+            let (module, import_root) = module_of(root, path);
             if module.is_empty() {
                 return;
             }
-            project.sources.push(SourceFile { rel, module, is_package, import_root });
+            project.sources.push(SourceFile { rel, module, root: import_root });
         };
         if source_root.is_file() {
             add(source_root);
@@ -231,7 +231,7 @@ pub fn discover(
     if project.sources.is_empty() {
         return Err(DiscoverError::NothingFound(root.display().to_string()));
     }
-    let mut roots: Vec<String> = project.sources.iter().map(|s| s.import_root.clone()).collect();
+    let mut roots: Vec<String> = project.sources.iter().map(|s| s.root.clone()).collect();
     roots.sort();
     roots.dedup();
     project.import_roots = roots;

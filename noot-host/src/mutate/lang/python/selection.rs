@@ -65,8 +65,7 @@ pub fn select_tests(mutants: &[Mutant], stats: &Stats) -> HashMap<String, Select
                     baseline_ms: (baseline_s * 1000.0).ceil() as u64,
                     fresh,
                     call_time_tests: u32::try_from(call_time_tests).unwrap_or(u32::MAX),
-                    import_check: fresh && checkable.contains(function),
-                    ..Selected::default()
+                    hints: super::hints::for_job(fresh && checkable.contains(function)),
                 }
             })
             .clone();

@@ -124,6 +124,12 @@ pub enum StatsError {
     NothingReached(String),
 }
 
+impl From<StatsError> for crate::mutate::request::RunError {
+    fn from(error: StatsError) -> Self {
+        Self::Baseline(Box::new(error))
+    }
+}
+
 /// How to run the stats pass.
 #[derive(Debug, Clone)]
 pub struct StatsRun<'a> {

@@ -171,8 +171,7 @@ pub fn sources(root: &Path, krate: &Crate) -> Vec<SourceFile> {
                 files.push(SourceFile {
                     rel: rel.to_string_lossy().replace('\\', "/"),
                     module,
-                    is_package: false,
-                    import_root: krate.dir.clone(),
+                    root: krate.dir.clone(),
                 });
             }
         }

@@ -30,6 +30,7 @@ pub mod crates;
 pub mod doctests;
 pub mod keys;
 pub mod reach;
+pub mod recording_runner;
 pub mod runner;
 pub mod schemata;
 pub mod session;

@@ -72,6 +72,47 @@ pub fn scratch(dir: &Path, slot: u32) -> PathBuf {
     dir.join(format!("reach-{slot}.txt"))
 }
 
+/// Recording what each mutant's run reaches: its test processes get
+/// `NOOT_STATS_FILE` (a scratch file per slot), and after the verdict the
+/// functions of the switches written there go to the journal.
+pub struct Reach {
+    /// The journal ([`FILE`]).
+    pub journal: PathBuf,
+    /// The folder of the slots' scratch files.
+    pub scratch: PathBuf,
+    /// Per switch number, its mutant's function.
+    pub function_of: HashMap<u32, String>,
+}
+
+impl Reach {
+    /// Before slot `slot` runs a mutant: its scratch file, emptied.
+    pub fn start(&self, slot: u32) -> PathBuf {
+        let path = scratch(&self.scratch, slot);
+        let _ = std::fs::remove_file(&path);
+        path
+    }
+
+    /// After mutant `id` ran with `scratch`: what it reached, journalled
+    /// (before the verdict is stored: a verdict never outlives what it
+    /// depended on). No scratch file at all means the switches were never
+    /// told where to write (a runner that did not pass the job's `env`
+    /// on): then every mutated function counts as reached, so any edit
+    /// runs the mutant again.
+    pub fn finish(&self, id: &str, scratch: &Path) -> io::Result<()> {
+        let functions = match std::fs::read_to_string(scratch) {
+            Ok(switches) => switches
+                .lines()
+                .filter_map(|l| l.trim().parse::<u32>().ok())
+                .filter_map(|n| self.function_of.get(&n).cloned())
+                .collect(),
+            Err(_) => self.function_of.values().cloned().collect(),
+        };
+        let _ = std::fs::remove_file(scratch);
+        append(&self.journal, id, functions)
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", self.journal.display())))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

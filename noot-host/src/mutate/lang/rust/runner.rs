@@ -19,13 +19,13 @@
 //! most of what a killed mutant cost; the repro command shows them.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use noot_plugin_api::prelude::*;
 
-use super::reach;
+use super::reach::Reach;
 
 /// What a job's test string holds: the binary and the test's name.
 pub fn test_arg(binary: &str, test: &str) -> String {
@@ -49,16 +49,6 @@ pub struct LibtestRunner {
     /// process of a job gets the share of the job's CPU budget its tests
     /// take ([`cpu_share`]).
     baselines: HashMap<String, u64>,
-}
-
-/// Recording what each mutant's run reaches.
-pub struct Reach {
-    /// The journal ([`reach::FILE`]).
-    pub journal: PathBuf,
-    /// The folder of the slots' scratch files.
-    pub scratch: PathBuf,
-    /// Per switch number, its mutant's function.
-    pub function_of: HashMap<u32, String>,
 }
 
 impl LibtestRunner {
@@ -251,24 +241,12 @@ impl RunnerPlugin for LibtestRunner {
 
     fn run_mutant(&self, job: &MutantJob) -> Result<MutantVerdict, PluginError> {
         let recording = self.reach.as_ref().filter(|_| !job.mutant_id.is_empty());
-        let scratch = recording.map(|r| reach::scratch(&r.scratch, job.slot));
-        if let Some(scratch) = &scratch {
-            let _ = std::fs::remove_file(scratch);
-        }
+        let scratch = recording.map(|r| r.start(job.slot));
         let verdict = self.run_job(job, scratch.as_deref())?;
         if let (Some(recording), Some(scratch)) = (recording, &scratch) {
-            let switches = std::fs::read_to_string(scratch).unwrap_or_default();
-            let _ = std::fs::remove_file(scratch);
-            let functions = switches
-                .lines()
-                .filter_map(|l| l.trim().parse::<u32>().ok())
-                .filter_map(|n| recording.function_of.get(&n).cloned())
-                .collect();
-            // Before the verdict is stored: a verdict never outlives
-            // what it depended on.
-            reach::append(&recording.journal, &job.mutant_id, functions).map_err(|e| {
-                PluginError::Failed(format!("{}: {e}", recording.journal.display()).into())
-            })?;
+            recording
+                .finish(&job.mutant_id, scratch)
+                .map_err(|e| PluginError::Failed(e.to_string().into()))?;
         }
         Ok(verdict)
     }

@@ -22,7 +22,9 @@ use super::cargo_config::CargoConfig;
 use super::catalog::{AnalysedSource, RustCatalog};
 use super::keys::{self, KeyInputs};
 use super::reach;
-use super::runner::{LibtestRunner, Reach, test_arg};
+use super::reach::Reach;
+use super::recording_runner::RecordingRunner;
+use super::runner::{LibtestRunner, test_arg};
 use super::stats::{self, FAILED, TestRun};
 use crate::config::{Config, Location};
 use crate::engine::abi_ports::host_ports;
@@ -152,12 +154,14 @@ pub fn refuse_python_runner(config: &Config, request: &RunRequest) -> Result<(),
 }
 
 /// The runner plugin `--runner` or `[mutate] runner` names, if any (the
-/// built-in `libtest` for `auto` and `libtest`).
+/// built-in `libtest` for `auto` and `libtest`), recording what each
+/// mutant's run reaches into `reach`.
 fn plugin_runner(
     config: &Config,
     registry: &Registry,
     ports: &Ports,
     request: &RunRequest,
+    reach: Reach,
 ) -> Result<Option<PluginRunner>, RunError> {
     let settings = &config.mutate;
     let name = request.runner.clone().unwrap_or_else(|| settings.runner.clone());
@@ -172,7 +176,21 @@ fn plugin_runner(
         &name,
         &["auto", RUNNER],
     )?;
+    let runner = noot_plugin_api::runner_box(RecordingRunner { inner: runner, reach });
     Ok(Some(PluginRunner { runner, name, options, prepared: false }))
+}
+
+/// Where and how a run records what each mutant's own run reaches.
+fn reach_recording(
+    state_dir: &Path,
+    mutants_dir: &Path,
+    function_of: &HashMap<u32, String>,
+) -> Reach {
+    Reach {
+        journal: state_dir.join(reach::FILE),
+        scratch: mutants_dir.join(".noot/stats"),
+        function_of: function_of.clone(),
+    }
 }
 
 impl<'a> RustRun<'a> {
@@ -190,7 +208,6 @@ impl<'a> RustRun<'a> {
         let state_dir = root.join(STATE_DIR);
         std::fs::create_dir_all(&state_dir)
             .map_err(|e| RunError::setup(format!("{}: {e}", state_dir.display()), None))?;
-        let plugin = plugin_runner(config, registry, ports, request)?;
         let lock = lock_project(root)?;
         let switches: HashMap<String, u32> =
             catalog.mutants.iter().zip(1u32..).map(|(m, n)| (m.id.clone(), n)).collect();
@@ -202,6 +219,8 @@ impl<'a> RustRun<'a> {
         let bodies = files.iter().map(|f| f.bodies.clone()).collect();
         let planned = planned_files(files, &switches);
         let mutants_dir = root.join(&config.mutate.mutants_dir);
+        let reach = reach_recording(&state_dir, &mutants_dir, &function_of);
+        let plugin = plugin_runner(config, registry, ports, request, reach)?;
         let project_before = project_snapshot(root, &mutants_dir);
         Ok(Self {
             config,
@@ -492,11 +511,7 @@ impl LanguageRun for RustRun<'_> {
             return Ok(ChosenRunner { runner: &plugin.runner, name: plugin.name.clone(), reason });
         }
         if self.runner.is_none() {
-            let recording = Reach {
-                journal: self.state_dir.join(reach::FILE),
-                scratch: self.mutants_dir.join(".noot/stats"),
-                function_of: self.function_of.clone(),
-            };
+            let recording = reach_recording(&self.state_dir, &self.mutants_dir, &self.function_of);
             self.runner = Some(noot_plugin_api::runner_box(
                 LibtestRunner::new(
                     host_ports(self.ports),

@@ -13,7 +13,7 @@ use crate::engine::events::Event;
 use crate::engine::ports::Ports;
 use crate::engine::procs::{ProcStatus, SpawnRequest};
 use crate::mutate::request::RunError;
-use crate::mutate::selection::Selected;
+use crate::mutate::selection::{Selected, string_object};
 
 /// The switch number a failing test gets among its hits.
 pub const FAILED: u32 = u32::MAX;
@@ -73,19 +73,29 @@ pub fn select(
                 tests: runs.iter().map(|t| test_arg(&t.binary, &t.name)).collect(),
                 node_ids: runs.iter().map(|t| format!("{}::{}", t.target, t.name)).collect(),
                 baseline_ms: runs.iter().map(|t| t.duration_ms).sum(),
-                env: vec![("NOOT_MUTANT".to_owned(), number.to_string())],
-                dirs: runs
-                    .iter()
-                    .map(|t| t.binary.as_str())
-                    .collect::<std::collections::BTreeSet<_>>()
-                    .into_iter()
-                    .filter_map(|b| Some((b.to_owned(), dirs.get(b)?.clone())))
-                    .collect(),
+                hints: hints(number, &runs, dirs),
                 ..Selected::default()
             },
         );
     }
     selection
+}
+
+/// A Rust job's runner hints: `env`, what its test processes need
+/// (`NOOT_MUTANT`), and `dirs`, the folder each of its binaries runs in.
+fn hints(
+    switch: u32,
+    runs: &[&TestRun],
+    dirs: &HashMap<String, String>,
+) -> serde_json::Map<String, serde_json::Value> {
+    let switch = switch.to_string();
+    let binaries: std::collections::BTreeSet<&str> =
+        runs.iter().map(|t| t.binary.as_str()).collect();
+    let dirs = binaries.into_iter().filter_map(|b| Some((b, dirs.get(b)?.as_str())));
+    let mut hints = serde_json::Map::new();
+    hints.insert("env".into(), string_object([("NOOT_MUTANT", switch.as_str())]));
+    hints.insert("dirs".into(), string_object(dirs));
+    hints
 }
 
 /// The tests with each binary's start-up (its quickest test's time) taken
@@ -274,8 +284,7 @@ mod tests {
         assert_eq!(f.tests, [test_arg("lib", "quick"), test_arg("lib", "slow")]);
         assert_eq!(f.node_ids, ["calc::quick", "calc::slow"]);
         assert_eq!(f.baseline_ms, 35);
-        assert_eq!(f.env, [("NOOT_MUTANT".to_owned(), "1".to_owned())]);
-        assert_eq!(f.dirs, [("lib".to_owned(), "/m".to_owned())]);
+        assert_eq!(f.hints_json(), r#"{"env":{"NOOT_MUTANT":"1"},"dirs":{"lib":"/m"}}"#);
         assert_eq!(selection.reached_switches["m::g__noot_1"], BTreeSet::from([1, 2]));
         assert_eq!(selection.selected.len(), 2, "switch 3 is no mutant's: nothing selected");
     }
