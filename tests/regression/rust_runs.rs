@@ -108,6 +108,24 @@ pub fn double(x: u32) -> u32 {
     assert_eq!(status_of(&report, &one), "killed", "{report}");
 }
 
+/// A crate where `x > 0` made `x < 0` sends the only test to `neg`, which
+/// the stats run (without the mutant) never sees.
+const SIGNS: &str = "pub fn sign(x: i32) -> i32 {\n    if x > 0 { 1 } else { neg(x) }\n}\n\n\
+                     pub fn neg(_x: i32) -> i32 {\n    -1\n}\n\n\
+                     #[cfg(test)]\nmod tests {\n    #[test]\n    fn positive() {\n        assert_eq!(super::sign(5), 1);\n    }\n}\n";
+
+/// The status of [`SIGNS`]' `x < 0` mutant, and whether it was reused.
+fn flipped(report: &Value) -> (String, bool) {
+    let m = report["mutants"]
+        .as_array()
+        .expect("mutants")
+        .iter()
+        .find(|m| m["function"] == "signs::sign" && m["replacement"] == "<")
+        .expect("x < 0")
+        .clone();
+    (m["status"].as_str().unwrap_or("").to_owned(), m["reused"] == true)
+}
+
 /// A verdict was reused while a function only the mutant's own run
 /// reached had changed: `x > 0` made `x < 0` sends `sign(5)` to `neg`,
 /// which the stats run (without the mutant) never saw, so an edit to `neg`
@@ -115,20 +133,8 @@ pub fn double(x: u32) -> u32 {
 #[test]
 fn an_edit_to_a_function_only_the_mutant_reached_runs_it_again() {
     let dir = crate_dir("signs", "2021");
-    let lib = "pub fn sign(x: i32) -> i32 {\n    if x > 0 { 1 } else { neg(x) }\n}\n\n\
-               pub fn neg(_x: i32) -> i32 {\n    -1\n}\n\n\
-               #[cfg(test)]\nmod tests {\n    #[test]\n    fn positive() {\n        assert_eq!(super::sign(5), 1);\n    }\n}\n";
+    let lib = SIGNS;
     std::fs::write(dir.path().join("src/lib.rs"), lib).expect("write");
-    let flipped = |report: &Value| -> (String, bool) {
-        let m = report["mutants"]
-            .as_array()
-            .expect("mutants")
-            .iter()
-            .find(|m| m["function"] == "signs::sign" && m["replacement"] == "<")
-            .expect("x < 0")
-            .clone();
-        (m["status"].as_str().unwrap_or("").to_owned(), m["reused"] == true)
-    };
     let (code, stdout, stderr) = noot_run(dir.path(), &["run", "--format", "json"]);
     assert_eq!(code, Some(0), "{stderr}");
     let report: Value = serde_json::from_str(&stdout).expect("json");
@@ -424,9 +430,7 @@ fn the_rustflags_of_a_cargo_config_above_the_project_are_kept_and_keyed() {
 fn an_edit_only_the_mutant_reached_runs_it_again_under_a_runner_plugin() {
     let library = super::plugins_check::build_cdylib("noot-example-command-runner");
     let dir = crate_dir("signs", "2021");
-    let lib = "pub fn sign(x: i32) -> i32 {\n    if x > 0 { 1 } else { neg(x) }\n}\n\n\
-               pub fn neg(_x: i32) -> i32 {\n    -1\n}\n\n\
-               #[cfg(test)]\nmod tests {\n    #[test]\n    fn positive() {\n        assert_eq!(super::sign(5), 1);\n    }\n}\n";
+    let lib = SIGNS;
     std::fs::write(dir.path().join("src/lib.rs"), lib).expect("write");
     let script = r#"printf '%s\n' "$NOOT_TESTS" | while IFS="$(printf '\t')" read -r bin name; do "$bin" --exact "$name" -q >/dev/null 2>&1 || exit 1; done"#;
     std::fs::write(
@@ -438,16 +442,6 @@ fn an_edit_only_the_mutant_reached_runs_it_again_under_a_runner_plugin() {
         ),
     )
     .expect("write");
-    let flipped = |report: &Value| -> (String, bool) {
-        let m = report["mutants"]
-            .as_array()
-            .expect("mutants")
-            .iter()
-            .find(|m| m["function"] == "signs::sign" && m["replacement"] == "<")
-            .expect("x < 0")
-            .clone();
-        (m["status"].as_str().unwrap_or("").to_owned(), m["reused"] == true)
-    };
     let (code, stdout, stderr) = noot_run(dir.path(), &["run", "--format", "json"]);
     assert_eq!(code, Some(0), "{stderr}");
     let report: Value = serde_json::from_str(&stdout).expect("json");
