@@ -67,9 +67,7 @@ pub fn build(
         let mut test_files = TestFiles::default();
         let mut read = Vec::new();
         for file in crates::sources(root, &krate) {
-            if excludes.matches(&file.rel) {
-                continue;
-            }
+            // An excluded file still says which of its modules are tests.
             let analysed = read_and_analyse(root, &file);
             if let Ok((_, analysed)) = &analysed {
                 for module in &analysed.test_modules {
@@ -79,7 +77,9 @@ pub fn build(
                     test_files.whole_file(&file.rel);
                 }
             }
-            read.push((file, analysed));
+            if !excludes.matches(&file.rel) {
+                read.push((file, analysed));
+            }
         }
         for (file, analysed) in read {
             if let Some(why) = test_files.why(&file.rel) {
@@ -199,6 +199,27 @@ mod tests {
         assert_eq!(catalog.skipped.len(), 1);
         assert_eq!(catalog.skipped[0].function, "app_derive");
         assert!(catalog.skipped[0].reason.starts_with("a proc-macro crate"));
+    }
+
+    /// `exclude`ing the file that declares a test module does not make
+    /// the test module's file library code.
+    #[test]
+    fn a_test_module_declared_in_an_excluded_file_stays_test_code() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("src")).expect("mkdir");
+        std::fs::write(root.join("Cargo.toml"), "[package]\nname = \"app\"\n").expect("write");
+        std::fs::write(
+            root.join("src/lib.rs"),
+            "pub fn one() -> u8 { 1 }\n#[cfg(test)]\nmod tests;\n",
+        )
+        .expect("write");
+        std::fs::write(root.join("src/tests.rs"), "fn helper() -> u8 { 1 + 1 }\n").expect("write");
+        let excludes = Excludes::new(&["src/lib.rs".to_owned()]).expect("excludes");
+        let catalog = build(root, &excludes, &[]).expect("catalog").catalog;
+        assert!(catalog.mutants.is_empty(), "{:?}", catalog.mutants);
+        assert_eq!(catalog.skipped.len(), 1);
+        assert_eq!(catalog.skipped[0].file, "src/tests.rs");
     }
 
     #[test]
