@@ -20,7 +20,7 @@ fn help_says_what_noot_does_today() {
         assert_eq!(
             run.stdout.lines().next(),
             Some(
-                "Mutation testing for Python (Rust: not yet), command doubles, experiments, secret scrubbing"
+                "Mutation testing for Python and Rust, command doubles, experiments, secret scrubbing"
             ),
             "{flag}"
         );

@@ -261,3 +261,19 @@ fn a_test_module_in_a_file_of_its_own_is_test_code() {
     );
     assert!(!stderr.contains("doc examples are not used"), "{stderr}");
 }
+
+/// `noot --help` still said "Mutation testing for Python (Rust: not yet)
+/// … Rust projects are not supported yet", and `noot run --help` "Mutation-
+/// test a Python project", while `noot run` mutation-tests crates.
+#[test]
+fn the_help_says_noot_run_mutation_tests_crates_too() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (code, top, _) = noot_run(dir.path(), &["--help"]);
+    assert_eq!(code, Some(0));
+    assert!(!top.contains("not yet") && !top.contains("not supported"), "{top}");
+    let (code, run, _) = noot_run(dir.path(), &["run", "--help"]);
+    assert_eq!(code, Some(0));
+    let first = run.lines().next().unwrap_or_default();
+    assert!(first.contains("Rust"), "{first}");
+    assert!(run.contains("cargo noot run"), "{run}");
+}

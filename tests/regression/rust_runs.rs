@@ -454,3 +454,46 @@ fn an_edit_only_the_mutant_reached_runs_it_again_under_a_runner_plugin() {
     let report: Value = serde_json::from_str(&stdout).expect("json");
     assert_eq!(flipped(&report), ("survived".to_owned(), false));
 }
+
+/// itoa 1.0.19: a `#![no_std]` crate did not build, since the switch
+/// runtime noot adds to every crate root named `std` without `extern crate
+/// std;` ("cannot find module or crate `std` in this scope"), and the run
+/// stopped telling the user to make `cargo test --no-run` pass, which it
+/// did.
+#[test]
+fn a_no_std_crate_builds_and_its_mutants_run() {
+    let dir = crate_dir("bare", "2021");
+    std::fs::write(
+        dir.path().join("src/lib.rs"),
+        "#![no_std]\n\npub fn double(x: u32) -> u32 {\n    x * 2\n}\n\n\
+         #[cfg(test)]\nmod tests {\n    #[test]\n    fn doubles() {\n        assert_eq!(super::double(3), 6);\n    }\n}\n",
+    )
+    .expect("write");
+    let (code, stdout, stderr) = noot_run(dir.path(), &["run", "--format", "json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).expect("json");
+    assert_eq!(report["summary"]["survived"], 0, "{report}");
+    assert!(report["summary"]["killed"].as_u64().is_some_and(|k| k >= 3), "{report}");
+}
+
+/// `noot report --stryker` wrote `"language": "python"` for every file,
+/// `.rs` files too, so the HTML view highlighted Rust as Python.
+#[test]
+fn the_stryker_report_names_a_rust_files_language() {
+    let dir = crate_dir("lang", "2021");
+    std::fs::write(
+        dir.path().join("src/lib.rs"),
+        "pub fn double(x: u32) -> u32 {\n    x * 2\n}\n\n\
+         #[cfg(test)]\nmod tests {\n    #[test]\n    fn doubles() {\n        assert_eq!(super::double(3), 6);\n    }\n}\n",
+    )
+    .expect("write");
+    let (code, _, stderr) = noot_run(dir.path(), &["run"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let out = dir.path().join("stryker.json");
+    let (code, _, stderr) =
+        noot_run(dir.path(), &["report", "--stryker", out.to_str().expect("utf-8")]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let document: Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).expect("read")).expect("json");
+    assert_eq!(document["files"]["src/lib.rs"]["language"], "rust", "{document}");
+}

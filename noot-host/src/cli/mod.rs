@@ -36,6 +36,8 @@ Examples:
   Mutation-test the Python project in this folder (src/PKG or PKG/ with tests/; needs no
   configuration, and uses the project's .venv/ if it has one):
       noot run
+  The same for the Rust crate or workspace in this folder (no configuration either):
+      cargo noot run
   Then the mutants no test noticed, one of them as a diff, and a report for a browser or CI:
       noot results --status survived
       noot show shop.pricing.discount__noot_4
@@ -64,26 +66,29 @@ As a cargo subcommand: cargo noot <COMMAND>.";
 /// `noot run --help` opens with the whole job, run to report; the
 /// options' own examples follow the option list.
 const RUN_ABOUT: &str = "\
-Mutation-test a Python project: which changes to the code do the tests miss?
+Mutation-test a Python project or a Rust crate: which changes to the code do the tests miss?
 
-The job, start to end (a src/PKG or PKG/ project with tests/ needs no configuration; the
-interpreter is [mutate] python, else the active VIRTUAL_ENV, else the project's .venv/ or venv/,
-else python3, and it must have pytest):
+The job, start to end. A Python project (src/PKG or PKG/ with tests/) needs no configuration;
+the interpreter is [mutate] python, else the active VIRTUAL_ENV, else the project's .venv/ or
+venv/, else python3, and it must have pytest. A Cargo project needs none either: one build with
+every mutant behind a switch, then each mutant against the tests that reach it.
   noot run                                  mutate, test each mutant, summarise
+  cargo noot run                            the same in a crate or workspace
   noot results --status survived            the mutants no test noticed
   noot show shop.pricing.discount__noot_4   one of them as a unified diff
   noot report --stryker out/mutation.json   Stryker JSON and an HTML view";
 
-/// noot: mutation testing of Python projects, command doubles,
+/// noot: mutation testing of Python and Rust projects, command doubles,
 /// experiments and secret scrubbing.
 #[derive(Debug, Parser)]
 #[command(
     name = "noot",
     bin_name = "noot",
     version,
-    about = "Mutation testing for Python (Rust: not yet), command doubles, experiments, secret scrubbing",
-    long_about = "Mutation testing for Python (Rust: not yet), command doubles, experiments, secret scrubbing\n\n\
-        noot run mutation-tests a Python project with pytest; Rust projects are not supported yet. \
+    about = "Mutation testing for Python and Rust, command doubles, experiments, secret scrubbing",
+    long_about = "Mutation testing for Python and Rust, command doubles, experiments, secret scrubbing\n\n\
+        noot run mutation-tests a Python project with pytest, or a Rust crate or workspace with \
+        its own tests (built once, each mutant behind a switch). \
         noot mox runs programs against command doubles (stubs, mocks, spies, record and replay), \
         noot experiment runs a command over config variants, and noot scrub redacts secrets.",
     after_long_help = EXAMPLES,
@@ -129,7 +134,7 @@ pub enum Format {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Mutation-test a Python project: which changes to the code do the tests miss?
+    /// Mutation-test a Python project or a Rust crate: which changes to the code do the tests miss?
     #[command(long_about = RUN_ABOUT, after_long_help = run_cmd::EXAMPLES)]
     Run(run_cmd::RunArgs),
     /// List the stored results of the last `noot run`.

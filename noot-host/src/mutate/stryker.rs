@@ -41,6 +41,11 @@ fn stryker_status(status: Status) -> &'static str {
     }
 }
 
+/// The viewer's language name for a file, by its extension.
+fn language_of(file: &str) -> &'static str {
+    if file.ends_with(".rs") { "rust" } else { "python" }
+}
+
 /// Builds the JSON document. Sources are read from `root`; a file that
 /// cannot be read is reported with an empty source.
 pub fn document(report: &RunReport, root: &Path) -> Value {
@@ -53,7 +58,8 @@ pub fn document(report: &RunReport, root: &Path) -> Value {
         .map(|(file, mutants)| {
             let source = std::fs::read_to_string(root.join(file)).unwrap_or_default();
             let mutants: Vec<Value> = mutants.into_iter().map(|m| entry(m, &source)).collect();
-            (file.to_owned(), json!({"language": "python", "source": source, "mutants": mutants}))
+            let language = language_of(file);
+            (file.to_owned(), json!({"language": language, "source": source, "mutants": mutants}))
         })
         .collect();
     json!({
