@@ -446,10 +446,29 @@ pub fn culprits(schemata_text: &str, offset: usize) -> Vec<u32> {
                 }
             }
         }
+        if let Some(number) = chosen_arm(current, schemata_text) {
+            let body = current.child_by_field_name("value");
+            if body.is_some_and(|b| b.byte_range().contains(&offset)) {
+                found.push(number);
+            }
+        }
         node = current.parent();
     }
     found.truncate(1);
     found
+}
+
+/// `N` for the arm `N => …` of a site's `match` on the active switch
+/// ([`schemata::CHOOSE`]); `None` for its `_` arm and any other node.
+fn chosen_arm(arm: Node<'_>, text: &str) -> Option<u32> {
+    if arm.kind() != "match_arm" {
+        return None;
+    }
+    let matched = arm.parent()?.parent()?;
+    let value = matched.child_by_field_name("value")?;
+    text.get(value.byte_range())?.strip_prefix(schemata::CHOOSE)?;
+    let pattern = arm.child_by_field_name("pattern")?;
+    text.get(pattern.byte_range())?.trim().parse().ok()
 }
 
 /// Every switch in the innermost function around `offset` of a
@@ -477,6 +496,7 @@ fn collect_switches(node: Node<'_>, text: &str, found: &mut Vec<u32>) {
             found.push(number);
         }
     }
+    found.extend(chosen_arm(node, text));
     let mut cursor = node.walk();
     for child in node.named_children(&mut cursor) {
         collect_switches(child, text, found);

@@ -3,12 +3,17 @@
 //! each mutant is chosen by `NOOT_MUTANT=N` when its tests run.
 //!
 //! Each mutation keeps the code it replaces and its own code in separate
-//! branches, so a type error stays inside one mutant's branch:
-//! - a body replaced by a value: `{ if on(N) { VALUE } else BODY }`;
-//! - an operator: the whole expression, `(if on(N) { a - b } else { a + b })`,
-//!   with both operands written in every branch (only one runs, so each is
-//!   still evaluated once);
-//! - `!x` or `-x` deleted: `(if on(N) { x } else { !x })`;
+//! branches, so a type error stays inside one mutant's branch. The
+//! mutants of one site (a body, an operator, a `!` or `-`) are the arms of
+//! one `match` on the active switch, `A` standing for
+//! `crate::__noot_rt::active(&[N, M])`, which reads the switch once for
+//! the site:
+//! - a body replaced by values: `{ match A { N => { 0 } M => { 1 } _ => BODY } }`;
+//! - an operator: the whole expression,
+//!   `(match A { N => { a - b } M => { a * b } _ => { a + b } })`, with both
+//!   operands written in every arm (only one runs, so each is still
+//!   evaluated once);
+//! - `!x` or `-x` deleted: `(match A { N => { x } _ => { !x } })`;
 //! - a match guard: `if (if on(N) { true } else { GUARD })`;
 //! - a match arm deleted: a guard `if !on(N)` on it, so the match goes on to
 //!   the next arm, as if the arm were gone;
@@ -16,7 +21,7 @@
 //!   `field: if on(N) { (base).field } else { VALUE }`.
 //!
 //! Mutations nest: an operand keeps its own switches in every branch. The
-//! switch is `crate::__noot_rt::on(N)`, a module added at the end of every
+//! switches live in `crate::__noot_rt`, a module added at the end of every
 //! crate root (see [`RUNTIME`]): it reads `NOOT_MUTANT` once, and in the
 //! stats run (`NOOT_STATS_FILE`) appends each switch reached to that file.
 //! On Linux it also arms the mutant's CPU budget (`NOOT_CPU_LIMIT_MS`) as a
@@ -147,6 +152,22 @@ mod __noot_rt {
     #[cfg(not(all(target_os = "linux", target_pointer_width = "64")))]
     fn arm_cpu_limit() {}
 
+    /// The active switch, for a site whose switches are `ids` (all of
+    /// them recorded in the stats run).
+    #[inline(always)]
+    pub fn active(ids: &[u32]) -> u32 {
+        let mut word = WORD.load(Ordering::Acquire);
+        if word == UNREAD {
+            word = init();
+        }
+        if word & RECORDING != 0 {
+            for id in ids {
+                record(*id);
+            }
+        }
+        word as u32
+    }
+
     /// Whether mutant `id` is the one this process runs under.
     #[inline(always)]
     pub fn on(id: u32) -> bool {
@@ -238,14 +259,12 @@ impl Writer<'_, '_> {
     fn switch(&self, node: Node<'_>, inner: String) -> String {
         match node.kind() {
             "block" if !self.at(node).is_empty() => {
-                let mut out = String::from("{ ");
-                for switched in self.at(node) {
-                    let value = &switched.mutation.replacement;
-                    out.push_str(&format!("if {} {value} else ", on(switched.number)));
-                }
-                out.push_str(&inner);
-                out.push_str(" }");
-                out
+                let arms: Vec<(u32, String)> = self
+                    .at(node)
+                    .iter()
+                    .map(|s| (s.number, s.mutation.replacement.clone()))
+                    .collect();
+                format!("{{ {} }}", choose(&arms, &inner))
             }
             "binary_expression" | "compound_assignment_expr" => {
                 let Some(operator) = node.child_by_field_name("operator") else { return inner };
@@ -253,25 +272,23 @@ impl Writer<'_, '_> {
                 if swaps.is_empty() {
                     return inner;
                 }
-                let mut out = String::from("(");
-                for switched in swaps {
-                    let swapped = self.children_rewritten(
-                        node,
-                        Some((operator.byte_range(), &switched.mutation.replacement)),
-                    );
-                    out.push_str(&format!("if {} {{ {swapped} }} else ", on(switched.number)));
-                }
-                out.push_str(&format!("{{ {inner} }})"));
-                out
+                let arms: Vec<(u32, String)> = swaps
+                    .iter()
+                    .map(|switched| {
+                        let swapped = self.children_rewritten(
+                            node,
+                            Some((operator.byte_range(), &switched.mutation.replacement)),
+                        );
+                        (switched.number, format!("{{ {swapped} }}"))
+                    })
+                    .collect();
+                format!("({})", choose(&arms, &format!("{{ {inner} }}")))
             }
             "unary_expression" if !self.at(node).is_empty() => {
                 let operand = node.child(1).map(|o| self.rewrite(o)).unwrap_or_default();
-                let mut out = String::from("(");
-                for switched in self.at(node) {
-                    out.push_str(&format!("if {} {{ {operand} }} else ", on(switched.number)));
-                }
-                out.push_str(&format!("{{ {inner} }})"));
-                out
+                let arms: Vec<(u32, String)> =
+                    self.at(node).iter().map(|s| (s.number, format!("{{ {operand} }}"))).collect();
+                format!("({})", choose(&arms, &format!("{{ {inner} }}")))
             }
             "match_arm" => self.match_arm(node, inner),
             "match_pattern" => {
@@ -336,6 +353,23 @@ impl Writer<'_, '_> {
 fn on(number: u32) -> String {
     format!("crate::__noot_rt::on({number})")
 }
+
+/// One site's mutants as one `match` on the active switch: each mutant's
+/// code in its own arm (a type error stays attributable to it), the
+/// original in `_`, and one read of the switch for the whole site, where
+/// an `if on(N)` chain read it once per mutant.
+fn choose(arms: &[(u32, String)], otherwise: &str) -> String {
+    let numbers: Vec<String> = arms.iter().map(|(n, _)| n.to_string()).collect();
+    let mut out = format!("match {}{}]) {{ ", CHOOSE, numbers.join(", "));
+    for (number, code) in arms {
+        out.push_str(&format!("{number} => {code} "));
+    }
+    out.push_str(&format!("_ => {otherwise} }}"));
+    out
+}
+
+/// How a `match` of [`choose`] starts, up to its switch numbers.
+pub const CHOOSE: &str = "crate::__noot_rt::active(&[";
 
 #[cfg(test)]
 mod tests;

@@ -118,6 +118,20 @@ fn an_error_in_a_branch_names_its_mutant_and_one_outside_names_none() {
     assert_eq!(culprits(text, at("-> u8")), Vec::<u32>::new());
 }
 
+/// The same for a site's `match` on the active switch: an error in an
+/// arm names that arm's mutant, one in `_` (the original) none.
+#[test]
+fn an_error_in_a_chosen_arm_names_its_mutant() {
+    let text = "fn f() -> u8 { match crate::__noot_rt::active(&[3, 4]) { 3 => { Default::default() } 4 => { 2 } _ => { (match crate::__noot_rt::active(&[5]) { 5 => { 1 - 2 } _ => { 1 + 2 } }) } } }";
+    let at = |needle: &str| text.find(needle).expect("in text");
+    assert_eq!(culprits(text, at("Default")), [3]);
+    assert_eq!(culprits(text, at("1 - 2")), [5], "the innermost");
+    assert_eq!(culprits(text, at("1 + 2")), Vec::<u32>::new(), "the original's code");
+    let mut in_f = function_switches(text, at("-> u8"));
+    in_f.sort_unstable();
+    assert_eq!(in_f, [3, 4, 5]);
+}
+
 /// An error no mutant's branch holds goes to the mutants of the function
 /// it is in (nested switches and closures included), not its file's.
 #[test]
