@@ -49,13 +49,16 @@ pub fn runtime(switches: u32, edition_2024: bool) -> String {
 /// `extern crate std;` makes it build in a `#![no_std]` crate too (its
 /// tests link std anyway), and binds nothing new elsewhere.
 ///
-/// `on` is read at every switch, in test binaries built without
-/// optimisation, where every call stays a call: it is inlined always and
-/// reads one atomic word (the active switch, and whether the stats run is
-/// recording), so a CPU-bound test pays little for the switches in its
-/// hot loops; everything else happens once, in `init`. Reading the state
-/// through a `OnceLock` made fastrand's tests 5.5 times slower than
-/// without switches.
+/// `active` and `on` are read at every site, in test binaries built
+/// without optimisation, where every call stays a call: each reads one
+/// atomic word (the active switch, and whether this run records what it
+/// reaches) and, when recording, one flag per switch, indexed in place;
+/// everything else happens once, in `init`, or the first time a switch is
+/// reached, in `record`. Reading the state through a `OnceLock` made
+/// fastrand's tests six times slower than without switches (now about
+/// three). They are `#[inline]`, not `#[inline(always)]`: inlining them
+/// into each of semver's 2,000 sites made the build slower and the tests
+/// no faster.
 ///
 /// The stats run marks each switch reached in an array of flags, one
 /// atomic load per switch read: a test that parses 100,000 versions took
@@ -101,16 +104,29 @@ mod __noot_rt {
         WORD.load(Ordering::Acquire)
     }
 
-    /// The stats run: the first time switch `id` is reached it is written
-    /// down.
+    /// Recording (the stats run, and every mutant's run for its reach):
+    /// switch `id` is written down the first time it is reached. Every
+    /// later read costs one load of its flag, indexed in place (a call to
+    /// `get` or to the file's `OnceLock` would be a call per switch read in
+    /// the unoptimised build).
+    #[inline(always)]
+    fn note(id: u32) {
+        let index = id as usize;
+        if index < __NOOT_SWITCHES__ && !SEEN[index].load(Ordering::Relaxed) {
+            record(index);
+        }
+    }
+
+    #[cold]
     #[inline(never)]
-    fn record(id: u32) {
-        if let (Some(seen), Some(stats)) = (SEEN.get(id as usize), STATS.get()) {
-            if !seen.load(Ordering::Relaxed) && !seen.swap(true, Ordering::Relaxed) {
-                let mut file = stats.lock().unwrap_or_else(|e| e.into_inner());
-                if let Some(file) = file.as_mut() {
-                    let _ = writeln!(file, "{id}");
-                }
+    fn record(index: usize) {
+        if SEEN[index].swap(true, Ordering::Relaxed) {
+            return;
+        }
+        if let Some(stats) = STATS.get() {
+            let mut file = stats.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(file) = file.as_mut() {
+                let _ = writeln!(file, "{index}");
             }
         }
     }
@@ -154,29 +170,31 @@ mod __noot_rt {
 
     /// The active switch, for a site whose switches are `ids` (all of
     /// them recorded in the stats run).
-    #[inline(always)]
+    #[inline]
     pub fn active(ids: &[u32]) -> u32 {
         let mut word = WORD.load(Ordering::Acquire);
         if word == UNREAD {
             word = init();
         }
         if word & RECORDING != 0 {
-            for id in ids {
-                record(*id);
+            let mut at = 0;
+            while at < ids.len() {
+                note(ids[at]);
+                at += 1;
             }
         }
         word as u32
     }
 
     /// Whether mutant `id` is the one this process runs under.
-    #[inline(always)]
+    #[inline]
     pub fn on(id: u32) -> bool {
         let mut word = WORD.load(Ordering::Acquire);
         if word == UNREAD {
             word = init();
         }
         if word & RECORDING != 0 {
-            record(id);
+            note(id);
         }
         word as u32 == id
     }
