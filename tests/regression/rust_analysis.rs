@@ -203,7 +203,7 @@ fn a_test_module_in_a_file_of_its_own_is_test_code() {
         "src/lib.rs",
         "pub fn one() -> u8 {\n    1\n}\n\n#[cfg(test)]\nmod tests;\n\n\
          #[cfg(test)]\n#[path = \"checks/extra.rs\"]\nmod extra;\n\n\
-         mod only_tests;\n\n\
+         mod only_tests;\n\n#[cfg(test_utils)]\nmod fixtures;\n\n\
          pub mod inner {\n    #[cfg(test)]\n    mod deep;\n\n    pub fn two() -> u8 {\n        2\n    }\n}\n",
     );
     let helper = |name: &str| {
@@ -223,6 +223,8 @@ fn a_test_module_in_a_file_of_its_own_is_test_code() {
     write("src/checks/extra.rs", &helper("extra_helper"));
     write("src/inner/deep.rs", &helper("deep_helper"));
     write("src/only_tests.rs", &format!("#![cfg(test)]\n\n{}", helper("only_helper")));
+    // `cfg(test_utils)` is not `cfg(test)`: library code behind a cfg.
+    write("src/fixtures.rs", "pub fn fixture() -> u8 {\n    1 + 0\n}\n");
     let listed = listed(dir.path());
     let functions: std::collections::BTreeSet<&str> = listed["mutants"]
         .as_array()
@@ -230,7 +232,11 @@ fn a_test_module_in_a_file_of_its_own_is_test_code() {
         .iter()
         .filter_map(|m| m["function"].as_str())
         .collect();
-    assert_eq!(functions, ["split::inner::two", "split::one"].into(), "{listed}");
+    assert_eq!(
+        functions,
+        ["split::fixtures::fixture", "split::inner::two", "split::one"].into(),
+        "{listed}"
+    );
     let skipped_files: std::collections::BTreeSet<&str> = listed["skipped_functions"]
         .as_array()
         .expect("skipped")

@@ -13,7 +13,7 @@
 use serde_json::Value;
 
 use super::rust_analysis::crate_dir;
-use super::{mutate_fixture, noot_run};
+use super::{mutate_fixture, noot_command, noot_run};
 
 fn status_of(report: &Value, id: &str) -> String {
     report["mutants"]
@@ -380,6 +380,24 @@ mod tests {
     }
 }
 
+/// `noot ARGS` in `dir` without the flag variables that make cargo ignore
+/// a config file's `rustflags` (a coverage run or CI may set them).
+fn noot_run_without_flag_variables(
+    dir: &std::path::Path,
+    args: &[&str],
+) -> (Option<i32>, String, String) {
+    let mut command = noot_command(dir, args);
+    for name in ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_BUILD_RUSTFLAGS"] {
+        command.env_remove(name);
+    }
+    let out = command.output().expect("noot runs");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// noot added `--cap-lints=warn` through `RUSTFLAGS`, which makes cargo
 /// ignore every `rustflags` of the `.cargo/config.toml` files: a crate
 /// whose config sets `--cfg` built differently than under `cargo test`
@@ -407,7 +425,8 @@ fn the_rustflags_of_a_cargo_config_above_the_project_are_kept_and_keyed() {
     let config = outer.path().join(".cargo/config.toml");
     std::fs::write(&config, "[build]\nrustflags = [\"--cfg\", \"outer\"]\n").expect("write");
     let run = || {
-        let (code, stdout, stderr) = noot_run(&dir, &["run", "--format", "json"]);
+        let (code, stdout, stderr) =
+            noot_run_without_flag_variables(&dir, &["run", "--format", "json"]);
         assert_eq!(code, Some(0), "{stderr}");
         serde_json::from_str::<Value>(&stdout).expect("json")
     };
@@ -460,20 +479,24 @@ fn an_edit_only_the_mutant_reached_runs_it_again_under_a_runner_plugin() {
 /// std;` ("cannot find module or crate `std` in this scope"), and the run
 /// stopped telling the user to make `cargo test --no-run` pass, which it
 /// did.
+/// (Edition 2015 too, where a `use` path starts at the crate root: a
+/// review found `use std::…` in the module still failed there.)
 #[test]
 fn a_no_std_crate_builds_and_its_mutants_run() {
-    let dir = crate_dir("bare", "2021");
-    std::fs::write(
-        dir.path().join("src/lib.rs"),
-        "#![no_std]\n\npub fn double(x: u32) -> u32 {\n    x * 2\n}\n\n\
-         #[cfg(test)]\nmod tests {\n    #[test]\n    fn doubles() {\n        assert_eq!(super::double(3), 6);\n    }\n}\n",
-    )
-    .expect("write");
-    let (code, stdout, stderr) = noot_run(dir.path(), &["run", "--format", "json"]);
-    assert_eq!(code, Some(0), "{stderr}");
-    let report: Value = serde_json::from_str(&stdout).expect("json");
-    assert_eq!(report["summary"]["survived"], 0, "{report}");
-    assert!(report["summary"]["killed"].as_u64().is_some_and(|k| k >= 3), "{report}");
+    for edition in ["2015", "2021"] {
+        let dir = crate_dir("bare", edition);
+        std::fs::write(
+            dir.path().join("src/lib.rs"),
+            "#![no_std]\n\npub fn double(x: u32) -> u32 {\n    x * 2\n}\n\n\
+             #[cfg(test)]\nmod tests {\n    #[test]\n    fn doubles() {\n        assert_eq!(super::double(3), 6);\n    }\n}\n",
+        )
+        .expect("write");
+        let (code, stdout, stderr) = noot_run(dir.path(), &["run", "--format", "json"]);
+        assert_eq!(code, Some(0), "edition {edition}: {stderr}");
+        let report: Value = serde_json::from_str(&stdout).expect("json");
+        assert_eq!(report["summary"]["survived"], 0, "{report}");
+        assert!(report["summary"]["killed"].as_u64().is_some_and(|k| k >= 3), "{report}");
+    }
 }
 
 /// `noot report --stryker` wrote `"language": "python"` for every file,
@@ -496,4 +519,41 @@ fn the_stryker_report_names_a_rust_files_language() {
     let document: Value =
         serde_json::from_str(&std::fs::read_to_string(&out).expect("read")).expect("json");
     assert_eq!(document["files"]["src/lib.rs"]["language"], "rust", "{document}");
+}
+
+/// A review of the fix above: noot added its flag to
+/// `target.<host>.rustflags` whenever any target section set rustflags,
+/// one for `wasm32` too, and so made cargo drop `build.rustflags` again.
+/// The flag now goes through a rustc wrapper for the workspace's own
+/// crates, and no rustflags of the user's are touched.
+#[test]
+fn a_target_section_for_another_platform_keeps_the_build_rustflags() {
+    let outer = tempfile::tempdir().expect("tempdir");
+    let dir = outer.path().join("proj");
+    std::fs::create_dir_all(dir.join("src")).expect("mkdir");
+    std::fs::create_dir_all(outer.path().join(".cargo")).expect("mkdir");
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        "[package]\nname = \"flags\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.join("src/lib.rs"),
+        "#![deny(warnings)]\n\npub fn double(x: u32) -> u32 {\n    x * 2\n}\n\n\
+         #[cfg(test)]\nmod tests {\n    #[test]\n    fn doubles() {\n        \
+         assert!(cfg!(outer), \"built without the config's --cfg outer\");\n        \
+         assert_eq!(super::double(2), 4);\n    }\n}\n",
+    )
+    .expect("write");
+    std::fs::write(
+        outer.path().join(".cargo/config.toml"),
+        "[build]\nrustflags = [\"--cfg\", \"outer\"]\n\n\
+         [target.wasm32-unknown-unknown]\nrustflags = [\"--cfg\", \"web\"]\n",
+    )
+    .expect("write");
+    let (code, stdout, stderr) =
+        noot_run_without_flag_variables(&dir, &["run", "--format", "json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).expect("json");
+    assert!(report["summary"]["killed"].as_u64().is_some_and(|k| k > 0), "{report}");
 }

@@ -1,26 +1,12 @@
-//! What cargo's configuration does to the build, for the two places noot
-//! must know it.
-//!
-//! The build adds `--cap-lints=warn` (a crate that denies warnings must
-//! still build with its mutants in). Setting `RUSTFLAGS` for that, as noot
-//! did, makes cargo ignore every `rustflags` of the user's
-//! `.cargo/config.toml` files: a `--cfg` there is lost and the tests build
-//! differently than under `cargo test`. cargo joins arrays given with
-//! `--config` to the files' arrays of the same key, so the flag goes there:
-//! to `target.<host>.rustflags` when some `target.…rustflags` is set (those
-//! win over `build.rustflags`, and all that match are joined), else to
-//! `build.rustflags`; only when the user set `RUSTFLAGS` or
-//! `CARGO_ENCODED_RUSTFLAGS` (which beat every file) is it added there.
-//!
-//! The result keys must change when any of this does: the config files
-//! cargo reads (from the build's folder up to the root, then
-//! `$CARGO_HOME`) and the variables that set flags or profiles are part of
-//! every mutant's key.
+//! What cargo's configuration does to the build, for the result keys:
+//! a verdict must be judged again when the flags the tests are built with
+//! change. The config files cargo reads (from the build's folder up to the
+//! root, then `$CARGO_HOME`), the toolchain and the variables that set
+//! flags or profiles are part of every mutant's key. (noot's own flag for
+//! the build, `--cap-lints=warn`, goes through a rustc wrapper and leaves
+//! all of these alone: [`super::cap_lints`].)
 
 use std::path::{Path, PathBuf};
-
-/// noot's flag for the build.
-const CAP_LINTS: &str = "--cap-lints=warn";
 
 /// One configuration file cargo reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,8 +40,8 @@ impl CargoConfig {
         folders.extend(cargo_home.filter(|home| !folders.contains(home)));
         let mut files: Vec<ConfigFile> = Vec::new();
         for folder in folders {
-            // cargo reads `config.toml`, or the older `config` beside none.
-            let found = ["config.toml", "config"].into_iter().find_map(|name| {
+            // cargo reads the older `config` when both are there.
+            let found = ["config", "config.toml"].into_iter().find_map(|name| {
                 let path = folder.join(name);
                 let text = std::fs::read_to_string(&path).ok()?;
                 Some(ConfigFile { path, text })
@@ -65,51 +51,9 @@ impl CargoConfig {
         CargoConfig { files, vars, rustc_version }
     }
 
-    fn var(&self, name: &str) -> Option<&str> {
+    /// A variable of the environment noot runs in.
+    pub fn var(&self, name: &str) -> Option<&str> {
         self.vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
-    }
-
-    /// The host's target triple (`x86_64-unknown-linux-gnu`).
-    fn host(&self) -> Option<&str> {
-        self.rustc_version.lines().find_map(|l| l.strip_prefix("host: ")).map(str::trim)
-    }
-
-    /// Whether some `target.….rustflags` is set, in a file or the
-    /// environment: then `build.rustflags` is not used.
-    fn sets_target_rustflags(&self) -> bool {
-        let in_env = self.vars.iter().any(|(k, _)| {
-            k.strip_prefix("CARGO_TARGET_").is_some_and(|rest| rest.ends_with("_RUSTFLAGS"))
-        });
-        in_env
-            || self.files.iter().any(|file| {
-                let Ok(table) = file.text.parse::<toml::Table>() else { return false };
-                let targets = table.get("target").and_then(toml::Value::as_table);
-                targets.into_iter().flatten().any(|(_, target)| {
-                    target.as_table().is_some_and(|t| t.contains_key("rustflags"))
-                })
-            })
-    }
-
-    /// How the build adds `--cap-lints=warn`: arguments for cargo and
-    /// variables for its environment.
-    pub fn cap_lints(&self) -> (Vec<String>, Vec<(String, String)>) {
-        if let Some(encoded) = self.var("CARGO_ENCODED_RUSTFLAGS") {
-            let joined = if encoded.is_empty() {
-                CAP_LINTS.to_owned()
-            } else {
-                format!("{encoded}\x1f{CAP_LINTS}")
-            };
-            return (Vec::new(), vec![("CARGO_ENCODED_RUSTFLAGS".into(), joined)]);
-        }
-        if let Some(flags) = self.var("RUSTFLAGS") {
-            let joined = format!("{flags} {CAP_LINTS}").trim().to_owned();
-            return (Vec::new(), vec![("RUSTFLAGS".into(), joined)]);
-        }
-        let key = match self.host() {
-            Some(host) if self.sets_target_rustflags() => format!("target.{host}.rustflags"),
-            _ => "build.rustflags".to_owned(),
-        };
-        (vec!["--config".into(), format!("{key}=[\"{CAP_LINTS}\"]")], Vec::new())
     }
 
     /// What of this decides what the build does, as lines for the result
@@ -136,8 +80,10 @@ impl CargoConfig {
 /// A variable that changes what cargo builds (flags, profiles), not where
 /// it puts it or how it reports.
 fn decides_the_build(name: &str) -> bool {
-    matches!(name, "RUSTFLAGS" | "CARGO_ENCODED_RUSTFLAGS" | "CARGO_BUILD_RUSTFLAGS")
-        || name.starts_with("CARGO_PROFILE_")
+    matches!(
+        name,
+        "RUSTFLAGS" | "CARGO_ENCODED_RUSTFLAGS" | "CARGO_BUILD_RUSTFLAGS" | "CARGO_BUILD_TARGET"
+    ) || name.starts_with("CARGO_PROFILE_")
         || name.starts_with("CARGO_TARGET_") && name.ends_with("_RUSTFLAGS")
 }
 
@@ -161,27 +107,6 @@ mod tests {
     }
 
     #[test]
-    fn the_flag_joins_the_users_rustflags_where_cargo_reads_them() {
-        let (args, env) = config(&["[build]\nrustflags = [\"--cfg\", \"x\"]\n"], &[]).cap_lints();
-        assert_eq!(args, ["--config", "build.rustflags=[\"--cap-lints=warn\"]"]);
-        assert!(env.is_empty());
-        let target = "[target.'cfg(unix)']\nrustflags = [\"--cfg\", \"x\"]\n";
-        let (args, _) = config(&["", target], &[]).cap_lints();
-        assert_eq!(
-            args,
-            ["--config", "target.x86_64-unknown-linux-gnu.rustflags=[\"--cap-lints=warn\"]"]
-        );
-        let (args, _) =
-            config(&[], &[("CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS", "-Cx")]).cap_lints();
-        assert!(args[1].starts_with("target."), "{args:?}");
-        let (args, env) = config(&[target], &[("RUSTFLAGS", "--cfg y")]).cap_lints();
-        assert!(args.is_empty());
-        assert_eq!(env, [("RUSTFLAGS".to_owned(), "--cfg y --cap-lints=warn".to_owned())]);
-        let (_, env) = config(&[], &[("CARGO_ENCODED_RUSTFLAGS", "--cfg\x1fy")]).cap_lints();
-        assert_eq!(env[0].1, "--cfg\x1fy\x1f--cap-lints=warn");
-    }
-
-    #[test]
     fn the_keys_see_config_outside_the_project_and_the_flag_variables() {
         let mut seen = config(&["[build]\nrustflags = []\n"], &[("CARGO_TARGET_DIR", "/t")]);
         let before = seen.key_lines(Path::new("/project"));
@@ -202,6 +127,7 @@ mod tests {
         std::fs::create_dir_all(dir.path().join("home")).expect("mkdir");
         std::fs::write(inner.join(".cargo/config.toml"), "near").expect("write");
         std::fs::write(dir.path().join("a/.cargo/config"), "legacy").expect("write");
+        std::fs::write(dir.path().join("a/.cargo/config.toml"), "ignored").expect("write");
         std::fs::write(dir.path().join("home/config.toml"), "home").expect("write");
         let home = dir.path().join("home").display().to_string();
         let read = CargoConfig::read(&inner, vec![("CARGO_HOME".into(), home)], String::new());

@@ -107,7 +107,8 @@ pub struct KeyInputs<'a> {
     /// Every file of the project as `path\0digest` ([`super::build::Built::project_files`]).
     pub project_files: &'a [String],
     /// What else the build depends on: feature flags, the toolchain
-    /// (`rustc -vV`), RUSTFLAGS.
+    /// (`rustc -vV`), cargo's config files and flag variables
+    /// ([`super::cargo_config`]).
     pub settings: &'a [String],
     /// Per mutant id, the switches its selected tests reach.
     pub reached_switches: &'a HashMap<String, BTreeSet<u32>>,

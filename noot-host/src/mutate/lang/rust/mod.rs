@@ -24,6 +24,7 @@
 //! `// noot: skip` comment (each skipped function says why).
 
 pub mod build;
+pub mod cap_lints;
 pub mod cargo_config;
 pub mod catalog;
 pub mod crates;
@@ -592,7 +593,8 @@ fn path_attribute(attribute: &str) -> Option<String> {
 
 pub(super) fn is_cfg_test(attribute: &str) -> bool {
     let compact: String = attribute.chars().filter(|c| !c.is_whitespace()).collect();
-    compact.starts_with("#[cfg(test")
+    // `#[cfg(test)]`, not `#[cfg(test_utils)]`.
+    compact.starts_with("#[cfg(test)")
         || compact.contains("cfg(test)") && compact.starts_with("#[cfg(")
 }
 

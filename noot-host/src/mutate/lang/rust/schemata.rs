@@ -69,9 +69,11 @@ const RUNTIME: &str = r#"
 #[allow(dead_code, unused)]
 mod __noot_rt {
     extern crate std;
-    use std::io::Write;
-    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-    use std::sync::{Mutex, Once, OnceLock};
+    // `self::`: in edition 2015 a `use` path starts at the crate root,
+    // where a `#![no_std]` crate has no `std`.
+    use self::std::io::Write;
+    use self::std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use self::std::sync::{Mutex, Once, OnceLock};
 
     /// Not read yet; else the active switch, with `RECORDING` set in the
     /// stats run.
@@ -138,7 +140,7 @@ mod __noot_rt {
     // or 32-bit targets with a 64-bit `time_t`).
     #[cfg(all(target_os = "linux", target_pointer_width = "64"))]
     fn arm_cpu_limit() {
-        use std::os::raw::{c_int, c_long};
+        use self::std::os::raw::{c_int, c_long};
         #[repr(C)]
         struct TimeVal {
             sec: c_long,

@@ -305,6 +305,8 @@ impl LanguageRun for RustRun<'_> {
         let target_dir = root.join(".noot/target");
         let cargo_config =
             CargoConfig::read(&self.mutants_dir, ports.env.vars(), toolchain_version(root));
+        // This very program caps the lints, as cargo's rustc wrapper.
+        let noot_program = std::env::current_exe().ok();
         // Ctrl-C stops cargo's process group at once.
         let built = watch::until_done(
             stop,
@@ -320,6 +322,7 @@ impl LanguageRun for RustRun<'_> {
                         target_dir: &target_dir,
                         feature_args: &feature_args,
                         config: &cargo_config,
+                        cap_lints_by: noot_program.as_deref(),
                     },
                 )
             },
@@ -399,8 +402,7 @@ impl LanguageRun for RustRun<'_> {
         // cargo config file or flag variable runs every mutant again.
         let mut settings = feature_args;
         settings.extend(cargo_config.key_lines(root));
-        // A verdict is the runner's too: another runner judges afresh
-        // (and only libtest records what a mutant's own runs reach).
+        // A verdict is the runner's too: another runner judges afresh.
         if let Some(plugin) = &self.plugin {
             settings.push(format!("runner {}", plugin.name));
         }
