@@ -449,8 +449,11 @@ fn the_rustflags_of_a_cargo_config_above_the_project_are_kept_and_keyed() {
 fn an_edit_only_the_mutant_reached_runs_it_again_under_a_runner_plugin() {
     let library = super::plugins_check::build_cdylib("noot-example-command-runner");
     let dir = crate_dir("signs", "2021");
-    let lib = SIGNS;
-    std::fs::write(dir.path().join("src/lib.rs"), lib).expect("write");
+    // `other` is a function the mutant's run never reaches: an edit to it
+    // must leave the verdict alone, which holds only if the run's reach
+    // was recorded (without it every function counts as reached).
+    let lib = format!("{SIGNS}\npub fn other() -> i32 {{\n    7\n}}\n");
+    std::fs::write(dir.path().join("src/lib.rs"), &lib).expect("write");
     let script = r#"printf '%s\n' "$NOOT_TESTS" | while IFS="$(printf '\t')" read -r bin name; do "$bin" --exact "$name" -q >/dev/null 2>&1 || exit 1; done"#;
     std::fs::write(
         dir.path().join("noot.toml"),
@@ -466,6 +469,17 @@ fn an_edit_only_the_mutant_reached_runs_it_again_under_a_runner_plugin() {
     let report: Value = serde_json::from_str(&stdout).expect("json");
     assert_eq!(report["runner"], "command");
     assert_eq!(flipped(&report), ("killed".to_owned(), false));
+    // The first run's keys were made before its reach was known: the
+    // mutant runs once more, and its key then covers what it reached.
+    let (code, _, stderr) = noot_run(dir.path(), &["run", "--format", "json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    std::fs::write(dir.path().join("src/lib.rs"), lib.replace("    7\n", "    8\n"))
+        .expect("write");
+    let (code, stdout, stderr) = noot_run(dir.path(), &["run", "--format", "json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).expect("json");
+    assert_eq!(flipped(&report), ("killed".to_owned(), true), "its reach was recorded");
+    let lib = lib.replace("    7\n", "    8\n");
     std::fs::write(dir.path().join("src/lib.rs"), lib.replace("    -1\n", "    1\n"))
         .expect("write");
     let (code, stdout, stderr) = noot_run(dir.path(), &["run", "--format", "json"]);
