@@ -19,7 +19,13 @@ pub fn noot_command(dir: &std::path::Path, args: &[&str]) -> std::process::Comma
 
 /// [`noot_command`], run to its end: (exit code, stdout, stderr).
 pub fn noot_run(dir: &std::path::Path, args: &[&str]) -> (Option<i32>, String, String) {
-    let out = noot_command(dir, args).output().expect("noot runs");
+    run_to_end(noot_command(dir, args))
+}
+
+/// A command (from [`noot_command`], perhaps changed) run to its end:
+/// (exit code, stdout, stderr).
+pub fn run_to_end(mut command: std::process::Command) -> (Option<i32>, String, String) {
+    let out = command.output().expect("noot runs");
     (
         out.status.code(),
         String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -390,21 +390,12 @@ fn noot_run_without_flag_variables(
     for name in ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_BUILD_RUSTFLAGS"] {
         command.env_remove(name);
     }
-    let out = command.output().expect("noot runs");
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    super::noot_cmd::run_to_end(command)
 }
 
-/// noot added `--cap-lints=warn` through `RUSTFLAGS`, which makes cargo
-/// ignore every `rustflags` of the `.cargo/config.toml` files: a crate
-/// whose config sets `--cfg` built differently than under `cargo test`
-/// (here its test failed "without any mutant"). And a change to a config
-/// file outside the project reused every verdict.
-#[test]
-fn the_rustflags_of_a_cargo_config_above_the_project_are_kept_and_keyed() {
+/// A crate whose test needs `--cfg outer`, in `proj/` of a folder whose
+/// `.cargo/` the test fills: (the folder, the crate).
+fn crate_under_a_cargo_config() -> (tempfile::TempDir, std::path::PathBuf) {
     let outer = tempfile::tempdir().expect("tempdir");
     let dir = outer.path().join("proj");
     std::fs::create_dir_all(dir.join("src")).expect("mkdir");
@@ -422,6 +413,17 @@ fn the_rustflags_of_a_cargo_config_above_the_project_are_kept_and_keyed() {
          assert_eq!(super::double(2), 4);\n    }\n}\n",
     )
     .expect("write");
+    (outer, dir)
+}
+
+/// noot added `--cap-lints=warn` through `RUSTFLAGS`, which makes cargo
+/// ignore every `rustflags` of the `.cargo/config.toml` files: a crate
+/// whose config sets `--cfg` built differently than under `cargo test`
+/// (here its test failed "without any mutant"). And a change to a config
+/// file outside the project reused every verdict.
+#[test]
+fn the_rustflags_of_a_cargo_config_above_the_project_are_kept_and_keyed() {
+    let (outer, dir) = crate_under_a_cargo_config();
     let config = outer.path().join(".cargo/config.toml");
     std::fs::write(&config, "[build]\nrustflags = [\"--cfg\", \"outer\"]\n").expect("write");
     let run = || {
@@ -542,23 +544,7 @@ fn the_stryker_report_names_a_rust_files_language() {
 /// crates, and no rustflags of the user's are touched.
 #[test]
 fn a_target_section_for_another_platform_keeps_the_build_rustflags() {
-    let outer = tempfile::tempdir().expect("tempdir");
-    let dir = outer.path().join("proj");
-    std::fs::create_dir_all(dir.join("src")).expect("mkdir");
-    std::fs::create_dir_all(outer.path().join(".cargo")).expect("mkdir");
-    std::fs::write(
-        dir.join("Cargo.toml"),
-        "[package]\nname = \"flags\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
-    )
-    .expect("write");
-    std::fs::write(
-        dir.join("src/lib.rs"),
-        "#![deny(warnings)]\n\npub fn double(x: u32) -> u32 {\n    x * 2\n}\n\n\
-         #[cfg(test)]\nmod tests {\n    #[test]\n    fn doubles() {\n        \
-         assert!(cfg!(outer), \"built without the config's --cfg outer\");\n        \
-         assert_eq!(super::double(2), 4);\n    }\n}\n",
-    )
-    .expect("write");
+    let (outer, dir) = crate_under_a_cargo_config();
     std::fs::write(
         outer.path().join(".cargo/config.toml"),
         "[build]\nrustflags = [\"--cfg\", \"outer\"]\n\n\
