@@ -19,6 +19,7 @@ import functools
 import gc
 import hashlib
 import json
+import marshal
 import os
 import resource
 import select
@@ -197,24 +198,26 @@ class ImportCheck:
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session):
+        record = self.check.get("record")
+        if not record and self.baseline is None:
+            self.differs = ["(no baseline)"]
+            return
         try:
-            state = fingerprint(session.items)
+            # Against the baseline, the walk ends at the first difference:
+            # the tests run then anyway, and what differs first names it.
+            state = fingerprint(session.items, None if record else self.baseline)
+        except Differs as first:
+            self.differs = [first.key]
+            return
         except Exception as error:  # noqa: BLE001 - any doubt runs the tests
             self.differs = ["(the import check could not decide: %s)" % type(error).__name__]
             return
-        record = self.check.get("record")
         if record:
             with open(record + ".tmp", "w", encoding="utf-8") as f:
                 json.dump({"schema_version": 1, "state": state}, f)
             os.replace(record + ".tmp", record)
             leave_child({"recorded": len(state)}, 0, self.result_fd)
-        if self.baseline is None:
-            self.differs = ["(no baseline)"]
-            return
-        if state == self.baseline:
-            leave_child({"same_import": len(state)}, 0, self.result_fd)
-        keys = sorted(set(state) | set(self.baseline))
-        self.differs = [k for k in keys if state.get(k) != self.baseline.get(k)][:5]
+        leave_child({"same_import": len(state)}, 0, self.result_fd)
 
 
 # Globals every import sets afresh or that say where, not what.
@@ -225,6 +228,14 @@ SKIPPED_GLOBALS = frozenset(
 
 class Undecidable(Exception):
     """The state is too big or too strange to compare."""
+
+
+class Differs(Exception):
+    """The state differs from the baseline, first at `key`."""
+
+    def __init__(self, key):
+        super().__init__(key)
+        self.key = key
 
 
 def tree_modules():
@@ -240,20 +251,26 @@ def tree_modules():
     return sorted(found)
 
 
-def fingerprint(items):
+def fingerprint(items, baseline=None):
     """What the session built while it imported and collected, as
     {name: digest}: every global of every module of the mutated tree
     (function code, defaults, closure cells and attributes, classes and
     their attributes, values, recursively, with shared objects marked as
     such), the collected items and their parameters, and process-wide
-    state an import may change. Raises `Undecidable` when unsure."""
+    state an import may change. Raises `Undecidable` when unsure.
+
+    With a `baseline` (a fingerprint recorded the same way), raises
+    `Differs` at the first entry that differs from it. The walk visits
+    entries in the same order in both, so while they agree, the shared
+    objects met so far are numbered alike and each entry compares as a
+    whole."""
     import atexit
     import logging
     import warnings
 
     modules = tree_modules()
     digester = Digester(frozenset(modules))
-    state = {}
+    state = Compared(baseline) if baseline is not None else {}
     for name in modules:
         for key, value in sorted(vars(sys.modules[name]).items()):
             if key not in SKIPPED_GLOBALS:
@@ -278,7 +295,23 @@ def fingerprint(items):
         sorted((n, getattr(l, "level", None)) for n, l in logging.root.manager.loggerDict.items())
         + [("", logging.root.level)]
     )
-    return state
+    if baseline is not None and len(state) != len(baseline):
+        raise Differs(min(set(baseline) - set(state)))
+    return dict(state)
+
+
+class Compared(dict):
+    """A fingerprint being built against a baseline: each entry is
+    compared as it is set."""
+
+    def __init__(self, baseline):
+        super().__init__()
+        self.baseline = baseline
+
+    def __setitem__(self, key, digest):
+        if self.baseline.get(key) != digest:
+            raise Differs(key)
+        super().__setitem__(key, digest)
 
 
 # Compared by value, never by identity.
@@ -350,13 +383,17 @@ class Digester:
                 if self.ours(value)
                 else "%s.%s" % (value.__module__, value.__qualname__)
             )
+            # Most functions have no defaults and no attributes: no walk.
+            defaults = value.__defaults__
+            kwdefaults = value.__kwdefaults__
+            attributes = value.__dict__
             return "function:%s(%s|%s|%s|%s|%s)" % (
                 value.__qualname__,
                 code,
-                d(value.__defaults__),
-                d(value.__kwdefaults__),
+                "-" if defaults is None else d(defaults),
+                "-" if kwdefaults is None else d(kwdefaults),
                 ",".join(cells),
-                d(value.__dict__),
+                d(attributes) if attributes else "-",
             )
         if isinstance(value, type):
             if not self.ours(value):
@@ -426,6 +463,14 @@ class Digester:
         return "object:" + "|".join(parts)
 
     def code(self, code):
+        # Its marshalled form holds all of it (instructions, names,
+        # constants, nested code, positions), in C. Version 0 writes
+        # neither back-references, which depend on reference counts, nor
+        # which strings happen to be interned.
+        try:
+            return "code:" + hashlib.blake2b(marshal.dumps(code, 0), digest_size=16).hexdigest()
+        except ValueError:  # a constant marshal cannot write
+            pass
         consts = ",".join(
             self.code(c) if type(c) is types.CodeType else self.digest(c) for c in code.co_consts
         )
