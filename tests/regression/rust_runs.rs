@@ -148,6 +148,27 @@ fn an_edit_to_a_function_only_the_mutant_reached_runs_it_again() {
     assert_eq!(flipped(&report), ("survived".to_owned(), false));
 }
 
+/// semver 1.0.28: a second `noot run` with nothing changed ran 80 of its
+/// 302 mutants again. Each verdict was stored under a key made before the
+/// run, and a mutant whose own run reached more than the stats run saw
+/// (`x < 0` sends `sign(5)` to `neg`) got a new key next time, from the
+/// reach journal. The verdict is now stored under the key that covers what
+/// its run reached, so it is reused at once.
+#[test]
+fn a_second_run_with_nothing_changed_reuses_a_mutant_that_reached_more_than_its_tests() {
+    let dir = crate_dir("signs", "2021");
+    std::fs::write(dir.path().join("src/lib.rs"), SIGNS).expect("write");
+    let (code, stdout, stderr) = noot_run(dir.path(), &["run", "--format", "json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).expect("json");
+    assert_eq!(flipped(&report), ("killed".to_owned(), false));
+    let (code, stdout, stderr) = noot_run(dir.path(), &["run", "--format", "json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).expect("json");
+    assert_eq!(flipped(&report), ("killed".to_owned(), true), "{report}");
+    assert_eq!(report["summary"]["tested"], 0, "{report}");
+}
+
 /// Ctrl-C during the mutants wrote `--cargo-mutants-out` lists of the
 /// mutants run so far over whatever complete lists were there.
 #[test]
@@ -471,10 +492,12 @@ fn an_edit_only_the_mutant_reached_runs_it_again_under_a_runner_plugin() {
     let report: Value = serde_json::from_str(&stdout).expect("json");
     assert_eq!(report["runner"], "command");
     assert_eq!(flipped(&report), ("killed".to_owned(), false));
-    // The first run's keys were made before its reach was known: the
-    // mutant runs once more, and its key then covers what it reached.
-    let (code, _, stderr) = noot_run(dir.path(), &["run", "--format", "json"]);
+    // Its verdict was stored under a key that covers what its run
+    // reached: with nothing changed, it is reused.
+    let (code, stdout, stderr) = noot_run(dir.path(), &["run", "--format", "json"]);
     assert_eq!(code, Some(0), "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).expect("json");
+    assert_eq!(flipped(&report), ("killed".to_owned(), true), "reused as it is");
     std::fs::write(dir.path().join("src/lib.rs"), lib.replace("    7\n", "    8\n"))
         .expect("write");
     let (code, stdout, stderr) = noot_run(dir.path(), &["run", "--format", "json"]);

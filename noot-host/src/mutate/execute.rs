@@ -33,6 +33,7 @@ use noot_plugin_api::{MutantJob, MutantStatus, MutantVerdict, PluginError, Runne
 
 use super::catalog::Mutant;
 use super::killers::Killers;
+use super::lang::KeyAfterRun;
 use super::results::{MutantResult, ResultStore, Status};
 use super::selection::Selected;
 use super::watch;
@@ -201,6 +202,8 @@ pub struct Execution<'a> {
     pub selection: &'a HashMap<String, Selected>,
     /// Per mutant id, its result key.
     pub keys: &'a HashMap<String, String>,
+    /// The key once the mutant ran, where the language makes it anew.
+    pub key_after_run: &'a KeyAfterRun,
     /// Where results go as they arrive.
     pub store: &'a ResultStore<'a>,
     /// Time limits.
@@ -260,7 +263,11 @@ pub fn run_mutants(
                 // Interrupted mid-flight: not a result; it runs again next time.
                 return None;
             }
-            let key = exec.keys.get(&mutant.id).cloned().unwrap_or_default();
+            let key = exec
+                .key_after_run
+                .key(&mutant.id)
+                .or_else(|| exec.keys.get(&mutant.id).cloned())
+                .unwrap_or_default();
             // An import-time mutant's selection is its callers and then the
             // whole suite: the result names the callers and says the rest.
             let callers = if selected.fresh {

@@ -127,6 +127,7 @@ fn run_language(
         debug: request.debug,
         selection: &baseline.selection,
         keys: &baseline.keys,
+        key_after_run: &baseline.key_after_run,
         store: &store,
         limits: baseline.limits,
     };

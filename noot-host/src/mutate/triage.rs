@@ -109,6 +109,7 @@ mod tests {
                 floor_secs: 5.0,
                 startup_ms: 0,
             },
+            key_after_run: crate::mutate::lang::KeyAfterRun::default(),
         }
     }
 

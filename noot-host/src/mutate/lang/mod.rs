@@ -17,6 +17,7 @@ pub mod rust;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use noot_plugin_api::{PluginError, RunnerBox};
@@ -44,6 +45,39 @@ pub struct Baseline {
     pub keys: HashMap<String, String>,
     /// Deadlines and CPU budgets.
     pub limits: Limits,
+    /// The key a verdict is stored under once its mutant ran, when that
+    /// differs from `keys` (see [`KeyAfterRun`]).
+    pub key_after_run: KeyAfterRun,
+}
+
+/// A language's key for a mutant's verdict made again once the mutant ran.
+/// A Rust mutant's run records what it reached, which can be more than its
+/// tests reach without it; the next run's key covers that (from the reach
+/// journal), so the verdict is stored under that key, or a run with
+/// nothing changed would run the mutant again. `None`, or no function at
+/// all (Python), keeps the key made before the run.
+#[derive(Clone, Default)]
+pub struct KeyAfterRun(Option<Arc<MakeKey>>);
+
+/// Makes mutant `id`'s key, or says it keeps the one made before the run.
+type MakeKey = dyn Fn(&str) -> Option<String> + Send + Sync;
+
+impl KeyAfterRun {
+    /// Keys made again by `key`.
+    pub fn new(key: impl Fn(&str) -> Option<String> + Send + Sync + 'static) -> Self {
+        Self(Some(Arc::new(key)))
+    }
+
+    /// Mutant `id`'s key now that it ran, if the language makes it anew.
+    pub fn key(&self, id: &str) -> Option<String> {
+        self.0.as_ref().and_then(|key| key(id))
+    }
+}
+
+impl std::fmt::Debug for KeyAfterRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "KeyAfterRun(made anew)" } else { "KeyAfterRun(none)" })
+    }
 }
 
 /// What the runner of a session is used for.

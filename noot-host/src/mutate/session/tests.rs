@@ -12,7 +12,7 @@ use crate::engine::events::Event;
 use crate::engine::fakes::{RecordingEvents, fake_ports};
 use crate::mutate::catalog::Catalog;
 use crate::mutate::execute::Limits;
-use crate::mutate::lang::{Baseline, ChosenRunner};
+use crate::mutate::lang::{Baseline, ChosenRunner, KeyAfterRun};
 use crate::mutate::results::Status;
 use crate::mutate::selection::Selected;
 
@@ -62,6 +62,8 @@ impl noot_plugin_api::RunnerPlugin for Scripted {
 struct Fake {
     catalog: Catalog,
     keys: HashMap<String, String>,
+    /// Keys made anew once a mutant ran (see `KeyAfterRun`).
+    after_run: HashMap<String, String>,
     runner: noot_plugin_api::RunnerBox,
     uses: Vec<RunnerUse>,
     finished: usize,
@@ -84,6 +86,7 @@ impl Fake {
         Self {
             catalog: Catalog { mutants, ..Catalog::default() },
             keys: IDS.iter().map(|id| ((*id).to_owned(), format!("key-{id}"))).collect(),
+            after_run: HashMap::new(),
             runner: noot_plugin_api::runner_box(Scripted { ran: Arc::clone(ran), interrupt: None }),
             uses: Vec::new(),
             finished: 0,
@@ -109,6 +112,10 @@ impl LanguageRun for Fake {
                 cpu_multiplier: 10.0,
                 floor_secs: 5.0,
                 startup_ms: 0,
+            },
+            key_after_run: {
+                let after_run = self.after_run.clone();
+                KeyAfterRun::new(move |id| after_run.get(id).cloned())
             },
         })
     }
@@ -301,4 +308,21 @@ fn ctrl_c_in_the_middle_drops_the_verdict_in_flight_and_keeps_the_rest() {
     // The next run tests both mutants that were to run.
     let again = run(&mut fake, &ports, &request()).expect("resumed");
     assert_eq!(again.summary.tested, 2);
+}
+
+/// A mutant's verdict is stored under the key its language makes once it
+/// ran (a Rust run that reached more than its tests): the next run, whose
+/// key is that one, reuses it.
+#[test]
+fn a_verdict_is_stored_under_the_key_made_after_its_run() {
+    let ports = fake_ports();
+    let ran = Arc::default();
+    let mut fake = Fake::new(&ran);
+    fake.after_run.insert("m.killed__noot_1".into(), "key covering its own reach".into());
+    run(&mut fake, &ports, &request()).expect("first");
+    taken(&ran);
+    fake.keys.insert("m.killed__noot_1".into(), "key covering its own reach".into());
+    let report = run(&mut fake, &ports, &request()).expect("second");
+    assert!(taken(&ran).is_empty(), "nothing runs again");
+    assert_eq!((report.summary.tested, report.summary.reused), (0, 4));
 }

@@ -26,7 +26,7 @@ use crate::engine::store::Store;
 use crate::mutate::catalog::Catalog;
 use crate::mutate::excludes::Excludes;
 use crate::mutate::execute::Limits;
-use crate::mutate::lang::{Baseline, ChosenRunner, LanguageRun, RunnerUse};
+use crate::mutate::lang::{Baseline, ChosenRunner, KeyAfterRun, LanguageRun, RunnerUse};
 use crate::mutate::project_writes;
 use crate::mutate::report::RunReport;
 use crate::mutate::request::{RunError, RunRequest};
@@ -121,7 +121,7 @@ impl LanguageRun for PythonRun<'_> {
         let selection = select_tests(&plan.catalog.mutants, &stats);
         let keys = result_keys(&plan.root, &plan.catalog, &stats, &selection);
         self.stats = Some(stats);
-        Ok(Baseline { selection, keys, limits })
+        Ok(Baseline { selection, keys, limits, key_after_run: KeyAfterRun::default() })
     }
 
     fn runner(

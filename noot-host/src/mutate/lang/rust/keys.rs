@@ -118,70 +118,110 @@ pub struct KeyInputs<'a> {
     pub selection: &'a HashMap<String, Selected>,
 }
 
-/// Each mutant's result key. A function's body is tracked (left out of
-/// the frame, its edits seen only by the tests that reach it) when a
-/// viable body-replacing mutant puts a switch at its entry: only then
-/// does the stats run see every test that calls it.
-pub fn result_keys(inputs: &KeyInputs<'_>) -> HashMap<String, String> {
-    let viable =
-        |m: &&Mutant| inputs.switches.get(&m.id).is_some_and(|n| !inputs.unviable.contains_key(n));
-    let tracked: HashSet<&str> = inputs
-        .mutants
-        .iter()
-        .filter(|m| m.operator == "replace_body")
-        .filter(viable)
-        .map(|m| m.function.as_str())
-        .collect();
-    let tracked_bodies: Vec<Vec<(String, Range<usize>)>> = inputs
-        .bodies
-        .iter()
-        .map(|file| {
-            file.iter().filter(|(key, _)| tracked.contains(key.as_str())).cloned().collect()
-        })
-        .collect();
-    let texts: Vec<FileText<'_>> = inputs
-        .sources
-        .iter()
-        .zip(&tracked_bodies)
-        .map(|(source, bodies)| FileText { source, bodies })
-        .collect();
-    let analysed: BTreeSet<&str> = inputs.paths.iter().copied().collect();
-    // The project's other files: tests, manifests, the lockfile, data;
-    // then the build's settings.
-    let mut extra: Vec<&str> = inputs
-        .project_files
-        .iter()
-        .map(String::as_str)
-        .filter(|line| line.split_once('\0').is_none_or(|(path, _)| !analysed.contains(path)))
-        .collect();
-    extra.extend(inputs.settings.iter().map(String::as_str));
-    let frame = frame_digest(&texts, &extra);
-    let body_digests = body_digests(&texts);
-    let tracked_function =
-        |n: &u32| inputs.function_of.get(n).map(String::as_str).filter(|f| tracked.contains(f));
-    inputs
-        .mutants
-        .iter()
-        .map(|m| {
-            let ids: Vec<&str> = inputs
-                .selection
-                .get(&m.id)
-                .map(|s| s.node_ids.iter().map(String::as_str).collect())
-                .unwrap_or_default();
-            // What its tests reach without it, and what its own runs
-            // reached ([`super::reach`]).
-            let under_mutant = inputs.reached_before.get(&m.id).into_iter().flatten();
-            let reached: BTreeSet<&str> = inputs
-                .reached_switches
-                .get(&m.id)
-                .into_iter()
-                .flatten()
-                .filter_map(tracked_function)
-                .chain(under_mutant.map(String::as_str).filter(|f| tracked.contains(f)))
-                .collect();
-            (m.id.clone(), key(&m.digest, &frame, &ids, &reached, &body_digests))
-        })
-        .collect()
+/// What every key of a run shares (the frame, the bodies' digests, which
+/// bodies are tracked) and what each mutant's own key starts from, kept so
+/// that a key can be made again once a mutant's run has shown what it
+/// reached: its verdict is stored under the key the next run computes.
+pub struct KeyMaker {
+    frame: Digest,
+    body_digests: HashMap<String, String>,
+    tracked: HashSet<String>,
+    /// Per mutant id: its digest, its selected tests' ids, and the tracked
+    /// bodies its tests reach without it or its earlier runs reached.
+    own: HashMap<String, (String, Vec<String>, BTreeSet<String>)>,
+}
+
+impl KeyMaker {
+    /// A function's body is tracked (left out of the frame, its edits
+    /// seen only by the tests that reach it) when a viable body-replacing
+    /// mutant puts a switch at its entry: only then does the stats run see
+    /// every test that calls it.
+    pub fn new(inputs: &KeyInputs<'_>) -> Self {
+        let viable = |m: &&Mutant| {
+            inputs.switches.get(&m.id).is_some_and(|n| !inputs.unviable.contains_key(n))
+        };
+        let tracked: HashSet<String> = inputs
+            .mutants
+            .iter()
+            .filter(|m| m.operator == "replace_body")
+            .filter(viable)
+            .map(|m| m.function.clone())
+            .collect();
+        let tracked_bodies: Vec<Vec<(String, Range<usize>)>> = inputs
+            .bodies
+            .iter()
+            .map(|file| {
+                file.iter().filter(|(key, _)| tracked.contains(key.as_str())).cloned().collect()
+            })
+            .collect();
+        let texts: Vec<FileText<'_>> = inputs
+            .sources
+            .iter()
+            .zip(&tracked_bodies)
+            .map(|(source, bodies)| FileText { source, bodies })
+            .collect();
+        let analysed: BTreeSet<&str> = inputs.paths.iter().copied().collect();
+        // The project's other files: tests, manifests, the lockfile, data;
+        // then the build's settings.
+        let mut extra: Vec<&str> = inputs
+            .project_files
+            .iter()
+            .map(String::as_str)
+            .filter(|line| line.split_once('\0').is_none_or(|(path, _)| !analysed.contains(path)))
+            .collect();
+        extra.extend(inputs.settings.iter().map(String::as_str));
+        let frame = frame_digest(&texts, &extra);
+        let body_digests = body_digests(&texts);
+        let own = inputs
+            .mutants
+            .iter()
+            .map(|m| {
+                let ids: Vec<String> =
+                    inputs.selection.get(&m.id).map(|s| s.node_ids.clone()).unwrap_or_default();
+                // What its tests reach without it, and what its own runs
+                // reached ([`super::reach`]).
+                let under_mutant = inputs.reached_before.get(&m.id).into_iter().flatten();
+                let reached: BTreeSet<String> = inputs
+                    .reached_switches
+                    .get(&m.id)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|n| inputs.function_of.get(n))
+                    .chain(under_mutant)
+                    .filter(|f| tracked.contains(f.as_str()))
+                    .cloned()
+                    .collect();
+                (m.id.clone(), (m.digest.clone(), ids, reached))
+            })
+            .collect();
+        Self { frame, body_digests, tracked, own }
+    }
+
+    /// Every mutant's key, with nothing reached beyond what the stats run
+    /// and the reach journal say.
+    pub fn keys(&self) -> HashMap<String, String> {
+        self.own
+            .keys()
+            .filter_map(|id| Some((id.clone(), self.key(id, std::iter::empty())?)))
+            .collect()
+    }
+
+    /// Mutant `id`'s key, its reach widened by `also_reached` (function
+    /// keys; those whose bodies are not tracked are left out, as always).
+    pub fn key<'a>(
+        &'a self,
+        id: &str,
+        also_reached: impl IntoIterator<Item = &'a str>,
+    ) -> Option<String> {
+        let (digest, ids, reached) = self.own.get(id)?;
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let reached: BTreeSet<&str> = reached
+            .iter()
+            .map(String::as_str)
+            .chain(also_reached.into_iter().filter(|f| self.tracked.contains(*f)))
+            .collect();
+        Some(key(digest, &self.frame, &ids, &reached, &self.body_digests))
+    }
 }
 
 #[cfg(test)]
@@ -271,7 +311,7 @@ mod tests {
             unviable.iter().map(|n| (*n, "E0308".to_owned())).collect();
         let selected = Selected { node_ids: vec!["lib::t".into()], ..Selected::default() };
         let settings: Vec<String> = settings.iter().map(|s| (*s).to_owned()).collect();
-        result_keys(&KeyInputs {
+        KeyMaker::new(&KeyInputs {
             mutants: &mutants,
             sources: vec![source],
             paths: vec!["src/lib.rs"],
@@ -285,6 +325,7 @@ mod tests {
             reached_before: &HashMap::new(),
             selection: &[("a__noot_1".to_owned(), selected)].into(),
         })
+        .keys()
     }
 
     #[test]

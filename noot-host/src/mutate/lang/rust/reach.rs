@@ -12,6 +12,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
@@ -82,7 +83,14 @@ pub struct Reach {
     pub scratch: PathBuf,
     /// Per switch number, its mutant's function.
     pub function_of: HashMap<u32, String>,
+    /// Per mutant id, what its run reached in this session: its verdict is
+    /// stored under the key that covers it ([`super::keys::KeyMaker`]).
+    pub this_run: ThisRun,
 }
+
+/// What each mutant's run reached in this session, shared by the runner
+/// that records it and the keys that cover it.
+pub type ThisRun = Arc<Mutex<HashMap<String, BTreeSet<String>>>>;
 
 impl Reach {
     /// Before slot `slot` runs a mutant: its scratch file, emptied.
@@ -99,7 +107,7 @@ impl Reach {
     /// on): then every mutated function counts as reached, so any edit
     /// runs the mutant again.
     pub fn finish(&self, id: &str, scratch: &Path) -> io::Result<()> {
-        let functions = match std::fs::read_to_string(scratch) {
+        let functions: BTreeSet<String> = match std::fs::read_to_string(scratch) {
             Ok(switches) => switches
                 .lines()
                 .filter_map(|l| l.trim().parse::<u32>().ok())
@@ -108,6 +116,10 @@ impl Reach {
             Err(_) => self.function_of.values().cloned().collect(),
         };
         let _ = std::fs::remove_file(scratch);
+        self.this_run
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id.to_owned(), functions.clone());
         append(&self.journal, id, functions)
             .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", self.journal.display())))
     }

@@ -20,7 +20,7 @@ use noot_plugin_api::{MutantStatus, RunnerBox, RunnerSession};
 use super::build::{self, BuildError, Built, PlannedFile};
 use super::cargo_config::CargoConfig;
 use super::catalog::{AnalysedSource, RustCatalog};
-use super::keys::{self, KeyInputs};
+use super::keys::{KeyInputs, KeyMaker};
 use super::reach;
 use super::reach::Reach;
 use super::recording_runner::RecordingRunner;
@@ -34,7 +34,9 @@ use crate::engine::store::FileLock;
 use crate::mutate::catalog::{Catalog, Mutant};
 use crate::mutate::excludes::Excludes;
 use crate::mutate::execute::{self, Limits};
-use crate::mutate::lang::{Baseline, ChosenRunner, LanguageRun, RunnerUse, runner_location};
+use crate::mutate::lang::{
+    Baseline, ChosenRunner, KeyAfterRun, LanguageRun, RunnerUse, runner_location,
+};
 use crate::mutate::project_writes::{self, Snapshot};
 use crate::mutate::report::RunReport;
 use crate::mutate::request::{CargoOptions, RunError, RunRequest};
@@ -75,6 +77,8 @@ pub struct RustRun<'a> {
     reason: String,
     /// The built-in runner, made when it is first asked for.
     runner: Option<RunnerBox>,
+    /// What each mutant's run reached in this session ([`reach::ThisRun`]).
+    this_run: reach::ThisRun,
     /// A runner plugin named by `--runner` or `[mutate] runner`, made when
     /// the run opens (an unknown name fails before the build).
     plugin: Option<PluginRunner>,
@@ -185,11 +189,13 @@ fn reach_recording(
     state_dir: &Path,
     mutants_dir: &Path,
     function_of: &HashMap<u32, String>,
+    this_run: &reach::ThisRun,
 ) -> Reach {
     Reach {
         journal: state_dir.join(reach::FILE),
         scratch: mutants_dir.join(".noot/stats"),
         function_of: function_of.clone(),
+        this_run: std::sync::Arc::clone(this_run),
     }
 }
 
@@ -219,7 +225,8 @@ impl<'a> RustRun<'a> {
         let bodies = files.iter().map(|f| f.bodies.clone()).collect();
         let planned = planned_files(files, &switches);
         let mutants_dir = root.join(&config.mutate.mutants_dir);
-        let reach = reach_recording(&state_dir, &mutants_dir, &function_of);
+        let this_run = reach::ThisRun::default();
+        let reach = reach_recording(&state_dir, &mutants_dir, &function_of, &this_run);
         let plugin = plugin_runner(config, registry, ports, request, reach)?;
         let project_before = project_snapshot(root, &mutants_dir);
         Ok(Self {
@@ -238,6 +245,7 @@ impl<'a> RustRun<'a> {
             test_ms: HashMap::new(),
             reason: String::new(),
             runner: None,
+            this_run,
             plugin,
             project_before,
             _lock: lock,
@@ -407,7 +415,7 @@ impl LanguageRun for RustRun<'_> {
             settings.push(format!("runner {}", plugin.name));
         }
         let reached_before = reach::load(&self.state_dir.join(reach::FILE));
-        let keys = keys::result_keys(&KeyInputs {
+        let maker = KeyMaker::new(&KeyInputs {
             mutants: &self.catalog.mutants,
             sources: self.planned.iter().map(|f| f.source.as_str()).collect(),
             paths: self.planned.iter().map(|f| f.rel.as_str()).collect(),
@@ -449,7 +457,16 @@ impl LanguageRun for RustRun<'_> {
             floor_secs: settings.timeout_floor_secs,
             startup_ms,
         };
-        Ok(Baseline { selection: selection.selected, keys, limits })
+        let keys = maker.keys();
+        // A mutant's run may reach more than its tests do without it: its
+        // verdict is stored under the key that covers that, which is the
+        // key the next run computes from the reach journal.
+        let this_run = std::sync::Arc::clone(&self.this_run);
+        let key_after_run = KeyAfterRun::new(move |id| {
+            let reached = this_run.lock().unwrap_or_else(|e| e.into_inner());
+            maker.key(id, reached.get(id)?.iter().map(String::as_str))
+        });
+        Ok(Baseline { selection: selection.selected, keys, limits, key_after_run })
     }
 
     fn verdict_without_running(&self, mutant: &Mutant) -> Option<(Status, String)> {
@@ -513,7 +530,12 @@ impl LanguageRun for RustRun<'_> {
             return Ok(ChosenRunner { runner: &plugin.runner, name: plugin.name.clone(), reason });
         }
         if self.runner.is_none() {
-            let recording = reach_recording(&self.state_dir, &self.mutants_dir, &self.function_of);
+            let recording = reach_recording(
+                &self.state_dir,
+                &self.mutants_dir,
+                &self.function_of,
+                &self.this_run,
+            );
             self.runner = Some(noot_plugin_api::runner_box(
                 LibtestRunner::new(
                     host_ports(self.ports),
