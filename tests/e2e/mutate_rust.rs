@@ -408,3 +408,48 @@ fn a_third_party_runner_runs_a_crates_mutants_with_the_same_verdicts() {
     );
     assert!(run.stderr.contains("noot.toml:5:10"), "at the runner key: {}", run.stderr);
 }
+
+/// A crate whose tests are CPU-bound: the first run builds it as `cargo
+/// test` does, finds that its mutants' tests outweigh that build many
+/// times over, builds its crate again at `opt-level = 1` and says so; the
+/// next run starts optimised and reuses every verdict.
+#[test]
+fn a_crate_whose_tests_outweigh_its_build_is_built_again_optimised() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let write = |path: &str, text: &str| {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    };
+    write(
+        "Cargo.toml",
+        "[package]\nname = \"heavy-sum\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    );
+    write(
+        "src/lib.rs",
+        "pub fn mix(mut x: u64) -> u64 {\n    x ^= x >> 33;\n    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);\n    x ^= x >> 29;\n    x\n}\n\n\
+         pub fn checksum(n: u64) -> u64 {\n    let mut acc = 0u64;\n    let mut i = 0;\n    while i < n {\n        acc = acc.wrapping_add(mix(i));\n        i += 1;\n    }\n    acc\n}\n\n\
+         #[cfg(test)]\nmod tests {\n    #[test]\n    fn sums() {\n        assert_eq!(super::checksum(20_000_000), 4_087_276_807_472_919_511);\n    }\n}\n",
+    );
+    let run = noot(dir.path(), &["run", "--format", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report: Value = serde_json::from_str(&run.stdout).expect("json");
+    let reason = report["summary"]["runner_reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains(
+            "the workspace's crates at opt-level 1 (built again so: the mutants' tests take"
+        ),
+        "{reason}"
+    );
+    assert_eq!(report["summary"]["survived"], 1, "{report}");
+    assert_eq!(report["summary"]["error"], 0, "{report}");
+    let remembered = std::fs::read_to_string(dir.path().join(".noot/mutate/rust-build.json"))
+        .expect("the choice is remembered");
+    assert!(remembered.contains("\"schema_version\": 1"), "{remembered}");
+    let again = noot(dir.path(), &["run", "--format", "json"]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    let report: Value = serde_json::from_str(&again.stdout).expect("json");
+    let reason = report["summary"]["runner_reason"].as_str().unwrap_or_default();
+    assert!(reason.ends_with("opt-level 1 (as an earlier run chose)"), "{reason}");
+    assert_eq!(report["summary"]["tested"], 0, "{report}");
+}

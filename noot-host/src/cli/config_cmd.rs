@@ -89,9 +89,12 @@ pub(crate) fn run(context: &Context, command: ConfigCommand) -> Result<Outcome, 
                         help: None,
                     })
                 })?;
-                // A Rust run refuses Python's keys: not shown as if they applied.
-                if config.mutate.language == "rust" {
-                    for key in PYTHON_ONLY_KEYS {
+                // A Rust run refuses Python's keys, a Python run Rust's `optimise`:
+                // not shown as if they applied.
+                let foreign: &[&str] =
+                    if config.mutate.language == "rust" { PYTHON_ONLY_KEYS } else { &["optimise"] };
+                {
+                    for key in foreign {
                         if let Some(mutate) = shown["mutate"].as_object_mut() {
                             mutate.remove(*key);
                         }
@@ -191,7 +194,8 @@ fn human(config: &Config) -> String {
 
     let mutate = &config.mutate;
     let origin = |key: &str| origin(&format!("mutate.{key}"));
-    // What a Rust run reads; a Python run reads every key but exclude_tests.
+    // What a Rust run reads; a Python run reads every key but exclude_tests
+    // and optimise.
     let rust = mutate.language == "rust";
     out.push_str("\n[mutate]\n");
     if !rust {
@@ -218,6 +222,9 @@ fn human(config: &Config) -> String {
         origin("max_processes")
     ));
     out.push_str(&format!("language = {:?}  # {}\n", mutate.language, origin("language")));
+    if rust {
+        out.push_str(&format!("optimise = {:?}  # {}\n", mutate.optimise, origin("optimise")));
+    }
     if !mutate.exclude.is_empty() {
         out.push_str(&format!(
             "exclude = {}  # {}\n",

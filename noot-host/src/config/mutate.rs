@@ -46,6 +46,7 @@ pub(super) struct MutateTable {
     mutants_dir: Option<Spanned<String>>,
     python: Option<Spanned<String>>,
     language: Option<Spanned<String>>,
+    optimise: Option<Spanned<String>>,
     #[serde(default)]
     runner_options: BTreeMap<String, Spanned<toml::Table>>,
 }
@@ -87,6 +88,10 @@ pub struct MutateSettings {
     pub python: String,
     /// `auto`, `python` or `rust`: see [`crate::mutate::lang::detect`].
     pub language: String,
+    /// Rust: build the workspace's crates at `opt-level = 1` (`always`),
+    /// as `cargo test` does (`never`), or when their tests outweigh the
+    /// build (`auto`; see `mutate::lang::rust::optimise`).
+    pub optimise: String,
     /// Where [`Self::python`] came from.
     #[serde(skip)]
     pub python_origin: PythonOrigin,
@@ -113,6 +118,7 @@ impl Default for MutateSettings {
             mutants_dir: DEFAULT_MUTANTS_DIR.into(),
             python: DEFAULT_PYTHON.into(),
             language: "auto".into(),
+            optimise: "auto".into(),
             python_origin: PythonOrigin::Default,
             runner_options: BTreeMap::new(),
             locations: BTreeMap::new(),
@@ -272,6 +278,17 @@ impl MutateTable {
             note("language", v.span().start, &mut settings);
             settings.language = v.get_ref().clone();
         }
+        if let Some(v) = &self.optimise {
+            if !matches!(v.get_ref().as_str(), "auto" | "always" | "never") {
+                return Err(ConfigError::at(
+                    at(v.span().start),
+                    format!("optimise = {:?}: it is \"auto\", \"always\" or \"never\"", v.get_ref()),
+                )
+                .with_help("leave it out (or \"auto\") to build optimised when the tests outweigh the build"));
+            }
+            note("optimise", v.span().start, &mut settings);
+            settings.optimise = v.get_ref().clone();
+        }
         if let Some(v) = &self.jobs {
             let jobs = usize::try_from(*v.get_ref()).ok().filter(|j| *j > 0).ok_or_else(|| {
                 ConfigError::at(
@@ -412,6 +429,10 @@ mod tests {
             ),
             ("[mutate]\nexclude = [\"re:(\"]\n", "/p/noot.toml:2:11: exclude pattern `re:(`: "),
             ("[mutate]\nexclude = [\"pkg/[a\"]\n", "/p/noot.toml:2:11: exclude pattern `pkg/[a`: "),
+            (
+                "[mutate]\noptimise = \"sometimes\"\n",
+                "/p/noot.toml:2:12: optimise = \"sometimes\": it is \"auto\", \"always\" or \"never\"",
+            ),
         ];
         for (text, want) in cases {
             let err = load_mutate(text).expect_err(want);

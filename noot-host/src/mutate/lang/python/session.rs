@@ -243,7 +243,7 @@ struct Plan {
 }
 
 /// `[mutate]` keys that only mean something for Rust projects.
-const RUST_ONLY_KEYS: &[&str] = &["exclude_tests"];
+const RUST_ONLY_KEYS: &[&str] = &["exclude_tests", "optimise"];
 
 /// Refuses a `[mutate]` key set for Rust in a Python project, at its line.
 fn refuse_rust_keys(config: &Config) -> Result<(), RunError> {

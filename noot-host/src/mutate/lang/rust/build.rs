@@ -264,6 +264,9 @@ pub struct Cargo<'a> {
     /// The noot program, run by cargo around rustc to cap the workspace's
     /// lints ([`cap_lints`]); `None` leaves them as they are.
     pub cap_lints_by: Option<&'a Path>,
+    /// The workspace's packages to build optimised ([`super::optimise`]);
+    /// none: as `cargo test` builds them.
+    pub optimised: &'a [String],
 }
 
 /// Writes the mutated copy of `root` into `into` and builds its tests
@@ -277,6 +280,7 @@ pub fn build(
     into: &Path,
     files: &[PlannedFile],
     cargo: &Cargo<'_>,
+    known_unviable: &BTreeMap<u32, String>,
 ) -> Result<Built, BuildError> {
     let mut targets = doc_targets(root, files);
     targets.retain(|t| doc_examples_wanted(&root.join(&t.dir).join("Cargo.toml")));
@@ -293,8 +297,9 @@ pub fn build(
     let manifests: BTreeSet<PathBuf> =
         targets.iter().map(|t| PathBuf::from(&t.dir).join("Cargo.toml")).collect();
     let project_files = copy_project(root, into, &manifests)?;
-    let mut built = Built::default();
-    let mut off: BTreeSet<u32> = BTreeSet::new();
+    // Mutants an earlier build of the same text found unviable start off.
+    let mut built = Built { unviable: known_unviable.clone(), ..Built::default() };
+    let mut off: BTreeSet<u32> = known_unviable.keys().copied().collect();
     // Read once, not every round: which crate roots are of edition 2024.
     let edition_2024_roots: BTreeSet<&str> = files
         .iter()
@@ -633,6 +638,7 @@ fn cargo_test_no_run(procs: &dyn Procs, dir: &Path, setup: &Cargo<'_>) -> io::Re
         .map(|a| (*a).to_owned())
         .collect();
     args.extend(setup.feature_args.iter().cloned());
+    args.extend(super::optimise::cargo_args(setup.optimised));
     let mut env = vec![("CARGO_TARGET_DIR".to_owned(), setup.target_dir.display().to_string())];
     // `--cap-lints=warn` for the workspace's crates, by noot as rustc's
     // wrapper: the user's rustflags stay as cargo reads them.

@@ -14,6 +14,8 @@ use crate::mutate::catalog::SourceFile;
 pub struct Crate {
     /// `[package] name`, with `-` as `_` (as code names it).
     pub name: String,
+    /// `[package] name` as cargo names it.
+    pub package: String,
     /// Its folder, relative to the project root (`""` for the root).
     pub dir: String,
     /// `[lib] proc-macro = true`: its code runs inside rustc.
@@ -73,8 +75,13 @@ pub fn crates(root: &Path) -> Result<Vec<Crate>, CratesError> {
     }
     let table = read_manifest(&manifest)?;
     let mut found = Vec::new();
-    if let Some(name) = package_name(&table) {
-        found.push(Crate { name, dir: String::new(), proc_macro: is_proc_macro(&table) });
+    if let Some(package) = raw_package_name(&table) {
+        found.push(Crate {
+            name: package.replace('-', "_"),
+            package,
+            dir: String::new(),
+            proc_macro: is_proc_macro(&table),
+        });
     }
     let members = table
         .get("workspace")
@@ -90,9 +97,10 @@ pub fn crates(root: &Path) -> Result<Vec<Crate>, CratesError> {
                 continue;
             }
             let table = read_manifest(&manifest)?;
-            if let Some(name) = package_name(&table) {
+            if let Some(package) = raw_package_name(&table) {
                 found.push(Crate {
-                    name,
+                    name: package.replace('-', "_"),
+                    package,
                     dir: relative.to_string_lossy().replace('\\', "/"),
                     proc_macro: is_proc_macro(&table),
                 });
@@ -119,8 +127,11 @@ fn is_proc_macro(table: &toml::Table) -> bool {
 }
 
 pub(super) fn package_name(table: &toml::Table) -> Option<String> {
-    let name = table.get("package")?.get("name")?.as_str()?;
-    Some(name.replace('-', "_"))
+    Some(raw_package_name(table)?.replace('-', "_"))
+}
+
+fn raw_package_name(table: &toml::Table) -> Option<String> {
+    Some(table.get("package")?.get("name")?.as_str()?.to_owned())
 }
 
 /// A member entry: a folder, or a folder whose last part is a `*` glob.

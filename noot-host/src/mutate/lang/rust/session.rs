@@ -9,7 +9,7 @@
 //! function, the bodies its tests and its own runs reach
 //! ([`super::reach`]), and everything else of the project (the frame).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,7 +20,9 @@ use noot_plugin_api::{MutantStatus, RunnerBox, RunnerSession};
 use super::build::{self, BuildError, Built, PlannedFile};
 use super::cargo_config::CargoConfig;
 use super::catalog::{AnalysedSource, RustCatalog};
+use super::crates;
 use super::keys::{KeyInputs, KeyMaker};
+use super::optimise;
 use super::reach;
 use super::reach::Reach;
 use super::recording_runner::RecordingRunner;
@@ -86,6 +88,23 @@ pub struct RustRun<'a> {
     /// wrote into it.
     project_before: Snapshot,
     _lock: FileLock,
+}
+
+/// A build of the mutated copy and the stats run over its tests.
+struct Measured {
+    built: Built,
+    /// Each test binary's start-up (its quickest test).
+    startup_by_binary: HashMap<String, u64>,
+    /// The tests that count, each binary's start-up taken out.
+    tests: Vec<TestRun>,
+    /// The quickest test of each binary: its start-up.
+    startup_ms: u64,
+    build_ms: u64,
+    stats_ms: u64,
+    /// `--features …` and the like, as the build got them.
+    feature_args: Vec<String>,
+    /// The user's cargo configuration the build kept.
+    cargo_config: CargoConfig,
 }
 
 /// A runner plugin driving a Rust run, prepared once it is used.
@@ -252,59 +271,15 @@ impl<'a> RustRun<'a> {
         })
     }
 
-    /// The tests of the stats run that count: failing doc examples are
-    /// dropped with a warning (their wrapping is rustdoc's, not their
-    /// harness's), any other failing test stops the run.
-    fn usable_tests(
+    /// One build with every viable mutant behind its switch (`optimised`
+    /// packages at [`optimise`]'s level, `known_unviable` switched off from
+    /// the start), then the stats run.
+    fn build_and_measure(
         &self,
-        built: &Built,
-        mut tests: Vec<TestRun>,
-    ) -> Result<Vec<TestRun>, RunError> {
-        // Examples in a file this build does not compile (on an item
-        // behind a feature) are not run by rustdoc either: left out
-        // without a word.
-        let built_file = |example: &str| {
-            built.compiles(example.rsplit_once(':').map_or(example, |(file, _)| file))
-        };
-        let unbuilt = built.doc_dropped.iter().filter(|(e, _)| !built_file(e)).count();
-        let mut dropped: Vec<(String, String)> =
-            built.doc_dropped.iter().filter(|(e, _)| built_file(e)).cloned().collect();
-        tests.retain(|t| {
-            let failed_example = t.target == build::DOC_TARGET && t.hits.contains(&FAILED);
-            if failed_example {
-                dropped.push((t.name.clone(), "fails as a test without any mutant".into()));
-            }
-            !failed_example
-        });
-        if let Some((example, why)) = dropped.first() {
-            self.ports.events.emit(&Event::Warning {
-                message: format!(
-                    "{} of {} doc examples are not used (they do not build or pass as tests of the mutated copy, or noot does not read where they are; a mutant only they catch is reported survived, where `cargo test --doc` would catch it); the first, {example}: {why}",
-                    dropped.len(),
-                    built.doc_examples + built.doc_dropped.len() - unbuilt,
-                ),
-            });
-        }
-        if let Some(test) = tests.iter().find(|t| t.hits.contains(&FAILED)) {
-            return Err(RunError::Setup {
-                location: None,
-                message: format!("{}::{} fails without any mutant", test.target, test.name),
-                help: Some(
-                    "noot needs a passing test suite: fix or #[ignore] that test, then run again"
-                        .into(),
-                ),
-            });
-        }
-        Ok(tests)
-    }
-}
-
-impl LanguageRun for RustRun<'_> {
-    fn catalog(&self) -> &Catalog {
-        &self.catalog
-    }
-
-    fn baseline(&mut self, stop: &AtomicBool) -> Result<Baseline, RunError> {
+        stop: &AtomicBool,
+        optimised: &[String],
+        known_unviable: &BTreeMap<u32, String>,
+    ) -> Result<Measured, RunError> {
         let (ports, root) = (self.ports, &self.config.root);
         // One build with every mutant behind its switch.
         let feature_args = self.request.cargo.feature_args();
@@ -331,7 +306,9 @@ impl LanguageRun for RustRun<'_> {
                         feature_args: &feature_args,
                         config: &cargo_config,
                         cap_lints_by: noot_program.as_deref(),
+                        optimised,
                     },
+                    known_unviable,
                 )
             },
         );
@@ -389,19 +366,152 @@ impl LanguageRun for RustRun<'_> {
         }
         // Each test ran in a process of its own: what the quickest test of
         // a binary took is that binary's start-up, not the tests' time.
+        let startup_by_binary = stats::startups(&tests);
         let (tests, startup_ms) = stats::without_startup(tests);
         let tests = self.usable_tests(&built, tests)?;
-        let mutant_of: HashMap<u32, &str> =
-            self.switches.iter().map(|(id, n)| (*n, id.as_str())).collect();
-        self.dirs = built
-            .binaries
-            .iter()
-            .map(|b| {
-                let dir = stats::package_dir(b, &self.mutants_dir);
-                (b.path.display().to_string(), dir.display().to_string())
-            })
-            .collect();
-        let selection = stats::select(&tests, &mutant_of, &self.dirs);
+        Ok(Measured {
+            built,
+            startup_by_binary,
+            tests,
+            startup_ms,
+            build_ms,
+            stats_ms,
+            feature_args,
+            cargo_config,
+        })
+    }
+
+    /// The tests of the stats run that count: failing doc examples are
+    /// dropped with a warning (their wrapping is rustdoc's, not their
+    /// harness's), any other failing test stops the run.
+    fn usable_tests(
+        &self,
+        built: &Built,
+        mut tests: Vec<TestRun>,
+    ) -> Result<Vec<TestRun>, RunError> {
+        // Examples in a file this build does not compile (on an item
+        // behind a feature) are not run by rustdoc either: left out
+        // without a word.
+        let built_file = |example: &str| {
+            built.compiles(example.rsplit_once(':').map_or(example, |(file, _)| file))
+        };
+        let unbuilt = built.doc_dropped.iter().filter(|(e, _)| !built_file(e)).count();
+        let mut dropped: Vec<(String, String)> =
+            built.doc_dropped.iter().filter(|(e, _)| built_file(e)).cloned().collect();
+        tests.retain(|t| {
+            let failed_example = t.target == build::DOC_TARGET && t.hits.contains(&FAILED);
+            if failed_example {
+                dropped.push((t.name.clone(), "fails as a test without any mutant".into()));
+            }
+            !failed_example
+        });
+        if let Some((example, why)) = dropped.first() {
+            self.ports.events.emit(&Event::Warning {
+                message: format!(
+                    "{} of {} doc examples are not used (they do not build or pass as tests of the mutated copy, or noot does not read where they are; a mutant only they catch is reported survived, where `cargo test --doc` would catch it); the first, {example}: {why}",
+                    dropped.len(),
+                    built.doc_examples + built.doc_dropped.len() - unbuilt,
+                ),
+            });
+        }
+        if let Some(test) = tests.iter().find(|t| t.hits.contains(&FAILED)) {
+            return Err(RunError::Setup {
+                location: None,
+                message: format!("{}::{} fails without any mutant", test.target, test.name),
+                help: Some(
+                    "noot needs a passing test suite: fix or #[ignore] that test, then run again"
+                        .into(),
+                ),
+            });
+        }
+        Ok(tests)
+    }
+}
+
+impl LanguageRun for RustRun<'_> {
+    fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    fn baseline(&mut self, stop: &AtomicBool) -> Result<Baseline, RunError> {
+        let (ports, root) = (self.ports, &self.config.root);
+        // Built as `cargo test` builds, or optimised when an earlier run
+        // found the tests outweigh the build ([`optimise`]).
+        let packages: Vec<String> = crates::crates(root)
+            .map(|all| all.into_iter().map(|c| c.package).collect())
+            .unwrap_or_default();
+        let choice = self.config.mutate.optimise.as_str();
+        let project_decides = choice == "never"
+            || optimise::set_by_project(&root.join("Cargo.toml"), &ports.env.vars());
+        let mut optimised: Vec<String> =
+            if choice == "always" || (!project_decides && optimise::remembered(&self.state_dir)) {
+                packages.clone()
+            } else {
+                Vec::new()
+            };
+        let mut known_unviable = BTreeMap::new();
+        let mut unoptimised_pass = None;
+        let (measured, selection) = loop {
+            let measured = self.build_and_measure(stop, &optimised, &known_unviable)?;
+            let mutant_of: HashMap<u32, &str> =
+                self.switches.iter().map(|(id, n)| (*n, id.as_str())).collect();
+            self.dirs = measured
+                .built
+                .binaries
+                .iter()
+                .map(|b| {
+                    let dir = stats::package_dir(b, &self.mutants_dir);
+                    (b.path.display().to_string(), dir.display().to_string())
+                })
+                .collect();
+            let selection = stats::select(&measured.tests, &mutant_of, &self.dirs);
+            // A selection's processes start its binaries, start-up and all
+            // (a binary with one test has all its time counted as start-up).
+            let selected_ms: u64 = selection
+                .selected
+                .values()
+                .map(|s| {
+                    let binaries: BTreeSet<&str> =
+                        s.tests.iter().filter_map(|t| t.split_once('\t')).map(|(b, _)| b).collect();
+                    let startup: u64 =
+                        binaries.iter().filter_map(|b| measured.startup_by_binary.get(*b)).sum();
+                    s.baseline_ms.saturating_add(startup)
+                })
+                .sum();
+            let last_round_ms = measured.built.round_ms.last().copied().unwrap_or(0);
+            if optimised.is_empty()
+                && !project_decides
+                && !packages.is_empty()
+                && optimise::worth_it(selected_ms, last_round_ms)
+            {
+                if let Err(e) = optimise::remember(&self.state_dir) {
+                    ports.events.emit(&Event::Warning {
+                        message: format!("{}: {e}", self.state_dir.join(optimise::FILE).display()),
+                    });
+                }
+                unoptimised_pass = Some(format!(
+                    "the mutants' tests take {} unoptimised, against a last build round of {}; \
+                     that build and its stats run took {}",
+                    seconds(selected_ms),
+                    seconds(last_round_ms),
+                    seconds(measured.build_ms.saturating_add(measured.stats_ms))
+                ));
+                known_unviable = measured.built.unviable.clone();
+                optimised = packages.clone();
+                continue;
+            }
+            break (measured, selection);
+        };
+        let Measured {
+            built,
+            tests,
+            startup_ms,
+            build_ms,
+            stats_ms,
+            feature_args,
+            cargo_config,
+            ..
+        } = measured;
         self.test_ms =
             tests.iter().map(|t| (test_arg(&t.binary, &t.name), t.duration_ms)).collect();
 
@@ -410,6 +520,9 @@ impl LanguageRun for RustRun<'_> {
         // cargo config file or flag variable runs every mutant again.
         let mut settings = feature_args;
         settings.extend(cargo_config.key_lines(root));
+        if !optimised.is_empty() {
+            settings.push(optimise::describe());
+        }
         // A verdict is the runner's too: another runner judges afresh.
         if let Some(plugin) = &self.plugin {
             settings.push(format!("runner {}", plugin.name));
@@ -440,6 +553,16 @@ impl LanguageRun for RustRun<'_> {
             tests.len(),
             seconds(stats_ms),
         );
+        if !optimised.is_empty() {
+            let why = match unoptimised_pass {
+                Some(pass) => format!("built again so: {pass}"),
+                None if self.config.mutate.optimise == "always" => {
+                    "[mutate] optimise = \"always\"".to_owned()
+                }
+                None => "as an earlier run chose; [mutate] optimise = \"never\" builds as `cargo test` does".to_owned(),
+            };
+            self.reason.push_str(&format!("; {} ({why})", optimise::describe()));
+        }
         self.built = Some(built);
         let settings = &self.config.mutate;
         // A compiled test's CPU time hardly varies between runs (no

@@ -98,14 +98,20 @@ fn hints(
     hints
 }
 
-/// The tests with each binary's start-up (its quickest test's time) taken
-/// out of their durations, and the longest start-up.
-pub fn without_startup(mut tests: Vec<TestRun>) -> (Vec<TestRun>, u64) {
+/// Each binary's start-up: its quickest test's time.
+pub fn startups(tests: &[TestRun]) -> HashMap<String, u64> {
     let mut startup: HashMap<String, u64> = HashMap::new();
-    for test in &tests {
+    for test in tests {
         let quickest = startup.entry(test.binary.clone()).or_insert(u64::MAX);
         *quickest = (*quickest).min(test.duration_ms);
     }
+    startup
+}
+
+/// The tests with each binary's start-up (its quickest test's time) taken
+/// out of their durations, and the longest start-up.
+pub fn without_startup(mut tests: Vec<TestRun>) -> (Vec<TestRun>, u64) {
+    let startup = startups(&tests);
     for test in &mut tests {
         let own = startup.get(&test.binary).copied().unwrap_or(0);
         test.duration_ms = test.duration_ms.saturating_sub(own).max(1);

@@ -207,7 +207,9 @@ fn a_crate_builds_once_with_its_viable_mutants_and_runs_each_by_number() {
             feature_args: &[],
             config: &CargoConfig::default(),
             cap_lints_by: None,
+            optimised: &[],
         },
+        &BTreeMap::new(),
     )
     .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
