@@ -169,6 +169,37 @@ fn a_second_run_with_nothing_changed_reuses_a_mutant_that_reached_more_than_its_
     assert_eq!(report["summary"]["tested"], 0, "{report}");
 }
 
+/// A review found that the opt-level decision was made again on every
+/// run, against that run's last build round, and never checked: a warm
+/// run's round takes a tenth of a second, so tests of a few seconds (here
+/// they sleep, which no optimisation speeds up) switched the crate to an
+/// optimised build, which changed every key (all mutants ran again) and
+/// stuck. The decision is now made once, on the first build, and an
+/// optimised build is kept only if it halves the tests' time.
+#[test]
+fn an_io_bound_suite_is_not_switched_to_an_optimised_build_on_a_later_run() {
+    let dir = crate_dir("sleepy", "2021");
+    std::fs::write(
+        dir.path().join("src/lib.rs"),
+        "pub fn wait(ms: u64) -> u64 {\n    std::thread::sleep(std::time::Duration::from_millis(ms));\n    ms + 1\n}\n\n\
+         #[cfg(test)]\nmod tests {\n    #[test]\n    fn waits() {\n        assert_eq!(super::wait(600), 601);\n    }\n}\n",
+    )
+    .expect("write");
+    for run in ["first", "second"] {
+        let (code, stdout, stderr) = noot_run(dir.path(), &["run", "--format", "json"]);
+        assert_eq!(code, Some(0), "{run}: {stderr}");
+        let report: Value = serde_json::from_str(&stdout).expect("json");
+        let reason = report["summary"]["runner_reason"].as_str().unwrap_or_default();
+        assert!(!reason.contains("the workspace's crates at opt-level 1"), "{run}: {reason}");
+        if run == "second" {
+            assert_eq!(report["summary"]["tested"], 0, "{report}");
+        }
+    }
+    let decided = std::fs::read_to_string(dir.path().join(".noot/mutate/rust-build.json"))
+        .expect("decided on the first run");
+    assert!(decided.contains("\"optimised\": false"), "{decided}");
+}
+
 /// Ctrl-C during the mutants wrote `--cargo-mutants-out` lists of the
 /// mutants run so far over whatever complete lists were there.
 #[test]

@@ -22,18 +22,20 @@ impl Killers {
     /// Moves the last killer of `function`'s mutants to the front of
     /// `job`'s tests, if the job has it. A job that also runs the whole
     /// suite in a fresh process ([`Selected::fresh`]) keeps its callers
-    /// first: only they may move.
+    /// first (they are the tests its warm run runs): a killer among them
+    /// moves to their front, one from the rest of the suite (a test that
+    /// reads what the import built) to the front of the rest.
     pub fn promote(&self, function: &str, job: &mut MutantJob, selected: &Selected) {
         let killers = self.0.lock().unwrap_or_else(|e| e.into_inner());
         let Some(killer) = killers.get(function) else { return };
-        let movable = if selected.fresh {
+        let callers = if selected.fresh {
             usize::try_from(selected.call_time_tests).unwrap_or(usize::MAX).min(job.tests.len())
         } else {
             job.tests.len()
         };
-        if let Some(at) = job.tests[..movable].iter().position(|t| t.as_str() == killer) {
-            job.tests[..=at].rotate_right(1);
-        }
+        let Some(at) = job.tests.iter().position(|t| t.as_str() == killer) else { return };
+        let front = if at < callers { 0 } else { callers };
+        job.tests[front..=at].rotate_right(1);
     }
 
     /// Remembers which of `job`'s tests a killed verdict's `detail` names.
@@ -102,10 +104,19 @@ mod tests {
     #[test]
     fn a_fresh_jobs_callers_stay_ahead_of_the_rest_of_the_suite() {
         let killers = Killers::default();
-        let fresh = Selected { fresh: true, call_time_tests: 1, ..Selected::default() };
-        killers.learn("m.build", &job(&["t.py::calls", "t.py::reads"]), "t.py::reads - boom");
-        let mut next = job(&["t.py::calls", "t.py::reads"]);
+        let fresh = Selected { fresh: true, call_time_tests: 2, ..Selected::default() };
+        let suite = ["t.py::calls", "t.py::calls_too", "t.py::other", "t.py::reads"];
+        killers.learn("m.build", &job(&suite), "t.py::reads - boom");
+        let mut next = job(&suite);
         killers.promote("m.build", &mut next, &fresh);
-        assert_eq!(order(&next), ["t.py::calls", "t.py::reads"], "not a caller: stays");
+        assert_eq!(
+            order(&next),
+            ["t.py::calls", "t.py::calls_too", "t.py::reads", "t.py::other"],
+            "not a caller: first of the rest"
+        );
+        killers.learn("m.build", &job(&suite), "t.py::calls_too - boom");
+        let mut next = job(&suite);
+        killers.promote("m.build", &mut next, &fresh);
+        assert_eq!(order(&next), ["t.py::calls_too", "t.py::calls", "t.py::other", "t.py::reads"]);
     }
 }

@@ -386,14 +386,13 @@ class Digester:
             # Most functions have no defaults and no attributes: no walk.
             defaults = value.__defaults__
             kwdefaults = value.__kwdefaults__
-            attributes = value.__dict__
             return "function:%s(%s|%s|%s|%s|%s)" % (
                 value.__qualname__,
                 code,
                 "-" if defaults is None else d(defaults),
                 "-" if kwdefaults is None else d(kwdefaults),
                 ",".join(cells),
-                d(attributes) if attributes else "-",
+                self.attributes(value.__dict__),
             )
         if isinstance(value, type):
             if not self.ours(value):
@@ -439,6 +438,20 @@ class Digester:
                 owner,
             )
         return self.instance(value, kind, "")
+
+    def attributes(self, attributes):
+        """A function's `__dict__`: an empty plain dict, the usual case,
+        without a walk, but numbered like any object met, so that another
+        name for it (`g = f.__dict__`) still shows."""
+        if type(attributes) is not dict or attributes:
+            return self.digest(attributes)
+        key = id(attributes)
+        seen = self.order.get(key)
+        if seen is not None:
+            return "ref#%d" % seen
+        self.order[key] = len(self.order)
+        self.alive.append(attributes)
+        return "-"
 
     def instance(self, value, kind, content):
         """An object: its type, the content given, its attributes and slots,

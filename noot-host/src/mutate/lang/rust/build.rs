@@ -83,6 +83,9 @@ pub struct Built {
     pub rounds: usize,
     /// How long each round's cargo took, in ms.
     pub round_ms: Vec<u64>,
+    /// Whether the last round compiled any of the project's own crates (not
+    /// a round where cargo found everything fresh).
+    pub compiled: bool,
     /// The files of the mutated copy that rustc read, relative to it;
     /// empty when no dep-info file could be read (then nothing is taken
     /// for not built; see [`Built::compiles`]).
@@ -322,7 +325,8 @@ pub fn build(
         if stop.load(Ordering::SeqCst) {
             return Err(BuildError::Interrupted);
         }
-        let (binaries, errors, artifacts) = parse_messages(&output.stdout);
+        let (binaries, errors, artifacts, compiled) = parse_messages(&output.stdout);
+        built.compiled = compiled;
         if output.status == ProcStatus::Exited(0) {
             built.binaries = binaries;
             built.sources = read_sources(into, &artifacts);
@@ -685,17 +689,20 @@ struct CompileError {
 }
 
 /// The test binaries, the errors and the files of the project's own
-/// artifacts in cargo's JSON messages.
-fn parse_messages(stdout: &[u8]) -> (Vec<TestBinary>, Vec<CompileError>, Vec<PathBuf>) {
+/// artifacts in cargo's JSON messages, and whether rustc compiled any of
+/// those artifacts (all `fresh`: cargo had nothing to do).
+fn parse_messages(stdout: &[u8]) -> (Vec<TestBinary>, Vec<CompileError>, Vec<PathBuf>, bool) {
     let mut binaries = Vec::new();
     let mut errors = Vec::new();
     let mut artifacts = Vec::new();
+    let mut compiled = false;
     for line in stdout.split(|&b| b == b'\n') {
         let Ok(message) = serde_json::from_slice::<serde_json::Value>(line) else { continue };
         let local = message["package_id"].as_str().is_some_and(|id| id.starts_with("path+"));
         if local && message["reason"] == "compiler-artifact" {
             let files = message["filenames"].as_array().into_iter().flatten();
             artifacts.extend(files.filter_map(|f| f.as_str()).map(PathBuf::from));
+            compiled |= message["fresh"] == false;
         }
         match message["reason"].as_str() {
             Some("compiler-artifact") if message["profile"]["test"] == true => {
@@ -730,7 +737,7 @@ fn parse_messages(stdout: &[u8]) -> (Vec<TestBinary>, Vec<CompileError>, Vec<Pat
             _ => {}
         }
     }
-    (binaries, errors, artifacts)
+    (binaries, errors, artifacts, compiled)
 }
 
 /// The files under `into` that rustc read for `artifacts`, from the

@@ -116,10 +116,14 @@ impl Reach {
             Err(_) => self.function_of.values().cloned().collect(),
         };
         let _ = std::fs::remove_file(scratch);
+        // Merged, as the journal's lines are: a timeout's generous re-run
+        // is a second run of the same mutant.
         self.this_run
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(id.to_owned(), functions.clone());
+            .entry(id.to_owned())
+            .or_default()
+            .extend(functions.iter().cloned());
         append(&self.journal, id, functions)
             .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", self.journal.display())))
     }

@@ -271,6 +271,38 @@ impl<'a> RustRun<'a> {
         })
     }
 
+    /// Per test binary, the folder its tests run in.
+    fn dirs_of(&self, built: &Built) -> HashMap<String, String> {
+        built
+            .binaries
+            .iter()
+            .map(|b| {
+                let dir = stats::package_dir(b, &self.mutants_dir);
+                (b.path.display().to_string(), dir.display().to_string())
+            })
+            .collect()
+    }
+
+    /// What the mutants' tests take, summed over the mutants: each
+    /// selection's tests as the stats run measured them, and its binaries'
+    /// start-up (a binary with one test has all its time counted as that).
+    fn selected_ms(&self, measured: &Measured) -> u64 {
+        let mutant_of: HashMap<u32, &str> =
+            self.switches.iter().map(|(id, n)| (*n, id.as_str())).collect();
+        let selection = stats::select(&measured.tests, &mutant_of, &self.dirs_of(&measured.built));
+        selection
+            .selected
+            .values()
+            .map(|s| {
+                let binaries: BTreeSet<&str> =
+                    s.tests.iter().filter_map(|t| t.split_once('\t')).map(|(b, _)| b).collect();
+                let startup: u64 =
+                    binaries.iter().filter_map(|b| measured.startup_by_binary.get(*b)).sum();
+                s.baseline_ms.saturating_add(startup)
+            })
+            .sum()
+    }
+
     /// One build with every viable mutant behind its switch (`optimised`
     /// packages at [`optimise`]'s level, `known_unviable` switched off from
     /// the start), then the stats run.
@@ -435,73 +467,74 @@ impl LanguageRun for RustRun<'_> {
 
     fn baseline(&mut self, stop: &AtomicBool) -> Result<Baseline, RunError> {
         let (ports, root) = (self.ports, &self.config.root);
-        // Built as `cargo test` builds, or optimised when an earlier run
-        // found the tests outweigh the build ([`optimise`]).
+        // Built as `cargo test` builds, or optimised ([`optimise`]): as an
+        // earlier run decided, or as this one decides on its first build.
         let packages: Vec<String> = crates::crates(root)
             .map(|all| all.into_iter().map(|c| c.package).collect())
             .unwrap_or_default();
         let choice = self.config.mutate.optimise.as_str();
+        let cargo_config = CargoConfig::read(&self.mutants_dir, ports.env.vars(), String::new());
         let project_decides = choice == "never"
-            || optimise::set_by_project(&root.join("Cargo.toml"), &ports.env.vars());
-        let mut optimised: Vec<String> =
-            if choice == "always" || (!project_decides && optimise::remembered(&self.state_dir)) {
-                packages.clone()
+            || (choice == "auto"
+                && optimise::set_by_project(&root.join("Cargo.toml"), &cargo_config));
+        let remembered = optimise::remembered(&self.state_dir);
+        let start_optimised = !packages.is_empty()
+            && (choice == "always"
+                || (!project_decides && remembered.as_ref().is_some_and(|d| d.optimised)));
+        let none: &[String] = &[];
+        let first = self.build_and_measure(
+            stop,
+            if start_optimised { &packages } else { none },
+            &BTreeMap::new(),
+        )?;
+        let mut chosen = (first, start_optimised);
+        let mut decided = None;
+        let undecided = choice == "auto" && !project_decides && remembered.is_none();
+        let last_round_ms = chosen.0.built.round_ms.last().copied().unwrap_or(0);
+        // A round where cargo found everything fresh says nothing of what
+        // a build costs: the decision waits for one that compiled.
+        if undecided && !start_optimised && !packages.is_empty() && chosen.0.built.compiled {
+            let unoptimised_ms = self.selected_ms(&chosen.0);
+            if optimise::worth_trying(unoptimised_ms, last_round_ms) {
+                let known = chosen.0.built.unviable.clone();
+                match self.build_and_measure(stop, &packages, &known) {
+                    Ok(second) => {
+                        let optimised_ms = self.selected_ms(&second);
+                        let keep = optimise::paid(unoptimised_ms, optimised_ms);
+                        decided = Some((
+                            optimise::Decision::new(keep, unoptimised_ms, optimised_ms),
+                            chosen.0.build_ms.saturating_add(chosen.0.stats_ms),
+                        ));
+                        if keep {
+                            chosen = (second, true);
+                        }
+                    }
+                    Err(RunError::Interrupted) => return Err(RunError::Interrupted),
+                    Err(e) => {
+                        ports.events.emit(&Event::Warning {
+                            message: format!(
+                                "building the workspace's crates at opt-level 1 failed, so they are built as `cargo test` builds them: {e}"
+                            ),
+                        });
+                        decided = Some((optimise::Decision::new(false, unoptimised_ms, 0), 0));
+                    }
+                }
             } else {
-                Vec::new()
-            };
-        let mut known_unviable = BTreeMap::new();
-        let mut unoptimised_pass = None;
-        let (measured, selection) = loop {
-            let measured = self.build_and_measure(stop, &optimised, &known_unviable)?;
-            let mutant_of: HashMap<u32, &str> =
-                self.switches.iter().map(|(id, n)| (*n, id.as_str())).collect();
-            self.dirs = measured
-                .built
-                .binaries
-                .iter()
-                .map(|b| {
-                    let dir = stats::package_dir(b, &self.mutants_dir);
-                    (b.path.display().to_string(), dir.display().to_string())
-                })
-                .collect();
-            let selection = stats::select(&measured.tests, &mutant_of, &self.dirs);
-            // A selection's processes start its binaries, start-up and all
-            // (a binary with one test has all its time counted as start-up).
-            let selected_ms: u64 = selection
-                .selected
-                .values()
-                .map(|s| {
-                    let binaries: BTreeSet<&str> =
-                        s.tests.iter().filter_map(|t| t.split_once('\t')).map(|(b, _)| b).collect();
-                    let startup: u64 =
-                        binaries.iter().filter_map(|b| measured.startup_by_binary.get(*b)).sum();
-                    s.baseline_ms.saturating_add(startup)
-                })
-                .sum();
-            let last_round_ms = measured.built.round_ms.last().copied().unwrap_or(0);
-            if optimised.is_empty()
-                && !project_decides
-                && !packages.is_empty()
-                && optimise::worth_it(selected_ms, last_round_ms)
-            {
-                if let Err(e) = optimise::remember(&self.state_dir) {
+                decided = Some((optimise::Decision::new(false, unoptimised_ms, 0), 0));
+            }
+            if let Some((decision, _)) = &decided {
+                if let Err(e) = optimise::remember(&self.state_dir, decision) {
                     ports.events.emit(&Event::Warning {
                         message: format!("{}: {e}", self.state_dir.join(optimise::FILE).display()),
                     });
                 }
-                unoptimised_pass = Some(format!(
-                    "the mutants' tests take {} unoptimised, against a last build round of {}; \
-                     that build and its stats run took {}",
-                    seconds(selected_ms),
-                    seconds(last_round_ms),
-                    seconds(measured.build_ms.saturating_add(measured.stats_ms))
-                ));
-                known_unviable = measured.built.unviable.clone();
-                optimised = packages.clone();
-                continue;
             }
-            break (measured, selection);
-        };
+        }
+        let (measured, optimised) = chosen;
+        let mutant_of: HashMap<u32, &str> =
+            self.switches.iter().map(|(id, n)| (*n, id.as_str())).collect();
+        self.dirs = self.dirs_of(&measured.built);
+        let selection = stats::select(&measured.tests, &mutant_of, &self.dirs);
         let Measured {
             built,
             tests,
@@ -520,7 +553,7 @@ impl LanguageRun for RustRun<'_> {
         // cargo config file or flag variable runs every mutant again.
         let mut settings = feature_args;
         settings.extend(cargo_config.key_lines(root));
-        if !optimised.is_empty() {
+        if optimised {
             settings.push(optimise::describe());
         }
         // A verdict is the runner's too: another runner judges afresh.
@@ -553,15 +586,31 @@ impl LanguageRun for RustRun<'_> {
             tests.len(),
             seconds(stats_ms),
         );
-        if !optimised.is_empty() {
-            let why = match unoptimised_pass {
-                Some(pass) => format!("built again so: {pass}"),
-                None if self.config.mutate.optimise == "always" => {
-                    "[mutate] optimise = \"always\"".to_owned()
-                }
-                None => "as an earlier run chose; [mutate] optimise = \"never\" builds as `cargo test` does".to_owned(),
-            };
-            self.reason.push_str(&format!("; {} ({why})", optimise::describe()));
+        match (&decided, optimised) {
+            (Some((decision, first_ms)), true) => self.reason.push_str(&format!(
+                "; {} (built again so: the mutants' tests take {} unoptimised and {} optimised, against a last build round of {}; the unoptimised build and stats run took {})",
+                optimise::describe(),
+                seconds(decision.unoptimised_ms),
+                seconds(decision.optimised_ms),
+                seconds(last_round_ms),
+                seconds(*first_ms),
+            )),
+            (Some((decision, _)), false) if decision.optimised_ms > 0 => {
+                self.reason.push_str(&format!(
+                    "; built as `cargo test` builds: at opt-level 1 the mutants' tests took {} against {}, not half",
+                    seconds(decision.optimised_ms),
+                    seconds(decision.unoptimised_ms),
+                ));
+            }
+            (_, true) if choice == "always" => self.reason.push_str(&format!(
+                "; {} ([mutate] optimise = \"always\")",
+                optimise::describe()
+            )),
+            (_, true) => self.reason.push_str(&format!(
+                "; {} (as an earlier run decided; [mutate] optimise = \"never\" builds as `cargo test` does)",
+                optimise::describe()
+            )),
+            _ => {}
         }
         self.built = Some(built);
         let settings = &self.config.mutate;

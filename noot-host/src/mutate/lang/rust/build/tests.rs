@@ -22,7 +22,7 @@ fn test_binaries_and_errors_are_read_from_cargos_messages() {
 {"reason":"compiler-message","message":{"level":"warning","message":"unused","spans":[]}}
 not json
 "#;
-    let (binaries, errors, artifacts) = parse_messages(stdout);
+    let (binaries, errors, artifacts, _) = parse_messages(stdout);
     // Both artifacts of the local package; none names a file.
     assert_eq!(artifacts, Vec::<PathBuf>::new());
     assert_eq!(
