@@ -93,18 +93,28 @@ pub struct RustRun<'a> {
 /// A build of the mutated copy and the stats run over its tests.
 struct Measured {
     built: Built,
-    /// Each test binary's start-up (its quickest test).
-    startup_by_binary: HashMap<String, u64>,
-    /// The tests that count, each binary's start-up taken out.
-    tests: Vec<TestRun>,
-    /// The quickest test of each binary: its start-up.
-    startup_ms: u64,
+    stats: Stats,
     build_ms: u64,
-    stats_ms: u64,
     /// `--features …` and the like, as the build got them.
     feature_args: Vec<String>,
     /// The user's cargo configuration the build kept.
     cargo_config: CargoConfig,
+}
+
+/// A stats run.
+struct Stats {
+    /// The tests that count, each binary's start-up taken out.
+    tests: Vec<TestRun>,
+    /// Each test binary's start-up (its quickest test).
+    startup_by_binary: HashMap<String, u64>,
+    /// Each test's whole time (`TARGET`, `TEST`), start-up included.
+    raw_ms: HashMap<(String, String), u64>,
+    /// The longest start-up of a binary.
+    startup_ms: u64,
+    stats_ms: u64,
+    /// Stopped once an optimised build was found worth trying: only some
+    /// tests ran (failing ones not yet checked).
+    cut: bool,
 }
 
 /// A runner plugin driving a Rust run, prepared once it is used.
@@ -289,7 +299,8 @@ impl<'a> RustRun<'a> {
     fn selected_ms(&self, measured: &Measured) -> u64 {
         let mutant_of: HashMap<u32, &str> =
             self.switches.iter().map(|(id, n)| (*n, id.as_str())).collect();
-        let selection = stats::select(&measured.tests, &mutant_of, &self.dirs_of(&measured.built));
+        let selection =
+            stats::select(&measured.stats.tests, &mutant_of, &self.dirs_of(&measured.built));
         selection
             .selected
             .values()
@@ -297,7 +308,7 @@ impl<'a> RustRun<'a> {
                 let binaries: BTreeSet<&str> =
                     s.tests.iter().filter_map(|t| t.split_once('\t')).map(|(b, _)| b).collect();
                 let startup: u64 =
-                    binaries.iter().filter_map(|b| measured.startup_by_binary.get(*b)).sum();
+                    binaries.iter().filter_map(|b| measured.stats.startup_by_binary.get(*b)).sum();
                 s.baseline_ms.saturating_add(startup)
             })
             .sum()
@@ -311,6 +322,7 @@ impl<'a> RustRun<'a> {
         stop: &AtomicBool,
         optimised: &[String],
         known_unviable: &BTreeMap<u32, String>,
+        cut_when_worth: bool,
     ) -> Result<Measured, RunError> {
         let (ports, root) = (self.ports, &self.config.root);
         // One build with every mutant behind its switch.
@@ -358,7 +370,30 @@ impl<'a> RustRun<'a> {
         };
         let build_ms = ports.clock.monotonic_ms().saturating_sub(build_started);
 
-        // The stats run: each test alone, the switches it reaches.
+        // The stats run may stop as soon as its tests show an optimised
+        // build is worth trying: what each finished test took, times the
+        // mutants it reaches, is a floor of what the mutants' tests take.
+        let last_round_ms = built.round_ms.last().copied().unwrap_or(0);
+        let worth = move |finished: &[TestRun]| {
+            let floor: u64 =
+                finished.iter().map(|t| t.duration_ms.saturating_mul(t.hits.len() as u64)).sum();
+            optimise::worth_trying(floor, last_round_ms)
+        };
+        let enough: stats::Enough<'_> =
+            if cut_when_worth && built.compiled { Some(&worth) } else { None };
+        let stats = self.measure(stop, &built, enough)?;
+        Ok(Measured { built, stats, build_ms, feature_args, cargo_config })
+    }
+
+    /// The stats run over `built`'s tests: each test alone, the switches
+    /// it reaches (cut short once `enough` says so).
+    fn measure(
+        &self,
+        stop: &AtomicBool,
+        built: &Built,
+        enough: stats::Enough<'_>,
+    ) -> Result<Stats, RunError> {
+        let ports = self.ports;
         let stats_started = ports.clock.monotonic_ms();
         let exclude_at = self
             .config
@@ -377,7 +412,7 @@ impl<'a> RustRun<'a> {
         // Ctrl-C stops the tests running for the stats at once (each runs
         // in a process group of its own, which the terminal's signal does
         // not reach).
-        let tests = watch::until_done(
+        let (tests, cut) = watch::until_done(
             stop,
             || ports.procs.kill_all(),
             || {
@@ -385,10 +420,10 @@ impl<'a> RustRun<'a> {
                     ports,
                     &self.mutants_dir,
                     &built.binaries,
-                    &excluded,
-                    &exclude_at,
+                    (&excluded, &exclude_at),
                     self.request.jobs,
                     stop,
+                    enough,
                 )
             },
         )?;
@@ -399,18 +434,11 @@ impl<'a> RustRun<'a> {
         // Each test ran in a process of its own: what the quickest test of
         // a binary took is that binary's start-up, not the tests' time.
         let startup_by_binary = stats::startups(&tests);
+        let raw_ms =
+            tests.iter().map(|t| ((t.target.clone(), t.name.clone()), t.duration_ms)).collect();
         let (tests, startup_ms) = stats::without_startup(tests);
-        let tests = self.usable_tests(&built, tests)?;
-        Ok(Measured {
-            built,
-            startup_by_binary,
-            tests,
-            startup_ms,
-            build_ms,
-            stats_ms,
-            feature_args,
-            cargo_config,
-        })
+        let tests = if cut { tests } else { self.usable_tests(built, tests)? };
+        Ok(Stats { tests, startup_by_binary, raw_ms, startup_ms, stats_ms, cut })
     }
 
     /// The tests of the stats run that count: failing doc examples are
@@ -482,31 +510,46 @@ impl LanguageRun for RustRun<'_> {
             && (choice == "always"
                 || (!project_decides && remembered.as_ref().is_some_and(|d| d.optimised)));
         let none: &[String] = &[];
+        let undecided = choice == "auto"
+            && !project_decides
+            && remembered.is_none()
+            && !start_optimised
+            && !packages.is_empty();
         let first = self.build_and_measure(
             stop,
             if start_optimised { &packages } else { none },
             &BTreeMap::new(),
+            undecided,
         )?;
+        let last_round_ms = first.built.round_ms.last().copied().unwrap_or(0);
         let mut chosen = (first, start_optimised);
         let mut decided = None;
-        let undecided = choice == "auto" && !project_decides && remembered.is_none();
-        let last_round_ms = chosen.0.built.round_ms.last().copied().unwrap_or(0);
         // A round where cargo found everything fresh says nothing of what
         // a build costs: the decision waits for one that compiled.
-        if undecided && !start_optimised && !packages.is_empty() && chosen.0.built.compiled {
-            let unoptimised_ms = self.selected_ms(&chosen.0);
-            if optimise::worth_trying(unoptimised_ms, last_round_ms) {
+        let mut cut_short = false;
+        if undecided && chosen.0.built.compiled {
+            cut_short = chosen.0.stats.cut;
+            let worth = chosen.0.stats.cut || {
+                optimise::worth_trying(self.selected_ms(&chosen.0), last_round_ms)
+            };
+            let first_ms = chosen.0.build_ms.saturating_add(chosen.0.stats.stats_ms);
+            let decision = if worth {
                 let known = chosen.0.built.unviable.clone();
-                match self.build_and_measure(stop, &packages, &known) {
+                match self.build_and_measure(stop, &packages, &known, false) {
                     Ok(second) => {
-                        let optimised_ms = self.selected_ms(&second);
-                        let keep = optimise::paid(unoptimised_ms, optimised_ms);
-                        decided = Some((
-                            optimise::Decision::new(keep, unoptimised_ms, optimised_ms),
-                            chosen.0.build_ms.saturating_add(chosen.0.stats_ms),
-                        ));
+                        // Compared over the tests both stats runs ran.
+                        let (before, after) = common_time(&chosen.0.stats, &second.stats);
+                        let keep = optimise::paid(before, after);
                         if keep {
+                            let unoptimised_ms = self.selected_ms(&chosen.0);
                             chosen = (second, true);
+                            optimise::Decision::new(
+                                true,
+                                unoptimised_ms,
+                                self.selected_ms(&chosen.0),
+                            )
+                        } else {
+                            optimise::Decision::new(false, before, after)
                         }
                     }
                     Err(RunError::Interrupted) => return Err(RunError::Interrupted),
@@ -516,35 +559,31 @@ impl LanguageRun for RustRun<'_> {
                                 "building the workspace's crates at opt-level 1 failed, so they are built as `cargo test` builds them: {e}"
                             ),
                         });
-                        decided = Some((optimise::Decision::new(false, unoptimised_ms, 0), 0));
+                        optimise::Decision::new(false, 0, 0)
                     }
                 }
             } else {
-                decided = Some((optimise::Decision::new(false, unoptimised_ms, 0), 0));
+                optimise::Decision::new(false, self.selected_ms(&chosen.0), 0)
+            };
+            // The unoptimised build stays: its stats run, if it was cut
+            // short, runs again in full.
+            if !decision.optimised && chosen.0.stats.cut {
+                chosen.0.stats = self.measure(stop, &chosen.0.built, None)?;
             }
-            if let Some((decision, _)) = &decided {
-                if let Err(e) = optimise::remember(&self.state_dir, decision) {
-                    ports.events.emit(&Event::Warning {
-                        message: format!("{}: {e}", self.state_dir.join(optimise::FILE).display()),
-                    });
-                }
+            if let Err(e) = optimise::remember(&self.state_dir, &decision) {
+                ports.events.emit(&Event::Warning {
+                    message: format!("{}: {e}", self.state_dir.join(optimise::FILE).display()),
+                });
             }
+            decided = Some((decision, first_ms));
         }
         let (measured, optimised) = chosen;
         let mutant_of: HashMap<u32, &str> =
             self.switches.iter().map(|(id, n)| (*n, id.as_str())).collect();
         self.dirs = self.dirs_of(&measured.built);
-        let selection = stats::select(&measured.tests, &mutant_of, &self.dirs);
-        let Measured {
-            built,
-            tests,
-            startup_ms,
-            build_ms,
-            stats_ms,
-            feature_args,
-            cargo_config,
-            ..
-        } = measured;
+        let selection = stats::select(&measured.stats.tests, &mutant_of, &self.dirs);
+        let Measured { built, stats, build_ms, feature_args, cargo_config } = measured;
+        let Stats { tests, startup_ms, stats_ms, .. } = stats;
         self.test_ms =
             tests.iter().map(|t| (test_arg(&t.binary, &t.name), t.duration_ms)).collect();
 
@@ -588,8 +627,9 @@ impl LanguageRun for RustRun<'_> {
         );
         match (&decided, optimised) {
             (Some((decision, first_ms)), true) => self.reason.push_str(&format!(
-                "; {} (built again so: the mutants' tests take {} unoptimised and {} optimised, against a last build round of {}; the unoptimised build and stats run took {})",
+                "; {} (built again so: the mutants' tests take {}{} unoptimised and {} optimised, against a last build round of {}; the unoptimised build and stats run took {})",
                 optimise::describe(),
+                if cut_short { "at least " } else { "" },
                 seconds(decision.unoptimised_ms),
                 seconds(decision.optimised_ms),
                 seconds(last_round_ms),
@@ -813,6 +853,16 @@ fn toolchain_version(root: &Path) -> String {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
         .unwrap_or_default()
+}
+
+/// The whole time (start-up included) of the tests both stats runs ran,
+/// in each: what an optimised build is judged by.
+fn common_time(before: &Stats, after: &Stats) -> (u64, u64) {
+    before
+        .raw_ms
+        .iter()
+        .filter_map(|(test, ms)| Some((*ms, *after.raw_ms.get(test)?)))
+        .fold((0, 0), |(b, a), (x, y)| (b + x, a + y))
 }
 
 fn seconds(ms: u64) -> String {

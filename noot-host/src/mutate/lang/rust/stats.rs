@@ -125,18 +125,23 @@ pub fn package_dir(binary: &TestBinary, root: &Path) -> PathBuf {
     if binary.dir.as_os_str().is_empty() { root.to_path_buf() } else { binary.dir.clone() }
 }
 
+/// Says of the tests finished so far whether the stats run may stop.
+pub type Enough<'a> = Option<&'a (dyn Fn(&[TestRun]) -> bool + Sync)>;
+
 /// Runs every test of every binary alone with `NOOT_STATS_FILE`, but
 /// those whose `TARGET::TEST` an `excluded` glob matches (`[mutate]
 /// exclude_tests`); a test that fails gets [`FAILED`] among its hits.
+/// Once `enough` says so of the tests finished so far, no other test
+/// starts (the second value is then `true`: the tests are only some).
 pub fn run(
     ports: &Ports,
     cwd: &Path,
     binaries: &[TestBinary],
-    excluded: &[(String, globset::GlobMatcher)],
-    exclude_at: &str,
+    (excluded, exclude_at): (&[(String, globset::GlobMatcher)], &str),
     jobs: usize,
     stop: &AtomicBool,
-) -> Result<Vec<TestRun>, RunError> {
+    enough: Enough<'_>,
+) -> Result<(Vec<TestRun>, bool), RunError> {
     let mut all = Vec::new();
     let mut matched = vec![false; excluded.len()];
     for binary in binaries {
@@ -183,6 +188,7 @@ pub fn run(
         .map_err(|e| RunError::setup(format!("{}: {e}", scratch.display()), None))?;
     let next = std::sync::atomic::AtomicUsize::new(0);
     let done = std::sync::Mutex::new(Vec::new());
+    let cut = AtomicBool::new(false);
     let total = all.len() as u64;
     std::thread::scope(|scope| {
         for _ in 0..jobs.max(1) {
@@ -190,7 +196,7 @@ pub fn run(
                 loop {
                     let index = next.fetch_add(1, Ordering::SeqCst);
                     let Some((binary, name)) = all.get(index) else { return };
-                    if stop.load(Ordering::SeqCst) {
+                    if stop.load(Ordering::SeqCst) || cut.load(Ordering::SeqCst) {
                         return;
                     }
                     let hits_file = scratch.join(format!("test-{index}.txt"));
@@ -237,6 +243,9 @@ pub fn run(
                         hits,
                     });
                     ports.progress.progress(finished.len() as u64, total, &format!("stats {name}"));
+                    if enough.is_some_and(|enough| enough(&finished)) {
+                        cut.store(true, Ordering::SeqCst);
+                    }
                 }
             });
         }
@@ -246,7 +255,8 @@ pub fn run(
     tests.sort_by(|a, b| {
         (a.target.as_str(), a.name.as_str()).cmp(&(b.target.as_str(), b.name.as_str()))
     });
-    Ok(tests)
+    let cut = cut.load(Ordering::SeqCst) && tests.len() < all.len();
+    Ok((tests, cut))
 }
 
 #[cfg(test)]
