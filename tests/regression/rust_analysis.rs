@@ -186,6 +186,42 @@ fn f() {}
     assert!(noot::mutate::lang::rust::doctests::examples("src/t.rs", &test_file).is_empty());
 }
 
+/// The modules of a test module loaded through a `#[path]` were analysed
+/// as library code (their helpers mutated): rustc looks for them beside
+/// that file, as for a `mod.rs`, and they are test code as it is. Nor did
+/// a library module loaded through a `#[path]` have its own test module
+/// looked for beside it.
+#[test]
+fn the_modules_of_a_test_file_loaded_by_path_are_test_code() {
+    let dir = crate_dir("paths", "2021");
+    let write = |rel: &str, text: &str| {
+        let path = dir.path().join(rel);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    };
+    write(
+        "src/lib.rs",
+        "pub fn one() -> u8 {\n    1\n}\n\n#[cfg(test)]\n#[path = \"lib_tests.rs\"]\nmod tests;\n\n\
+         #[path = \"sys/unix.rs\"]\nmod imp;\n",
+    );
+    write(
+        "src/lib_tests.rs",
+        "mod helpers;\n\n#[test]\nfn one_is_one() {\n    assert_eq!(super::one(), helpers::helper());\n}\n",
+    );
+    write("src/helpers.rs", "pub fn helper() -> u8 {\n    1 + 0\n}\n");
+    write("src/sys/unix.rs", "pub fn two() -> u8 {\n    2\n}\n\n#[cfg(test)]\nmod tests;\n");
+    write("src/sys/tests.rs", "pub fn unix_helper() -> u8 {\n    2 + 0\n}\n");
+    let listed = listed(dir.path());
+    let functions: std::collections::BTreeSet<&str> = listed["mutants"]
+        .as_array()
+        .expect("mutants")
+        .iter()
+        .filter_map(|m| m["function"].as_str())
+        .collect();
+    assert!(!functions.iter().any(|f| f.contains("helper")), "{functions:?}");
+    assert!(functions.contains("paths::one"), "{functions:?}");
+}
+
 /// A test module in a file of its own (`#[cfg(test)] mod tests;`, the
 /// layout noot's own crates use) was analysed as library code: every
 /// `.rs` file under `src/` was read, so the helpers of `src/tests.rs` were

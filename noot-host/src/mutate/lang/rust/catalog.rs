@@ -65,22 +65,40 @@ pub fn build(
         // Every file is analysed before any is added: which files are test
         // code is declared in their parents.
         let mut test_files = TestFiles::default();
-        let mut read = Vec::new();
-        for file in crates::sources(root, &krate) {
-            // An excluded file still says which of its modules are tests.
-            let analysed = read_and_analyse(root, &file);
-            if let Ok((_, analysed)) = &analysed {
-                for module in &analysed.test_modules {
-                    test_files.declare(&file.rel, module);
-                }
-                if analysed.test_only {
-                    test_files.whole_file(&file.rel);
-                }
-            }
-            if !excludes.matches(&file.rel) {
-                read.push((file, analysed));
+        let all: Vec<_> = crates::sources(root, &krate)
+            .into_iter()
+            .map(|file| {
+                let analysed = read_and_analyse(root, &file);
+                (file, analysed)
+            })
+            .collect();
+        // An excluded file still says which of its modules are tests;
+        // files loaded through a `#[path]` first, whose modules live
+        // beside them.
+        let analysed_files = || all.iter().filter_map(|(f, a)| Some((f, &a.as_ref().ok()?.1)));
+        for (file, analysed) in analysed_files() {
+            for module in analysed.modules.iter().chain(&analysed.test_modules) {
+                test_files.loaded_by_path(&file.rel, module);
             }
         }
+        for (file, analysed) in analysed_files() {
+            for module in &analysed.test_modules {
+                test_files.declare(&file.rel, module);
+            }
+            if analysed.test_only {
+                test_files.whole_file(&file.rel);
+            }
+        }
+        // What a test module declares is test code too, down the tree.
+        let mut more = true;
+        while more {
+            more = false;
+            for (file, analysed) in analysed_files() {
+                more |= test_files.declare_below(&file.rel, &analysed.modules);
+            }
+        }
+        let read: Vec<_> =
+            all.into_iter().filter(|(file, _)| !excludes.matches(&file.rel)).collect();
         for (file, analysed) in read {
             if let Some(why) = test_files.why(&file.rel) {
                 found.catalog.skipped.push(SkippedFunction {

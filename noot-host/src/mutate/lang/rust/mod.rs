@@ -96,11 +96,16 @@ pub struct AnalysedFile {
     /// (`#[cfg(test)] mod tests;`): rustdoc and a plain build never
     /// compile them, so [`catalog`] leaves their files alone.
     pub test_modules: Vec<TestModule>,
+    /// Every other module this file declares in a file of its own
+    /// (`mod NAME;`): below a test module they are test code too, and one
+    /// with a `#[path]` has its own modules beside its file.
+    pub modules: Vec<TestModule>,
     /// The file is test code as a whole (`#![cfg(test)]` at its top).
     pub test_only: bool,
 }
 
-/// `#[cfg(test)] mod NAME;`: a module of test code in a file of its own.
+/// `mod NAME;`: a module in a file of its own (of test code when
+/// declared `#[cfg(test)]`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TestModule {
     /// The inline modules around the declaration, then its name
@@ -188,6 +193,10 @@ impl<'s> Walk<'s> {
             }
             match item.kind() {
                 "function_item" => self.function(item, path, &attributes),
+                "mod_item" if item.child_by_field_name("body").is_none() => {
+                    let declared = self.declared_module(item, &attributes);
+                    self.out.modules.extend(declared);
+                }
                 "mod_item" => {
                     if let (Some(name), Some(body)) =
                         (item.child_by_field_name("name"), item.child_by_field_name("body"))
@@ -218,12 +227,19 @@ impl<'s> Walk<'s> {
 
     /// Records `#[cfg(test)] mod NAME;` (with its `#[path]`, if any).
     fn test_module(&mut self, item: Node<'_>, attributes: &[&str]) {
-        let Some(name) = item.child_by_field_name("name") else { return };
+        let declared = self.declared_module(item, attributes);
+        self.out.test_modules.extend(declared);
+    }
+
+    /// `mod NAME;` as declared here: the inline modules around it, its
+    /// name and its `#[path]`.
+    fn declared_module(&self, item: Node<'_>, attributes: &[&str]) -> Option<TestModule> {
+        let name = item.child_by_field_name("name")?;
         let path_attribute = attributes.iter().find_map(|a| path_attribute(a));
         let mut path = self.inline.clone();
         path.push(self.text(name).to_owned());
         let line = item.start_position().row + 1;
-        self.out.test_modules.push(TestModule { path, path_attribute, line });
+        Some(TestModule { path, path_attribute, line })
     }
 
     /// The attributes written right before `item` (`#[...]` siblings).

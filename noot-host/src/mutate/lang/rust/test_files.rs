@@ -6,7 +6,7 @@
 //! so they are neither mutated nor searched for doc examples, as inline
 //! `#[cfg(test)]` code is not.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use super::TestModule;
@@ -19,31 +19,72 @@ pub struct TestFiles {
     files: BTreeMap<String, String>,
     /// Folder (ending in `/`) → why: every file below it is test code.
     trees: BTreeMap<String, String>,
+    /// Files loaded through a `#[path]`: rustc looks for their modules
+    /// beside them, as for a `mod.rs`.
+    by_path: BTreeSet<String>,
 }
 
 impl TestFiles {
+    /// `rel` declares `module`, which has a `#[path]`: the file it names
+    /// has its modules beside it. Call for every such declaration first.
+    pub fn loaded_by_path(&mut self, rel: &str, module: &TestModule) {
+        if let Some(path) = &module.path_attribute {
+            let file = self.path_file(rel, module, path);
+            self.by_path.insert(file);
+        }
+    }
+
     /// `rel` (a source file) declares `module` as test code.
     pub fn declare(&mut self, rel: &str, module: &TestModule) {
         let name = module.path.last().map_or("", String::as_str);
         let why = format!("test code: `#[cfg(test)] mod {name};` at {rel}:{}", module.line);
+        self.mark(rel, module, &why);
+    }
+
+    /// `rel` declares `modules`: when `rel` is test code, so are they (and
+    /// what they declare: call again until nothing is new). Whether any
+    /// was new.
+    pub fn declare_below(&mut self, rel: &str, modules: &[TestModule]) -> bool {
+        let Some(why) = self.why(rel).map(str::to_owned) else { return false };
+        let before = (self.files.len(), self.trees.len());
+        for module in modules {
+            self.mark(rel, module, &why);
+        }
+        before != (self.files.len(), self.trees.len())
+    }
+
+    /// Marks the file (and the folder) `module`, declared in `rel`, is in.
+    fn mark(&mut self, rel: &str, module: &TestModule, why: &str) {
+        let name = module.path.last().map_or("", String::as_str);
         let inline = &module.path[..module.path.len().saturating_sub(1)];
         match &module.path_attribute {
             Some(path) => {
-                // Outside inline modules a `#[path]` is relative to the
-                // declaring file's folder; inside them, to its modules' folder.
-                let base = if inline.is_empty() { folder(rel) } else { module_folder(rel) };
-                let file = joined(&base, inline, path);
+                let file = self.path_file(rel, module, path);
                 if let Some(dir) = file.strip_suffix("mod.rs") {
-                    self.trees.insert(dir.to_owned(), why.clone());
+                    self.trees.entry(dir.to_owned()).or_insert_with(|| why.to_owned());
                 }
-                self.files.insert(file, why);
+                self.files.entry(file).or_insert_with(|| why.to_owned());
             }
             None => {
-                let base = joined(&module_folder(rel), inline, name);
-                self.files.insert(format!("{base}.rs"), why.clone());
-                self.trees.insert(format!("{base}/"), why);
+                let base = joined(&self.modules_folder(rel), inline, name);
+                self.files.entry(format!("{base}.rs")).or_insert_with(|| why.to_owned());
+                self.trees.entry(format!("{base}/")).or_insert_with(|| why.to_owned());
             }
         }
+    }
+
+    /// The file a `#[path]` names. Outside inline modules it is relative
+    /// to the declaring file's folder; inside them, to its modules' folder.
+    fn path_file(&self, rel: &str, module: &TestModule, path: &str) -> String {
+        let inline = &module.path[..module.path.len().saturating_sub(1)];
+        let base = if inline.is_empty() { folder(rel) } else { self.modules_folder(rel) };
+        joined(&base, inline, path)
+    }
+
+    /// Where the modules `rel` declares live ([`module_folder`]), or its
+    /// own folder for a file loaded through a `#[path]`.
+    fn modules_folder(&self, rel: &str) -> String {
+        if self.by_path.contains(rel) { folder(rel) } else { module_folder(rel) }
     }
 
     /// `rel` starts with `#![cfg(test)]`.
@@ -131,6 +172,30 @@ mod tests {
             found.why("src/tests.rs"),
             Some("test code: `#[cfg(test)] mod tests;` at src/lib.rs:3")
         );
+    }
+
+    /// A review found the modules of a test module loaded through a
+    /// `#[path]` taken for library code: rustc looks for them beside its
+    /// file, and they are test code as their parent is.
+    #[test]
+    fn the_modules_of_a_test_file_loaded_by_path_are_test_code_beside_it() {
+        let mut found = TestFiles::default();
+        let tests = module(&["tests"], Some("lib_tests.rs"));
+        found.loaded_by_path("src/lib.rs", &tests);
+        found.declare("src/lib.rs", &tests);
+        let helpers = [module(&["helpers"], None)];
+        assert!(found.declare_below("src/lib_tests.rs", &helpers));
+        assert!(!found.declare_below("src/lib_tests.rs", &helpers), "nothing new");
+        assert!(found.why("src/helpers.rs").is_some());
+        assert!(found.why("src/helpers/deep.rs").is_some());
+        assert_eq!(found.why("src/lib_tests/helpers.rs"), None);
+        // A library module loaded by path keeps its own test module beside it.
+        let imp = module(&["imp"], Some("sys/unix.rs"));
+        found.loaded_by_path("src/lib.rs", &imp);
+        found.declare("src/sys/unix.rs", &module(&["tests"], None));
+        assert!(found.why("src/sys/tests.rs").is_some());
+        assert_eq!(found.why("src/sys/unix.rs"), None);
+        assert!(!found.declare_below("src/sys/unix.rs", &helpers), "library code");
     }
 
     #[test]
