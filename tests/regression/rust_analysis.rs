@@ -186,6 +186,23 @@ fn f() {}
     assert!(noot::mutate::lang::rust::doctests::examples("src/t.rs", &test_file).is_empty());
 }
 
+/// Writes `text` to `rel` under `root`, making its folders.
+fn write_file(root: &std::path::Path, rel: &str, text: &str) {
+    let path = root.join(rel);
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    std::fs::write(path, text).expect("write");
+}
+
+/// The functions a `--list` report has mutants in.
+fn mutated_functions(listed: &serde_json::Value) -> std::collections::BTreeSet<&str> {
+    listed["mutants"]
+        .as_array()
+        .expect("mutants")
+        .iter()
+        .filter_map(|m| m["function"].as_str())
+        .collect()
+}
+
 /// The modules of a test module loaded through a `#[path]` were analysed
 /// as library code (their helpers mutated): rustc looks for them beside
 /// that file, as for a `mod.rs`, and they are test code as it is. Nor did
@@ -194,11 +211,7 @@ fn f() {}
 #[test]
 fn the_modules_of_a_test_file_loaded_by_path_are_test_code() {
     let dir = crate_dir("paths", "2021");
-    let write = |rel: &str, text: &str| {
-        let path = dir.path().join(rel);
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-        std::fs::write(path, text).expect("write");
-    };
+    let write = |rel: &str, text: &str| write_file(dir.path(), rel, text);
     write(
         "src/lib.rs",
         "pub fn one() -> u8 {\n    1\n}\n\n#[cfg(test)]\n#[path = \"lib_tests.rs\"]\nmod tests;\n\n\
@@ -212,12 +225,7 @@ fn the_modules_of_a_test_file_loaded_by_path_are_test_code() {
     write("src/sys/unix.rs", "pub fn two() -> u8 {\n    2\n}\n\n#[cfg(test)]\nmod tests;\n");
     write("src/sys/tests.rs", "pub fn unix_helper() -> u8 {\n    2 + 0\n}\n");
     let listed = listed(dir.path());
-    let functions: std::collections::BTreeSet<&str> = listed["mutants"]
-        .as_array()
-        .expect("mutants")
-        .iter()
-        .filter_map(|m| m["function"].as_str())
-        .collect();
+    let functions = mutated_functions(&listed);
     assert!(!functions.iter().any(|f| f.contains("helper")), "{functions:?}");
     assert!(functions.contains("paths::one"), "{functions:?}");
 }
@@ -230,11 +238,7 @@ fn the_modules_of_a_test_file_loaded_by_path_are_test_code() {
 #[test]
 fn a_test_module_in_a_file_of_its_own_is_test_code() {
     let dir = crate_dir("split", "2021");
-    let write = |rel: &str, text: &str| {
-        let path = dir.path().join(rel);
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-        std::fs::write(path, text).expect("write");
-    };
+    let write = |rel: &str, text: &str| write_file(dir.path(), rel, text);
     write(
         "src/lib.rs",
         "pub fn one() -> u8 {\n    1\n}\n\n#[cfg(test)]\nmod tests;\n\n\
@@ -262,12 +266,7 @@ fn a_test_module_in_a_file_of_its_own_is_test_code() {
     // `cfg(test_utils)` is not `cfg(test)`: library code behind a cfg.
     write("src/fixtures.rs", "pub fn fixture() -> u8 {\n    1 + 0\n}\n");
     let listed = listed(dir.path());
-    let functions: std::collections::BTreeSet<&str> = listed["mutants"]
-        .as_array()
-        .expect("mutants")
-        .iter()
-        .filter_map(|m| m["function"].as_str())
-        .collect();
+    let functions = mutated_functions(&listed);
     assert_eq!(
         functions,
         ["split::fixtures::fixture", "split::inner::two", "split::one"].into(),
