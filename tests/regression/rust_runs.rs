@@ -29,9 +29,7 @@ fn status_of(report: &Value, id: &str) -> String {
 #[test]
 fn a_members_tests_run_in_its_folder_as_under_cargo_test() {
     let dir = mutate_fixture("rust-workspace");
-    let (code, stdout, stderr) = noot_run(dir.path(), &["run", "--format", "json"]);
-    assert_eq!(code, Some(0), "{stderr}");
-    let report: Value = serde_json::from_str(&stdout).expect("json");
+    let report = run_report(dir.path());
     assert_eq!(report["summary"]["score"], 100.0, "{report}");
 }
 
@@ -108,6 +106,13 @@ pub fn double(x: u32) -> u32 {
     assert_eq!(status_of(&report, &one), "killed", "{report}");
 }
 
+/// `noot run --format json` in `dir`, which must end with 0, parsed.
+fn run_report(dir: &std::path::Path) -> Value {
+    let (code, stdout, stderr) = noot_run(dir, &["run", "--format", "json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    serde_json::from_str(&stdout).expect("json")
+}
+
 /// A crate where `x > 0` made `x < 0` sends the only test to `neg`, which
 /// the stats run (without the mutant) never sees.
 const SIGNS: &str = "pub fn sign(x: i32) -> i32 {\n    if x > 0 { 1 } else { neg(x) }\n}\n\n\
@@ -135,16 +140,12 @@ fn an_edit_to_a_function_only_the_mutant_reached_runs_it_again() {
     let dir = crate_dir("signs", "2021");
     let lib = SIGNS;
     std::fs::write(dir.path().join("src/lib.rs"), lib).expect("write");
-    let (code, stdout, stderr) = noot_run(dir.path(), &["run", "--format", "json"]);
-    assert_eq!(code, Some(0), "{stderr}");
-    let report: Value = serde_json::from_str(&stdout).expect("json");
+    let report = run_report(dir.path());
     assert_eq!(flipped(&report), ("killed".to_owned(), false));
     // neg now returns 1: under the mutant, sign(5) is 1 again.
     std::fs::write(dir.path().join("src/lib.rs"), lib.replace("    -1\n", "    1\n"))
         .expect("write");
-    let (code, stdout, stderr) = noot_run(dir.path(), &["run", "--format", "json"]);
-    assert_eq!(code, Some(0), "{stderr}");
-    let report: Value = serde_json::from_str(&stdout).expect("json");
+    let report = run_report(dir.path());
     assert_eq!(flipped(&report), ("survived".to_owned(), false));
 }
 
@@ -158,13 +159,9 @@ fn an_edit_to_a_function_only_the_mutant_reached_runs_it_again() {
 fn a_second_run_with_nothing_changed_reuses_a_mutant_that_reached_more_than_its_tests() {
     let dir = crate_dir("signs", "2021");
     std::fs::write(dir.path().join("src/lib.rs"), SIGNS).expect("write");
-    let (code, stdout, stderr) = noot_run(dir.path(), &["run", "--format", "json"]);
-    assert_eq!(code, Some(0), "{stderr}");
-    let report: Value = serde_json::from_str(&stdout).expect("json");
+    let report = run_report(dir.path());
     assert_eq!(flipped(&report), ("killed".to_owned(), false));
-    let (code, stdout, stderr) = noot_run(dir.path(), &["run", "--format", "json"]);
-    assert_eq!(code, Some(0), "{stderr}");
-    let report: Value = serde_json::from_str(&stdout).expect("json");
+    let report = run_report(dir.path());
     assert_eq!(flipped(&report), ("killed".to_owned(), true), "{report}");
     assert_eq!(report["summary"]["tested"], 0, "{report}");
 }
@@ -281,9 +278,7 @@ fn a_chain_of_members_each_with_an_unviable_mutant_still_builds() {
             "pub struct Point {\n    pub x: i32,\n}\n\npub fn origin() -> Point {\n    Point { x: 0 }\n}\n\n#[cfg(test)]\nmod tests {\n    #[test]\n    fn at_zero() {\n        assert_eq!(super::origin().x, 0);\n    }\n}\n",
         );
     }
-    let (code, stdout, stderr) = noot_run(dir.path(), &["run", "--format", "json"]);
-    assert_eq!(code, Some(0), "{stderr}");
-    let report: Value = serde_json::from_str(&stdout).expect("json");
+    let report = run_report(dir.path());
     for member in &members {
         assert_eq!(status_of(&report, &format!("{member}::origin__noot_1")), "unviable");
     }
@@ -323,9 +318,7 @@ mod tests {
 "#,
     )
     .expect("write");
-    let (code, stdout, stderr) = noot_run(dir.path(), &["run", "--format", "json"]);
-    assert_eq!(code, Some(0), "{stderr}");
-    let report: Value = serde_json::from_str(&stdout).expect("json");
+    let report = run_report(dir.path());
     assert_eq!(report["summary"]["killed"], 4, "{report}");
     let copy = dir.path().join(".noot/mutants");
     assert!(copy.join("ran-under-0").exists(), "the stats run ran it");
@@ -415,9 +408,7 @@ mod tests {
 "#,
     )
     .expect("write");
-    let (code, stdout, stderr) = noot_run(dir.path(), &["run", "--format", "json"]);
-    assert_eq!(code, Some(0), "{stderr}");
-    let report: Value = serde_json::from_str(&stdout).expect("json");
+    let report = run_report(dir.path());
     let timeouts: Vec<&Value> = report["mutants"]
         .as_array()
         .expect("mutants")
@@ -518,29 +509,21 @@ fn an_edit_only_the_mutant_reached_runs_it_again_under_a_runner_plugin() {
         ),
     )
     .expect("write");
-    let (code, stdout, stderr) = noot_run(dir.path(), &["run", "--format", "json"]);
-    assert_eq!(code, Some(0), "{stderr}");
-    let report: Value = serde_json::from_str(&stdout).expect("json");
+    let report = run_report(dir.path());
     assert_eq!(report["runner"], "command");
     assert_eq!(flipped(&report), ("killed".to_owned(), false));
     // Its verdict was stored under a key that covers what its run
     // reached: with nothing changed, it is reused.
-    let (code, stdout, stderr) = noot_run(dir.path(), &["run", "--format", "json"]);
-    assert_eq!(code, Some(0), "{stderr}");
-    let report: Value = serde_json::from_str(&stdout).expect("json");
+    let report = run_report(dir.path());
     assert_eq!(flipped(&report), ("killed".to_owned(), true), "reused as it is");
     std::fs::write(dir.path().join("src/lib.rs"), lib.replace("    7\n", "    8\n"))
         .expect("write");
-    let (code, stdout, stderr) = noot_run(dir.path(), &["run", "--format", "json"]);
-    assert_eq!(code, Some(0), "{stderr}");
-    let report: Value = serde_json::from_str(&stdout).expect("json");
+    let report = run_report(dir.path());
     assert_eq!(flipped(&report), ("killed".to_owned(), true), "its reach was recorded");
     let lib = lib.replace("    7\n", "    8\n");
     std::fs::write(dir.path().join("src/lib.rs"), lib.replace("    -1\n", "    1\n"))
         .expect("write");
-    let (code, stdout, stderr) = noot_run(dir.path(), &["run", "--format", "json"]);
-    assert_eq!(code, Some(0), "{stderr}");
-    let report: Value = serde_json::from_str(&stdout).expect("json");
+    let report = run_report(dir.path());
     assert_eq!(flipped(&report), ("survived".to_owned(), false));
 }
 

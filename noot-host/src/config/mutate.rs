@@ -267,27 +267,37 @@ impl MutateTable {
             note("runner", v.span().start, &mut settings);
             settings.runner = v.get_ref().clone();
         }
-        if let Some(v) = &self.language {
-            if !matches!(v.get_ref().as_str(), "auto" | "python" | "rust") {
+        // Keys that take one of a few words, and the field each sets.
+        type Field = fn(&mut MutateSettings) -> &mut String;
+        let choices: [(&str, _, &[&str], &str, &str, Field); 2] = [
+            (
+                "language",
+                &self.language,
+                &["auto", "python", "rust"][..],
+                "noot mutates \"python\" and \"rust\"",
+                "leave it out (or \"auto\") to detect it: Cargo.toml without a Python project is Rust",
+                |s| &mut s.language,
+            ),
+            (
+                "optimise",
+                &self.optimise,
+                &["auto", "always", "never"][..],
+                "it is \"auto\", \"always\" or \"never\"",
+                "leave it out (or \"auto\") to build optimised when the tests outweigh the build",
+                |s| &mut s.optimise,
+            ),
+        ];
+        for (key, value, allowed, what, help, field) in choices {
+            let Some(v) = value else { continue };
+            if !allowed.contains(&v.get_ref().as_str()) {
                 return Err(ConfigError::at(
                     at(v.span().start),
-                    format!("language = {:?}: noot mutates \"python\" and \"rust\"", v.get_ref()),
+                    format!("{key} = {:?}: {what}", v.get_ref()),
                 )
-                .with_help("leave it out (or \"auto\") to detect it: Cargo.toml without a Python project is Rust"));
+                .with_help(help));
             }
-            note("language", v.span().start, &mut settings);
-            settings.language = v.get_ref().clone();
-        }
-        if let Some(v) = &self.optimise {
-            if !matches!(v.get_ref().as_str(), "auto" | "always" | "never") {
-                return Err(ConfigError::at(
-                    at(v.span().start),
-                    format!("optimise = {:?}: it is \"auto\", \"always\" or \"never\"", v.get_ref()),
-                )
-                .with_help("leave it out (or \"auto\") to build optimised when the tests outweigh the build"));
-            }
-            note("optimise", v.span().start, &mut settings);
-            settings.optimise = v.get_ref().clone();
+            note(key, v.span().start, &mut settings);
+            *field(&mut settings) = v.get_ref().clone();
         }
         if let Some(v) = &self.jobs {
             let jobs = usize::try_from(*v.get_ref()).ok().filter(|j| *j > 0).ok_or_else(|| {

@@ -95,10 +95,6 @@ struct Measured {
     built: Built,
     stats: Stats,
     build_ms: u64,
-    /// `--features …` and the like, as the build got them.
-    feature_args: Vec<String>,
-    /// The user's cargo configuration the build kept.
-    cargo_config: CargoConfig,
 }
 
 /// A stats run.
@@ -281,26 +277,29 @@ impl<'a> RustRun<'a> {
         })
     }
 
-    /// Per test binary, the folder its tests run in.
-    fn dirs_of(&self, built: &Built) -> HashMap<String, String> {
-        built
+    /// Per test binary the folder its tests run in, and each mutant's
+    /// tests, from a build and its stats run.
+    fn select(&self, measured: &Measured) -> (HashMap<String, String>, stats::Selection) {
+        let dirs: HashMap<String, String> = measured
+            .built
             .binaries
             .iter()
             .map(|b| {
                 let dir = stats::package_dir(b, &self.mutants_dir);
                 (b.path.display().to_string(), dir.display().to_string())
             })
-            .collect()
+            .collect();
+        let mutant_of: HashMap<u32, &str> =
+            self.switches.iter().map(|(id, n)| (*n, id.as_str())).collect();
+        let selection = stats::select(&measured.stats.tests, &mutant_of, &dirs);
+        (dirs, selection)
     }
 
     /// What the mutants' tests take, summed over the mutants: each
     /// selection's tests as the stats run measured them, and its binaries'
     /// start-up (a binary with one test has all its time counted as that).
     fn selected_ms(&self, measured: &Measured) -> u64 {
-        let mutant_of: HashMap<u32, &str> =
-            self.switches.iter().map(|(id, n)| (*n, id.as_str())).collect();
-        let selection =
-            stats::select(&measured.stats.tests, &mutant_of, &self.dirs_of(&measured.built));
+        let (_, selection) = self.select(measured);
         selection
             .selected
             .values()
@@ -323,15 +322,13 @@ impl<'a> RustRun<'a> {
         optimised: &[String],
         known_unviable: &BTreeMap<u32, String>,
         cut_when_worth: bool,
+        (feature_args, cargo_config): (&[String], &CargoConfig),
     ) -> Result<Measured, RunError> {
         let (ports, root) = (self.ports, &self.config.root);
         // One build with every mutant behind its switch.
-        let feature_args = self.request.cargo.feature_args();
         ports.progress.progress(0, 1, "building the mutated crate once");
         let build_started = ports.clock.monotonic_ms();
         let target_dir = root.join(".noot/target");
-        let cargo_config =
-            CargoConfig::read(&self.mutants_dir, ports.env.vars(), toolchain_version(root));
         // This very program caps the lints, as cargo's rustc wrapper.
         let noot_program = std::env::current_exe().ok();
         // Ctrl-C stops cargo's process group at once.
@@ -347,8 +344,8 @@ impl<'a> RustRun<'a> {
                     &self.planned,
                     &build::Cargo {
                         target_dir: &target_dir,
-                        feature_args: &feature_args,
-                        config: &cargo_config,
+                        feature_args,
+                        config: cargo_config,
                         cap_lints_by: noot_program.as_deref(),
                         optimised,
                     },
@@ -382,7 +379,7 @@ impl<'a> RustRun<'a> {
         let enough: stats::Enough<'_> =
             if cut_when_worth && built.compiled { Some(&worth) } else { None };
         let stats = self.measure(stop, &built, enough)?;
-        Ok(Measured { built, stats, build_ms, feature_args, cargo_config })
+        Ok(Measured { built, stats, build_ms })
     }
 
     /// The stats run over `built`'s tests: each test alone, the switches
@@ -501,7 +498,10 @@ impl LanguageRun for RustRun<'_> {
             .map(|all| all.into_iter().map(|c| c.package).collect())
             .unwrap_or_default();
         let choice = self.config.mutate.optimise.as_str();
-        let cargo_config = CargoConfig::read(&self.mutants_dir, ports.env.vars(), String::new());
+        let feature_args = self.request.cargo.feature_args();
+        let cargo_config =
+            CargoConfig::read(&self.mutants_dir, ports.env.vars(), toolchain_version(root));
+        let setup = (&feature_args[..], &cargo_config);
         let project_decides = choice == "never"
             || (choice == "auto"
                 && optimise::set_by_project(&root.join("Cargo.toml"), &cargo_config));
@@ -520,6 +520,7 @@ impl LanguageRun for RustRun<'_> {
             if start_optimised { &packages } else { none },
             &BTreeMap::new(),
             undecided,
+            setup,
         )?;
         let last_round_ms = first.built.round_ms.last().copied().unwrap_or(0);
         let mut chosen = (first, start_optimised);
@@ -535,7 +536,7 @@ impl LanguageRun for RustRun<'_> {
             let first_ms = chosen.0.build_ms.saturating_add(chosen.0.stats.stats_ms);
             let decision = if worth {
                 let known = chosen.0.built.unviable.clone();
-                match self.build_and_measure(stop, &packages, &known, false) {
+                match self.build_and_measure(stop, &packages, &known, false, setup) {
                     Ok(second) => {
                         // Compared over the tests both stats runs ran.
                         let (before, after) = common_time(&chosen.0.stats, &second.stats);
@@ -578,11 +579,9 @@ impl LanguageRun for RustRun<'_> {
             decided = Some((decision, first_ms));
         }
         let (measured, optimised) = chosen;
-        let mutant_of: HashMap<u32, &str> =
-            self.switches.iter().map(|(id, n)| (*n, id.as_str())).collect();
-        self.dirs = self.dirs_of(&measured.built);
-        let selection = stats::select(&measured.stats.tests, &mutant_of, &self.dirs);
-        let Measured { built, stats, build_ms, feature_args, cargo_config } = measured;
+        let (dirs, selection) = self.select(&measured);
+        self.dirs = dirs;
+        let Measured { built, stats, build_ms } = measured;
         let Stats { tests, startup_ms, stats_ms, .. } = stats;
         self.test_ms =
             tests.iter().map(|t| (test_arg(&t.binary, &t.name), t.duration_ms)).collect();
