@@ -594,3 +594,55 @@ fn a_target_section_for_another_platform_keeps_the_build_rustflags() {
     let report: Value = serde_json::from_str(&stdout).expect("json");
     assert!(report["summary"]["killed"].as_u64().is_some_and(|k| k > 0), "{report}");
 }
+
+/// A mutant that sent its first, quickest test into a loop was a
+/// `timeout` even when a later test of the job failed under it: which of
+/// the two came first decided, and that order comes from measured times
+/// and from which tests killed the mutants judged just before (on
+/// fastrand, 12 of 245 mutants flipped between `killed` and `timeout`
+/// from one run to the next). After a test hits the CPU-time limit the
+/// job's other tests still run, so a failing test anywhere kills.
+#[test]
+fn a_test_that_fails_after_another_looped_kills_the_mutant() {
+    let dir = crate_dir("loop_then_fail", "2021");
+    std::fs::write(
+        dir.path().join("src/lib.rs"),
+        r#"pub fn step(n: u32) -> u32 {
+    n + 1
+}
+
+#[cfg(test)]
+mod tests {
+    /// Quick, so it runs first; under most mutants of `step` it never ends.
+    #[test]
+    fn a_counts() {
+        let mut i = 0;
+        while i < 3 {
+            i = super::step(i);
+        }
+    }
+
+    #[test]
+    fn b_checks() {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        assert_eq!(super::step(1), 2);
+    }
+}
+"#,
+    )
+    .expect("write");
+    let report = run_report(dir.path());
+    let statuses: Vec<(String, String)> = report["mutants"]
+        .as_array()
+        .expect("mutants")
+        .iter()
+        .map(|m| {
+            (
+                m["replacement"].as_str().unwrap_or_default().to_owned(),
+                status_of(&report, m["id"].as_str().unwrap_or_default()),
+            )
+        })
+        .collect();
+    assert!(statuses.len() >= 3, "{report}");
+    assert!(statuses.iter().all(|(_, status)| status == "killed"), "{statuses:?}");
+}

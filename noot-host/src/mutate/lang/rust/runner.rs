@@ -18,7 +18,7 @@
 //! says): resolving one costs a debug test binary about 100 ms, which was
 //! most of what a killed mutant cost; the repro command shows them.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -136,7 +136,10 @@ impl LibtestRunner {
         cpu_limit_ms: u64,
     ) -> SpawnSpec {
         let switch = self.switches.get(job.mutant_id.as_str()).copied().unwrap_or(0);
-        let mut args = vec![RString::from("--exact"), RString::from("-q")];
+        // Not `-q`: with one thread, libtest's full output names each test
+        // as it starts, so a process stopped in one says which (see
+        // [`unstarted`]).
+        let mut args = vec![RString::from("--exact")];
         args.push(RString::from("--test-threads=1"));
         args.extend(names.iter().map(|n| RString::from(n.as_str())));
         SpawnSpec {
@@ -224,6 +227,61 @@ fn cpu_left(job: &MutantJob, used: u64) -> u64 {
     job.cpu_limit_ms.saturating_sub(used).max(crate::mutate::execute::MIN_CPU_MS)
 }
 
+/// While a job that reached a CPU limit looks for a failing test: the
+/// least CPU time a process gets, and × its tests' own time it gets.
+const SEARCH_FLOOR_MS: u64 = 50;
+const SEARCH_FACTOR: u64 = 2;
+
+/// The CPU budget and deadline of a process that runs after another of
+/// its job reached its CPU limit. The verdict is a timeout already; this
+/// process can only turn it into a kill, and a test that fails under a
+/// mutant fails within about its own time. So it gets twice its tests'
+/// stats-run time (at least [`SEARCH_FLOOR_MS`]; the job's budget when a
+/// time is missing), not a share of what the job has left: a loop in it
+/// too costs little. Its deadline: twice that and the start-up, never
+/// more than the job's.
+fn search_budget(
+    baselines: &HashMap<String, u64>,
+    job: &MutantJob,
+    binary: &str,
+    names: &[String],
+) -> (u64, u64) {
+    let own: Option<u64> = names.iter().map(|n| baselines.get(&test_arg(binary, n)).copied()).sum();
+    let cpu = match own {
+        Some(own) => own.saturating_mul(SEARCH_FACTOR).max(SEARCH_FLOOR_MS),
+        None => job.cpu_limit_ms.max(crate::mutate::execute::MIN_CPU_MS),
+    };
+    let most = job.deadline_ms.saturating_add(job.startup_ms);
+    let deadline = cpu.saturating_mul(2).saturating_add(job.startup_ms).min(most).max(1);
+    (cpu, deadline)
+}
+
+/// The tests of `names` a stopped process had not started: libtest, with
+/// one thread and its full output, prints `test NAME ... ` as each test
+/// starts and the result as it ends. Empty when the output names no test
+/// (not libtest's output: nothing can be said).
+fn unstarted(output: &str, names: &[String]) -> Vec<String> {
+    let started: HashSet<&str> = output
+        .lines()
+        .filter_map(|line| Some(line.strip_prefix("test ")?.split_once(" ... ")?.0))
+        .collect();
+    if started.is_empty() {
+        return Vec::new();
+    }
+    names.iter().filter(|name| !started.contains(name.as_str())).cloned().collect()
+}
+
+/// The test a stopped process was running: started, without a result.
+fn running(output: &str) -> Option<&str> {
+    output
+        .lines()
+        .filter_map(|line| {
+            let (name, result) = line.strip_prefix("test ")?.split_once(" ... ")?;
+            result.trim().is_empty().then_some(name)
+        })
+        .next_back()
+}
+
 /// Whether a test process was stopped by its CPU budget.
 fn out_of_cpu(exit: &ProcExit) -> bool {
     matches!(exit.kind, ExitKind::Signaled) && (exit.code == SIGXCPU || exit.code == SIGPROF)
@@ -285,34 +343,31 @@ impl LibtestRunner {
     }
 
     /// Runs a job's processes; `stats`: where they record the switches
-    /// they reach.
+    /// they reach. A process stopped by its CPU budget does not end the
+    /// job: the tests it had not finished and the processes after it
+    /// still run ([`search_budget`]), and a failure among them kills the
+    /// mutant. Which test of a job comes first depends on measured times
+    /// and on the tests that killed the mutants judged just before, so
+    /// stopping at a loop made the verdict (`timeout` or `killed`) depend
+    /// on them.
     fn run_job(&self, job: &MutantJob, stats: Option<&Path>) -> Result<MutantVerdict, PluginError> {
         let mut elapsed: u64 = 0;
         let mut output = String::new();
-        for (started, (binary, names)) in (1u64..).zip(Self::processes(job)) {
+        let mut queue: VecDeque<(String, Vec<String>)> = Self::processes(job).into();
+        let mut timed_out: Option<MutantVerdict> = None;
+        let mut started: u64 = 0;
+        while let Some((binary, names)) = queue.pop_front() {
             if self.cancelled.load(Ordering::SeqCst) {
                 return Err(PluginError::Failed("cancelled".into()));
             }
-            let (deadline, used) = budget(job, started, elapsed);
-            let left = cpu_left(job, used);
-            let mut cpu_limit_ms = cpu_share(&self.baselines, job, &binary, &names, used);
-            let mut exit = self.run_process(job, &binary, &names, stats, cpu_limit_ms, deadline)?;
-            if cpu_limit_ms < left && out_of_cpu(&exit) {
-                // Stopped at its share: a loop, or tests the mutant made
-                // slower that would still finish. The same tests without
-                // the mutant tell: a quarter of the share or less, and the
-                // timeout stands; else they run again with all the job
-                // has left, as if the budget were not split.
-                let without = MutantJob { mutant_id: RString::new(), ..job.clone() };
-                let reference =
-                    self.run_process(&without, &binary, &names, None, left, deadline)?;
-                let passes = matches!(reference.kind, ExitKind::Exited) && reference.code == 0;
-                if !passes || reference.elapsed_ms.saturating_mul(4) > exit.elapsed_ms {
-                    elapsed += exit.elapsed_ms;
-                    cpu_limit_ms = left;
-                    exit = self.run_process(job, &binary, &names, stats, left, deadline)?;
+            started += 1;
+            let (exit, cpu_limit_ms) = match timed_out {
+                None => self.run_within_budget(job, &binary, &names, stats, started, elapsed)?,
+                Some(_) => {
+                    let (cpu, deadline) = search_budget(&self.baselines, job, &binary, &names);
+                    (self.run_process(job, &binary, &names, stats, cpu, deadline)?, cpu)
                 }
-            }
+            };
             elapsed += exit.elapsed_ms;
             output = format!(
                 "{}{}",
@@ -320,47 +375,69 @@ impl LibtestRunner {
                 String::from_utf8_lossy(&exit.stderr)
             );
             let cap = usize::try_from(job.output_cap_bytes).unwrap_or(usize::MAX);
-            let (status, detail, cpu_limited) = match exit.kind {
-                ExitKind::Exited if exit.code == 0 => continue,
-                ExitKind::Exited if exit.code == 101 => {
-                    (MutantStatus::Killed, failed_test(&output), false)
-                }
-                ExitKind::Exited => (
-                    MutantStatus::Killed,
-                    format!("the test binary exited with {}", exit.code),
-                    false,
-                ),
-                ExitKind::Signaled if exit.code == SIGXCPU || exit.code == SIGPROF => (
-                    MutantStatus::Timeout,
-                    format!(
-                        "CPU-time limit of {cpu_limit_ms} ms (of the job's {} ms) reached in {}",
-                        job.cpu_limit_ms,
-                        short(&binary)
-                    ),
-                    true,
-                ),
-                ExitKind::Signaled => (
-                    MutantStatus::Killed,
-                    format!("the test binary died of signal {}", exit.code),
-                    false,
-                ),
-                ExitKind::TimedOut => {
-                    (MutantStatus::Timeout, "deadline passed; process group killed".into(), false)
+            let exit_code = match exit.kind {
+                ExitKind::Exited => ROption::RSome(exit.code),
+                _ => ROption::RNone,
+            };
+            let killed = |detail: String| {
+                let after = timed_out.as_ref().map_or_else(String::new, |first| {
+                    format!(" (after another test of the job reached its limit: {})", first.detail)
+                });
+                MutantVerdict {
+                    status: MutantStatus::Killed,
+                    duration_ms: elapsed,
+                    exit_code,
+                    output: RString::new(),
+                    detail: format!("{detail}{after}").into(),
+                    cpu_limited: false,
                 }
             };
-            let kept =
-                if status == MutantStatus::Killed { String::new() } else { tail(&output, cap) };
-            return Ok(MutantVerdict {
-                status,
-                duration_ms: elapsed,
-                exit_code: match exit.kind {
-                    ExitKind::Exited => ROption::RSome(exit.code),
-                    _ => ROption::RNone,
-                },
-                output: kept.into(),
-                detail: detail.into(),
-                cpu_limited,
-            });
+            match exit.kind {
+                ExitKind::Exited if exit.code == 0 => {}
+                ExitKind::Exited if exit.code == 101 => return Ok(killed(failed_test(&output))),
+                ExitKind::Exited => {
+                    return Ok(killed(format!("the test binary exited with {}", exit.code)));
+                }
+                ExitKind::Signaled if out_of_cpu(&exit) => {
+                    let rest = unstarted(&output, &names);
+                    if !rest.is_empty() {
+                        queue.push_front((binary.clone(), rest));
+                    }
+                    timed_out.get_or_insert_with(|| MutantVerdict {
+                        status: MutantStatus::Timeout,
+                        duration_ms: 0,
+                        exit_code: ROption::RNone,
+                        output: tail(&output, cap).into(),
+                        detail: format!(
+                            "CPU-time limit of {cpu_limit_ms} ms (of the job's {} ms) reached in {}{}",
+                            job.cpu_limit_ms,
+                            short(&binary),
+                            running(&output).map_or_else(String::new, |t| format!(" by {t}"))
+                        )
+                        .into(),
+                        cpu_limited: true,
+                    });
+                }
+                ExitKind::Signaled => {
+                    return Ok(killed(format!("the test binary died of signal {}", exit.code)));
+                }
+                // A hang that burns no CPU time: the job's deadline is
+                // spent, nothing more runs.
+                ExitKind::TimedOut => {
+                    let first = timed_out.take().unwrap_or_else(|| MutantVerdict {
+                        status: MutantStatus::Timeout,
+                        duration_ms: 0,
+                        exit_code: ROption::RNone,
+                        output: tail(&output, cap).into(),
+                        detail: "deadline passed; process group killed".into(),
+                        cpu_limited: false,
+                    });
+                    return Ok(MutantVerdict { duration_ms: elapsed, ..first });
+                }
+            }
+        }
+        if let Some(first) = timed_out {
+            return Ok(MutantVerdict { duration_ms: elapsed, ..first });
         }
         let cap = usize::try_from(job.output_cap_bytes).unwrap_or(usize::MAX);
         Ok(MutantVerdict {
@@ -371,6 +448,42 @@ impl LibtestRunner {
             detail: "every selected test passed".into(),
             cpu_limited: false,
         })
+    }
+
+    /// Runs the `started`-th process of a job, `elapsed` ms after it
+    /// began, within the job's budget: its CPU share ([`cpu_share`]) and
+    /// what is left of the deadline. Returns how it ended and its CPU
+    /// limit.
+    fn run_within_budget(
+        &self,
+        job: &MutantJob,
+        binary: &str,
+        names: &[String],
+        stats: Option<&Path>,
+        started: u64,
+        elapsed: u64,
+    ) -> Result<(ProcExit, u64), PluginError> {
+        let (deadline, used) = budget(job, started, elapsed);
+        let left = cpu_left(job, used);
+        let share = cpu_share(&self.baselines, job, binary, names, used);
+        let exit = self.run_process(job, binary, names, stats, share, deadline)?;
+        if share < left && out_of_cpu(&exit) {
+            // Stopped at its share: a loop, or tests the mutant made
+            // slower that would still finish. The same tests without the
+            // mutant tell: a quarter of the share or less, and the timeout
+            // stands; else they run again with all the job has left, as if
+            // the budget were not split.
+            let without = MutantJob { mutant_id: RString::new(), ..job.clone() };
+            let reference = self.run_process(&without, binary, names, None, left, deadline)?;
+            let passes = matches!(reference.kind, ExitKind::Exited) && reference.code == 0;
+            if !passes || reference.elapsed_ms.saturating_mul(4) > exit.elapsed_ms {
+                let deadline = deadline.saturating_sub(exit.elapsed_ms).max(1);
+                let again = self.run_process(job, binary, names, stats, left, deadline)?;
+                let again = ProcExit { elapsed_ms: again.elapsed_ms + exit.elapsed_ms, ..again };
+                return Ok((again, left));
+            }
+        }
+        Ok((exit, share))
     }
 
     fn repro_of(&self, job: &MutantJob) -> String {
@@ -427,6 +540,39 @@ mod tests {
             "running 2 tests\n.F\nfailures:\n\n---- tests::adds stdout ----\nthread panicked\n";
         assert_eq!(failed_test(output), "tests::adds failed");
         assert_eq!(failed_test("nothing"), "a test failed");
+    }
+
+    #[test]
+    fn a_stopped_process_says_which_test_it_was_running_and_which_it_had_not_started() {
+        let names: Vec<String> = ["a", "m::b", "m::c", "z"].map(String::from).into();
+        let output = "\nrunning 4 tests\ntest a ... ok\ntest m::b ... ";
+        assert_eq!(running(output), Some("m::b"));
+        assert_eq!(unstarted(output, &names), ["m::c", "z"]);
+        assert_eq!(running("test a ... ok\n"), None, "it finished");
+        assert!(unstarted("Segmentation fault", &names).is_empty(), "not libtest's: nothing known");
+    }
+
+    #[test]
+    fn after_a_cpu_limit_the_rest_of_a_job_gets_twice_its_own_time() {
+        let job = MutantJob {
+            deadline_ms: 5_000,
+            startup_ms: 10,
+            cpu_limit_ms: 6_000,
+            ..MutantJob::default()
+        };
+        let baselines: HashMap<String, u64> =
+            [("quick", 2), ("slow", 900)].map(|(n, ms)| (test_arg("b", n), ms)).into();
+        let names = |n: &[&str]| n.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>();
+        assert_eq!(search_budget(&baselines, &job, "b", &names(&["quick"])), (50, 110));
+        assert_eq!(
+            search_budget(&baselines, &job, "b", &names(&["quick", "slow"])),
+            (1_804, 3_618)
+        );
+        assert_eq!(
+            search_budget(&baselines, &job, "b", &names(&["unmeasured"])),
+            (6_000, 5_010),
+            "no time: the job's budget, within its deadline"
+        );
     }
 
     #[test]
