@@ -318,3 +318,39 @@ fn the_help_says_noot_run_mutation_tests_crates_too() {
     assert!(first.contains("Rust"), "{first}");
     assert!(run.contains("cargo noot run"), "{run}");
 }
+
+/// A crate whose `[lib] path` (or `[[bin]] path`) is not under `src/`
+/// had no mutants: only `src/` was searched. Its files are found as rustc
+/// finds them now, from each target's root down its `mod` declarations.
+#[test]
+fn a_crate_whose_targets_are_not_under_src_is_mutated() {
+    let dir = crate_dir("rootlib", "2021");
+    let write = |rel: &str, text: &str| write_file(dir.path(), rel, text);
+    std::fs::remove_dir(dir.path().join("src")).expect("no src");
+    write(
+        "Cargo.toml",
+        "[package]\nname = \"rootlib\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+         [lib]\npath = \"lib.rs\"\n\n[[bin]]\nname = \"cli\"\npath = \"tools/cli.rs\"\n",
+    );
+    write(
+        "lib.rs",
+        "mod util;\n\npub fn double(x: u32) -> u32 {\n    util::twice(x)\n}\n\n\
+         #[cfg(test)]\nmod tests {\n    #[test]\n    fn doubles() {\n        assert_eq!(super::double(3), 6);\n    }\n}\n",
+    );
+    write("util.rs", "pub fn twice(x: u32) -> u32 {\n    x * 2\n}\n");
+    write("tools/cli.rs", "fn main() {\n    println!(\"{}\", rootlib::double(2));\n}\n");
+    let listed = listed(dir.path());
+    let functions = mutated_functions(&listed);
+    assert_eq!(
+        functions,
+        ["cli::main", "rootlib::double", "rootlib::util::twice"].into_iter().collect(),
+        "{listed}"
+    );
+    let (code, stdout, stderr) = noot_run(dir.path(), &["run", "--format", "json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    for mutant in report["mutants"].as_array().expect("mutants") {
+        let expected = if mutant["function"] == "cli::main" { "no_tests" } else { "killed" };
+        assert_eq!(mutant["status"], expected, "{mutant}");
+    }
+}

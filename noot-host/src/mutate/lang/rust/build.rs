@@ -56,6 +56,8 @@ pub struct PlannedFile {
     pub mutations: Vec<(u32, Mutation)>,
     /// Whether it is a crate root (gets the runtime module).
     pub crate_root: bool,
+    /// Its package's folder, relative to the project root.
+    pub package_dir: String,
 }
 
 /// A test executable cargo built.
@@ -188,11 +190,9 @@ fn write_doc_targets(
     Ok(written)
 }
 
-/// Whether the package whose crate root is `rel` (`src/lib.rs`,
-/// `core/src/main.rs`, `src/bin/x.rs`) is of edition 2024, inherited from
-/// the workspace or its own.
-fn edition_2024(root: &Path, rel: &str) -> bool {
-    let dir = rel.find("src/").map_or("", |at| &rel[..at]);
+/// Whether the package in `dir` (relative to `root`) is of edition 2024,
+/// inherited from the workspace or its own.
+fn edition_2024(root: &Path, dir: &str) -> bool {
     let read = |path: PathBuf| crates::read_manifest(&path).ok();
     let Some(manifest) = read(root.join(dir).join("Cargo.toml")) else { return false };
     let edition = manifest.get("package").and_then(|p| p.get("edition"));
@@ -306,7 +306,7 @@ pub fn build(
     // Read once, not every round: which crate roots are of edition 2024.
     let edition_2024_roots: BTreeSet<&str> = files
         .iter()
-        .filter(|f| f.crate_root && edition_2024(root, &f.rel))
+        .filter(|f| f.crate_root && edition_2024(root, &f.package_dir))
         .map(|f| f.rel.as_str())
         .collect();
     let crate_roots = files.iter().filter(|f| f.crate_root).count();

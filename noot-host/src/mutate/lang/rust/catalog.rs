@@ -7,6 +7,7 @@ use std::ops::Range;
 use std::path::Path;
 
 use super::crates::{self, CratesError};
+use super::module_tree;
 use super::test_files::TestFiles;
 use super::{AnalysedFile, Mutation};
 use crate::engine::digest::Digest;
@@ -35,6 +36,11 @@ pub struct AnalysedSource {
     pub mutations: Vec<(String, Mutation)>,
     /// The key and body range of each function mutated (for the keys).
     pub bodies: Vec<(String, Range<usize>)>,
+    /// The root file of a library or binary (it gets the runtime module).
+    pub crate_root: bool,
+    /// Its package's folder, relative to the project root (`""` for the
+    /// root package).
+    pub package_dir: String,
 }
 
 /// Analyses every source file of every crate of the project at `root`.
@@ -65,13 +71,11 @@ pub fn build(
         // Every file is analysed before any is added: which files are test
         // code is declared in their parents.
         let mut test_files = TestFiles::default();
-        let all: Vec<_> = crates::sources(root, &krate)
-            .into_iter()
-            .map(|file| {
-                let analysed = read_and_analyse(root, &file);
-                (file, analysed)
-            })
-            .collect();
+        let files = module_tree::files(root, &krate, |file| read_and_analyse(root, file));
+        for beside in files.iter().filter(|f| f.modules_beside) {
+            test_files.modules_beside(&beside.file.rel);
+        }
+        let all: Vec<_> = files.into_iter().map(|f| (f.file, f.analysed)).collect();
         // An excluded file still says which of its modules are tests;
         // files loaded through a `#[path]` first, whose modules live
         // beside them.
@@ -110,7 +114,10 @@ pub fn build(
                 continue;
             }
             match analysed {
-                Ok((source, analysed)) => add_file(&file, source, analysed, excludes, &mut found),
+                Ok((source, analysed)) => {
+                    let crate_root = krate.roots.iter().any(|r| r.rel == file.rel);
+                    add_file(&file, crate_root, source, analysed, excludes, &mut found);
+                }
                 Err(why) => found.catalog.unparsable.push((file.rel, why)),
             }
         }
@@ -131,6 +138,7 @@ fn read_and_analyse(root: &Path, file: &SourceFile) -> Result<(String, AnalysedF
 
 fn add_file(
     file: &SourceFile,
+    crate_root: bool,
     source: String,
     analysed: AnalysedFile,
     excludes: &Excludes,
@@ -184,7 +192,14 @@ fn add_file(
         imports: Vec::new(),
         mutated: None,
     });
-    found.files.push(AnalysedSource { rel: file.rel.clone(), source, mutations, bodies });
+    found.files.push(AnalysedSource {
+        rel: file.rel.clone(),
+        source,
+        mutations,
+        bodies,
+        crate_root,
+        package_dir: file.root.clone(),
+    });
 }
 
 #[cfg(test)]

@@ -1,9 +1,12 @@
 //! The crates of a Cargo project and their source files: the root
 //! package and the workspace's members (`members = ["crates/*"]` globs
-//! included), each member's `src/` tree with the module path of every file
-//! (`src/lib.rs` is the crate root, `src/a/mod.rs` and `src/a.rs` are `a`,
-//! `src/a/b.rs` is `a::b`). Tests, benches, examples and build scripts are
-//! not the crate's code and are left out.
+//! included), each with the root files of its library and binaries (the
+//! manifest's `[lib] path` and `[[bin]] path`, or cargo's defaults), from
+//! which [`super::module_tree`] finds the rest; and each member's `src/`
+//! tree with the module path every file's place suggests (`src/lib.rs` is
+//! the crate root, `src/a/mod.rs` and `src/a.rs` are `a`, `src/a/b.rs` is
+//! `a::b`), for files no `mod` declaration reaches. Tests, benches,
+//! examples and build scripts are not the crate's code and are left out.
 
 use std::path::{Path, PathBuf};
 
@@ -20,6 +23,8 @@ pub struct Crate {
     pub dir: String,
     /// `[lib] proc-macro = true`: its code runs inside rustc.
     pub proc_macro: bool,
+    /// The root files of its library and binaries.
+    pub roots: Vec<SourceFile>,
 }
 
 /// Why no crate was found.
@@ -76,8 +81,10 @@ pub fn crates(root: &Path) -> Result<Vec<Crate>, CratesError> {
     let table = read_manifest(&manifest)?;
     let mut found = Vec::new();
     if let Some(package) = raw_package_name(&table) {
+        let name = package.replace('-', "_");
         found.push(Crate {
-            name: package.replace('-', "_"),
+            roots: target_roots(root, "", &name, &package, &table),
+            name,
             package,
             dir: String::new(),
             proc_macro: is_proc_macro(&table),
@@ -98,10 +105,13 @@ pub fn crates(root: &Path) -> Result<Vec<Crate>, CratesError> {
             }
             let table = read_manifest(&manifest)?;
             if let Some(package) = raw_package_name(&table) {
+                let dir = relative.to_string_lossy().replace('\\', "/");
+                let name = package.replace('-', "_");
                 found.push(Crate {
-                    name: package.replace('-', "_"),
+                    roots: target_roots(root, &dir, &name, &package, &table),
+                    name,
                     package,
-                    dir: relative.to_string_lossy().replace('\\', "/"),
+                    dir,
                     proc_macro: is_proc_macro(&table),
                 });
             }
@@ -111,6 +121,97 @@ pub fn crates(root: &Path) -> Result<Vec<Crate>, CratesError> {
         return Err(CratesError::NoPackage(manifest.display().to_string()));
     }
     Ok(found)
+}
+
+/// The root files of the library and binaries of the package in `dir`
+/// (relative to `root`), as cargo finds them: `[lib] path`, else
+/// `src/lib.rs`; each `[[bin]]`'s `path`, else `src/bin/NAME.rs`,
+/// `src/bin/NAME/main.rs` or `src/main.rs`; and, unless `autobins =
+/// false`, `src/main.rs` and every `src/bin/*.rs` and `src/bin/*/main.rs`.
+/// The library's module path is the crate's name; a binary's is its own
+/// name, or `crate::main` for a `src/main.rs` beside a library (a `run` in
+/// both must not share an id).
+fn target_roots(
+    root: &Path,
+    dir: &str,
+    name: &str,
+    package: &str,
+    table: &toml::Table,
+) -> Vec<SourceFile> {
+    let base = if dir.is_empty() { root.to_path_buf() } else { root.join(dir) };
+    let rel = |path: &str| {
+        let joined = if dir.is_empty() { path.to_owned() } else { format!("{dir}/{path}") };
+        super::build::lexical(Path::new(&joined)).to_string_lossy().replace('\\', "/")
+    };
+    let exists = |path: &str| base.join(path).is_file();
+    let mut roots: Vec<SourceFile> = Vec::new();
+    let mut add = |path: &str, module: String| {
+        let rel = rel(path);
+        if !roots.iter().any(|r| r.rel == rel) {
+            roots.push(SourceFile { rel, module, root: dir.to_owned() });
+        }
+    };
+    let lib_path = table.get("lib").and_then(|l| l.get("path")).and_then(toml::Value::as_str);
+    let has_lib = match lib_path {
+        Some(path) => {
+            add(path, name.to_owned());
+            true
+        }
+        None if exists("src/lib.rs") => {
+            add("src/lib.rs", name.to_owned());
+            true
+        }
+        None => false,
+    };
+    let main_module = || if has_lib { format!("{name}::main") } else { name.to_owned() };
+    let bins = table.get("bin").and_then(toml::Value::as_array).cloned().unwrap_or_default();
+    for bin in &bins {
+        let Some(bin_name) = bin.get("name").and_then(toml::Value::as_str) else { continue };
+        let module = bin_name.replace('-', "_");
+        match bin.get("path").and_then(toml::Value::as_str) {
+            Some(path) => add(path, module),
+            None => {
+                let own = [format!("src/bin/{bin_name}.rs"), format!("src/bin/{bin_name}/main.rs")];
+                match own.iter().find(|p| exists(p)) {
+                    Some(path) => add(path, module),
+                    None if bin_name == package && exists("src/main.rs") => {
+                        add("src/main.rs", main_module());
+                    }
+                    None => {}
+                }
+            }
+        }
+    }
+    let autobins = table
+        .get("package")
+        .and_then(|p| p.get("autobins"))
+        .and_then(toml::Value::as_bool)
+        .unwrap_or(true);
+    if autobins {
+        if exists("src/main.rs") {
+            add("src/main.rs", main_module());
+        }
+        let mut found: Vec<(String, String)> = std::fs::read_dir(base.join("src/bin"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|entry| {
+                let file = entry.file_name().to_string_lossy().into_owned();
+                let path = entry.path();
+                if path.is_dir() && path.join("main.rs").is_file() {
+                    Some((format!("src/bin/{file}/main.rs"), file))
+                } else {
+                    let stem = file.strip_suffix(".rs")?;
+                    path.is_file().then(|| (format!("src/bin/{file}"), stem.to_owned()))
+                }
+            })
+            .collect();
+        found.sort();
+        for (path, bin_name) in found {
+            add(&path, bin_name.replace('-', "_"));
+        }
+    }
+    roots
 }
 
 pub(super) fn read_manifest(path: &Path) -> Result<toml::Table, CratesError> {

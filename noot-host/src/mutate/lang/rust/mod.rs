@@ -30,6 +30,7 @@ pub mod catalog;
 pub mod crates;
 pub mod doctests;
 pub mod keys;
+pub mod module_tree;
 pub mod optimise;
 pub mod reach;
 pub mod recording_runner;

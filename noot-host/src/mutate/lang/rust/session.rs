@@ -874,7 +874,8 @@ fn planned_files(files: Vec<AnalysedSource>, switches: &HashMap<String, u32>) ->
     files
         .into_iter()
         .map(|file| PlannedFile {
-            crate_root: is_crate_root(&file.rel),
+            crate_root: file.crate_root,
+            package_dir: file.package_dir,
             mutations: file
                 .mutations
                 .into_iter()
@@ -884,14 +885,4 @@ fn planned_files(files: Vec<AnalysedSource>, switches: &HashMap<String, u32>) ->
             source: file.source,
         })
         .collect()
-}
-
-fn is_crate_root(rel: &str) -> bool {
-    let path = PathBuf::from(rel);
-    let parent = path.parent().and_then(Path::file_name).and_then(|n| n.to_str());
-    let name = path.file_name().and_then(|n| n.to_str());
-    matches!((parent, name), (Some("src"), Some("lib.rs" | "main.rs")) | (Some("bin"), Some(_)))
-        || (path.ends_with("main.rs")
-            && path.parent().and_then(Path::parent).and_then(Path::file_name)
-                == Some("bin".as_ref()))
 }

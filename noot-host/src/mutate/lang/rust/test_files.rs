@@ -19,8 +19,8 @@ pub struct TestFiles {
     files: BTreeMap<String, String>,
     /// Folder (ending in `/`) → why: every file below it is test code.
     trees: BTreeMap<String, String>,
-    /// Files loaded through a `#[path]`: rustc looks for their modules
-    /// beside them, as for a `mod.rs`.
+    /// Files whose modules rustc looks for beside them: crate roots and
+    /// files loaded through a `#[path]`, as for a `mod.rs`.
     by_path: BTreeSet<String>,
 }
 
@@ -32,6 +32,12 @@ impl TestFiles {
             let file = self.path_file(rel, module, path);
             self.by_path.insert(file);
         }
+    }
+
+    /// `rel`'s modules live beside it (a crate root: a `[lib] path` need
+    /// not be called `lib.rs`).
+    pub fn modules_beside(&mut self, rel: &str) {
+        self.by_path.insert(rel.to_owned());
     }
 
     /// `rel` (a source file) declares `module` as test code.
@@ -107,7 +113,7 @@ impl TestFiles {
 }
 
 /// The folder `rel` is in, with a trailing `/` (`src/` for `src/a.rs`).
-fn folder(rel: &str) -> String {
+pub(super) fn folder(rel: &str) -> String {
     rel.rsplit_once('/').map_or(String::new(), |(dir, _)| format!("{dir}/"))
 }
 
@@ -123,7 +129,7 @@ fn module_folder(rel: &str) -> String {
 }
 
 /// `base` + the inline modules + `last`, `..` resolved.
-fn joined(base: &str, inline: &[String], last: &str) -> String {
+pub(super) fn joined(base: &str, inline: &[String], last: &str) -> String {
     let mut path = base.to_owned();
     for module in inline {
         path.push_str(module);

@@ -191,6 +191,7 @@ fn a_crate_builds_once_with_its_viable_mutants_and_runs_each_by_number() {
         source: source.into(),
         mutations: mutations.clone(),
         crate_root: true,
+        package_dir: String::new(),
     }];
     let tree = root.join(".noot/mutants");
     let target = root.join(".noot/target");
