@@ -453,3 +453,70 @@ fn a_crate_whose_tests_outweigh_its_build_is_built_again_optimised() {
     assert!(reason.contains("opt-level 1 (as an earlier run decided;"), "{reason}");
     assert_eq!(report["summary"]["tested"], 0, "{report}");
 }
+
+/// A project's first run starts from the dependencies the user's own
+/// `cargo test` built: copied into `.noot/target/`, they are fresh for
+/// noot's build, so a dependency's build script does not run again.
+#[test]
+fn a_first_run_reuses_the_dependencies_of_the_users_own_build() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let write = |path: &str, text: &str| {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    };
+    let log = dir.path().join("builds.log");
+    // A dependency outside the project (at the same absolute path for the
+    // project and for noot's copy of it), whose build script says when it runs.
+    write(
+        "helper/Cargo.toml",
+        "[package]\nname = \"helper\"\nversion = \"0.1.0\"\nedition = \"2021\"\nbuild = \"build.rs\"\n",
+    );
+    write(
+        "helper/build.rs",
+        &format!(
+            "use std::io::Write;\nfn main() {{\n    let mut log = std::fs::OpenOptions::new().create(true).append(true).open({:?}).unwrap();\n    writeln!(log, \"built\").unwrap();\n}}\n",
+            log.display().to_string()
+        ),
+    );
+    write("helper/src/lib.rs", "pub fn six() -> u32 {\n    6\n}\n");
+    write(
+        "project/Cargo.toml",
+        &format!(
+            "[package]\nname = \"seeded\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dev-dependencies]\nhelper = {{ path = {:?} }}\n\n[workspace]\n",
+            dir.path().join("helper").display().to_string()
+        ),
+    );
+    write(
+        "project/src/lib.rs",
+        "pub fn double(x: u32) -> u32 {\n    x * 2\n}\n\n#[cfg(test)]\nmod tests {\n    #[test]\n    fn doubles() {\n        assert_eq!(super::double(3), helper::six());\n    }\n}\n",
+    );
+    let project = dir.path().join("project");
+    // The user's own build, in the project's own `target/`.
+    let built = std::process::Command::new(env!("CARGO"))
+        .args(["test", "--no-run", "--quiet"])
+        .current_dir(&project)
+        .env_remove("CARGO_TARGET_DIR")
+        .output()
+        .expect("cargo runs");
+    assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
+    assert_eq!(std::fs::read_to_string(&log).expect("log").lines().count(), 1);
+    let run = crate::support::noot_env_removed(
+        &project,
+        &["run", "--format", "json"],
+        &["CARGO_TARGET_DIR"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report: Value = serde_json::from_str(&run.stdout).expect("json");
+    let reason = report["summary"]["runner_reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("dependencies as your own build left them in"), "{reason}");
+    assert_eq!(report["summary"]["survived"], 0, "{report}");
+    assert_eq!(
+        std::fs::read_to_string(&log).expect("log").lines().count(),
+        1,
+        "the dependency was not built again"
+    );
+    let marker = std::fs::read_to_string(project.join(".noot/target/noot-seed.json"))
+        .expect("the seeding is recorded");
+    assert!(marker.contains("\"schema_version\": 1"), "{marker}");
+}

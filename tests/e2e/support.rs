@@ -75,6 +75,15 @@ pub fn noot_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     run_with_stdin(command, args, None)
 }
 
+/// `noot ARGS` in `dir` without these environment variables.
+pub fn noot_env_removed(dir: &Path, args: &[&str], removed: &[&str]) -> Run {
+    let mut command = prepare(Command::new(env!("CARGO_BIN_EXE_noot")), dir);
+    for name in removed {
+        command.env_remove(name);
+    }
+    run_with_stdin(command, args, None)
+}
+
 fn run_with_stdin(mut command: Command, args: &[&str], stdin: Option<&str>) -> Run {
     command.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
     command.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });

@@ -652,9 +652,12 @@ fn cargo_test_no_run(procs: &dyn Procs, dir: &Path, setup: &Cargo<'_>) -> io::Re
     }
     // No debug info: no verdict needs it, and on semver 1.0.28 a cold run
     // took 32.3 s instead of 36.6 s (median of 3, A/B in turn). A value
-    // the user set in the environment wins.
+    // the user set in the environment wins, and so does the user's own
+    // setting when the dependencies came from the user's build
+    // ([`super::seed`]): their fingerprints were made with it.
+    let seeded = super::seed::is_seeded(setup.target_dir);
     for profile in ["CARGO_PROFILE_DEV_DEBUG", "CARGO_PROFILE_TEST_DEBUG"] {
-        if std::env::var_os(profile).is_none() {
+        if std::env::var_os(profile).is_none() && !seeded {
             env.push((profile.to_owned(), "0".to_owned()));
         }
     }

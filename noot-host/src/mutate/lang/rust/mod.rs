@@ -36,6 +36,7 @@ pub mod reach;
 pub mod recording_runner;
 pub mod runner;
 pub mod schemata;
+pub mod seed;
 pub mod session;
 pub mod stats;
 pub mod test_files;

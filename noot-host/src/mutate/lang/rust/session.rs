@@ -27,6 +27,7 @@ use super::reach;
 use super::reach::Reach;
 use super::recording_runner::RecordingRunner;
 use super::runner::{LibtestRunner, test_arg};
+use super::seed;
 use super::stats::{self, FAILED, TestRun};
 use crate::config::{Config, Location};
 use crate::engine::abi_ports::host_ports;
@@ -313,6 +314,49 @@ impl<'a> RustRun<'a> {
             .sum()
     }
 
+    /// On a project's first run, `.noot/target/` starts from the
+    /// dependencies the user's own build left ([`seed`]); what was
+    /// copied, if anything. A failure to copy costs only time: a warning.
+    fn seed_target(&self, packages: &[String], rustc_version: &str) -> Option<(seed::Seeded, u64)> {
+        let (ports, root) = (self.ports, &self.config.root);
+        let started = ports.clock.monotonic_ms();
+        let target_dir = root.join(".noot/target");
+        if target_dir.join("debug").exists() {
+            return None;
+        }
+        let user_target = seed::user_target_dir(root)?;
+        let warn = |message: String| ports.events.emit(&Event::Warning { message });
+        let locked = seed::locked_packages(&root.join("Cargo.lock"));
+        match seed::seed(&user_target, &target_dir, rustc_version, &locked, packages) {
+            Ok(Ok(seeded)) => {
+                seeded.map(|s| (s, ports.clock.monotonic_ms().saturating_sub(started)))
+            }
+            Ok(Err(seed::Skipped::OtherToolchain(from))) => {
+                warn(format!(
+                    "{} was built by another toolchain: noot builds the dependencies itself",
+                    from.display()
+                ));
+                None
+            }
+            Ok(Err(seed::Skipped::TooLarge(from, bytes))) => {
+                warn(format!(
+                    "{} holds {} MB (more than {} MB, a folder shared by projects?): noot builds the dependencies itself",
+                    from.display(),
+                    bytes >> 20,
+                    seed::MAX_BYTES >> 20
+                ));
+                None
+            }
+            Err(e) => {
+                warn(format!(
+                    "copying the dependencies of {} failed ({e}): noot builds them itself",
+                    user_target.display()
+                ));
+                None
+            }
+        }
+    }
+
     /// One build with every viable mutant behind its switch (`optimised`
     /// packages at [`optimise`]'s level, `known_unviable` switched off from
     /// the start), then the stats run.
@@ -502,6 +546,7 @@ impl LanguageRun for RustRun<'_> {
         let cargo_config =
             CargoConfig::read(&self.mutants_dir, ports.env.vars(), toolchain_version(root));
         let setup = (&feature_args[..], &cargo_config);
+        let seeded = self.seed_target(&packages, &cargo_config.rustc_version);
         let project_decides = choice == "never"
             || (choice == "auto"
                 && optimise::set_by_project(&root.join("Cargo.toml"), &cargo_config));
@@ -624,6 +669,14 @@ impl LanguageRun for RustRun<'_> {
             tests.len(),
             seconds(stats_ms),
         );
+        if let Some((seeded, copy_ms)) = seeded {
+            self.reason.push_str(&format!(
+                "; dependencies as your own build left them in {} ({} MB copied into .noot/target/ in {})",
+                seeded.from.display(),
+                seeded.bytes >> 20,
+                seconds(copy_ms)
+            ));
+        }
         match (&decided, optimised) {
             (Some((decision, first_ms)), true) => self.reason.push_str(&format!(
                 "; {} (built again so: the mutants' tests take {}{} unoptimised and {} optimised, against a last build round of {}; the unoptimised build and stats run took {})",
