@@ -520,3 +520,44 @@ fn a_first_run_reuses_the_dependencies_of_the_users_own_build() {
         .expect("the seeding is recorded");
     assert!(marker.contains("\"schema_version\": 1"), "{marker}");
 }
+
+/// `noot status` lists what `.noot/` holds and the decisions later runs
+/// follow; `--forget build` makes the next run decide the build again.
+#[test]
+fn status_lists_the_remembered_decisions_and_forgets_one() {
+    let dir = crate_project();
+    let before = noot(dir.path(), &["status"]);
+    assert_eq!(before.code, 0, "{}", before.stderr);
+    assert!(before.stdout.contains("Nothing stored: no `noot run` here yet."), "{}", before.stdout);
+    let run = noot(dir.path(), &["run", "--format", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let status = noot(dir.path(), &["status", "--format", "json"]);
+    assert_eq!(status.code, 0, "{}", status.stderr);
+    let mut state: Value = serde_json::from_str(&status.stdout).expect("one JSON document");
+    assert_eq!(state["decisions"][0]["kind"], "build", "{state}");
+    assert_eq!(state["results"], 9, "{state}");
+    // Sizes and the folder differ between machines.
+    state["root"] = Value::from("<project>");
+    for part in state["parts"].as_array_mut().expect("parts") {
+        part["bytes"] = Value::from(0);
+    }
+    let parts = state["parts"].as_array_mut().expect("parts");
+    parts.sort_by(|a, b| a["path"].as_str().cmp(&b["path"].as_str()));
+    snapshot!("status_json_rust", serde_json::to_string_pretty(&state).expect("json"));
+    let forgot = noot(dir.path(), &["status", "--forget", "build"]);
+    assert_eq!(forgot.code, 0, "{}", forgot.stderr);
+    assert!(
+        forgot.stdout.contains("forgotten: removed .noot/mutate/rust-build.json"),
+        "{}",
+        forgot.stdout
+    );
+    assert!(!dir.path().join(".noot/mutate/rust-build.json").exists());
+    assert!(dir.path().join(".noot/mutate/results.json").exists(), "results are kept");
+    let wrong = noot(dir.path(), &["status", "--forget", "everything"]);
+    assert_eq!(wrong.code, 2, "{}", wrong.stderr);
+    assert!(
+        wrong.stderr.contains("[possible values: build, dependencies, runner, all]"),
+        "{}",
+        wrong.stderr
+    );
+}

@@ -16,6 +16,7 @@ pub(crate) mod plugins_cmd;
 mod results_cmd;
 mod run_cmd;
 mod scrub_cmd;
+mod status_cmd;
 
 use std::ffi::OsString;
 use std::io::IsTerminal;
@@ -42,6 +43,9 @@ Examples:
       noot results --status survived
       noot show shop.pricing.discount__noot_4
       noot report --stryker out/mutation.json
+  What noot keeps in .noot/ and the decisions later runs follow (forget one to decide again):
+      noot status
+      noot status --forget build
   Redact secrets from a log before you share it:
       noot scrub build.log > build.scrubbed.log
   Scrub every text file under a folder in place, and fail CI if any secret was found:
@@ -143,6 +147,8 @@ enum Command {
     Show(results_cmd::ShowArgs),
     /// Export the results (Stryker JSON and offline HTML, JUnit XML, GitHub annotations).
     Report(results_cmd::ReportArgs),
+    /// Show what noot keeps in .noot/ and the decisions later runs follow; forget one.
+    Status(status_cmd::StatusArgs),
     /// Run a command over config variants; a strategy picks the branches, all are logged.
     #[command(after_long_help = experiment_cmd::EXAMPLES)]
     Experiment {
@@ -309,6 +315,7 @@ where
         Command::Results(args) => results_cmd::results(&context, args),
         Command::Show(args) => results_cmd::show(&context, args),
         Command::Report(args) => results_cmd::report_files(&context, args),
+        Command::Status(args) => status_cmd::run(&context, args),
         Command::Experiment { command } => experiment_cmd::run(&context, command),
         Command::Mox { command } => mox_cmd::run(&context, command),
         Command::Scrub(args) => scrub_cmd::run(&context, args),

@@ -19,6 +19,7 @@ pub mod request;
 pub mod results;
 pub mod selection;
 pub mod session;
+pub mod state;
 pub mod stryker;
 pub mod triage;
 pub mod watch;

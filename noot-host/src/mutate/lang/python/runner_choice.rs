@@ -50,8 +50,12 @@ impl Versioned for Choice {
 
 /// The last decision, if it was made against these stats.
 pub fn remembered(fs: &dyn Fs, state_dir: &Path, stats: &Stats) -> Option<Choice> {
-    let choice: Choice = Store::new(fs).load(&state_dir.join(FILE)).ok().flatten()?;
-    (choice.inputs == stats.inputs).then_some(choice)
+    recorded(fs, state_dir).filter(|choice| choice.inputs == stats.inputs)
+}
+
+/// The last decision, whatever stats it was made against.
+pub fn recorded(fs: &dyn Fs, state_dir: &Path) -> Option<Choice> {
+    Store::new(fs).load(&state_dir.join(FILE)).ok().flatten()
 }
 
 /// Keeps a decision for the next run.
