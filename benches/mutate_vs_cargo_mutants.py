@@ -7,13 +7,16 @@ real crates from crates.io with their own tests.
 
 Each crate is fetched through cargo (a throwaway package that depends on
 the pinned version; the source is copied out of cargo's registry cache),
-its lockfile generated, and two copies made. cargo-mutants (pinned:
+its lockfile generated, and three copies made. cargo-mutants (pinned:
 installed with `cargo install --locked` into a folder of its own unless
 `--cargo-mutants` names one) runs on one copy, `noot run` on the other,
 one after the other, each with `--jobs` and a cold build (no target
 folder: both build the dependencies once). Then noot runs a second time
 with `--force` on its warm `.noot/target` (what a re-run after an edit
-costs at most). `RUST_BACKTRACE` is removed from both tools' environment.
+costs at most). On the third copy, `cargo test --no-run` runs first
+(untimed: what a user has built before a first `noot run`) and then a
+cold `noot run`, which starts from the dependencies that build left.
+`RUST_BACKTRACE` is removed from both tools' environment.
 
 Prints, per crate and tool: wall time, mutants, mutants per second, the
 verdict counts and the ratio; where noot's time went (its build, the
@@ -82,7 +85,7 @@ def prepare(name, version, work):
     shutil.copytree(source, pristine)
     subprocess.run(["cargo", "generate-lockfile", "--quiet"], cwd=pristine, check=True)
     copies = {}
-    for tool in ("cargo-mutants", "noot"):
+    for tool in ("cargo-mutants", "noot", "noot-seeded"):
         copies[tool] = os.path.join(work, tool, f"{name}-{version}")
         shutil.copytree(pristine, copies[tool])
     return copies
@@ -223,7 +226,14 @@ def same(cm_verdict, noot_verdict):
     return cm_verdict == noot_verdict
 
 
-def report(name, jobs, cm_wall, cm_mutants, noot_wall, noot_report, warm_wall, warm_report):
+def users_build(crate_dir):
+    """What a user has before a first `noot run`: the tests built by `cargo test`."""
+    subprocess.run(["cargo", "test", "--no-run", "--quiet"], cwd=crate_dir, env=clean_env(),
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def report(name, jobs, cm_wall, cm_mutants, noot_wall, noot_report, warm_wall, warm_report,
+           seeded_wall, seeded_report):
     print(f"\n## {name} (--jobs {jobs}, cold builds)\n")
     cm_counts = counts(m["verdict"] for m in cm_mutants)
     noot_counts = counts(m["status"] for m in noot_report["mutants"])
@@ -232,12 +242,15 @@ def report(name, jobs, cm_wall, cm_mutants, noot_wall, noot_report, warm_wall, w
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     print(f"| cargo-mutants {CARGO_MUTANTS_VERSION} | {cm_wall:.1f} s | {n_cm} | {n_cm / cm_wall:.2f} | "
           f"{cm_counts['caught']} | {cm_counts['missed']} | - | {cm_counts['timeout']} | {cm_counts['unviable']} | 1× |")
-    for label, wall, rep in (("noot (cold)", noot_wall, noot_report), ("noot (warm, --force)", warm_wall, warm_report)):
+    for label, wall, rep in (("noot (cold)", noot_wall, noot_report),
+                             ("noot (cold, after your `cargo test --no-run`)", seeded_wall, seeded_report),
+                             ("noot (warm, --force)", warm_wall, warm_report)):
         c = counts(m["status"] for m in rep["mutants"])
         n = len(rep["mutants"])
         print(f"| {label} | {wall:.1f} s | {n} | {n / wall:.2f} | {c['killed']} | {c['survived']} | "
               f"{c['no_tests']} | {c['timeout']} | {c['unviable']} | **{cm_wall / wall:.1f}×** |")
     print(f"\nnoot: {noot_report['summary'].get('runner_reason', '')}")
+    print(f"noot after your cargo test: {seeded_report['summary'].get('runner_reason', '')}")
     spent = collections.defaultdict(float)
     for m in noot_report["mutants"]:
         spent[m["status"]] += m.get("duration_ms", 0) / 1000
@@ -311,7 +324,11 @@ def main():
             noot_wall, noot_report = run_noot(copies["noot"], args.jobs, force=False)
             log(f"   noot {noot_wall:.1f} s; noot (warm) ...")
             warm_wall, warm_report = run_noot(copies["noot"], args.jobs, force=True)
-            report(f"{name} {version}", args.jobs, cm_wall, cm_mutants, noot_wall, noot_report, warm_wall, warm_report)
+            log(f"   noot warm {warm_wall:.1f} s; your cargo test, then noot (cold) ...")
+            users_build(copies["noot-seeded"])
+            seeded_wall, seeded_report = run_noot(copies["noot-seeded"], args.jobs, force=False)
+            report(f"{name} {version}", args.jobs, cm_wall, cm_mutants, noot_wall, noot_report, warm_wall, warm_report,
+                   seeded_wall, seeded_report)
             sys.stdout.flush()
     finally:
         if not args.keep:
