@@ -516,7 +516,7 @@ fn a_first_run_reuses_the_dependencies_of_the_users_own_build() {
         1,
         "the dependency was not built again"
     );
-    let marker = std::fs::read_to_string(project.join(".noot/target/noot-seed.json"))
+    let marker = std::fs::read_to_string(project.join(".noot/target/debug/noot-seed.json"))
         .expect("the seeding is recorded");
     assert!(marker.contains("\"schema_version\": 1"), "{marker}");
 }

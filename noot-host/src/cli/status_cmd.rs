@@ -3,7 +3,6 @@
 //! size), and `--forget NAME` to make the next run decide again.
 
 use clap::Args;
-use clap::builder::TypedValueParser as _;
 
 use crate::cli::{CliError, Context, Format, Outcome};
 use crate::mutate::results::ResultStore;
@@ -29,10 +28,10 @@ Examples:
   noot status --forget build         decide again whether to build the crates optimised
   noot status --forget all           every decision made again on the next run";
 
-fn forget_parser() -> impl clap::builder::TypedValueParser<Value = String> {
+fn forget_parser() -> clap::builder::PossibleValuesParser {
     let mut names: Vec<&'static str> = DecisionKind::ALL.iter().map(|k| k.name()).collect();
     names.push("all");
-    clap::builder::PossibleValuesParser::new(names).map(|name| name)
+    clap::builder::PossibleValuesParser::new(names)
 }
 
 pub(crate) fn run(context: &Context, args: StatusArgs) -> Result<Outcome, CliError> {

@@ -13,6 +13,9 @@ use super::lang::rust::{optimise, seed};
 use super::session::STATE_DIR;
 use crate::engine::ports::Fs;
 
+/// Cargo's build of the mutated copy, relative to the project root.
+const TARGET_DIR: &str = ".noot/target";
+
 /// The version of [`State`]'s JSON layout.
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -51,19 +54,19 @@ impl DecisionKind {
     /// dependencies' record goes with the build folder they seeded (its
     /// fingerprints were made with the user's debug-info setting, which
     /// the record tells the build to keep).
-    fn removes(self) -> &'static str {
+    fn removes(self) -> String {
         match self {
-            DecisionKind::Build => ".noot/mutate/rust-build.json",
-            DecisionKind::Dependencies => ".noot/target",
-            DecisionKind::Runner => ".noot/mutate/runner-choice.json",
+            DecisionKind::Build => format!("{STATE_DIR}/{}", optimise::FILE),
+            DecisionKind::Dependencies => TARGET_DIR.to_owned(),
+            DecisionKind::Runner => format!("{STATE_DIR}/{}", runner_choice::FILE),
         }
     }
 
     /// The file that records it, relative to the project root.
     fn file(self) -> String {
         match self {
-            DecisionKind::Dependencies => format!(".noot/target/{}", seed::MARKER),
-            other => other.removes().to_owned(),
+            DecisionKind::Dependencies => format!("{TARGET_DIR}/{}", seed::MARKER),
+            other => other.removes(),
         }
     }
 
@@ -152,7 +155,7 @@ pub fn forget(root: &Path, kind: DecisionKind) -> std::io::Result<Option<String>
     let removed =
         if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
     match removed {
-        Ok(()) => Ok(Some(kind.removes().to_owned())),
+        Ok(()) => Ok(Some(kind.removes())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e),
     }

@@ -15,7 +15,11 @@ fn the_remembered_decisions_and_each_part_of_the_folder_are_listed() {
         .expect("remember");
     let seeded =
         seed::Seeded { schema_version: 1, from: root.join("target"), bytes: 3 << 20, files: 2 };
-    write(root, ".noot/target/noot-seed.json", &serde_json::to_string(&seeded).expect("json"));
+    write(
+        root,
+        ".noot/target/debug/noot-seed.json",
+        &serde_json::to_string(&seeded).expect("json"),
+    );
     write(root, ".noot/target/debug/deps/libitoa-1a.rlib", &"x".repeat(5000));
     write(root, ".noot/mutants/src/lib.rs", "pub fn f() {}\n");
     write(root, ".noot/run.lock", "");
@@ -40,7 +44,7 @@ fn forgetting_a_decision_removes_what_records_it_and_nothing_else() {
     optimise::remember(&root.join(STATE_DIR), &optimise::Decision::new(false, 1_000, 900))
         .expect("remember");
     write(root, ".noot/mutate/results.json", "{}");
-    write(root, ".noot/target/noot-seed.json", "{}");
+    write(root, ".noot/target/debug/noot-seed.json", "{}");
     write(root, ".noot/target/debug/deps/libitoa-1a.rlib", "x");
     assert_eq!(
         forget(root, DecisionKind::Build).expect("io"),

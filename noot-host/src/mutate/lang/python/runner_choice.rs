@@ -30,7 +30,7 @@ pub const WARM: &str = "inprocess";
 /// What `auto` falls back to.
 pub const FRESH: &str = "subprocess";
 /// Where the decision is kept, in the state folder.
-const FILE: &str = "runner-choice.json";
+pub const FILE: &str = "runner-choice.json";
 
 /// Which runner `auto` picked, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -30,6 +30,7 @@ use super::Mutation;
 use super::cap_lints;
 use super::cargo_config::CargoConfig;
 use super::crates;
+use super::dev_deps;
 use super::doctests::{self, Example};
 use super::schemata::{self, Switched};
 use crate::engine::digest::Digest;
@@ -98,6 +99,8 @@ pub struct Built {
     pub doc_examples: usize,
     /// Doc examples that do not build as tests, with the compiler's word.
     pub doc_dropped: Vec<(String, String)>,
+    /// Dev-dependencies left out of the copy: no test names them.
+    pub dev_deps_left_out: Vec<String>,
 }
 
 impl Built {
@@ -167,6 +170,7 @@ fn write_doc_targets(
     into: &Path,
     targets: &[DocTarget],
     dropped: &BTreeSet<(String, usize)>,
+    left_out: &BTreeMap<String, Vec<String>>,
 ) -> io::Result<Vec<DocFile>> {
     let mut written = Vec::new();
     for target in targets {
@@ -179,7 +183,8 @@ fn write_doc_targets(
         let library = lib_name(&root.join(&target.dir).join("Cargo.toml"));
         let (text, ranges) = doctests::test_file(library.as_deref(), &kept);
         write_if_changed(&into.join(&target.dir).join(DOC_FILE), &text)?;
-        let manifest = std::fs::read_to_string(root.join(&target.dir).join("Cargo.toml"))?;
+        let names = left_out.get(&target.dir).map_or(&[][..], Vec::as_slice);
+        let manifest = dev_deps::manifest(root, &target.dir, names)?;
         let manifest = format!(
             "{manifest}\n# Added by noot in its mutated copy: the doc examples as tests.\n\
              [[test]]\nname = \"{DOC_TARGET}\"\npath = \"{DOC_FILE}\"\n"
@@ -297,8 +302,19 @@ pub fn build(
         })
         .collect();
     targets.retain(|t| !t.examples.is_empty());
-    let manifests: BTreeSet<PathBuf> =
-        targets.iter().map(|t| PathBuf::from(&t.dir).join("Cargo.toml")).collect();
+    // Dev-dependencies only benchmarks use are not built ([`dev_deps`]).
+    let members: Vec<String> = crates::crates(root)
+        .map(|all| all.into_iter().map(|c| c.dir).collect())
+        .unwrap_or_default();
+    let mut left_out = dev_deps::unused_by_tests(root, &members);
+    let stripped: Vec<String> =
+        left_out.keys().filter(|dir| !targets.iter().any(|t| &&t.dir == dir)).cloned().collect();
+    let manifests: BTreeSet<PathBuf> = targets
+        .iter()
+        .map(|t| t.dir.as_str())
+        .chain(stripped.iter().map(String::as_str))
+        .map(|dir| PathBuf::from(dir).join("Cargo.toml"))
+        .collect();
     let project_files = copy_project(root, into, &manifests)?;
     // Mutants an earlier build of the same text found unviable start off.
     let mut built = Built { unviable: known_unviable.clone(), ..Built::default() };
@@ -310,12 +326,17 @@ pub fn build(
         .map(|f| f.rel.as_str())
         .collect();
     let crate_roots = files.iter().filter(|f| f.crate_root).count();
-    let max_rounds = ROUNDS_PER_CRATE * crate_roots.max(1);
+    let mut max_rounds = ROUNDS_PER_CRATE * crate_roots.max(1);
     loop {
         built.rounds += 1;
         let texts = write_files(into, files, &off, &edition_2024_roots)?;
+        for dir in &stripped {
+            let names = left_out.get(dir).map_or(&[][..], Vec::as_slice);
+            let manifest = dev_deps::manifest(root, dir, names)?;
+            write_if_changed(&into.join(dir).join("Cargo.toml"), &manifest)?;
+        }
         let dropped_keys: BTreeSet<(String, usize)> = dropped.keys().cloned().collect();
-        let doc_files = write_doc_targets(root, into, &targets, &dropped_keys)?;
+        let doc_files = write_doc_targets(root, into, &targets, &dropped_keys, &left_out)?;
         // Ctrl-C while the copy was written killed nothing yet.
         if stop.load(Ordering::SeqCst) {
             return Err(BuildError::Interrupted);
@@ -328,6 +349,7 @@ pub fn build(
         let (binaries, errors, artifacts, compiled) = parse_messages(&output.stdout);
         built.compiled = compiled;
         if output.status == ProcStatus::Exited(0) {
+            built.dev_deps_left_out = left_out.into_values().flatten().collect();
             built.binaries = binaries;
             built.sources = read_sources(into, &artifacts);
             built.project_files = project_files;
@@ -337,6 +359,13 @@ pub fn build(
                 .map(|((rel, line), why)| (format!("{rel}:{line}"), why))
                 .collect();
             return Ok(built);
+        }
+        // A build that fails naming a dev-dependency left out gets them
+        // all back, in a round of its own.
+        if errors.iter().any(|e| dev_deps::names_any(&e.message, &left_out)) {
+            left_out.clear();
+            max_rounds += 1;
+            continue;
         }
         let mut newly_off = BTreeMap::new();
         let mut unexplained = Vec::new();

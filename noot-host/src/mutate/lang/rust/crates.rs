@@ -139,14 +139,13 @@ fn target_roots(
     table: &toml::Table,
 ) -> Vec<SourceFile> {
     let base = if dir.is_empty() { root.to_path_buf() } else { root.join(dir) };
-    let rel = |path: &str| {
-        let joined = if dir.is_empty() { path.to_owned() } else { format!("{dir}/{path}") };
-        super::build::lexical(Path::new(&joined)).to_string_lossy().replace('\\', "/")
-    };
     let exists = |path: &str| base.join(path).is_file();
     let mut roots: Vec<SourceFile> = Vec::new();
+    // A root outside the project (an absolute path, or `..` past its
+    // top) is not noot's to copy or mutate.
     let mut add = |path: &str, module: String| {
-        let rel = rel(path);
+        let joined = if dir.is_empty() { path.to_owned() } else { format!("{dir}/{path}") };
+        let Some(rel) = super::module_tree::within_project(&joined) else { return };
         if !roots.iter().any(|r| r.rel == rel) {
             roots.push(SourceFile { rel, module, root: dir.to_owned() });
         }
@@ -164,10 +163,15 @@ fn target_roots(
         None => false,
     };
     let main_module = || if has_lib { format!("{name}::main") } else { name.to_owned() };
+    // A binary named as the library is `crate::main` too.
+    let bin_module = |bin: &str| {
+        let module = bin.replace('-', "_");
+        if module == name { main_module() } else { module }
+    };
     let bins = table.get("bin").and_then(toml::Value::as_array).cloned().unwrap_or_default();
     for bin in &bins {
         let Some(bin_name) = bin.get("name").and_then(toml::Value::as_str) else { continue };
-        let module = bin_name.replace('-', "_");
+        let module = bin_module(bin_name);
         match bin.get("path").and_then(toml::Value::as_str) {
             Some(path) => add(path, module),
             None => {
@@ -208,7 +212,7 @@ fn target_roots(
             .collect();
         found.sort();
         for (path, bin_name) in found {
-            add(&path, bin_name.replace('-', "_"));
+            add(&path, bin_module(&bin_name));
         }
     }
     roots

@@ -28,6 +28,7 @@ pub mod cap_lints;
 pub mod cargo_config;
 pub mod catalog;
 pub mod crates;
+pub mod dev_deps;
 pub mod doctests;
 pub mod keys;
 pub mod module_tree;

@@ -11,7 +11,7 @@ use std::collections::{HashSet, VecDeque};
 use std::path::Path;
 
 use super::crates::{self, Crate};
-use super::test_files::{folder, joined};
+use super::test_files::folder;
 use super::{AnalysedFile, TestModule};
 use crate::mutate::catalog::SourceFile;
 
@@ -78,15 +78,16 @@ fn declared(
         let file = &parent.rel[own_folder.len()..];
         format!("{own_folder}{}/", file.strip_suffix(".rs").unwrap_or(file))
     };
+    let inline: String = inline.iter().map(|m| format!("{m}/")).collect();
     let (rel, beside) = match &module.path_attribute {
         // Outside inline modules, relative to the declaring file's folder;
         // inside them, to its modules' folder and theirs.
         Some(path) => {
             let base = if inline.is_empty() { own_folder } else { modules_folder };
-            (joined(&base, inline, path), true)
+            (within_project(&format!("{base}{inline}{path}"))?, true)
         }
         None => {
-            let base = joined(&modules_folder, inline, name);
+            let base = within_project(&format!("{modules_folder}{inline}{name}"))?;
             let flat = format!("{base}.rs");
             if root.join(&flat).is_file() {
                 (flat, false)
@@ -95,7 +96,7 @@ fn declared(
             }
         }
     };
-    if rel.starts_with("../") || !root.join(&rel).is_file() {
+    if !root.join(&rel).is_file() {
         return None;
     }
     let module_path = std::iter::once(parent.module.as_str())
@@ -103,6 +104,27 @@ fn declared(
         .collect::<Vec<_>>()
         .join("::");
     Some((SourceFile { rel, module: module_path, root: parent.root.clone() }, beside))
+}
+
+/// `path` (relative to the project root) with `.` and `..` resolved, `/`
+/// between its parts; `None` when it is absolute or leaves the project:
+/// such a file is not noot's to copy or mutate (writing its mutated copy
+/// at an absolute path would write over the user's own file).
+pub(super) fn within_project(path: &str) -> Option<String> {
+    if Path::new(path).is_absolute() || path.starts_with('/') {
+        return None;
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split(['/', '\\']) {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            other => parts.push(other),
+        }
+    }
+    Some(parts.join("/"))
 }
 
 #[cfg(test)]

@@ -228,9 +228,13 @@ fn cpu_left(job: &MutantJob, used: u64) -> u64 {
 }
 
 /// While a job that reached a CPU limit looks for a failing test: the
-/// least CPU time a process gets, and × its tests' own time it gets.
-const SEARCH_FLOOR_MS: u64 = 50;
+/// least CPU time a process gets.
+const SEARCH_FLOOR_MS: u64 = 20;
+/// … and how many times its tests' stats-run time it gets.
 const SEARCH_FACTOR: u64 = 2;
+/// … and its deadline, at least: wall-clock time a loaded machine
+/// stretches must not end a test that would have failed.
+const SEARCH_DEADLINE_FLOOR_MS: u64 = 1000;
 
 /// The CPU budget and deadline of a process that runs after another of
 /// its job reached its CPU limit. The verdict is a timeout already; this
@@ -238,8 +242,11 @@ const SEARCH_FACTOR: u64 = 2;
 /// mutant fails within about its own time. So it gets twice its tests'
 /// stats-run time (at least [`SEARCH_FLOOR_MS`]; the job's budget when a
 /// time is missing), not a share of what the job has left: a loop in it
-/// too costs little. Its deadline: twice that and the start-up, never
-/// more than the job's.
+/// too costs little. Its deadline: four times that and the start-up, at
+/// least [`SEARCH_DEADLINE_FLOOR_MS`], never more than the job's. The loops of one job's search together get the
+/// job's CPU budget once more, at most (see `run_job`): a mutant that
+/// sends every one of fifty quick tests into a loop costs a quarter of a
+/// second more, not fifty floors.
 fn search_budget(
     baselines: &HashMap<String, u64>,
     job: &MutantJob,
@@ -252,7 +259,12 @@ fn search_budget(
         None => job.cpu_limit_ms.max(crate::mutate::execute::MIN_CPU_MS),
     };
     let most = job.deadline_ms.saturating_add(job.startup_ms);
-    let deadline = cpu.saturating_mul(2).saturating_add(job.startup_ms).min(most).max(1);
+    let deadline = cpu
+        .saturating_mul(4)
+        .saturating_add(job.startup_ms)
+        .max(SEARCH_DEADLINE_FLOOR_MS)
+        .min(most)
+        .max(1);
     (cpu, deadline)
 }
 
@@ -263,7 +275,7 @@ fn search_budget(
 fn unstarted(output: &str, names: &[String]) -> Vec<String> {
     let started: HashSet<&str> = output
         .lines()
-        .filter_map(|line| Some(line.strip_prefix("test ")?.split_once(" ... ")?.0))
+        .filter_map(|line| Some(line.strip_prefix("test ")?.split_once(" ... ")?.0.trim_end()))
         .collect();
     if started.is_empty() {
         return Vec::new();
@@ -277,7 +289,7 @@ fn running(output: &str) -> Option<&str> {
         .lines()
         .filter_map(|line| {
             let (name, result) = line.strip_prefix("test ")?.split_once(" ... ")?;
-            result.trim().is_empty().then_some(name)
+            result.trim().is_empty().then_some(name.trim_end())
         })
         .next_back()
 }
@@ -344,28 +356,44 @@ impl LibtestRunner {
 
     /// Runs a job's processes; `stats`: where they record the switches
     /// they reach. A process stopped by its CPU budget does not end the
-    /// job: the tests it had not finished and the processes after it
-    /// still run ([`search_budget`]), and a failure among them kills the
-    /// mutant. Which test of a job comes first depends on measured times
-    /// and on the tests that killed the mutants judged just before, so
-    /// stopping at a loop made the verdict (`timeout` or `killed`) depend
-    /// on them.
+    /// job: the tests it had not started and the processes after it still
+    /// run ([`search_budget`]; the test it was running is the loop), and a
+    /// failure among them kills the mutant. Which test of a job comes
+    /// first depends on measured times and on the tests that killed the
+    /// mutants judged just before, so stopping at a loop made the verdict
+    /// (`timeout` or `killed`) depend on them. While it looks for a
+    /// failure, a process stopped by its deadline is a loop too; the
+    /// search ends when its loops have burnt the job's CPU budget once
+    /// more. Outside the search, a process stopped by the deadline ends
+    /// the job: its deadline is what the job had left.
     fn run_job(&self, job: &MutantJob, stats: Option<&Path>) -> Result<MutantVerdict, PluginError> {
         let mut elapsed: u64 = 0;
         let mut output = String::new();
         let mut queue: VecDeque<(String, Vec<String>)> = Self::processes(job).into();
         let mut timed_out: Option<MutantVerdict> = None;
+        // What the loops met while looking for a failure may still burn.
+        let mut search_left = job.cpu_limit_ms.max(crate::mutate::execute::MIN_CPU_MS);
         let mut started: u64 = 0;
         while let Some((binary, names)) = queue.pop_front() {
             if self.cancelled.load(Ordering::SeqCst) {
                 return Err(PluginError::Failed("cancelled".into()));
             }
             started += 1;
+            let searching = timed_out.is_some();
             let (exit, cpu_limit_ms) = match timed_out {
                 None => self.run_within_budget(job, &binary, &names, stats, started, elapsed)?,
+                Some(_) if search_left == 0 => break,
                 Some(_) => {
                     let (cpu, deadline) = search_budget(&self.baselines, job, &binary, &names);
-                    (self.run_process(job, &binary, &names, stats, cpu, deadline)?, cpu)
+                    let cpu = cpu.min(search_left);
+                    let exit = self.run_process(job, &binary, &names, stats, cpu, deadline)?;
+                    let burnt = match exit.kind {
+                        _ if out_of_cpu(&exit) => cpu,
+                        ExitKind::TimedOut => exit.elapsed_ms.max(cpu),
+                        _ => 0,
+                    };
+                    search_left = search_left.saturating_sub(burnt);
+                    (exit, cpu)
                 }
             };
             elapsed += exit.elapsed_ms;
@@ -398,9 +426,17 @@ impl LibtestRunner {
                 ExitKind::Exited => {
                     return Ok(killed(format!("the test binary exited with {}", exit.code)));
                 }
-                ExitKind::Signaled if out_of_cpu(&exit) => {
+                ExitKind::TimedOut if searching => {
                     let rest = unstarted(&output, &names);
-                    if !rest.is_empty() {
+                    if !rest.is_empty() && rest.len() < names.len() {
+                        queue.push_front((binary.clone(), rest));
+                    }
+                }
+                ExitKind::Signaled if out_of_cpu(&exit) => {
+                    // Only what it had not started: a harness whose output
+                    // names no test as given would otherwise go round.
+                    let rest = unstarted(&output, &names);
+                    if !rest.is_empty() && rest.len() < names.len() {
                         queue.push_front((binary.clone(), rest));
                     }
                     timed_out.get_or_insert_with(|| MutantVerdict {
@@ -421,8 +457,8 @@ impl LibtestRunner {
                 ExitKind::Signaled => {
                     return Ok(killed(format!("the test binary died of signal {}", exit.code)));
                 }
-                // A hang that burns no CPU time: the job's deadline is
-                // spent, nothing more runs.
+                // A hang that burns no CPU time, before any search: the
+                // job's deadline is spent, nothing more runs.
                 ExitKind::TimedOut => {
                     let first = timed_out.take().unwrap_or_else(|| MutantVerdict {
                         status: MutantStatus::Timeout,
@@ -477,7 +513,6 @@ impl LibtestRunner {
             let reference = self.run_process(&without, binary, names, None, left, deadline)?;
             let passes = matches!(reference.kind, ExitKind::Exited) && reference.code == 0;
             if !passes || reference.elapsed_ms.saturating_mul(4) > exit.elapsed_ms {
-                let deadline = deadline.saturating_sub(exit.elapsed_ms).max(1);
                 let again = self.run_process(job, binary, names, stats, left, deadline)?;
                 let again = ProcExit { elapsed_ms: again.elapsed_ms + exit.elapsed_ms, ..again };
                 return Ok((again, left));
@@ -550,6 +585,9 @@ mod tests {
         assert_eq!(unstarted(output, &names), ["m::c", "z"]);
         assert_eq!(running("test a ... ok\n"), None, "it finished");
         assert!(unstarted("Segmentation fault", &names).is_empty(), "not libtest's: nothing known");
+        // libtest-mimic pads names to a column.
+        let padded = "test a    ... ok\ntest m::b ... ";
+        assert_eq!(unstarted(padded, &names), ["m::c", "z"]);
     }
 
     #[test]
@@ -563,10 +601,11 @@ mod tests {
         let baselines: HashMap<String, u64> =
             [("quick", 2), ("slow", 900)].map(|(n, ms)| (test_arg("b", n), ms)).into();
         let names = |n: &[&str]| n.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>();
-        assert_eq!(search_budget(&baselines, &job, "b", &names(&["quick"])), (50, 110));
+        assert_eq!(search_budget(&baselines, &job, "b", &names(&["quick"])), (20, 1_000));
         assert_eq!(
             search_budget(&baselines, &job, "b", &names(&["quick", "slow"])),
-            (1_804, 3_618)
+            (1_804, 5_010),
+            "never past the job's deadline"
         );
         assert_eq!(
             search_budget(&baselines, &job, "b", &names(&["unmeasured"])),

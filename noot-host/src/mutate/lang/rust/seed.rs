@@ -12,16 +12,20 @@
 //! project's `Cargo.lock` names, the workspace's own left out (noot's copy
 //! of the workspace builds its own): a unit's `.fingerprint/PKG-HASH`
 //! folder gives its hash, and its files in `deps/` and `build/` carry the
-//! same one. So a target folder shared by many projects gives only what
-//! this one uses, and `incremental/` (the workspace's own) is never read.
+//! same one. So a target folder shared by many projects gives only the
+//! units of the packages this one locks (every version and feature set of
+//! them that is there), and `incremental/` (the workspace's own) is never
+//! read.
 //! Not copied at all when the user's folder was built by
 //! another toolchain (nothing in it would be fresh), or holds more than
 //! [`MAX_BYTES`] (a target folder shared by many projects). The copy goes
-//! to a scratch folder renamed into place, so an interrupted copy leaves
-//! nothing half-done; a file beside it ([`MARKER`]) says the folder was
-//! seeded, and the build then keeps the user's debug-info setting, which
+//! to a scratch folder renamed into place, with a file in it ([`MARKER`])
+//! that says the folder was seeded, so an interrupted copy leaves nothing
+//! half-done; the build then keeps the user's debug-info setting, which
 //! the copied fingerprints were made with (a cold build turns debug info
-//! off: no verdict needs it, and it costs time).
+//! off: no verdict needs it, and it costs time). No copy while cargo
+//! holds the folder's build lock, and none when a file changes while it
+//! is copied.
 
 use std::collections::BTreeSet;
 use std::io;
@@ -31,8 +35,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::store::write_atomic;
 
-/// Beside the profile folder in `.noot/target/`: it was seeded.
-pub const MARKER: &str = "noot-seed.json";
+/// In the profile folder of `.noot/target/`: it was seeded. Inside it,
+/// so the rename that puts the copy in place records it too.
+pub const MARKER: &str = "debug/noot-seed.json";
 /// A user's target folder larger than this is not copied.
 pub const MAX_BYTES: u64 = 4 << 30;
 /// The profile folder `cargo test` builds in.
@@ -60,6 +65,8 @@ pub enum Skipped {
     OtherToolchain(PathBuf),
     /// Larger than [`MAX_BYTES`].
     TooLarge(PathBuf, u64),
+    /// cargo is building in it, or a file changed while it was copied.
+    Busy(PathBuf),
 }
 
 /// Whether `target_dir` (noot's) was seeded, on this run or an earlier one.
@@ -88,10 +95,7 @@ pub fn seed(
         return Ok(Err(Skipped::OtherToolchain(user_target.to_path_buf())));
     }
     let wanted = Units::of(&from, locked, members)?;
-    let mut files = Vec::new();
-    for part in PARTS {
-        list(&from.join(part), Path::new(part), &wanted, &mut files)?;
-    }
+    let files = unit_files(&from, &wanted)?;
     if files.is_empty() {
         return Ok(Ok(None));
     }
@@ -99,12 +103,14 @@ pub fn seed(
     if bytes > MAX_BYTES {
         return Ok(Err(Skipped::TooLarge(user_target.to_path_buf(), bytes)));
     }
+    // cargo holds its build lock while it writes: no copy then, of a
+    // half-written library beside a fingerprint that calls it fresh.
+    let Some(_lock) = SharedLock::try_new(&from.join(".cargo-lock"))? else {
+        return Ok(Err(Skipped::Busy(user_target.to_path_buf())));
+    };
     let scratch = target_dir.join(format!("{PROFILE_DIR}.seeding"));
     if scratch.exists() {
         std::fs::remove_dir_all(&scratch)?;
-    }
-    for (rel, _) in &files {
-        copy_with_times(&from.join(rel), &scratch.join(rel))?;
     }
     let seeded = Seeded {
         schema_version: 1,
@@ -112,10 +118,59 @@ pub fn seed(
         bytes,
         files: files.len() as u64,
     };
-    let marker = serde_json::to_vec_pretty(&seeded).map_err(io::Error::other)?;
-    write_atomic(&target_dir.join(MARKER), &marker)?;
-    std::fs::rename(&scratch, &into)?;
-    Ok(Ok(Some(seeded)))
+    let copied = copy_all(&from, &scratch, &files).and_then(|unchanged| {
+        if unchanged {
+            let marker = serde_json::to_vec_pretty(&seeded).map_err(io::Error::other)?;
+            let in_scratch = scratch.join(MARKER.trim_start_matches("debug/"));
+            write_atomic(&in_scratch, &marker)?;
+            std::fs::rename(&scratch, &into)?;
+        }
+        Ok(unchanged)
+    });
+    match copied {
+        Ok(true) => Ok(Ok(Some(seeded))),
+        other => {
+            // Nothing half-done stays behind.
+            let _ = std::fs::remove_dir_all(&scratch);
+            other.map(|_| Err(Skipped::Busy(user_target.to_path_buf())))
+        }
+    }
+}
+
+/// Copies `files` (relative to `from`) into `into`, times kept; whether
+/// none changed while it did (its time and size read before and after).
+fn copy_all(from: &Path, into: &Path, files: &[(PathBuf, u64)]) -> io::Result<bool> {
+    for (rel, len) in files {
+        let source = from.join(rel);
+        let before = std::fs::metadata(&source)?;
+        copy_with_times(&source, &before, &into.join(rel))?;
+        let after = std::fs::metadata(&source)?;
+        if after.modified()? != before.modified()? || after.len() != *len {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// A shared lock on cargo's build lock of a profile folder, while it
+/// lives; `None` when cargo holds it to build. No lock file, no lock
+/// needed (nothing builds there).
+struct SharedLock {
+    /// Held open: closing it lets the lock go.
+    _held: Option<std::fs::File>,
+}
+
+impl SharedLock {
+    fn try_new(path: &Path) -> io::Result<Option<SharedLock>> {
+        let file = match std::fs::File::open(path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Ok(Some(SharedLock { _held: None }));
+            }
+            Err(e) => return Err(e),
+        };
+        if try_lock_shared(&file)? { Ok(Some(SharedLock { _held: Some(file) })) } else { Ok(None) }
+    }
 }
 
 /// Both paths name one folder (the user pointed `CARGO_TARGET_DIR` at
@@ -153,10 +208,8 @@ impl Units {
         let mut hashes = BTreeSet::new();
         for entry in std::fs::read_dir(profile.join(".fingerprint"))? {
             let name = entry?.file_name().to_string_lossy().into_owned();
-            if let Some((package, hash)) = name.rsplit_once('-')
-                && locked.contains(package)
-                && !members.iter().any(|m| m == package)
-            {
+            let Some((package, hash)) = name.rsplit_once('-') else { continue };
+            if locked.contains(package) && !members.iter().any(|m| m == package) {
                 hashes.insert(hash.to_owned());
             }
         }
@@ -167,16 +220,47 @@ impl Units {
     /// `.fingerprint/` (`libitoa-1a2b.rlib`, `itoa-1a2b`), is a wanted
     /// unit's.
     fn wants(&self, name: &str) -> bool {
-        name.rsplit_once('-').is_some_and(|(_, rest)| {
-            let hash = rest.split_once('.').map_or(rest, |(hash, _)| hash);
-            self.hashes.contains(hash)
-        })
+        Self::hash(name).is_some_and(|hash| self.hashes.contains(&hash))
+    }
+
+    /// The unit hash in a `NAME-HASH…` entry.
+    fn hash(name: &str) -> Option<String> {
+        let (_, rest) = name.rsplit_once('-')?;
+        Some(rest.split_once('.').map_or(rest, |(hash, _)| hash).to_owned())
     }
 }
 
+/// The files of the `wanted` units under `from` (the profile folder),
+/// with their sizes. A unit with anything but files and folders (a
+/// symbolic link, which a build script run again could write through
+/// into the user's folder) is left out whole, its fingerprint too: cargo
+/// then builds it again.
+fn unit_files(from: &Path, wanted: &Units) -> io::Result<Vec<(PathBuf, u64)>> {
+    let mut files = Vec::new();
+    let mut odd = BTreeSet::new();
+    for part in PARTS {
+        list(&from.join(part), Path::new(part), wanted, &mut files, &mut odd)?;
+    }
+    files.retain(|(rel, _)| unit_of(rel).is_none_or(|hash| !odd.contains(&hash)));
+    Ok(files)
+}
+
+/// The unit hash of a file at `rel` in the profile folder
+/// (`deps/libitoa-1a2b.rlib`, `build/itoa-3c4d/out/x.rs`).
+fn unit_of(rel: &Path) -> Option<String> {
+    Units::hash(&rel.components().nth(1)?.as_os_str().to_string_lossy())
+}
+
 /// The files under `dir` (at `rel` in the profile folder) of the
-/// `wanted` units, with their sizes.
-fn list(dir: &Path, rel: &Path, wanted: &Units, out: &mut Vec<(PathBuf, u64)>) -> io::Result<()> {
+/// `wanted` units, with their sizes; the hash of a unit with something
+/// else in it goes to `odd`.
+fn list(
+    dir: &Path,
+    rel: &Path,
+    wanted: &Units,
+    out: &mut Vec<(PathBuf, u64)>,
+    odd: &mut BTreeSet<String>,
+) -> io::Result<()> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
@@ -192,9 +276,11 @@ fn list(dir: &Path, rel: &Path, wanted: &Units, out: &mut Vec<(PathBuf, u64)>) -
         let kind = entry.file_type()?;
         let path = rel.join(&name);
         if kind.is_dir() {
-            list(&entry.path(), &path, wanted, out)?;
+            list(&entry.path(), &path, wanted, out, odd)?;
         } else if kind.is_file() {
             out.push((path, entry.metadata()?.len()));
+        } else {
+            odd.extend(unit_of(&path));
         }
     }
     Ok(())
@@ -212,14 +298,31 @@ pub fn locked_packages(lockfile: &Path) -> BTreeSet<String> {
         .collect()
 }
 
-/// Copies `from` to `to` (folders made), with `from`'s times: cargo
-/// judges freshness by them.
-fn copy_with_times(from: &Path, to: &Path) -> io::Result<()> {
+/// Takes a shared `flock` on `file` without waiting: whether it got it
+/// (cargo holds an exclusive one on its build lock while it builds).
+#[cfg(unix)]
+fn try_lock_shared(file: &std::fs::File) -> io::Result<bool> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: flock on a descriptor this process owns and keeps open.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) } == 0 {
+        return Ok(true);
+    }
+    let error = io::Error::last_os_error();
+    if error.kind() == io::ErrorKind::WouldBlock { Ok(false) } else { Err(error) }
+}
+
+#[cfg(not(unix))]
+fn try_lock_shared(_: &std::fs::File) -> io::Result<bool> {
+    Ok(true)
+}
+
+/// Copies `from` (whose metadata is `meta`) to `to` (folders made), with
+/// `from`'s times: cargo judges freshness by them.
+fn copy_with_times(from: &Path, meta: &std::fs::Metadata, to: &Path) -> io::Result<()> {
     if let Some(parent) = to.parent() {
         std::fs::create_dir_all(parent)?;
     }
     std::fs::copy(from, to)?;
-    let meta = std::fs::metadata(from)?;
     let times =
         std::fs::FileTimes::new().set_modified(meta.modified()?).set_accessed(meta.accessed()?);
     // Opened to read: the owner may set a file's times without write access.

@@ -338,9 +338,16 @@ impl<'a> RustRun<'a> {
                 ));
                 None
             }
+            Ok(Err(seed::Skipped::Busy(from))) => {
+                warn(format!(
+                    "cargo was building in {} (or a file there changed while noot copied it): noot builds the dependencies itself",
+                    from.display()
+                ));
+                None
+            }
             Ok(Err(seed::Skipped::TooLarge(from, bytes))) => {
                 warn(format!(
-                    "{} holds {} MB (more than {} MB, a folder shared by projects?): noot builds the dependencies itself",
+                    "the dependencies in {} come to {} MB (more than {} MB, a folder shared by projects?): noot builds them itself",
                     from.display(),
                     bytes >> 20,
                     seed::MAX_BYTES >> 20
@@ -669,6 +676,12 @@ impl LanguageRun for RustRun<'_> {
             tests.len(),
             seconds(stats_ms),
         );
+        if !built.dev_deps_left_out.is_empty() {
+            self.reason.push_str(&format!(
+                "; not built: dev-dependencies no test, example or doc names ({})",
+                built.dev_deps_left_out.join(", ")
+            ));
+        }
         if let Some((seeded, copy_ms)) = seeded {
             self.reason.push_str(&format!(
                 "; dependencies as your own build left them in {} ({} MB copied into .noot/target/ in {})",

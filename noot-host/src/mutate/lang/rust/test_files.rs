@@ -129,7 +129,7 @@ fn module_folder(rel: &str) -> String {
 }
 
 /// `base` + the inline modules + `last`, `..` resolved.
-pub(super) fn joined(base: &str, inline: &[String], last: &str) -> String {
+fn joined(base: &str, inline: &[String], last: &str) -> String {
     let mut path = base.to_owned();
     for module in inline {
         path.push_str(module);

@@ -91,3 +91,25 @@ fn cargos_default_targets_keep_their_module_paths() {
         ]
     );
 }
+
+#[test]
+fn a_path_outside_the_project_is_never_read_or_written() {
+    assert_eq!(within_project("src/./a/../b.rs").as_deref(), Some("src/b.rs"));
+    assert_eq!(within_project("../shared/lib.rs"), None);
+    assert_eq!(within_project("src/../../x.rs"), None);
+    assert_eq!(within_project("/etc/lib.rs"), None);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    let outside = tempfile::tempdir().expect("tempdir");
+    write(outside.path(), "lib.rs", "pub fn f() {}\n");
+    write(
+        root,
+        "Cargo.toml",
+        &format!(
+            "[package]\nname = \"geo\"\n\n[lib]\npath = {:?}\n\n[[bin]]\nname = \"geo\"\npath = \"src/main.rs\"\n",
+            outside.path().join("lib.rs").display().to_string()
+        ),
+    );
+    write(root, "src/main.rs", "#[path = \"../../elsewhere.rs\"]\nmod far;\n");
+    assert_eq!(tree(root), [row("src/main.rs", "geo::main", true)]);
+}

@@ -87,6 +87,7 @@ fn the_dependencies_of_the_users_build_are_copied_with_their_times() {
             "deps/itoa-1a.d",
             "deps/libitoa-1a.rlib",
             "deps/libitoa-1a.rmeta",
+            "noot-seed.json",
         ]
         .map(String::from)
         .into(),
@@ -127,4 +128,30 @@ fn a_target_built_by_another_toolchain_or_none_at_all_is_not_copied() {
         "nothing to copy"
     );
     assert!(!noot.join("debug").exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_unit_with_a_symbolic_link_is_left_out_whole_and_a_build_in_progress_stops_the_copy() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let from = user_target(dir.path());
+    std::os::unix::fs::symlink("/etc/hostname", from.join("debug/build/itoa-2b/out/link"))
+        .expect("symlink");
+    let noot = dir.path().join(".noot/target");
+    // cargo holds its build lock exclusively while it builds.
+    let lock = std::fs::File::create(from.join("debug/.cargo-lock")).expect("lock file");
+    use std::os::fd::AsRawFd;
+    // SAFETY: flock on a descriptor this test owns and keeps open.
+    assert_eq!(unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) }, 0);
+    assert_eq!(
+        seed(&from, &noot, RUSTC, &locked(), &[]).expect("io"),
+        Err(Skipped::Busy(from.clone()))
+    );
+    assert!(!noot.join("debug").exists() && !noot.join("debug.seeding").exists());
+    drop(lock);
+    let seeded = seed(&from, &noot, RUSTC, &locked(), &[]).expect("io").expect("copied");
+    assert!(seeded.is_some());
+    let copied = files_under(&noot.join("debug"));
+    assert!(copied.contains("deps/libitoa-1a.rlib"), "{copied:?}");
+    assert!(!copied.iter().any(|f| f.contains("itoa-2b")), "the build script's unit: {copied:?}");
 }
