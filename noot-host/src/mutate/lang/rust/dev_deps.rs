@@ -3,9 +3,13 @@
 //! target, also those only benchmarks use: criterion, the usual one, is
 //! about forty crates (on semver 1.0.28, 15 s of a 19 s cold build), and
 //! no test, example or doc example of the package names it. So noot's
-//! copy leaves out each dev-dependency whose name appears nowhere in the
-//! package's files but its benchmarks (a plain text search over `.rs` and
-//! `.md` files, comments included, so any mention keeps it). Cargo does
+//! copy leaves out each dev-dependency that nothing but the package's
+//! benchmarks names as code names a crate: `NAME::` in a path, `use NAME`
+//! or `extern crate NAME`, searched as text over its `.rs` and `.md` files
+//! outside `benches/`, comments and doc examples included (a link to
+//! `docs.rs/rand/…` does not count; `use rand::Rng` in a README example
+//! does). In Rust 2018 and later a crate is used through such a path, and
+//! 2015 code names it in `extern crate`. Cargo does
 //! not build benchmarks for `cargo test`, and features cannot name
 //! dev-dependencies, so nothing else can miss it. Should a build still
 //! fail naming one (a macro that writes a path to a crate the code never
@@ -38,7 +42,7 @@ pub fn unused_by_tests(root: &Path, dirs: &[String]) -> BTreeMap<String, Vec<Str
             .into_iter()
             .filter(|name| {
                 let ident = name.replace('-', "_");
-                !texts.iter().any(|t| t.contains(&ident) || t.contains(name.as_str()))
+                !texts.iter().any(|t| names_crate(t, &ident))
             })
             .collect();
         if !left_out.is_empty() {
@@ -85,6 +89,24 @@ pub fn names_any(message: &str, left_out: &BTreeMap<String, Vec<String>>) -> boo
         .values()
         .flatten()
         .any(|name| message.contains(&format!("`{}`", name.replace('-', "_"))))
+}
+
+/// Whether `text` names the crate `ident` as code does: `ident::`, `use
+/// ident` or `extern crate ident`, the name standing alone (`rand` in
+/// `operand::` or `rand_core::` does not count).
+fn names_crate(text: &str, ident: &str) -> bool {
+    let is_ident = |c: char| c.is_alphanumeric() || c == '_';
+    text.match_indices(ident).any(|(at, _)| {
+        let before = &text[..at];
+        let after = &text[at + ident.len()..];
+        if before.chars().next_back().is_some_and(is_ident)
+            || after.chars().next().is_some_and(is_ident)
+        {
+            return false;
+        }
+        let before = before.trim_end_matches([' ', '\t', '{', ':']);
+        after.starts_with("::") || before.ends_with("use") || before.ends_with("extern crate")
+    })
 }
 
 /// The dev-dependencies a manifest declares, by the name code uses them

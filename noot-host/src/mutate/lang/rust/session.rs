@@ -608,9 +608,8 @@ impl LanguageRun for RustRun<'_> {
         let mut cut_short = false;
         if undecided && chosen.0.built.compiled {
             cut_short = chosen.0.stats.cut;
-            let worth = chosen.0.stats.cut || {
-                self.optimising_worth_trying(&chosen.0, last_round_ms)
-            };
+            let worth =
+                chosen.0.stats.cut || { self.optimising_worth_trying(&chosen.0, last_round_ms) };
             let first_ms = chosen.0.build_ms.saturating_add(chosen.0.stats.stats_ms);
             let decision = if worth {
                 let known = chosen.0.built.unviable.clone();

@@ -7,8 +7,9 @@ fn write(root: &Path, rel: &str, text: &str) {
 }
 
 /// A package whose benchmarks use `criterion`, whose tests use
-/// `serde_json`, whose README mentions `proptest`, and whose
-/// `fuzz-utils` nothing names.
+/// `serde_json`, whose README's example uses `proptest`, and whose
+/// `fuzz-utils` and `criterion` only a link and a word in the README
+/// name.
 fn package(root: &Path) {
     write(
         root,
@@ -25,7 +26,11 @@ fn package(root: &Path) {
         "tests/it.rs",
         "#[test]\nfn parses() {\n    serde_json::from_str::<u8>(\"1\").unwrap();\n}\n",
     );
-    write(root, "README.md", "Property tests could use proptest one day.\n");
+    write(
+        root,
+        "README.md",
+        "```\nuse proptest::prelude::*;\n```\nSee docs.rs/fuzz_utils/latest, or criterion.\n",
+    );
     write(root, "benches/speed.rs", "use criterion::Criterion;\nfn main() {}\n");
     write(root, "target/debug/build/x/out.rs", "criterion fuzz_utils");
 }
@@ -57,4 +62,16 @@ fn a_compiler_error_naming_a_dependency_left_out_is_recognised() {
     assert!(names_any("use of unresolved module or unlinked crate `fuzz_utils`", &left_out));
     assert!(names_any("can't find crate for `fuzz_utils`", &left_out));
     assert!(!names_any("cannot find value `fuzz` in this scope", &left_out));
+}
+
+#[test]
+fn a_crate_counts_as_named_only_where_code_names_it() {
+    assert!(names_crate("let v: u8 = rand::random();", "rand"));
+    assert!(names_crate("use rand;", "rand"));
+    assert!(names_crate("pub use ::rand as r;", "rand"));
+    assert!(names_crate("#[macro_use]\nextern crate rand;", "rand"));
+    assert!(names_crate("use {\n    rand::Rng,\n};", "rand"));
+    assert!(!names_crate("let random = operand::x(); // rand", "rand"));
+    assert!(!names_crate("https://docs.rs/rand/latest/rand/seq/", "rand"));
+    assert!(!names_crate("use rand_core::RngCore;", "rand"));
 }
