@@ -197,13 +197,16 @@ fn a_members_mutants_are_killed_by_the_tests_of_the_member_that_uses_it() {
     assert!(run.stderr.contains("--package nope: no package of this workspace is called that (there are: half_core, half_app)") || run.stderr.contains("--package nope: no package"), "{}", run.stderr);
 }
 
+/// Writes `text` to `rel` under `dir`, making its folders.
+fn write_in(dir: &Path, rel: &str, text: &str) {
+    let path = dir.join(rel);
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    std::fs::write(path, text).expect("write");
+}
+
 fn crate_project() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
-    let write = |path: &str, text: &str| {
-        let path = dir.path().join(path);
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-        std::fs::write(path, text).expect("write");
-    };
+    let write = |path: &str, text: &str| write_in(dir.path(), path, text);
     write("Cargo.toml", "[package]\nname = \"geo-kit\"\nversion = \"0.1.0\"\nedition = \"2021\"\n");
     write(
         "src/lib.rs",
@@ -416,11 +419,7 @@ fn a_third_party_runner_runs_a_crates_mutants_with_the_same_verdicts() {
 #[test]
 fn a_crate_whose_tests_outweigh_its_build_is_built_again_optimised() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let write = |path: &str, text: &str| {
-        let path = dir.path().join(path);
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-        std::fs::write(path, text).expect("write");
-    };
+    let write = |path: &str, text: &str| write_in(dir.path(), path, text);
     write(
         "Cargo.toml",
         "[package]\nname = \"heavy-sum\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
@@ -460,11 +459,7 @@ fn a_crate_whose_tests_outweigh_its_build_is_built_again_optimised() {
 #[test]
 fn a_first_run_reuses_the_dependencies_of_the_users_own_build() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let write = |path: &str, text: &str| {
-        let path = dir.path().join(path);
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-        std::fs::write(path, text).expect("write");
-    };
+    let write = |path: &str, text: &str| write_in(dir.path(), path, text);
     let log = dir.path().join("builds.log");
     // A dependency outside the project (at the same absolute path for the
     // project and for noot's copy of it), whose build script says when it runs.

@@ -31,3 +31,5 @@ pub mod text;
 
 #[cfg(test)]
 pub mod fakes;
+#[cfg(test)]
+pub mod test_tree;

@@ -1,11 +1,6 @@
 use super::*;
 use crate::engine::ports::RealFs;
-
-fn write(root: &Path, rel: &str, text: &str) {
-    let path = root.join(rel);
-    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-    std::fs::write(path, text).expect("write");
-}
+use crate::engine::test_tree::write;
 
 #[test]
 fn the_remembered_decisions_and_each_part_of_the_folder_are_listed() {

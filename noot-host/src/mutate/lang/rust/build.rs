@@ -164,13 +164,14 @@ fn doc_targets(root: &Path, files: &[PlannedFile]) -> Vec<DocTarget> {
 type DocFile = (String, Vec<(Range<usize>, Example)>);
 
 /// Writes each target's examples (less those `dropped`) and its manifest
-/// with the test target added; returns each file's example ranges.
+/// (its text in `manifests`, by package folder) with the test target
+/// added; returns each file's example ranges.
 fn write_doc_targets(
     root: &Path,
     into: &Path,
     targets: &[DocTarget],
     dropped: &BTreeSet<(String, usize)>,
-    left_out: &BTreeMap<String, Vec<String>>,
+    manifests: &BTreeMap<String, String>,
 ) -> io::Result<Vec<DocFile>> {
     let mut written = Vec::new();
     for target in targets {
@@ -183,8 +184,7 @@ fn write_doc_targets(
         let library = lib_name(&root.join(&target.dir).join("Cargo.toml"));
         let (text, ranges) = doctests::test_file(library.as_deref(), &kept);
         write_if_changed(&into.join(&target.dir).join(DOC_FILE), &text)?;
-        let names = left_out.get(&target.dir).map_or(&[][..], Vec::as_slice);
-        let manifest = dev_deps::manifest(root, &target.dir, names)?;
+        let manifest = manifests.get(&target.dir).map_or("", String::as_str);
         let manifest = format!(
             "{manifest}\n# Added by noot in its mutated copy: the doc examples as tests.\n\
              [[test]]\nname = \"{DOC_TARGET}\"\npath = \"{DOC_FILE}\"\n"
@@ -309,12 +309,23 @@ pub fn build(
     let mut left_out = dev_deps::unused_by_tests(root, &members);
     let stripped: Vec<String> =
         left_out.keys().filter(|dir| !targets.iter().any(|t| &&t.dir == dir)).cloned().collect();
-    let manifests: BTreeSet<PathBuf> = targets
-        .iter()
-        .map(|t| t.dir.as_str())
-        .chain(stripped.iter().map(String::as_str))
-        .map(|dir| PathBuf::from(dir).join("Cargo.toml"))
-        .collect();
+    // The manifests noot writes, read once: each package's with what it
+    // leaves out, or as it is once they are all put back.
+    let written: Vec<String> =
+        targets.iter().map(|t| t.dir.clone()).chain(stripped.iter().cloned()).collect();
+    let manifests_of =
+        |left_out: &BTreeMap<String, Vec<String>>| -> io::Result<BTreeMap<String, String>> {
+            written
+                .iter()
+                .map(|dir| {
+                    let names = left_out.get(dir).map_or(&[][..], Vec::as_slice);
+                    Ok((dir.clone(), dev_deps::manifest(root, dir, names)?))
+                })
+                .collect()
+        };
+    let mut manifest_texts = manifests_of(&left_out)?;
+    let manifests: BTreeSet<PathBuf> =
+        written.iter().map(|dir| PathBuf::from(dir).join("Cargo.toml")).collect();
     let project_files = copy_project(root, into, &manifests)?;
     // Mutants an earlier build of the same text found unviable start off.
     let mut built = Built { unviable: known_unviable.clone(), ..Built::default() };
@@ -331,12 +342,11 @@ pub fn build(
         built.rounds += 1;
         let texts = write_files(into, files, &off, &edition_2024_roots)?;
         for dir in &stripped {
-            let names = left_out.get(dir).map_or(&[][..], Vec::as_slice);
-            let manifest = dev_deps::manifest(root, dir, names)?;
-            write_if_changed(&into.join(dir).join("Cargo.toml"), &manifest)?;
+            let manifest = manifest_texts.get(dir).map_or("", String::as_str);
+            write_if_changed(&into.join(dir).join("Cargo.toml"), manifest)?;
         }
         let dropped_keys: BTreeSet<(String, usize)> = dropped.keys().cloned().collect();
-        let doc_files = write_doc_targets(root, into, &targets, &dropped_keys, &left_out)?;
+        let doc_files = write_doc_targets(root, into, &targets, &dropped_keys, &manifest_texts)?;
         // Ctrl-C while the copy was written killed nothing yet.
         if stop.load(Ordering::SeqCst) {
             return Err(BuildError::Interrupted);
@@ -364,6 +374,7 @@ pub fn build(
         // all back, in a round of its own.
         if errors.iter().any(|e| dev_deps::names_any(&e.message, &left_out)) {
             left_out.clear();
+            manifest_texts = manifests_of(&left_out)?;
             max_rounds += 1;
             continue;
         }

@@ -320,12 +320,7 @@ fn module_path(krate: &str, in_src: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn write(root: &Path, path: &str, text: &str) {
-        let path = root.join(path);
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-        std::fs::write(path, text).expect("write");
-    }
+    use crate::engine::test_tree::write;
 
     #[test]
     fn module_paths_follow_cargos_layout() {

@@ -275,25 +275,34 @@ fn search_budget(
 /// starts and the result as it ends. Empty when the output names no test
 /// (not libtest's output: nothing can be said).
 fn unstarted(output: &str, names: &[String]) -> Vec<String> {
-    let started: HashSet<&str> = output
-        .lines()
-        .filter_map(|line| Some(line.strip_prefix("test ")?.split_once(" ... ")?.0.trim_end()))
-        .collect();
+    let started: HashSet<&str> = started_tests(output).map(|(name, _)| name).collect();
     if started.is_empty() {
         return Vec::new();
     }
     names.iter().filter(|name| !started.contains(name.as_str())).cloned().collect()
 }
 
+/// The process for the tests of `names` (of `binary`) a stopped process
+/// had not started, if any. Only when that is fewer than it was given: a
+/// harness whose output names none of them would otherwise go round.
+fn still_to_run(binary: &str, names: &[String], output: &str) -> Option<(String, Vec<String>)> {
+    let rest = unstarted(output, names);
+    (!rest.is_empty() && rest.len() < names.len()).then(|| (binary.to_owned(), rest))
+}
+
 /// The test a stopped process was running: started, without a result.
 fn running(output: &str) -> Option<&str> {
-    output
-        .lines()
-        .filter_map(|line| {
-            let (name, result) = line.strip_prefix("test ")?.split_once(" ... ")?;
-            result.trim().is_empty().then_some(name.trim_end())
-        })
-        .next_back()
+    started_tests(output).filter(|(_, result)| result.is_empty()).map(|(name, _)| name).next_back()
+}
+
+/// Each `test NAME ... RESULT` line of libtest's output, as (name,
+/// result), both trimmed (libtest-mimic pads names to a column; a test
+/// still running has no result yet).
+fn started_tests(output: &str) -> impl DoubleEndedIterator<Item = (&str, &str)> {
+    output.lines().filter_map(|line| {
+        let (name, result) = line.strip_prefix("test ")?.split_once(" ... ")?;
+        Some((name.trim_end(), result.trim()))
+    })
 }
 
 /// Whether a test process was stopped by its CPU budget.
@@ -428,18 +437,16 @@ impl LibtestRunner {
                 ExitKind::Exited => {
                     return Ok(killed(format!("the test binary exited with {}", exit.code)));
                 }
+                // A loop while searching: what the process had not
+                // started runs next.
                 ExitKind::TimedOut if searching => {
-                    let rest = unstarted(&output, &names);
-                    if !rest.is_empty() && rest.len() < names.len() {
-                        queue.push_front((binary.clone(), rest));
+                    if let Some(rest) = still_to_run(&binary, &names, &output) {
+                        queue.push_front(rest);
                     }
                 }
                 ExitKind::Signaled if out_of_cpu(&exit) => {
-                    // Only what it had not started: a harness whose output
-                    // names no test as given would otherwise go round.
-                    let rest = unstarted(&output, &names);
-                    if !rest.is_empty() && rest.len() < names.len() {
-                        queue.push_front((binary.clone(), rest));
+                    if let Some(rest) = still_to_run(&binary, &names, &output) {
+                        queue.push_front(rest);
                     }
                     timed_out.get_or_insert_with(|| MutantVerdict {
                         status: MutantStatus::Timeout,

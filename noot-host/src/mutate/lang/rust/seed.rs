@@ -58,14 +58,24 @@ pub struct Seeded {
     pub files: u64,
 }
 
-/// Why nothing was copied, when there was something to copy.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Why nothing was copied, when there was something to copy: each says
+/// so as the warning the run shows.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Skipped {
     /// Built by another toolchain.
+    #[error("{} was built by another toolchain: noot builds the dependencies itself", .0.display())]
     OtherToolchain(PathBuf),
     /// Larger than [`MAX_BYTES`].
+    #[error(
+        "the dependencies in {} come to {} MB (more than {} MB, a folder shared by projects?): noot builds them itself",
+        .0.display(), .1 >> 20, MAX_BYTES >> 20
+    )]
     TooLarge(PathBuf, u64),
     /// cargo is building in it, or a file changed while it was copied.
+    #[error(
+        "cargo was building in {} (or a file there changed while noot copied it): noot builds the dependencies itself",
+        .0.display()
+    )]
     Busy(PathBuf),
 }
 

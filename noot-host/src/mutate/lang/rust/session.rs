@@ -346,6 +346,7 @@ impl<'a> RustRun<'a> {
         let (ports, root) = (self.ports, &self.config.root);
         let started = ports.clock.monotonic_ms();
         let target_dir = root.join(".noot/target");
+        // Checked here too, before `cargo metadata` runs for nothing.
         if target_dir.join("debug").exists() {
             return None;
         }
@@ -356,27 +357,8 @@ impl<'a> RustRun<'a> {
             Ok(Ok(seeded)) => {
                 seeded.map(|s| (s, ports.clock.monotonic_ms().saturating_sub(started)))
             }
-            Ok(Err(seed::Skipped::OtherToolchain(from))) => {
-                warn(format!(
-                    "{} was built by another toolchain: noot builds the dependencies itself",
-                    from.display()
-                ));
-                None
-            }
-            Ok(Err(seed::Skipped::Busy(from))) => {
-                warn(format!(
-                    "cargo was building in {} (or a file there changed while noot copied it): noot builds the dependencies itself",
-                    from.display()
-                ));
-                None
-            }
-            Ok(Err(seed::Skipped::TooLarge(from, bytes))) => {
-                warn(format!(
-                    "the dependencies in {} come to {} MB (more than {} MB, a folder shared by projects?): noot builds them itself",
-                    from.display(),
-                    bytes >> 20,
-                    seed::MAX_BYTES >> 20
-                ));
+            Ok(Err(skipped)) => {
+                warn(skipped.to_string());
                 None
             }
             Err(e) => {

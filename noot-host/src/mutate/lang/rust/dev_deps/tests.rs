@@ -1,10 +1,5 @@
 use super::*;
-
-fn write(root: &Path, rel: &str, text: &str) {
-    let path = root.join(rel);
-    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-    std::fs::write(path, text).expect("write");
-}
+use crate::engine::test_tree::write;
 
 /// A package whose benchmarks use `criterion`, whose tests use
 /// `serde_json`, whose README's example uses `proptest`, and whose

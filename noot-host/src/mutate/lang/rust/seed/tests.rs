@@ -1,12 +1,7 @@
 use super::*;
+use crate::engine::test_tree::write;
 
 const RUSTC: &str = "rustc 1.95.0 (59807616e 2026-04-14)\nhost: x86_64-unknown-linux-gnu\n";
-
-fn write(root: &Path, rel: &str, text: &str) {
-    let path = root.join(rel);
-    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-    std::fs::write(path, text).expect("write");
-}
 
 /// A user's target folder as `cargo test` leaves it for a package `geo-kit`
 /// with one dependency, `itoa`, built by [`RUSTC`].
