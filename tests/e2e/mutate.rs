@@ -1172,3 +1172,33 @@ fn the_import_check_gives_the_verdicts_of_a_fresh_whole_suite_run() {
         .count();
     assert!(killed_by_state >= 4, "state changes are killed: {:?}", found["subprocess"]);
 }
+
+/// The warm worker runs a mutant's first test through pytest's call
+/// phase alone when nothing else of the protocol could change its outcome,
+/// and trusts only a failure from it. Each survivor of the `lean` fixture
+/// depends on a part of the protocol (fixtures, package setup, capture,
+/// `PYTEST_CURRENT_TEST`, an imperative or marked xfail, a skip): a runner
+/// that ran the test bare would call it killed. Verdicts must be those of
+/// whole pytest sessions in fresh processes.
+#[test]
+fn the_first_test_run_alone_gives_the_verdicts_of_the_whole_protocol() {
+    let mut found = BTreeMap::new();
+    for runner in ["subprocess", "inprocess"] {
+        let project = copy_fixture("lean");
+        let run = noot(project.path(), &["run", "--runner", runner, "--format", "json", "-j", "2"]);
+        assert_eq!(run.code, 0, "{runner}: {}", run.stderr);
+        found.insert(runner, statuses(&json(&run.stdout)));
+    }
+    assert_eq!(found["inprocess"], found["subprocess"]);
+    let survivors = |function: &str| {
+        found["subprocess"]
+            .iter()
+            .filter(|(id, status)| id.contains(&format!(".{function}__")) && *status == "survived")
+            .count()
+    };
+    for function in ["mode", "stream", "logs", "region", "unit", "available", "stable", "halve"] {
+        assert!(survivors(function) > 0, "{function}: {:?}", found["subprocess"]);
+    }
+    // A warning the project's filters turn into an error kills, alone too.
+    assert_eq!(found["inprocess"]["lean.outcomes.legacy_size__noot_1"], "killed");
+}

@@ -381,9 +381,9 @@ impl InprocessRunner {
         if writeln!(worker.stdin, "{request}").and_then(|()| worker.stdin.flush()).is_err() {
             return Outcome::WorkerDied("the worker's stdin is closed".into());
         }
-        let deadline = started + budget;
         let mut timed_out = None;
-        let mut kill_at = deadline;
+        let mut kill_at = started + budget;
+        let mut children = 0;
         loop {
             let wake =
                 if timed_out.is_none() { kill_at.min(Instant::now() + CPU_POLL) } else { kill_at };
@@ -391,6 +391,13 @@ impl InprocessRunner {
                 Ok(message) => {
                     if let Some(pid) = message.get("started").and_then(Value::as_i64) {
                         worker.current.store(i32::try_from(pid).unwrap_or(0), Ordering::SeqCst);
+                        children += 1;
+                        if children > 1 && timed_out.is_none() {
+                            // The worker judges the mutant again with the
+                            // whole protocol, after its first test passed
+                            // alone: that run gets the whole budget.
+                            kill_at = Instant::now() + budget;
+                        }
                         continue;
                     }
                     if let Some(done) = message.get("done") {
