@@ -866,6 +866,85 @@ mod mutation_runs {
         }
     }
 
+    /// A project whose pytest configuration sets `testpaths` to a folder
+    /// that does not exist, with no test file elsewhere, stopped after the
+    /// stats run with "pytest collected no tests (test paths: )": no file,
+    /// no line, no fix.
+    #[test]
+    fn testpaths_naming_a_missing_folder_stop_at_their_line() {
+        let dir = super::python_project("def f():\n    return 1\n", "");
+        std::fs::remove_dir_all(dir.path().join("tests")).expect("rm tests");
+        std::fs::write(
+            dir.path().join("pyproject.toml"),
+            "[project]\nname = \"pkg\"\n\n[tool.pytest.ini_options]\ntestpaths = [\"tests\"]\n",
+        )
+        .expect("write");
+        let (code, _, stderr) = noot(dir.path(), &["run"]);
+        assert_eq!(code, Some(2), "{stderr}");
+        assert!(
+            stderr.contains("pyproject.toml:5:1: pytest's testpaths names \"tests\""),
+            "{stderr}"
+        );
+        assert!(stderr.contains("help: create the folder"), "{stderr}");
+        assert!(!dir.path().join(".noot").exists(), "nothing written");
+    }
+
+    /// `noot show ID --output` of a survivor under the `inprocess` runner
+    /// said no output was kept: pytest's capture, when a test's phase ended,
+    /// put back the worker's own stdout and stderr, which it had saved when
+    /// the worker started, so whatever the child wrote after its first test
+    /// went to the worker's log; and a child's session never ends, so
+    /// pytest printed no summary either.
+    #[test]
+    fn a_survivors_output_under_the_inprocess_runner_says_what_its_tests_came_to() {
+        let dir = super::python_project(
+            "def clamp(x):\n    return max(x, 0)\n",
+            "from pkg import clamp\n\n\ndef test_clamp():\n    assert clamp(5) == 5\n",
+        );
+        let (code, stdout, stderr) =
+            noot(dir.path(), &["run", "--runner", "inprocess", "--format", "json"]);
+        assert_eq!(code, Some(0), "{stderr}");
+        let report: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+        let survivor = report["mutants"]
+            .as_array()
+            .expect("mutants")
+            .iter()
+            .find(|m| m["status"] == "survived")
+            .unwrap_or_else(|| panic!("a survivor (0 → 1): {report}"));
+        let id = survivor["id"].as_str().expect("id");
+        let (code, stdout, stderr) = noot(dir.path(), &["show", id, "--output"]);
+        assert_eq!(code, Some(0), "{stderr}");
+        assert!(stdout.contains("PASSED tests/test_pkg.py::test_clamp"), "{stdout}");
+    }
+
+    /// A mutant that sends one test into a loop and makes another fail was
+    /// `timeout` when the looping test ran first and `killed` when the
+    /// failing one did, and the order follows measured times and the tests
+    /// that killed the mutants judged just before. The tests after the one
+    /// that reached its limit now run on; a failure among them kills.
+    #[test]
+    fn a_test_that_fails_after_another_looped_kills_the_python_mutant() {
+        for runner in ["subprocess", "inprocess"] {
+            // Any mutant of `step` but one sends the countdown into a loop
+            // (fastest, so first) and fails the slower exact test.
+            let dir = super::python_project(
+                "def step(n):\n    return n - 1\n",
+                "import time\n\nfrom pkg import step\n\n\ndef test_countdown():\n    n = 5\n    \
+                 while n:\n        n = step(n)\n\n\ndef test_step():\n    time.sleep(0.2)\n    \
+                 assert step(3) == 2\n",
+            );
+            let (code, stdout, stderr) =
+                noot(dir.path(), &["run", "--runner", runner, "--format", "json", "-j", "1"]);
+            assert_eq!(code, Some(0), "{stderr}");
+            let report: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+            let mutants = report["mutants"].as_array().expect("mutants");
+            assert!(!mutants.is_empty(), "{report}");
+            for mutant in mutants {
+                assert_eq!(mutant["status"], "killed", "{runner}: {mutant}");
+            }
+        }
+    }
+
     /// `noot run` started inside `.noot/mutants/` found the copy of the
     /// project's config there, took the mutated tree for a project and
     /// mutated it again into `.noot/mutants/.noot/mutants/`.

@@ -20,6 +20,7 @@ import gc
 import hashlib
 import json
 import marshal
+import mmap
 import os
 import resource
 import select
@@ -64,6 +65,37 @@ sys.meta_path.insert(0, _NoteLoads)
 # The process a child's report comes from: a test that forks and lets its
 # fork run on into pytest must not send a second report on the same pipe.
 CHILD_PID = [0]
+
+# The worker's own stdout and stderr as pytest's global capture saved
+# them, to put back when a test's capture ends: a child points them at its
+# output pipe too, or what its tests print after their first capture (and
+# its summary) would go to the worker's log.
+SAVED_STD_FDS = []
+
+
+def saved_std_fds(config):
+    capture = config.pluginmanager.getplugin("capturemanager")
+    multi = getattr(capture, "_global_capturing", None)
+    saved = []
+    for stream in (getattr(multi, "out", None), getattr(multi, "err", None)):
+        fd = getattr(stream, "targetfd_save", None)
+        if isinstance(fd, int) and getattr(stream, "targetfd", None) in (1, 2):
+            saved.append(fd)
+    return saved
+
+
+# Which of its selected tests a child is running (-1: none yet), in memory
+# it shares with this process: when the host stops a child at its limit,
+# the tests after that one can still be run (see `fork_and_wait`).
+RUNNING = mmap.mmap(-1, 8)
+
+
+def set_running(index):
+    RUNNING[:8] = index.to_bytes(8, "little", signed=True)
+
+
+def running():
+    return int.from_bytes(RUNNING[:8], "little", signed=True)
 
 
 def send(message):
@@ -516,6 +548,7 @@ def run_child(session, selected, request, result_fd):
             item.repr_failure = short_failure
         failed = None
         for index, item in enumerate(selected):
+            set_running(index)
             following = selected[index + 1] if index + 1 < len(selected) else None
             before = session.testsfailed
             item.config.hook.pytest_runtest_protocol(item=item, nextitem=following)
@@ -524,10 +557,38 @@ def run_child(session, selected, request, result_fd):
                 break
         report = {"failed": failed}
         status = 1 if failed else 0
+        if not failed:
+            write_outcomes(session, selected)
     except BaseException as error:  # the harness failed, not the tests
         report = {"error": "%s: %s" % (type(error).__name__, error)}
         status = 3
     leave_child(report, status, result_fd)
+
+
+def write_outcomes(session, selected):
+    """For a survivor's kept output: what each selected test came to, as
+    pytest's `-rA` summary says it, and the total. (A child's session never
+    ends, so pytest itself prints no summary.)"""
+    reporter = session.config.pluginmanager.getplugin("terminalreporter")
+    outcomes = {}
+    for category, reports in (getattr(reporter, "stats", None) or {}).items():
+        for report in reports:
+            nodeid = getattr(report, "nodeid", None)
+            # Passed setup and teardown phases are filed under "".
+            if category and nodeid and outcomes.get(nodeid) in (None, "passed"):
+                outcomes[nodeid] = category
+    lines = ["%s %s" % (outcomes.get(item.nodeid, "passed").upper(), item.nodeid) for item in selected]
+    counts = {}
+    for item in selected:
+        outcome = outcomes.get(item.nodeid, "passed")
+        counts[outcome] = counts.get(outcome, 0) + 1
+    lines.append(
+        "noot: %s of the selected tests, none failed"
+        % ", ".join("%d %s" % (n, outcome) for outcome, n in sorted(counts.items()))
+    )
+    sys.stdout.flush()
+    # After pytest's progress characters, on a line of its own.
+    os.write(1, ("\n" + "\n".join(lines) + "\n").encode("utf-8", "replace"))
 
 
 def short_failure(excinfo, style=None):
@@ -675,6 +736,7 @@ def run_lean_child(item, request, result_fd):
     status = 3
     try:
         enter_child(request)
+        set_running(0)
         if LEAN.failed(item):
             report = {"failed": item.nodeid}
             status = 1
@@ -695,6 +757,7 @@ def fork_and_wait(child, request):
     file, and returns the child's exit and report."""
     read_fd, write_fd = os.pipe()
     out_read, out_write = os.pipe()
+    set_running(-1)
     pid = os.fork()
     if pid == 0:
         os.close(read_fd)
@@ -705,6 +768,8 @@ def fork_and_wait(child, request):
         os.close(REQUESTS.fileno())
         os.dup2(out_write, 1)
         os.dup2(out_write, 2)
+        for saved in SAVED_STD_FDS:
+            os.dup2(out_write, saved)
         os.close(out_write)
         child(write_fd)
     os.close(write_fd)
@@ -741,6 +806,7 @@ def fork_and_wait(child, request):
         done = json.loads(report.decode() or "{}")
     except ValueError:
         done = {}
+    reported = bool(done)
     if wait_status is None and "status" in done:
         # Answered from the report; the exit is the status it carries.
         done["exit"] = done.pop("status")
@@ -752,6 +818,10 @@ def fork_and_wait(child, request):
             done["exit"] = os.WEXITSTATUS(wait_status)
         else:
             done["signal"] = os.WTERMSIG(wait_status)
+    if not reported and running() >= 0:
+        # Ended without a report (the host's limit, a crash): the index,
+        # among the tests it was given, of the test it was running.
+        done["running"] = running()
     return done
 
 
@@ -864,6 +934,7 @@ class NootWorker:
             except Exception:  # noqa: BLE001
                 pass
         LEAN.prepare(session)
+        SAVED_STD_FDS[:] = saved_std_fds(session.config)
         ready_to_fork()
         send({"ready": len(session.items)})
         serve(lambda request: serve_one(session, items, request))

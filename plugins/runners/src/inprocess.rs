@@ -28,7 +28,7 @@ use std::os::unix::process::CommandExt;
 use noot_plugin_api::prelude::*;
 use noot_plugin_api::serde_json::{self, Value, json};
 
-use crate::pytest::{CPU_LIMIT_DETAIL, Ending, classify, tail};
+use crate::pytest::{CPU_LIMIT_DETAIL, Ending, after_a_limit, classify, tail};
 use crate::subprocess::{SessionEnd, SubprocessRunner};
 
 const WORKER_SCRIPT: &str = include_str!("_noot_worker.py");
@@ -127,13 +127,31 @@ impl InprocessRunner {
     }
 
     /// Runs the job's tests in a child forked from the slot's warm worker.
+    ///
+    /// A child stopped at its limit ends with the tests after the one it
+    /// was running unrun, and the order of a job's tests follows measured
+    /// times and the tests that killed the mutants judged before it: a
+    /// mutant that sends one test into a loop and fails another would be
+    /// `timeout` or `killed` by that order alone. So those tests run on in
+    /// another child, with the job's budget once more (a loop among them
+    /// too costs that, once): a failure kills the mutant.
     fn run_warm(&self, job: &MutantJob) -> Result<MutantVerdict, PluginError> {
         let session = self.fresh.session()?;
-        let tests: Vec<&str> = job.tests.iter().map(|t| t.as_str()).collect();
-        let request = Self::request(&session, job, "tests", json!(tests));
         let wall = Duration::from_millis(job.deadline_ms);
         let cpu = Duration::from_millis(job.cpu_limit_ms);
-        self.run_on(Kind::Warm, &session, job, &request, (wall, cpu))
+        let tests: Vec<&str> = job.tests.iter().map(|t| t.as_str()).collect();
+        let request = Self::request(&session, job, "tests", json!(tests));
+        let (verdict, running) = self.run_on(Kind::Warm, &session, job, &request, (wall, cpu))?;
+        let Some(looped) = running.filter(|_| verdict.status == MutantStatus::Timeout) else {
+            return Ok(verdict);
+        };
+        let rest = tests.get(looped + 1..).unwrap_or_default();
+        if rest.is_empty() {
+            return Ok(verdict);
+        }
+        let request = Self::request(&session, job, "tests", json!(rest));
+        let (after, _) = self.run_on(Kind::Warm, &session, job, &request, (wall, cpu))?;
+        Ok(after_a_limit(verdict, after, tests[looped]))
     }
 
     /// Runs a whole pytest session over the job's tests in a child forked
@@ -158,6 +176,7 @@ impl InprocessRunner {
         // A whole session also imports and collects: its start-up counts.
         let cpu = Duration::from_millis(job.cpu_limit_ms + job.startup_ms * 2);
         self.run_on(Kind::Zygote, &session, job, &request, (Duration::from_millis(budget), cpu))
+            .map(|(verdict, _)| verdict)
     }
 
     /// A request to a worker or zygote: the mutant, its limits, where its
@@ -185,7 +204,7 @@ impl InprocessRunner {
         job: &MutantJob,
         request: &Value,
         (budget, cpu_budget): (Duration, Duration),
-    ) -> Result<MutantVerdict, PluginError> {
+    ) -> Result<(MutantVerdict, Option<usize>), PluginError> {
         let cell = self.cell(kind, job.slot);
         let mut guard = cell.lock().unwrap_or_else(|e| e.into_inner());
         if guard.is_none() {
@@ -209,7 +228,13 @@ impl InprocessRunner {
                     verdict.status = MutantStatus::Error;
                     verdict.detail = message.into();
                 }
-                Ok(verdict)
+                // Which of the tests it was given a child was running when
+                // it ended without a report.
+                let running = done
+                    .get("running")
+                    .and_then(Value::as_u64)
+                    .and_then(|index| usize::try_from(index).ok());
+                Ok((verdict, running))
             }
             Outcome::WorkerDied(why) => {
                 // Restarted on the slot's next mutant; this one is an error,
@@ -218,14 +243,17 @@ impl InprocessRunner {
                     dead.kill();
                 }
                 let output = std::fs::read_to_string(&out_path).unwrap_or_default();
-                Ok(MutantVerdict {
-                    status: MutantStatus::Error,
-                    duration_ms: 0,
-                    exit_code: ROption::RNone,
-                    output: tail(&output, cap).into(),
-                    detail: format!("{why}; the {kind} was restarted").into(),
-                    cpu_limited: false,
-                })
+                Ok((
+                    MutantVerdict {
+                        status: MutantStatus::Error,
+                        duration_ms: 0,
+                        exit_code: ROption::RNone,
+                        output: tail(&output, cap).into(),
+                        detail: format!("{why}; the {kind} was restarted").into(),
+                        cpu_limited: false,
+                    },
+                    None,
+                ))
             }
         }
     }

@@ -14,7 +14,7 @@
 //! e.g. a parametrisation built at import from a mutated function). Any
 //! other usage error is noot's or the environment's problem: `error`.
 
-use noot_plugin_api::MutantStatus;
+use noot_plugin_api::{MutantStatus, MutantVerdict};
 
 /// How the detail of a timeout stopped by the test process's own CPU time
 /// starts, in both runners.
@@ -147,6 +147,26 @@ pub fn shell_quote(word: &str) -> String {
         word.to_owned()
     } else {
         format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+/// The verdict of a job whose tests ran on after `looped` stopped at its
+/// limit (`timeout`): `after`'s, when that found a failure, else the
+/// timeout's; the time of both either way.
+pub fn after_a_limit(timeout: MutantVerdict, after: MutantVerdict, looped: &str) -> MutantVerdict {
+    let duration_ms = timeout.duration_ms.saturating_add(after.duration_ms);
+    if after.status != MutantStatus::Killed {
+        return MutantVerdict { duration_ms, ..timeout };
+    }
+    let limit = if timeout.cpu_limited { "CPU-time limit" } else { "deadline" };
+    MutantVerdict {
+        detail: format!(
+            "{} (after {looped} reached its {limit}; the tests after it ran on)",
+            after.detail
+        )
+        .into(),
+        duration_ms,
+        ..after
     }
 }
 

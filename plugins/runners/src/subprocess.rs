@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use noot_plugin_api::prelude::*;
 
-use crate::pytest::{Ending, classify, shell_quote, tail};
+use crate::pytest::{Ending, after_a_limit, classify, shell_quote, tail};
 
 /// See the module documentation.
 pub struct SubprocessRunner {
@@ -74,6 +74,7 @@ impl SubprocessRunner {
             env.push(("NOOT_CPU_BUDGET_MS".into(), budget_ms.to_string()));
         }
         env.push(("NOOT_SESSION_MARK".into(), Self::mark_path(session, job.slot)));
+        env.push(("NOOT_PROGRESS_FILE".into(), Self::progress_path(session, job.slot)));
         // Where the runtime plugin looks for mutated modules imported from
         // the project instead of the mutated tree.
         env.push(("NOOT_PROJECT_DIR".into(), session.project_dir.to_string()));
@@ -84,6 +85,110 @@ impl SubprocessRunner {
     /// The file the runtime plugin writes when the pytest session ends.
     fn mark_path(session: &RunnerSession, slot: u32) -> String {
         format!("{}/slot-{slot}.done", session.scratch_dir)
+    }
+
+    /// One pytest process over the job's tests.
+    fn run_once(
+        &self,
+        session: &RunnerSession,
+        job: &MutantJob,
+    ) -> Result<MutantVerdict, PluginError> {
+        if self.cancelled.load(Ordering::SeqCst) {
+            return Err(PluginError::Failed("cancelled".into()));
+        }
+        let (program, args) = Self::command(session, job)?;
+        let spec = SpawnSpec {
+            program: program.into(),
+            args: args.into_iter().map(RString::from).collect(),
+            env: Self::env(session, job)
+                .into_iter()
+                .map(|(k, v)| Tuple2(k.into(), v.into()))
+                .collect(),
+            cwd: ROption::RSome(session.mutants_dir.clone()),
+            output_cap_bytes: job.output_cap_bytes,
+            // An rlimit reaches the processes the tests start too: the
+            // job's tight budget would fail a test that runs a CPU-hungry
+            // command. So the rlimit is only a generous last guard; the
+            // tight budget is kept by the test process itself (the runtime
+            // plugin's watchdog, NOOT_CPU_BUDGET_MS), on its own CPU time.
+            cpu_limit_secs: if job.cpu_limit_ms > 0 {
+                ROption::RSome(
+                    job.cpu_limit_ms
+                        .div_ceil(1000)
+                        .max((job.deadline_ms + job.startup_ms * 2).div_ceil(1000) * 2 + 1),
+                )
+            } else {
+                ROption::RNone
+            },
+            ..SpawnSpec::default()
+        };
+        let mark = Self::mark_path(session, job.slot);
+        let _ = std::fs::remove_file(&mark);
+        let _ = std::fs::remove_file(Self::progress_path(session, job.slot));
+        let id = self.ports.procs.spawn(&spec).into_result()?;
+        self.running.lock().unwrap_or_else(|e| e.into_inner()).insert(job.slot, id);
+        let exit = self
+            .ports
+            .procs
+            .wait(id, ROption::RSome(job.deadline_ms.saturating_add(job.startup_ms)))
+            .into_result();
+        self.running.lock().unwrap_or_else(|e| e.into_inner()).remove(&job.slot);
+        let exit = exit?;
+        let ending = match exit.kind {
+            ExitKind::Exited => Ending::Exited(exit.code),
+            ExitKind::Signaled => Ending::Signaled(exit.code),
+            ExitKind::TimedOut => Ending::TimedOut,
+        };
+        let mut output = String::from_utf8_lossy(&exit.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&exit.stderr);
+        if !stderr.is_empty() {
+            output.push_str("\n--- stderr ---\n");
+            output.push_str(&stderr);
+        }
+        if exit.stdout_truncated || exit.stderr_truncated {
+            output.push_str("\n[output capped]");
+        }
+        let (mut status, mut detail) = classify(ending, &output);
+        let session_end = std::fs::read_to_string(&mark).ok().map(|text| SessionEnd::parse(&text));
+        if status == MutantStatus::Survived && session_end.is_none() {
+            // Exit 0 without pytest's session end: a test ended the process.
+            status = MutantStatus::Error;
+            detail = "the test process exited with 0 before the pytest session finished".into();
+        }
+        if let Some(message) = session_end.and_then(|end| end.escaped_message(session)) {
+            // The tests ran the project's own copy of a mutated module, where
+            // no mutant is ever active: whatever pytest said, no verdict.
+            status = MutantStatus::Error;
+            detail = message;
+        }
+        let cap = usize::try_from(job.output_cap_bytes).unwrap_or(usize::MAX);
+        let output =
+            if status == MutantStatus::Killed { String::new() } else { tail(&output, cap) };
+        Ok(MutantVerdict {
+            status,
+            duration_ms: exit.elapsed_ms,
+            exit_code: match exit.kind {
+                ExitKind::Exited => ROption::RSome(exit.code),
+                _ => ROption::RNone,
+            },
+            output: output.into(),
+            detail: detail.into(),
+            cpu_limited: status == MutantStatus::Timeout && ending.cpu_limited(),
+        })
+    }
+
+    /// The file the runtime plugin appends each test's node id to as it
+    /// starts.
+    fn progress_path(session: &RunnerSession, slot: u32) -> String {
+        format!("{}/slot-{slot}.progress", session.scratch_dir)
+    }
+
+    /// The index in `tests` of the test a stopped process was running: the
+    /// last one its progress file names.
+    fn running(session: &RunnerSession, slot: u32, tests: &[RString]) -> Option<usize> {
+        let progress = std::fs::read_to_string(Self::progress_path(session, slot)).ok()?;
+        let last = progress.lines().next_back()?;
+        tests.iter().position(|test| test.as_str() == last)
     }
 }
 
@@ -139,89 +244,28 @@ impl RunnerPlugin for SubprocessRunner {
         Ok(())
     }
 
+    /// A process stopped at its limit ends with the tests after the one it
+    /// was running unrun, and the order of a job's tests follows measured
+    /// times and the tests that killed the mutants judged before it: a
+    /// mutant that sends one test into a loop and fails another would be
+    /// `timeout` or `killed` by that order alone. So those tests run on in
+    /// another process, with the job's budget once more (a loop among them
+    /// too costs that, once): a failure kills the mutant.
     fn run_mutant(&self, job: &MutantJob) -> Result<MutantVerdict, PluginError> {
-        if self.cancelled.load(Ordering::SeqCst) {
-            return Err(PluginError::Failed("cancelled".into()));
-        }
         let session = self.session()?;
-        let (program, args) = Self::command(&session, job)?;
-        let spec = SpawnSpec {
-            program: program.into(),
-            args: args.into_iter().map(RString::from).collect(),
-            env: Self::env(&session, job)
-                .into_iter()
-                .map(|(k, v)| Tuple2(k.into(), v.into()))
-                .collect(),
-            cwd: ROption::RSome(session.mutants_dir.clone()),
-            output_cap_bytes: job.output_cap_bytes,
-            // An rlimit reaches the processes the tests start too: the
-            // job's tight budget would fail a test that runs a CPU-hungry
-            // command. So the rlimit is only a generous last guard; the
-            // tight budget is kept by the test process itself (the runtime
-            // plugin's watchdog, NOOT_CPU_BUDGET_MS), on its own CPU time.
-            cpu_limit_secs: if job.cpu_limit_ms > 0 {
-                ROption::RSome(
-                    job.cpu_limit_ms
-                        .div_ceil(1000)
-                        .max((job.deadline_ms + job.startup_ms * 2).div_ceil(1000) * 2 + 1),
-                )
-            } else {
-                ROption::RNone
-            },
-            ..SpawnSpec::default()
+        let verdict = self.run_once(&session, job)?;
+        if verdict.status != MutantStatus::Timeout {
+            return Ok(verdict);
+        }
+        let Some(looped) = Self::running(&session, job.slot, &job.tests) else {
+            return Ok(verdict);
         };
-        let mark = Self::mark_path(&session, job.slot);
-        let _ = std::fs::remove_file(&mark);
-        let id = self.ports.procs.spawn(&spec).into_result()?;
-        self.running.lock().unwrap_or_else(|e| e.into_inner()).insert(job.slot, id);
-        let exit = self
-            .ports
-            .procs
-            .wait(id, ROption::RSome(job.deadline_ms.saturating_add(job.startup_ms)))
-            .into_result();
-        self.running.lock().unwrap_or_else(|e| e.into_inner()).remove(&job.slot);
-        let exit = exit?;
-        let ending = match exit.kind {
-            ExitKind::Exited => Ending::Exited(exit.code),
-            ExitKind::Signaled => Ending::Signaled(exit.code),
-            ExitKind::TimedOut => Ending::TimedOut,
-        };
-        let mut output = String::from_utf8_lossy(&exit.stdout).into_owned();
-        let stderr = String::from_utf8_lossy(&exit.stderr);
-        if !stderr.is_empty() {
-            output.push_str("\n--- stderr ---\n");
-            output.push_str(&stderr);
+        let rest: RVec<RString> = job.tests.iter().skip(looped + 1).cloned().collect();
+        if rest.is_empty() {
+            return Ok(verdict);
         }
-        if exit.stdout_truncated || exit.stderr_truncated {
-            output.push_str("\n[output capped]");
-        }
-        let (mut status, mut detail) = classify(ending, &output);
-        let session_end = std::fs::read_to_string(&mark).ok().map(|text| SessionEnd::parse(&text));
-        if status == MutantStatus::Survived && session_end.is_none() {
-            // Exit 0 without pytest's session end: a test ended the process.
-            status = MutantStatus::Error;
-            detail = "the test process exited with 0 before the pytest session finished".into();
-        }
-        if let Some(message) = session_end.and_then(|end| end.escaped_message(&session)) {
-            // The tests ran the project's own copy of a mutated module, where
-            // no mutant is ever active: whatever pytest said, no verdict.
-            status = MutantStatus::Error;
-            detail = message;
-        }
-        let cap = usize::try_from(job.output_cap_bytes).unwrap_or(usize::MAX);
-        let output =
-            if status == MutantStatus::Killed { String::new() } else { tail(&output, cap) };
-        Ok(MutantVerdict {
-            status,
-            duration_ms: exit.elapsed_ms,
-            exit_code: match exit.kind {
-                ExitKind::Exited => ROption::RSome(exit.code),
-                _ => ROption::RNone,
-            },
-            output: output.into(),
-            detail: detail.into(),
-            cpu_limited: status == MutantStatus::Timeout && ending.cpu_limited(),
-        })
+        let after = self.run_once(&session, &MutantJob { tests: rest, ..job.clone() })?;
+        Ok(after_a_limit(verdict, after, &job.tests[looped]))
     }
 
     fn repro(&self, job: &MutantJob) -> String {

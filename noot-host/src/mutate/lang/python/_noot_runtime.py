@@ -157,6 +157,20 @@ def _watch_cpu(budget_s):
     threading.Thread(target=watch, name="noot-cpu-budget", daemon=True).start()
 
 
+def pytest_runtest_logstart(nodeid, location):
+    """Loaded as a pytest plugin by the subprocess runner: with
+    NOOT_PROGRESS_FILE set, each test's node id is appended to that file as
+    it starts, so that when the runner stops this process at its limit it
+    knows which test was running and can run the ones after it."""
+    path = os.environ.get("NOOT_PROGRESS_FILE")
+    if path:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            os.write(fd, (nodeid + "\n").encode("utf-8", "surrogateescape"))
+        finally:
+            os.close(fd)
+
+
 def pytest_sessionfinish(session, exitstatus):
     """Loaded as a pytest plugin by the subprocess runner: leave a mark that
     the session ended normally, so a test process that exits early with

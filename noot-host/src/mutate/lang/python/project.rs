@@ -16,6 +16,7 @@
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
+use crate::config::error::Location;
 use crate::mutate::catalog::SourceFile;
 use crate::mutate::excludes::Excludes;
 
@@ -340,6 +341,19 @@ pub enum TestsError {
         /// The existing folder or file whose path is closest, if any is close.
         closest: Option<String>,
     },
+    /// pytest's `testpaths` names only folders that do not exist, and no
+    /// test file is anywhere else (pytest then searches from the root).
+    #[error(
+        "pytest's testpaths names {}, {}, and there is no test file elsewhere",
+        quoted(.missing),
+        if .missing.len() == 1 { "which does not exist" } else { "none of which exists" }
+    )]
+    PytestPathsMissing {
+        /// Where the setting is.
+        location: Location,
+        /// Its entries, as written.
+        missing: Vec<String>,
+    },
     /// No tests key, no tests folder, and nothing pytest would collect.
     #[error(
         "no tests found in {root}: noot looked for a tests/ or test/ folder, for test_*.py and *_test.py files, and for testpaths or python_files in the pytest configuration"
@@ -356,7 +370,16 @@ impl TestsError {
     pub fn location_key(&self) -> Option<String> {
         match self {
             Self::Missing { index, .. } => Some(format!("tests.{index}")),
-            Self::NoneFound { .. } => None,
+            Self::PytestPathsMissing { .. } | Self::NoneFound { .. } => None,
+        }
+    }
+
+    /// Where the error is when it is not about a `[mutate]` key: pytest's
+    /// own setting, in its file.
+    pub fn file_location(&self) -> Option<Location> {
+        match self {
+            Self::PytestPathsMissing { location, .. } => Some(location.clone()),
+            Self::Missing { .. } | Self::NoneFound { .. } => None,
         }
     }
 
@@ -369,6 +392,7 @@ impl TestsError {
             Self::Missing { root, closest: None, .. } => format!(
                 "name test folders or files that exist, relative to {root} (the folder of the config file), or remove the key: noot then uses tests/ or lets pytest find the tests"
             ),
+            Self::PytestPathsMissing { .. } => "create the folder with test_*.py files in it, or point testpaths at the folders that hold the tests (or tell noot alone: [mutate] tests = [\"path/to/tests\"] in noot.toml)".to_owned(),
             Self::NoneFound { .. } => "write tests pytest collects (test_*.py files), or tell noot where they are: [mutate] tests = [\"path/to/tests\"] in noot.toml (or [tool.noot.mutate] in pyproject.toml)".to_owned(),
         }
     }
@@ -418,9 +442,31 @@ pub fn tests_for(
     if !folder.is_empty() {
         return Ok(Tests { paths: folder, from: TestsFrom::Folder });
     }
-    if let Some(why) = pytest_setting(root) {
-        return Ok(Tests { paths: Vec::new(), from: TestsFrom::Pytest { why } });
+    let setting = pytest_setting(root);
+    if let Some(setting) = &setting {
+        if !setting.names_only_missing_paths(root) {
+            return Ok(Tests { paths: Vec::new(), from: TestsFrom::Pytest { why: setting.why() } });
+        }
     }
+    // With testpaths that name nothing, pytest searches from the root.
+    match first_test_file(root, mutants_dir) {
+        Some(file) => Ok(Tests {
+            paths: Vec::new(),
+            from: TestsFrom::Pytest { why: format!("found {file}") },
+        }),
+        None => Err(match setting {
+            Some(setting) => TestsError::PytestPathsMissing {
+                location: setting.location,
+                missing: setting.values,
+            },
+            None => TestsError::NoneFound { root: root.display().to_string() },
+        }),
+    }
+}
+
+/// A test file pytest would collect from `root` by its default names, if
+/// any (outside the mutated tree and virtual environments).
+fn first_test_file(root: &Path, mutants_dir: &Path) -> Option<String> {
     let mut example = None;
     // A folder that cannot be read hides nothing pytest could collect.
     let _ = walk_until(root, mutants_dir, &mut |path| {
@@ -431,30 +477,89 @@ pub fn tests_for(
         }
         ControlFlow::Continue(())
     });
-    match example {
-        Some(file) => Ok(Tests {
-            paths: Vec::new(),
-            from: TestsFrom::Pytest { why: format!("found {file}") },
-        }),
-        None => Err(TestsError::NoneFound { root: root.display().to_string() }),
+    example
+}
+
+fn quoted(entries: &[String]) -> String {
+    entries.iter().map(|e| format!("\"{e}\"")).collect::<Vec<_>>().join(", ")
+}
+
+/// A pytest setting that says where the tests are.
+struct PytestSetting {
+    /// `testpaths` or `python_files`.
+    key: &'static str,
+    /// The configuration file's name.
+    file: &'static str,
+    /// Where the key is.
+    location: Location,
+    /// Its values (for `testpaths`; empty if they could not be read).
+    values: Vec<String>,
+}
+
+impl PytestSetting {
+    fn why(&self) -> String {
+        format!("{} in {}", self.key, self.file)
+    }
+
+    /// `testpaths` whose every entry is a plain path that does not exist
+    /// (a glob pattern, or values that could not be read, count as found).
+    fn names_only_missing_paths(&self, root: &Path) -> bool {
+        self.key == "testpaths"
+            && !self.values.is_empty()
+            && self
+                .values
+                .iter()
+                .all(|value| !value.contains(['*', '?', '[']) && !root.join(value).exists())
     }
 }
 
 /// `testpaths` or `python_files` in a pytest configuration file at `root`:
 /// then pytest knows where the tests are, whatever their names.
-fn pytest_setting(root: &Path) -> Option<String> {
+fn pytest_setting(root: &Path) -> Option<PytestSetting> {
     PYTEST_CONFIG_FILES.iter().find_map(|name| {
-        let text = std::fs::read_to_string(root.join(name)).ok()?;
+        let path = root.join(name);
+        let text = std::fs::read_to_string(&path).ok()?;
         ["testpaths", "python_files"].iter().find_map(|key| {
-            text.lines()
-                .any(|line| {
-                    line.trim_start()
-                        .strip_prefix(key)
-                        .is_some_and(|rest| rest.trim_start().starts_with('='))
-                })
-                .then(|| format!("{key} in {name}"))
+            let mut offset = 0;
+            for line in text.split_inclusive('\n') {
+                let start = offset;
+                offset += line.len();
+                let indent = line.len() - line.trim_start().len();
+                let Some(value) = line.trim_start().strip_prefix(key) else { continue };
+                let Some(value) = value.trim_start().strip_prefix('=') else { continue };
+                let value_at = offset - value.len();
+                return Some(PytestSetting {
+                    key,
+                    file: name,
+                    location: Location::in_file(&path, &text, start + indent),
+                    values: setting_values(&text[value_at..]),
+                });
+            }
+            None
         })
     })
+}
+
+/// The values of a setting from just after its `=`: a TOML array of
+/// strings (`["tests", "it"]`, over several lines too), or an ini value
+/// (words, on its line and the indented lines that continue it).
+fn setting_values(rest: &str) -> Vec<String> {
+    let trimmed = rest.trim_start();
+    if let Some(array) = trimmed.strip_prefix('[') {
+        let array = &array[..array.find(']').unwrap_or(array.len())];
+        // Every other piece between quotes is a string ('…' or "…").
+        return array.split(['"', '\'']).skip(1).step_by(2).map(str::to_owned).collect();
+    }
+    let mut lines = rest.lines();
+    let mut words: Vec<String> =
+        lines.next().unwrap_or_default().split_whitespace().map(str::to_owned).collect();
+    for line in lines {
+        if line.trim().is_empty() || !line.starts_with([' ', '\t']) {
+            break;
+        }
+        words.extend(line.split_whitespace().map(str::to_owned));
+    }
+    words
 }
 
 /// The existing folder or file in the project closest to `wanted`: the
@@ -576,6 +681,40 @@ mod tests {
         assert!(text.contains("a tests/ or test/ folder") && text.contains("test_*.py"), "{text}");
         assert!(err.help().contains("[mutate] tests = [\"path/to/tests\"]"));
         assert_eq!(err.location_key(), None);
+    }
+
+    #[test]
+    fn testpaths_naming_only_missing_folders_is_an_error_at_its_line() {
+        let pyproject = "[project]\nname = \"pkg\"\n\n[tool.pytest.ini_options]\ntestpaths = [\n  \"tests\",\n  \"it\",\n]\n";
+        let dir = project(&[("pkg/__init__.py", ""), ("pyproject.toml", pyproject)]);
+        let err = tests_in(dir.path(), &[]).expect_err("missing");
+        assert_eq!(
+            err.to_string(),
+            "pytest's testpaths names \"tests\", \"it\", none of which exists, and there is no test file elsewhere"
+        );
+        let Some(Location::File { path, line, column }) = err.file_location() else {
+            panic!("a file location: {:?}", err.file_location());
+        };
+        assert_eq!((path, line, column), (dir.path().join("pyproject.toml"), 5, 1));
+        assert!(err.help().contains("[mutate] tests"), "{}", err.help());
+        // An ini file, on one line; a test file elsewhere: pytest falls
+        // back to searching from the root, and finds it.
+        let ini = "[pytest]\ntestpaths = tests it\n";
+        let dir = project(&[("pkg/__init__.py", ""), ("pytest.ini", ini)]);
+        let err = tests_in(dir.path(), &[]).expect_err("missing");
+        assert!(err.to_string().starts_with("pytest's testpaths names \"tests\", \"it\""));
+        assert_eq!(
+            err.file_location().map(|l| l.to_string()),
+            Some(format!("{}:2:1", dir.path().join("pytest.ini").display()))
+        );
+        let dir = project(&[
+            ("pkg/__init__.py", ""),
+            ("pytest.ini", ini),
+            ("check_pkg.py", ""),
+            ("test_pkg.py", ""),
+        ]);
+        let tests = tests_in(dir.path(), &[]).expect("found");
+        assert!(tests.paths.is_empty());
     }
 
     #[test]
