@@ -866,6 +866,24 @@ mod mutation_runs {
         }
     }
 
+    /// After `noot status --forget runner`, a run that reused every result
+    /// said `runner: auto` and nothing else: no runner was chosen, and the
+    /// summary did not say why.
+    #[test]
+    fn a_run_that_needed_no_runner_says_why_the_auto_runner_was_not_decided() {
+        let dir = calc();
+        let (code, _, stderr) = noot(dir.path(), &["run", "-j", "2"]);
+        assert!(matches!(code, Some(0 | 1)), "{stderr}");
+        let (code, _, stderr) = noot(dir.path(), &["status", "--forget", "runner"]);
+        assert_eq!(code, Some(0), "{stderr}");
+        let (code, stdout, stderr) = noot(dir.path(), &["run", "--format", "json"]);
+        assert!(matches!(code, Some(0 | 1)), "{stderr}");
+        let summary = summary(&stdout);
+        assert_eq!(summary["tested"], 0, "{summary}");
+        let reason = summary["runner_reason"].as_str().unwrap_or_default();
+        assert!(reason.starts_with("not decided: no mutant had to run"), "{summary}");
+    }
+
     /// A project whose pytest configuration sets `testpaths` to a folder
     /// that does not exist, with no test file elsewhere, stopped after the
     /// stats run with "pytest collected no tests (test paths: )": no file,
@@ -925,13 +943,15 @@ mod mutation_runs {
     #[test]
     fn a_test_that_fails_after_another_looped_kills_the_python_mutant() {
         for runner in ["subprocess", "inprocess"] {
-            // Any mutant of `step` but one sends the countdown into a loop
-            // (fastest, so first) and fails the slower exact test.
+            // Any mutant of `step` but one passes the quickest test, sends
+            // the countdown (second by its time) into a loop and fails the
+            // slowest, exact test.
             let dir = super::python_project(
                 "def step(n):\n    return n - 1\n",
-                "import time\n\nfrom pkg import step\n\n\ndef test_countdown():\n    n = 5\n    \
-                 while n:\n        n = step(n)\n\n\ndef test_step():\n    time.sleep(0.2)\n    \
-                 assert step(3) == 2\n",
+                "import time\n\nfrom pkg import step\n\n\ndef test_a_number():\n    \
+                 assert isinstance(step(1), int)\n\n\ndef test_countdown():\n    \
+                 time.sleep(0.02)\n    n = 5\n    while n:\n        n = step(n)\n\n\n\
+                 def test_step():\n    time.sleep(0.1)\n    assert step(3) == 2\n",
             );
             let (code, stdout, stderr) =
                 noot(dir.path(), &["run", "--runner", runner, "--format", "json", "-j", "1"]);
@@ -942,6 +962,13 @@ mod mutation_runs {
             for mutant in mutants {
                 assert_eq!(mutant["status"], "killed", "{runner}: {mutant}");
             }
+            // The first mutant judged met the loop before the failure.
+            assert!(
+                mutants.iter().any(|m| m["detail"].as_str().is_some_and(
+                    |d| d.contains("after tests/test_pkg.py::test_countdown reached its")
+                )),
+                "{runner}: {report}"
+            );
         }
     }
 

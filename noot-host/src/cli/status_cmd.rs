@@ -49,6 +49,13 @@ pub(crate) fn run(context: &Context, args: StatusArgs) -> Result<Outcome, CliErr
         for kind in kinds {
             let removed = state::forget(root, kind)
                 .map_err(|e| CliError::Usage(format!("forgetting {}: {e}", kind.name())))?;
+            if removed.is_none() && !args.forget.iter().any(|n| n == "all") {
+                context.err(&format!(
+                    "note: nothing to forget: no `{}` decision is recorded in {}",
+                    kind.name(),
+                    root.join(STATE_DIR).display()
+                ));
+            }
             forgotten.extend(removed);
         }
     }

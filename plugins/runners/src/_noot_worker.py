@@ -558,7 +558,10 @@ def run_child(session, selected, request, result_fd):
         report = {"failed": failed}
         status = 1 if failed else 0
         if not failed:
-            write_outcomes(session, selected)
+            try:
+                write_outcomes(session, selected)
+            except Exception:  # noqa: BLE001 - only a description: the verdict stands
+                pass
     except BaseException as error:  # the harness failed, not the tests
         report = {"error": "%s: %s" % (type(error).__name__, error)}
         status = 3
@@ -572,10 +575,13 @@ def write_outcomes(session, selected):
     reporter = session.config.pluginmanager.getplugin("terminalreporter")
     outcomes = {}
     for category, reports in (getattr(reporter, "stats", None) or {}).items():
+        # Passed phases are filed under "passed" or "" (setup, teardown);
+        # "warnings" and others are not outcomes.
+        if category not in ("skipped", "xfailed", "xpassed"):
+            continue
         for report in reports:
             nodeid = getattr(report, "nodeid", None)
-            # Passed setup and teardown phases are filed under "".
-            if category and nodeid and outcomes.get(nodeid) in (None, "passed"):
+            if nodeid:
                 outcomes[nodeid] = category
     lines = ["%s %s" % (outcomes.get(item.nodeid, "passed").upper(), item.nodeid) for item in selected]
     counts = {}
@@ -605,7 +611,9 @@ def serve_one(session, items, request):
         if done.get("lean") != "passed":
             return done
         # The first test passed: the mutant is judged again, by pytest's
-        # whole protocol over every selected test, in a fresh child.
+        # whole protocol over every selected test, in a fresh child, which
+        # the host times from here.
+        send({"again": True})
     return fork_and_wait(lambda fd: run_child(session, selected, request, fd), request)
 
 
@@ -625,9 +633,11 @@ class Lean:
     fixtures too), no marks, no package-level setup, and only pytest's
     own plugins implementing the per-test hooks. If it fails, pytest
     would fail it too: the mutant is killed. If it passes (or skips, or
-    anything else), nothing is concluded from it: the mutant runs again
-    with the whole protocol, as it always did: a lean run can end a
-    mutant early but never decide that it survived."""
+    xfails), nothing is concluded from it: the mutant runs again with the
+    whole protocol, as it always did: a lean run can end a mutant early
+    but never decide that it survived. A lean run stopped at its limit, or
+    a process that dies in it, ends the mutant as the whole run would have
+    on that same test."""
 
     HOOKS = (
         "pytest_runtest_protocol",
@@ -654,10 +664,21 @@ class Lean:
         try:
             from _pytest import main, nodes, python
             from _pytest.logging import caplog_records_key
-            from _pytest.outcomes import Exit, Skipped, XFailed
+            from _pytest.outcomes import Exit
+            from _pytest.runner import CallInfo
             from _pytest.warnings import catch_warnings_for_item
 
             config = session.config
+            manager = config.pluginmanager
+            option = config.option
+            if (
+                manager.get_plugin("warnings") is None
+                or getattr(option, "setuponly", False)
+                or getattr(option, "setupplan", False)
+            ):
+                # Per-test warning filters off (`-p no:warnings`), or no
+                # call phase at all.
+                return
             for name in self.HOOKS:
                 for impl in getattr(config.hook, name).get_hookimpls():
                     plugin = impl.plugin
@@ -668,7 +689,11 @@ class Lean:
                         return
             self.catch_warnings = catch_warnings_for_item
             self.log_records = caplog_records_key
-            self.not_failures = (Skipped, XFailed, Exit, KeyboardInterrupt)
+            self.call_info = CallInfo
+            self.reraise = (Exit, KeyboardInterrupt)
+            # pytest 7's nose support calls a test function's own `setup`
+            # and `teardown` attributes in those phases.
+            self.nose = manager.has_plugin("nose")
             self.node_types = {main.Session, python.Module, python.Class, python.Function}
             self.node_types.update(
                 getattr(mod, name)
@@ -700,13 +725,19 @@ class Lean:
     def decide(self, item):
         if type(item) is not self.function or item.fixturenames:
             return False
+        if not hasattr(item, "stash"):
+            return False
         if next(iter(item.iter_markers()), None) is not None:
+            return False
+        if self.nose and any(hasattr(item.obj, name) for name in ("setup", "teardown")):
             return False
         for node in item.listchain():
             if type(node) not in self.node_types:
                 return False
             if self.package is not None and type(node) is self.package:
-                init = self.init_modules.get(str(node.path / "__init__.py"))
+                # pytest 7 gives a package the path of its `__init__.py`.
+                path = node.path if node.path.name == "__init__.py" else node.path / "__init__.py"
+                init = self.init_modules.get(str(path))
                 if init is None or any(hasattr(init, name) for name in self.XUNIT):
                     return False
         return True
@@ -714,18 +745,23 @@ class Lean:
     def failed(self, item):
         """In the child: runs `item`'s call phase through pytest's own hooks
         (capture, logging, `PYTEST_CURRENT_TEST`, unraisable exceptions),
-        inside the warning filters its protocol applies; whether it
-        failed. Errors of this harness itself propagate."""
-        with self.catch_warnings(item.config, ihook=item.ihook, when="runtest", item=item):
+        inside the warning filters its protocol applies, and has pytest
+        make the phase's report; whether that report says failed (a skip,
+        `unittest.SkipTest`, an xfail and `--runxfail` are pytest's to
+        judge). Errors of this harness itself propagate."""
+        ihook = item.ihook
+        # A failure's description is dropped with a killed mutant's output.
+        item.repr_failure = short_failure
+        with self.catch_warnings(item.config, ihook=ihook, when="runtest", item=item):
             # What the logging plugin's setup phase leaves for its call phase.
             item.stash[self.log_records] = {}
-            try:
-                item.ihook.pytest_runtest_call(item=item)
-            except self.not_failures:
-                return False
-            except BaseException:  # noqa: BLE001 - what pytest calls a failure
-                return True
-        return False
+            call = self.call_info.from_call(
+                lambda: ihook.pytest_runtest_call(item=item),
+                when="call",
+                reraise=self.reraise,
+            )
+            report = ihook.pytest_runtest_makereport(item=item, call=call)
+        return bool(report.failed)
 
 
 LEAN = Lean()

@@ -134,7 +134,8 @@ impl InprocessRunner {
     /// mutant that sends one test into a loop and fails another would be
     /// `timeout` or `killed` by that order alone. So those tests run on in
     /// another child, with the job's budget once more (a loop among them
-    /// too costs that, once): a failure kills the mutant.
+    /// too costs that, once): a failure kills the mutant, if they pass
+    /// without it.
     fn run_warm(&self, job: &MutantJob) -> Result<MutantVerdict, PluginError> {
         let session = self.fresh.session()?;
         let wall = Duration::from_millis(job.deadline_ms);
@@ -151,7 +152,14 @@ impl InprocessRunner {
         }
         let request = Self::request(&session, job, "tests", json!(rest));
         let (after, _) = self.run_on(Kind::Warm, &session, job, &request, (wall, cpu))?;
-        Ok(after_a_limit(verdict, after, tests[looped]))
+        let clean = if after.status == MutantStatus::Killed {
+            let plain = MutantJob { mutant_id: RString::new(), ..job.clone() };
+            let request = Self::request(&session, &plain, "tests", json!(rest));
+            Some(self.run_on(Kind::Warm, &session, &plain, &request, (wall, cpu))?.0)
+        } else {
+            None
+        };
+        Ok(after_a_limit(verdict, after, clean.as_ref(), tests[looped]))
     }
 
     /// Runs a whole pytest session over the job's tests in a child forked
@@ -312,9 +320,11 @@ impl InprocessRunner {
             .env("NOOT_MUTANTS_DIR", session.mutants_dir.as_str())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            // Not a file: children forked from the worker inherit its
-            // stderr, and a test that writes past pytest's capture
-            // (`capfd.disabled()`) writes there. Read and capped here.
+            // Not a file: what the worker itself prints (pytest's
+            // collection, a failure to start) is read and capped here, and
+            // kept for the message when it fails. A child's output, and
+            // what its tests write past pytest's capture, goes to the
+            // child's own pipe (see `fork_and_wait` in the worker).
             .stderr(Stdio::piped())
             .process_group(0);
         let mut child = command.spawn().map_err(|e| {
@@ -411,7 +421,6 @@ impl InprocessRunner {
         }
         let mut timed_out = None;
         let mut kill_at = started + budget;
-        let mut children = 0;
         loop {
             let wake =
                 if timed_out.is_none() { kill_at.min(Instant::now() + CPU_POLL) } else { kill_at };
@@ -419,13 +428,15 @@ impl InprocessRunner {
                 Ok(message) => {
                     if let Some(pid) = message.get("started").and_then(Value::as_i64) {
                         worker.current.store(i32::try_from(pid).unwrap_or(0), Ordering::SeqCst);
-                        children += 1;
-                        if children > 1 && timed_out.is_none() {
-                            // The worker judges the mutant again with the
-                            // whole protocol, after its first test passed
-                            // alone: that run gets the whole budget.
-                            kill_at = Instant::now() + budget;
-                        }
+                        continue;
+                    }
+                    if message.get("again").is_some() && timed_out.is_none() {
+                        // The mutant's first test passed alone (see `Lean`
+                        // in the worker): the worker judges it again with
+                        // the whole protocol, in a child that gets the whole
+                        // budget. Until it starts, no child is watched.
+                        worker.current.store(0, Ordering::SeqCst);
+                        kill_at = Instant::now() + budget;
                         continue;
                     }
                     if let Some(done) = message.get("done") {

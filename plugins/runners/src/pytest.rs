@@ -151,17 +151,28 @@ pub fn shell_quote(word: &str) -> String {
 }
 
 /// The verdict of a job whose tests ran on after `looped` stopped at its
-/// limit (`timeout`): `after`'s, when that found a failure, else the
-/// timeout's; the time of both either way.
-pub fn after_a_limit(timeout: MutantVerdict, after: MutantVerdict, looped: &str) -> MutantVerdict {
-    let duration_ms = timeout.duration_ms.saturating_add(after.duration_ms);
-    if after.status != MutantStatus::Killed {
+/// limit (`timeout`): `after`'s, when that found a failure and the same
+/// tests pass without the mutant (`clean`: a test may need what the one
+/// that was stopped would have left, and a timeout must not become a kill
+/// for that), else the timeout's; the time of all of them either way.
+pub fn after_a_limit(
+    timeout: MutantVerdict,
+    after: MutantVerdict,
+    clean: Option<&MutantVerdict>,
+    looped: &str,
+) -> MutantVerdict {
+    let duration_ms = timeout
+        .duration_ms
+        .saturating_add(after.duration_ms)
+        .saturating_add(clean.map_or(0, |c| c.duration_ms));
+    let confirmed = clean.is_some_and(|c| c.status == MutantStatus::Survived);
+    if after.status != MutantStatus::Killed || !confirmed {
         return MutantVerdict { duration_ms, ..timeout };
     }
     let limit = if timeout.cpu_limited { "CPU-time limit" } else { "deadline" };
     MutantVerdict {
         detail: format!(
-            "{} (after {looped} reached its {limit}; the tests after it ran on)",
+            "{} (after {looped} reached its {limit}; the tests after it ran on, and pass without the mutant)",
             after.detail
         )
         .into(),
@@ -221,5 +232,41 @@ tests/conftest.py:1: in <module>\n    import pkg\nE   ZeroDivisionError: divisio
         assert_eq!(shell_quote("a b"), "'a b'");
         assert_eq!(shell_quote("it's"), "'it'\\''s'");
         assert_eq!(shell_quote("t[1-2]"), "'t[1-2]'");
+    }
+
+    fn verdict(status: MutantStatus, detail: &str, ms: u64) -> MutantVerdict {
+        MutantVerdict {
+            status,
+            duration_ms: ms,
+            exit_code: noot_plugin_api::abi_stable::std_types::ROption::RNone,
+            output: String::new().into(),
+            detail: detail.into(),
+            cpu_limited: status == MutantStatus::Timeout,
+        }
+    }
+
+    #[test]
+    fn a_failure_after_a_limit_kills_only_if_the_same_tests_pass_without_the_mutant() {
+        let timeout = || verdict(MutantStatus::Timeout, "CPU-time limit reached", 300);
+        let failed = || verdict(MutantStatus::Killed, "t::b - AssertionError", 20);
+        let passes = verdict(MutantStatus::Survived, "every selected test passed", 10);
+        let killed = after_a_limit(timeout(), failed(), Some(&passes), "t::a");
+        assert_eq!(killed.status, MutantStatus::Killed);
+        assert_eq!(killed.duration_ms, 330);
+        assert!(!killed.cpu_limited);
+        assert_eq!(
+            killed.detail.as_str(),
+            "t::b - AssertionError (after t::a reached its CPU-time limit; the tests after it ran on, and pass without the mutant)"
+        );
+        // They fail without the mutant too: they needed what t::a leaves.
+        let fails_too = verdict(MutantStatus::Killed, "t::b - KeyError", 10);
+        let kept = after_a_limit(timeout(), failed(), Some(&fails_too), "t::a");
+        assert_eq!((kept.status, kept.duration_ms), (MutantStatus::Timeout, 330));
+        let passed = verdict(MutantStatus::Survived, "every selected test passed", 20);
+        let kept = after_a_limit(timeout(), passed, None, "t::a");
+        assert_eq!(
+            (kept.status, kept.detail.as_str()),
+            (MutantStatus::Timeout, "CPU-time limit reached")
+        );
     }
 }

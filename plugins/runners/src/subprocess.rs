@@ -184,11 +184,12 @@ impl SubprocessRunner {
     }
 
     /// The index in `tests` of the test a stopped process was running: the
-    /// last one its progress file names.
+    /// last one its progress file names (`NODEID<TAB>ARG`, either form).
     fn running(session: &RunnerSession, slot: u32, tests: &[RString]) -> Option<usize> {
         let progress = std::fs::read_to_string(Self::progress_path(session, slot)).ok()?;
         let last = progress.lines().next_back()?;
-        tests.iter().position(|test| test.as_str() == last)
+        let names: Vec<&str> = last.split('\t').collect();
+        tests.iter().position(|test| names.contains(&test.as_str()))
     }
 }
 
@@ -250,7 +251,8 @@ impl RunnerPlugin for SubprocessRunner {
     /// mutant that sends one test into a loop and fails another would be
     /// `timeout` or `killed` by that order alone. So those tests run on in
     /// another process, with the job's budget once more (a loop among them
-    /// too costs that, once): a failure kills the mutant.
+    /// too costs that, once): a failure kills the mutant, if they pass
+    /// without it.
     fn run_mutant(&self, job: &MutantJob) -> Result<MutantVerdict, PluginError> {
         let session = self.session()?;
         let verdict = self.run_once(&session, job)?;
@@ -264,8 +266,14 @@ impl RunnerPlugin for SubprocessRunner {
         if rest.is_empty() {
             return Ok(verdict);
         }
-        let after = self.run_once(&session, &MutantJob { tests: rest, ..job.clone() })?;
-        Ok(after_a_limit(verdict, after, &job.tests[looped]))
+        let rest = MutantJob { tests: rest, ..job.clone() };
+        let after = self.run_once(&session, &rest)?;
+        let clean = if after.status == MutantStatus::Killed {
+            Some(self.run_once(&session, &MutantJob { mutant_id: RString::new(), ..rest })?)
+        } else {
+            None
+        };
+        Ok(after_a_limit(verdict, after, clean.as_ref(), &job.tests[looped]))
     }
 
     fn repro(&self, job: &MutantJob) -> String {

@@ -159,16 +159,34 @@ def _watch_cpu(budget_s):
 
 def pytest_runtest_logstart(nodeid, location):
     """Loaded as a pytest plugin by the subprocess runner: with
-    NOOT_PROGRESS_FILE set, each test's node id is appended to that file as
-    it starts, so that when the runner stops this process at its limit it
-    knows which test was running and can run the ones after it."""
+    NOOT_PROGRESS_FILE set, each test is appended to that file as it starts
+    (its node id, a tab, and its path from where pytest was started, as
+    the runner names tests), so that when the runner stops this process at
+    its limit it knows which test was running and can run the ones after
+    it."""
     path = os.environ.get("NOOT_PROGRESS_FILE")
-    if path:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        try:
-            os.write(fd, (nodeid + "\n").encode("utf-8", "surrogateescape"))
-        finally:
-            os.close(fd)
+    if not path:
+        return
+    file_part, sep, rest = nodeid.partition("::")
+    config = _CONFIG[0] if _CONFIG else None
+    root = getattr(config, "rootpath", None) or getattr(config, "rootdir", None)
+    try:
+        arg = os.path.relpath(os.path.join(str(root or os.getcwd()), file_part)) + sep + rest
+    except ValueError:  # another drive: the node id alone then
+        arg = nodeid
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        os.write(fd, ("%s\t%s\n" % (nodeid, arg)).encode("utf-8", "surrogateescape"))
+    finally:
+        os.close(fd)
+
+
+# The session's configuration, for the progress file's paths.
+_CONFIG = []
+
+
+def pytest_configure(config):
+    _CONFIG[:] = [config]
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -494,6 +494,8 @@ struct PytestSetting {
     location: Location,
     /// Its values (for `testpaths`; empty if they could not be read).
     values: Vec<String>,
+    /// The file asks for doctests, which any module may hold.
+    doctests: bool,
 }
 
 impl PytestSetting {
@@ -505,6 +507,7 @@ impl PytestSetting {
     /// (a glob pattern, or values that could not be read, count as found).
     fn names_only_missing_paths(&self, root: &Path) -> bool {
         self.key == "testpaths"
+            && !self.doctests
             && !self.values.is_empty()
             && self
                 .values
@@ -513,42 +516,63 @@ impl PytestSetting {
     }
 }
 
-/// `testpaths` or `python_files` in a pytest configuration file at `root`:
-/// then pytest knows where the tests are, whatever their names.
+/// `testpaths` or `python_files` in the pytest configuration file at
+/// `root` that pytest reads: then pytest knows where the tests are,
+/// whatever their names.
 fn pytest_setting(root: &Path) -> Option<PytestSetting> {
+    let (name, path, text) = pytest_config_file(root)?;
+    ["testpaths", "python_files"].iter().find_map(|key| {
+        let mut offset = 0;
+        for line in text.split_inclusive('\n') {
+            let start = offset;
+            offset += line.len();
+            let indent = line.len() - line.trim_start().len();
+            let Some(value) = line.trim_start().strip_prefix(key) else { continue };
+            let Some(value) = value.trim_start().strip_prefix('=') else { continue };
+            let value_at = offset - value.len();
+            return Some(PytestSetting {
+                key,
+                file: name,
+                location: Location::in_file(&path, &text, start + indent),
+                values: setting_values(&text[value_at..]),
+                // Doctests are collected from modules of any name.
+                doctests: text.contains("--doctest"),
+            });
+        }
+        None
+    })
+}
+
+/// The configuration file pytest reads at `root`, as pytest picks it: the
+/// first of [`PYTEST_CONFIG_FILES`] that is one (a `pytest.ini` always; a
+/// `pyproject.toml`, `tox.ini` or `setup.cfg` with its pytest section).
+fn pytest_config_file(root: &Path) -> Option<(&'static str, PathBuf, String)> {
     PYTEST_CONFIG_FILES.iter().find_map(|name| {
         let path = root.join(name);
         let text = std::fs::read_to_string(&path).ok()?;
-        ["testpaths", "python_files"].iter().find_map(|key| {
-            let mut offset = 0;
-            for line in text.split_inclusive('\n') {
-                let start = offset;
-                offset += line.len();
-                let indent = line.len() - line.trim_start().len();
-                let Some(value) = line.trim_start().strip_prefix(key) else { continue };
-                let Some(value) = value.trim_start().strip_prefix('=') else { continue };
-                let value_at = offset - value.len();
-                return Some(PytestSetting {
-                    key,
-                    file: name,
-                    location: Location::in_file(&path, &text, start + indent),
-                    values: setting_values(&text[value_at..]),
-                });
-            }
-            None
-        })
+        let headers: &[&str] = match *name {
+            "pyproject.toml" => &["[tool.pytest.ini_options]", "[tool.pytest]"],
+            "tox.ini" => &["[pytest]"],
+            "setup.cfg" => &["[tool:pytest]"],
+            _ => &[],
+        };
+        let read = headers.is_empty()
+            || text.lines().any(|line| headers.iter().any(|h| line.trim().starts_with(h)));
+        read.then_some((*name, path, text))
     })
 }
 
 /// The values of a setting from just after its `=`: a TOML array of
-/// strings (`["tests", "it"]`, over several lines too), or an ini value
-/// (words, on its line and the indented lines that continue it).
+/// strings (`["tests", "it"]`, over several lines, with comments), a TOML
+/// string, or an ini value (words, on its line and the indented lines
+/// that continue it).
 fn setting_values(rest: &str) -> Vec<String> {
     let trimmed = rest.trim_start();
     if let Some(array) = trimmed.strip_prefix('[') {
-        let array = &array[..array.find(']').unwrap_or(array.len())];
-        // Every other piece between quotes is a string ('…' or "…").
-        return array.split(['"', '\'']).skip(1).step_by(2).map(str::to_owned).collect();
+        return toml_strings(array);
+    }
+    if trimmed.starts_with(['"', '\'']) {
+        return toml_strings(trimmed).into_iter().take(1).collect();
     }
     let mut lines = rest.lines();
     let mut words: Vec<String> =
@@ -560,6 +584,34 @@ fn setting_values(rest: &str) -> Vec<String> {
         words.extend(line.split_whitespace().map(str::to_owned));
     }
     words
+}
+
+/// The strings of a TOML array's content, up to its `]`, comments left out.
+fn toml_strings(array: &str) -> Vec<String> {
+    let mut strings = Vec::new();
+    let mut current = String::new();
+    let mut quote = None;
+    let mut comment = false;
+    for c in array.chars() {
+        if comment {
+            comment = c != '\n';
+            continue;
+        }
+        match quote {
+            Some(q) if c == q => {
+                strings.push(std::mem::take(&mut current));
+                quote = None;
+            }
+            Some(_) => current.push(c),
+            None => match c {
+                '#' => comment = true,
+                '"' | '\'' => quote = Some(c),
+                ']' => break,
+                _ => {}
+            },
+        }
+    }
+    strings
 }
 
 /// The existing folder or file in the project closest to `wanted`: the
@@ -707,6 +759,20 @@ mod tests {
             err.file_location().map(|l| l.to_string()),
             Some(format!("{}:2:1", dir.path().join("pytest.ini").display()))
         );
+        // Comments and a string value; a stale pyproject.toml setting
+        // that pytest does not read (a pytest.ini comes first).
+        assert_eq!(setting_values(" [\"a\",  # don't\n 'b'] # c\nx = 1"), ["a", "b"]);
+        assert_eq!(setting_values(" \"spec\"\n"), ["spec"]);
+        let dir = project(&[
+            ("pkg/__init__.py", ""),
+            ("pytest.ini", "[pytest]\naddopts = -q\n"),
+            ("pyproject.toml", pyproject),
+        ]);
+        assert!(matches!(tests_in(dir.path(), &[]), Err(TestsError::NoneFound { .. })));
+        // Doctests: pytest falls back to the root and finds them.
+        let doctests = "[pytest]\ntestpaths = tests\naddopts = --doctest-modules\n";
+        let dir = project(&[("pkg/__init__.py", ""), ("pytest.ini", doctests)]);
+        assert!(tests_in(dir.path(), &[]).is_ok());
         let dir = project(&[
             ("pkg/__init__.py", ""),
             ("pytest.ini", ini),

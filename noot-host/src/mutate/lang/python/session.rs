@@ -178,7 +178,12 @@ impl LanguageRun for PythonRun<'_> {
                     name = decided.runner;
                     reason = format!("auto: {}", decided.reason);
                 }
-                None => name = runner_choice::AUTO.to_owned(),
+                None => {
+                    name = runner_choice::AUTO.to_owned();
+                    if usage != RunnerUse::Run {
+                        reason = "not decided: no mutant had to run (every result was reused or settled without one)".to_owned();
+                    }
+                }
             }
         }
         if usage != RunnerUse::Idle {
