@@ -694,6 +694,7 @@ class Lean:
             # pytest 7's nose support calls a test function's own `setup`
             # and `teardown` attributes in those phases.
             self.nose = manager.has_plugin("nose")
+            self.not_failures = self.judged_by_exception(config)
             self.node_types = {main.Session, python.Module, python.Class, python.Function}
             self.node_types.update(
                 getattr(mod, name)
@@ -708,6 +709,29 @@ class Lean:
             self.ready = True
         except Exception:  # noqa: BLE001 - another pytest: the whole protocol
             self.ready = False
+
+    # The plugins that make a call phase's report in pytest 7 to 9, and
+    # what they make of an exception: `runner` calls a skip a skip, and
+    # any other exception a failure; `unittest` a `unittest.SkipTest` a
+    # skip; `skipping` an imperative xfail an xfail (unless `--runxfail`:
+    # a failure, which counting as not failed only sends to the whole
+    # run); `tmpdir` keeps the outcome.
+    REPORTERS = frozenset(["runner", "unittest", "skipping", "tmpdir"])
+
+    def judged_by_exception(self, config):
+        """The exceptions that are no failure, when only `REPORTERS` make
+        reports: then the report's outcome follows from the exception, and
+        making it (a few hundred pages of the worker to copy) is spared.
+        None: let pytest make it."""
+        from _pytest.outcomes import Skipped, XFailed
+
+        manager = config.pluginmanager
+        makers = config.hook.pytest_runtest_makereport.get_hookimpls()
+        if not {manager.get_name(impl.plugin) for impl in makers} <= self.REPORTERS:
+            return None
+        import unittest
+
+        return (Skipped, XFailed, unittest.SkipTest)
 
     def eligible(self, item):
         """Computed in the worker, once per test."""
@@ -760,6 +784,10 @@ class Lean:
                 when="call",
                 reraise=self.reraise,
             )
+            if self.not_failures is not None:
+                return call.excinfo is not None and not isinstance(
+                    call.excinfo.value, self.not_failures
+                )
             report = ihook.pytest_runtest_makereport(item=item, call=call)
         return bool(report.failed)
 
