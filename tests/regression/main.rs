@@ -882,6 +882,11 @@ mod mutation_runs {
         assert_eq!(summary["tested"], 0, "{summary}");
         let reason = summary["runner_reason"].as_str().unwrap_or_default();
         assert!(reason.starts_with("not decided: no mutant had to run"), "{summary}");
+        // A Python project records no build decision: forgetting one says
+        // so instead of printing the status as if something went.
+        let (code, _, stderr) = noot(dir.path(), &["status", "--forget", "build"]);
+        assert_eq!(code, Some(0), "{stderr}");
+        assert!(stderr.contains("nothing to forget: no `build` decision"), "{stderr}");
     }
 
     /// A project whose pytest configuration sets `testpaths` to a folder
