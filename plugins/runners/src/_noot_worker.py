@@ -769,10 +769,11 @@ class Lean:
     def failed(self, item):
         """In the child: runs `item`'s call phase through pytest's own hooks
         (capture, logging, `PYTEST_CURRENT_TEST`, unraisable exceptions),
-        inside the warning filters its protocol applies, and has pytest
-        make the phase's report; whether that report says failed (a skip,
-        `unittest.SkipTest`, an xfail and `--runxfail` are pytest's to
-        judge). Errors of this harness itself propagate."""
+        inside the warning filters its protocol applies; whether pytest
+        would report it failed: judged from its exception when only
+        pytest's own report makers are registered (see `REPORTERS`), else
+        from the report pytest makes. Errors of this harness itself
+        propagate."""
         ihook = item.ihook
         # A failure's description is dropped with a killed mutant's output.
         item.repr_failure = short_failure
