@@ -583,10 +583,11 @@ def write_outcomes(session, selected):
             nodeid = getattr(report, "nodeid", None)
             if nodeid:
                 outcomes[nodeid] = category
-    lines = ["%s %s" % (outcomes.get(item.nodeid, "passed").upper(), item.nodeid) for item in selected]
+    lines = []
     counts = {}
     for item in selected:
         outcome = outcomes.get(item.nodeid, "passed")
+        lines.append("%s %s" % (outcome.upper(), item.nodeid))
         counts[outcome] = counts.get(outcome, 0) + 1
     lines.append(
         "noot: %s of the selected tests, none failed"

@@ -28,7 +28,7 @@ use std::os::unix::process::CommandExt;
 use noot_plugin_api::prelude::*;
 use noot_plugin_api::serde_json::{self, Value, json};
 
-use crate::pytest::{CPU_LIMIT_DETAIL, Ending, after_a_limit, classify, tail};
+use crate::pytest::{CPU_LIMIT_DETAIL, Ending, classify, run_on_after_a_limit, tail};
 use crate::subprocess::{SessionEnd, SubprocessRunner};
 
 const WORKER_SCRIPT: &str = include_str!("_noot_worker.py");
@@ -126,40 +126,22 @@ impl InprocessRunner {
         }
     }
 
-    /// Runs the job's tests in a child forked from the slot's warm worker.
-    ///
-    /// A child stopped at its limit ends with the tests after the one it
-    /// was running unrun, and the order of a job's tests follows measured
-    /// times and the tests that killed the mutants judged before it: a
-    /// mutant that sends one test into a loop and fails another would be
-    /// `timeout` or `killed` by that order alone. So those tests run on in
-    /// another child, with the job's budget once more (a loop among them
-    /// too costs that, once): a failure kills the mutant, if they pass
-    /// without it.
+    /// Runs the job's tests in a child forked from the slot's warm worker;
+    /// after a timeout, the tests after the one it was running (the worker
+    /// reports which) run on, see `run_on_after_a_limit`.
     fn run_warm(&self, job: &MutantJob) -> Result<MutantVerdict, PluginError> {
         let session = self.fresh.session()?;
         let wall = Duration::from_millis(job.deadline_ms);
         let cpu = Duration::from_millis(job.cpu_limit_ms);
-        let tests: Vec<&str> = job.tests.iter().map(|t| t.as_str()).collect();
-        let request = Self::request(&session, job, "tests", json!(tests));
-        let (verdict, running) = self.run_on(Kind::Warm, &session, job, &request, (wall, cpu))?;
-        let Some(looped) = running.filter(|_| verdict.status == MutantStatus::Timeout) else {
-            return Ok(verdict);
+        let request = |job: &MutantJob| {
+            let tests: Vec<&str> = job.tests.iter().map(|t| t.as_str()).collect();
+            Self::request(&session, job, "tests", json!(tests))
         };
-        let rest = tests.get(looped + 1..).unwrap_or_default();
-        if rest.is_empty() {
-            return Ok(verdict);
-        }
-        let request = Self::request(&session, job, "tests", json!(rest));
-        let (after, _) = self.run_on(Kind::Warm, &session, job, &request, (wall, cpu))?;
-        let clean = if after.status == MutantStatus::Killed {
-            let plain = MutantJob { mutant_id: RString::new(), ..job.clone() };
-            let request = Self::request(&session, &plain, "tests", json!(rest));
-            Some(self.run_on(Kind::Warm, &session, &plain, &request, (wall, cpu))?.0)
-        } else {
-            None
-        };
-        Ok(after_a_limit(verdict, after, clean.as_ref(), tests[looped]))
+        let (verdict, running) =
+            self.run_on(Kind::Warm, &session, job, &request(job), (wall, cpu))?;
+        run_on_after_a_limit(verdict, running, job, |job| {
+            Ok(self.run_on(Kind::Warm, &session, job, &request(job), (wall, cpu))?.0)
+        })
     }
 
     /// Runs a whole pytest session over the job's tests in a child forked

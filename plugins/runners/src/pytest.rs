@@ -14,7 +14,8 @@
 //! e.g. a parametrisation built at import from a mutated function). Any
 //! other usage error is noot's or the environment's problem: `error`.
 
-use noot_plugin_api::{MutantStatus, MutantVerdict};
+use noot_plugin_api::abi_stable::std_types::{RString, RVec};
+use noot_plugin_api::{MutantJob, MutantStatus, MutantVerdict, PluginError};
 
 /// How the detail of a timeout stopped by the test process's own CPU time
 /// starts, in both runners.
@@ -150,12 +151,43 @@ pub fn shell_quote(word: &str) -> String {
     }
 }
 
+/// When `timeout` stopped a job while it ran `job.tests[looped]`: the
+/// tests after that one run once more through `run`, with the job's budget
+/// (a loop among them too costs that, once), and again without the mutant
+/// if one failed. The order of a job's tests follows measured times and
+/// the tests that killed the mutants judged before it, so without this a
+/// mutant that loops one test and fails another would be `timeout` or
+/// `killed` by that order alone. Shared by both runners, which differ only
+/// in how they know the test that was running.
+pub fn run_on_after_a_limit(
+    timeout: MutantVerdict,
+    looped: Option<usize>,
+    job: &MutantJob,
+    mut run: impl FnMut(&MutantJob) -> Result<MutantVerdict, PluginError>,
+) -> Result<MutantVerdict, PluginError> {
+    let Some(looped) = looped.filter(|_| timeout.status == MutantStatus::Timeout) else {
+        return Ok(timeout);
+    };
+    let rest: RVec<RString> = job.tests.iter().skip(looped + 1).cloned().collect();
+    let Some(name) = job.tests.get(looped).filter(|_| !rest.is_empty()) else {
+        return Ok(timeout);
+    };
+    let rest = MutantJob { tests: rest, ..job.clone() };
+    let after = run(&rest)?;
+    let clean = if after.status == MutantStatus::Killed {
+        Some(run(&MutantJob { mutant_id: RString::new(), ..rest })?)
+    } else {
+        None
+    };
+    Ok(after_a_limit(timeout, after, clean.as_ref(), name))
+}
+
 /// The verdict of a job whose tests ran on after `looped` stopped at its
 /// limit (`timeout`): `after`'s, when that found a failure and the same
 /// tests pass without the mutant (`clean`: a test may need what the one
 /// that was stopped would have left, and a timeout must not become a kill
 /// for that), else the timeout's; the time of all of them either way.
-pub fn after_a_limit(
+fn after_a_limit(
     timeout: MutantVerdict,
     after: MutantVerdict,
     clean: Option<&MutantVerdict>,

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use noot_plugin_api::prelude::*;
 
-use crate::pytest::{Ending, after_a_limit, classify, shell_quote, tail};
+use crate::pytest::{Ending, classify, run_on_after_a_limit, shell_quote, tail};
 
 /// See the module documentation.
 pub struct SubprocessRunner {
@@ -245,35 +245,16 @@ impl RunnerPlugin for SubprocessRunner {
         Ok(())
     }
 
-    /// A process stopped at its limit ends with the tests after the one it
-    /// was running unrun, and the order of a job's tests follows measured
-    /// times and the tests that killed the mutants judged before it: a
-    /// mutant that sends one test into a loop and fails another would be
-    /// `timeout` or `killed` by that order alone. So those tests run on in
-    /// another process, with the job's budget once more (a loop among them
-    /// too costs that, once): a failure kills the mutant, if they pass
-    /// without it.
+    /// One process; after a timeout, the tests after the one it was running
+    /// (from the progress file) run on, see `run_on_after_a_limit`.
     fn run_mutant(&self, job: &MutantJob) -> Result<MutantVerdict, PluginError> {
         let session = self.session()?;
         let verdict = self.run_once(&session, job)?;
-        if verdict.status != MutantStatus::Timeout {
-            return Ok(verdict);
-        }
-        let Some(looped) = Self::running(&session, job.slot, &job.tests) else {
-            return Ok(verdict);
-        };
-        let rest: RVec<RString> = job.tests.iter().skip(looped + 1).cloned().collect();
-        if rest.is_empty() {
-            return Ok(verdict);
-        }
-        let rest = MutantJob { tests: rest, ..job.clone() };
-        let after = self.run_once(&session, &rest)?;
-        let clean = if after.status == MutantStatus::Killed {
-            Some(self.run_once(&session, &MutantJob { mutant_id: RString::new(), ..rest })?)
-        } else {
-            None
-        };
-        Ok(after_a_limit(verdict, after, clean.as_ref(), &job.tests[looped]))
+        // The progress file is read only for a timeout.
+        let looped = (verdict.status == MutantStatus::Timeout)
+            .then(|| Self::running(&session, job.slot, &job.tests))
+            .flatten();
+        run_on_after_a_limit(verdict, looped, job, |job| self.run_once(&session, job))
     }
 
     fn repro(&self, job: &MutantJob) -> String {
