@@ -150,10 +150,7 @@ fn with_detected(config: &Config) -> Result<Config, CliError> {
         }
         Err(e) => {
             return Err(CliError::Config(ConfigError {
-                location: e
-                    .location_key()
-                    .and_then(|key| settings.locations.get(&key).cloned())
-                    .or_else(|| e.file_location()),
+                location: e.location(&settings.locations),
                 help: Some(e.help()),
                 message: e.to_string(),
             }));

@@ -13,6 +13,7 @@
 //! project), as long as there is something to find. What was detected and
 //! why is what `noot config show` prints.
 
+use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
@@ -372,6 +373,14 @@ impl TestsError {
             Self::Missing { index, .. } => Some(format!("tests.{index}")),
             Self::PytestPathsMissing { .. } | Self::NoneFound { .. } => None,
         }
+    }
+
+    /// Where the error is: the `[mutate]` key's place among `locations`
+    /// (`MutateSettings::locations`), or pytest's own setting in its file.
+    pub fn location(&self, locations: &BTreeMap<String, Location>) -> Option<Location> {
+        self.location_key()
+            .and_then(|key| locations.get(&key).cloned())
+            .or_else(|| self.file_location())
     }
 
     /// Where the error is when it is not about a `[mutate]` key: pytest's

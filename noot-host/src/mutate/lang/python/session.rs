@@ -337,10 +337,7 @@ fn prepare(config: &Config, request: &RunRequest, ports: &Ports) -> Result<Plan,
     // The tests too are checked before anything is written.
     let test_paths = project::tests_for(&root, &settings.tests, &mutants_dir)
         .map_err(|e| RunError::Setup {
-            location: e
-                .location_key()
-                .and_then(|key| settings.locations.get(&key).cloned())
-                .or_else(|| e.file_location()),
+            location: e.location(&settings.locations),
             help: Some(e.help()),
             message: e.to_string(),
         })?
